@@ -1,0 +1,150 @@
+# hotswap - GNU make.
+#
+#   make            ./hotswap, libhotswap.a, libhotswap.so
+#   make check      build with ASan+UBSan and -Werror, run every test
+#   make demo       build and run the crash demo
+#   make install    PREFIX (default /usr/local) and DESTDIR honoured
+#
+# Sources are found by wildcard: a new src/foo.c joins the library, a new
+# src/cmd_foo.c the command line, a new tests/test_foo.c the unit tests.
+
+PREFIX	?= /usr/local
+BINDIR	?= $(PREFIX)/bin
+LIBDIR	?= $(PREFIX)/lib
+INCDIR	?= $(PREFIX)/include
+MANDIR	?= $(PREFIX)/share/man
+
+VERSION	:= 0.1.0
+SOMAJOR	:= 0
+
+CC	?= cc
+CFLAGS	?= -O2 -g
+WARN	:= -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes \
+	   -Wpointer-arith -Wwrite-strings -Wformat=2 -Wformat-security \
+	   -Wshadow -Wcast-qual -Wundef
+WERROR	?=
+ALL_CFLAGS := -std=gnu11 $(WARN) $(WERROR) -fPIC $(CFLAGS)
+ALL_CPPFLAGS := -D_GNU_SOURCE -Iinclude -Isrc $(CPPFLAGS)
+LDLIBS	+= -lbsd -ldl
+
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
+	     -fno-omit-frame-pointer
+
+# The command line is main.c, cmd_*.c (one per subcommand) and out.c (the
+# escaping writers); everything else in src/ is the library.
+CLI_SRC	:= $(sort src/main.c src/out.c $(wildcard src/cmd_*.c))
+LIB_SRC	:= $(sort $(filter-out $(CLI_SRC), $(wildcard src/*.c)))
+TEST_SRC := $(sort $(wildcard tests/test_*.c))
+# tests/helpers/lib*.c become shared libraries, the rest programs.
+HELPER_LIB_SRC := $(sort $(wildcard tests/helpers/lib*.c))
+HELPER_SRC := $(sort $(filter-out $(HELPER_LIB_SRC), \
+		$(wildcard tests/helpers/*.c)))
+
+REL	:= build/rel
+SAN	:= build/san
+HLP	:= build/helpers
+
+rel_obj  = $(patsubst src/%.c,$(REL)/%.o,$(1))
+san_obj  = $(patsubst src/%.c,$(SAN)/%.o,$(1))
+
+TESTS	:= $(patsubst tests/%.c,$(SAN)/%,$(TEST_SRC))
+HELPERS	:= $(patsubst tests/helpers/%.c,$(HLP)/%,$(HELPER_SRC)) \
+	   $(patsubst tests/helpers/%.c,$(HLP)/%.so,$(HELPER_LIB_SRC))
+
+.PHONY: all check check-build demo deps-check deps-demo install uninstall \
+	clean bench fuzz lint
+
+all: hotswap libhotswap.a libhotswap.so
+
+# --- release build -------------------------------------------------------
+
+$(REL)/%.o: src/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+libhotswap.a: $(call rel_obj,$(LIB_SRC))
+	rm -f $@
+	$(AR) rcs $@ $^
+
+libhotswap.so.$(VERSION): $(call rel_obj,$(LIB_SRC))
+	$(CC) $(ALL_CFLAGS) -shared -Wl,-soname,libhotswap.so.$(SOMAJOR) \
+	    $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+libhotswap.so: libhotswap.so.$(VERSION)
+	ln -sf $< libhotswap.so.$(SOMAJOR)
+	ln -sf $< $@
+
+hotswap: $(call rel_obj,$(CLI_SRC)) libhotswap.a
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# --- sanitizer build, unit tests, test helpers ---------------------------
+
+$(SAN)/%.o: src/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(SAN_FLAGS) -MMD -MP -c -o $@ $<
+
+$(SAN)/libhotswap.a: $(call san_obj,$(LIB_SRC))
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(SAN)/hotswap: $(call san_obj,$(CLI_SRC)) $(SAN)/libhotswap.a
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(SAN)/test_%: tests/test_%.c $(wildcard tests/testutil.*) $(SAN)/libhotswap.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(SAN_FLAGS) -o $@ $< \
+	    $(wildcard tests/testutil.c) $(SAN)/libhotswap.a $(LDLIBS) -lcmocka
+
+# Helpers are the victims of the end-to-end tests: plain builds, no
+# sanitizer runtime in the processes whose crashes we count.
+$(HLP)/%: tests/helpers/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -o $@ $< -ldl
+
+$(HLP)/%.so: tests/helpers/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -shared -o $@ $<
+
+check-build: $(SAN)/hotswap $(TESTS) $(HELPERS) all
+
+deps-check:
+	@build-aux/deps.sh check
+
+deps-demo:
+	@build-aux/deps.sh demo
+
+# make check always builds with -Werror and the sanitizers.
+check: deps-check
+	$(MAKE) WERROR=-Werror check-build
+	tests/run.sh
+
+demo: deps-demo
+	$(MAKE) all $(HELPERS)
+	demo/run.sh
+
+# --- install -------------------------------------------------------------
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \
+	    $(DESTDIR)$(INCDIR) $(DESTDIR)$(MANDIR)/man1
+	install -m 755 hotswap $(DESTDIR)$(BINDIR)/hotswap
+	install -m 644 libhotswap.a $(DESTDIR)$(LIBDIR)/libhotswap.a
+	install -m 755 libhotswap.so.$(VERSION) \
+	    $(DESTDIR)$(LIBDIR)/libhotswap.so.$(VERSION)
+	ln -sf libhotswap.so.$(VERSION) \
+	    $(DESTDIR)$(LIBDIR)/libhotswap.so.$(SOMAJOR)
+	ln -sf libhotswap.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libhotswap.so
+	install -m 644 include/hotswap.h $(DESTDIR)$(INCDIR)/hotswap.h
+	install -m 644 man/hotswap.1 $(DESTDIR)$(MANDIR)/man1/hotswap.1
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/hotswap $(DESTDIR)$(LIBDIR)/libhotswap.a \
+	    $(DESTDIR)$(LIBDIR)/libhotswap.so.$(VERSION) \
+	    $(DESTDIR)$(LIBDIR)/libhotswap.so.$(SOMAJOR) \
+	    $(DESTDIR)$(LIBDIR)/libhotswap.so \
+	    $(DESTDIR)$(INCDIR)/hotswap.h $(DESTDIR)$(MANDIR)/man1/hotswap.1
+
+clean:
+	rm -rf build hotswap libhotswap.a libhotswap.so libhotswap.so.*
+
+-include $(wildcard $(REL)/*.d $(SAN)/*.d)

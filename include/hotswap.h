@@ -1,0 +1,280 @@
+/*
+ * hotswap.h - replace files that running programs map, without crashing
+ * them; find the processes that map a file.
+ *
+ * Calling sequence (replacement)
+ * ------------------------------
+ *	struct hs_install_opts opts;
+ *	struct hs_result res;
+ *
+ *	hs_install_opts_init(&opts);
+ *	opts.flags |= HS_BACKUP;
+ *	if (hs_install("build/libfoo.so", "/usr/lib/libfoo.so", &opts,
+ *	    &res) == -1)
+ *		err(1, "%s '%s'", res.step, res.path);
+ *
+ * hs_install() writes the new content to a temporary file in the
+ * destination's own directory, gives it its final owner, mode, extended
+ * attributes and timestamps, fsyncs it, rename(2)s it over the destination
+ * and fsyncs the directory.  The destination is never opened for writing
+ * and never unlinked: processes that map the old file keep the old inode,
+ * and the path names a complete file, old or new, at every instant.
+ *
+ * Error handling
+ * --------------
+ * Every function returns 0 on success and -1 on failure with errno set.
+ * On failure, res->step says what failed, in words that fit after
+ * "cannot" is dropped ("cannot open source"), and res->path names the
+ * path concerned: a message "STEP 'PATH': strerror(errno)" is complete.
+ * A failed call leaves the destination as it was and no temporary file
+ * behind, with one exception: when the rename succeeded but the fsync of
+ * the directory after it failed, res->new_ino is set: the new file is in
+ * place but the rename may not survive a power cut.  The library never
+ * prints and never exits.
+ *
+ * Threads: the functions are reentrant except hs_cancel_cleanup(), which
+ * serves one replacement in flight per process (the command line's).
+ */
+#ifndef HOTSWAP_H
+#define HOTSWAP_H
+
+#include <sys/types.h>
+#include <limits.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define HOTSWAP_VERSION	"0.1.0"
+
+/* hs_install_opts.flags */
+#define HS_BACKUP	0x0001	/* keep the old file as DEST+suffix */
+#define HS_COMPARE	0x0002	/* leave DEST alone if nothing would change */
+#define HS_NO_SYNC	0x0004	/* skip both fsyncs (scratch use only) */
+#define HS_NO_DEREF	0x0008	/* replace a symlink DEST, not its target */
+#define HS_DRY_RUN	0x0010	/* check everything, change nothing */
+#define HS_PRESERVE_TIMES 0x0020 /* new file takes SOURCE's atime, mtime */
+#define HS_MKDIRS	0x0040	/* create DEST's missing parent directories */
+#define HS_SET_MODE	0x0080	/* use opts.mode for the permission bits */
+
+struct hs_install_opts {
+	unsigned int	 flags;
+	const char	*suffix;	/* backup suffix; NULL means "~" */
+	mode_t		 mode;		/* with HS_SET_MODE */
+	uid_t		 uid;		/* (uid_t)-1: keep DEST's or ours */
+	gid_t		 gid;		/* (gid_t)-1: keep DEST's or ours */
+	/*
+	 * Called from the copy loop with bytes done and bytes total (0 if
+	 * unknown); may be NULL.  Never called for a reflink.
+	 */
+	void		(*progress)(void *, uint64_t, uint64_t);
+	void		*progress_arg;
+};
+
+/* How the data was copied. */
+enum hs_copy_method {
+	HS_COPY_NONE = 0,
+	HS_COPY_REFLINK,		/* FICLONE: blocks shared */
+	HS_COPY_RANGE,			/* copy_file_range(2) */
+	HS_COPY_READWRITE		/* read(2)/write(2) */
+};
+
+struct hs_result {
+	/* On failure: what failed, and the path it concerns. */
+	const char	*step;
+	const char	*path;
+	/* On success: */
+	int		 unchanged;	/* HS_COMPARE: DEST already matched */
+	int		 same_file;	/* SOURCE is DEST: nothing was done */
+	int		 had_old;	/* DEST existed and was replaced */
+	dev_t		 old_dev;	/* the replaced inode, if had_old */
+	ino_t		 old_ino;
+	dev_t		 new_dev;	/* the inode DEST names now */
+	ino_t		 new_ino;
+	nlink_t		 other_links;	/* other names of the old inode */
+	uint64_t	 bytes;		/* bytes of content written */
+	enum hs_copy_method method;
+	char		 backup[PATH_MAX]; /* the backup made, or "" */
+	/* DEST after following symbolic links (what was replaced). */
+	char		 target[PATH_MAX];
+};
+
+void	hs_install_opts_init(struct hs_install_opts *);
+
+/*
+ * Replace dst with a copy of src, atomically and durably, as described
+ * above.  dst must not be a directory.  With HS_DRY_RUN, every check is
+ * made (source readable, destination directory writable, symlinks
+ * resolvable) and nothing is created.
+ */
+int	hs_install(const char *src, const char *dst,
+	    const struct hs_install_opts *, struct hs_result *);
+
+/*
+ * Put the backup dst+suffix back in place of dst, atomically.  Where the
+ * filesystem supports renameat2(RENAME_EXCHANGE) the two are swapped, so
+ * the file rolled back from stays available as the backup (and a second
+ * rollback rolls forward); elsewhere the backup is renamed over dst.
+ * Uses opts->suffix and the HS_NO_DEREF, HS_NO_SYNC and HS_DRY_RUN flags.
+ */
+int	hs_rollback(const char *dst, const struct hs_install_opts *,
+	    struct hs_result *);
+
+/*
+ * Remove the named temporary file of a replacement in flight, if any.
+ * Async-signal-safe: meant for SIGINT/SIGTERM/SIGHUP handlers, which then
+ * re-raise the signal.  An unnamed (O_TMPFILE) temporary needs no help:
+ * the kernel frees it when the process dies.
+ */
+void	hs_cancel_cleanup(void);
+
+const char *hs_copy_method_name(enum hs_copy_method);
+
+/* ---- process scanner: who maps a file, who runs stale code ---------- */
+/*
+ * Calling sequence (scanner)
+ * --------------------------
+ *	struct hs_fileid id;
+ *	struct hs_scan *s;
+ *	const struct hs_proc *p;
+ *	const struct hs_mapping *m;
+ *	size_t n;
+ *	int r;
+ *
+ *	if (hs_fileid_path("/usr/lib/libfoo.so", &id) == -1 ||
+ *	    (s = hs_scan_open(0)) == NULL ||
+ *	    hs_scan_who(s, &id, 1) == -1)
+ *		err(1, ...);
+ *	while ((r = hs_scan_next(s, &p, &m, &n)) == 1)
+ *		print p->pid, p->comm and the n mappings m[0..n);
+ *	if (r == -1)
+ *		err(1, "cannot scan processes");
+ *	if (hs_scan_stats(s)->incomplete)
+ *		warnx("%lu processes could not be inspected", ...);
+ *	hs_scan_free(s);
+ *
+ * hs_scan_stale() starts the other kind of walk on the same handle; a
+ * handle runs one walk at a time, and starting a walk abandons the last.
+ * /proc is read one process at a time: memory does not grow with the
+ * number of processes, only with the mappings of the largest one.
+ *
+ * Each process is read through one descriptor of its /proc/PID
+ * directory, so everything reported about it (maps, stat, status,
+ * cgroup) is the same process even if its PID is reused meanwhile;
+ * start_time lets a caller check that later (kill, restart).
+ *
+ * Errors: the functions return -1 (NULL) with errno set.  A process that
+ * exits during the walk is skipped silently.  One whose maps cannot be
+ * read (EACCES, EPERM: another user's, /proc mounted hidepid=) is not an
+ * error: it is counted in uninspectable and the result is incomplete.
+ *
+ * Device numbers: /proc/PID/maps shows the device of the file system's
+ * superblock, which is not always what stat(2) says (btrfs subvolumes
+ * give each subvolume its own st_dev).  hs_fileid_path() and
+ * hs_fileid_fd() learn the device the way the kernel prints it in maps,
+ * by mapping one page of the file and asking; use them, not stat(2),
+ * to fill a struct hs_fileid.
+ */
+struct hs_fileid {
+	dev_t		 dev;		/* as /proc/PID/maps shows it */
+	ino_t		 ino;
+};
+
+/* hs_mapping.kind and hs_proc.kinds */
+#define HS_MAP_EXE	0x0001	/* /proc/PID/exe is this file */
+#define HS_MAP_CODE	0x0002	/* mapped executable */
+#define HS_MAP_RODATA	0x0004	/* mapped readable only */
+#define HS_MAP_WRPRIVATE 0x0008	/* writable, private (copy-on-write) */
+#define HS_MAP_WRSHARED	0x0010	/* writable and shared: writes reach it */
+#define HS_MAP_NOACCESS	0x0020	/* mapped with no access (a reserved gap) */
+#define HS_MAP_DELETED	0x0100	/* stale: the file was unlinked */
+#define HS_MAP_REPLACED	0x0200	/* stale: its path names another file */
+
+/* hs_scan_open() flags */
+#define HS_SCAN_TEXT	0x0001	/* never use PROCMAP_QUERY (benchmarks) */
+
+struct hs_proc {
+	pid_t		 pid;
+	uid_t		 uid;		/* real uid; (uid_t)-1 if unknown */
+	uint64_t	 start_time;	/* clock ticks after boot, stat(5) #22 */
+	int		 other_mntns;	/* 1 yes, 0 no, -1 unknown */
+	unsigned int	 kinds;		/* union of the mappings' kinds */
+	char		 comm[64];	/* raw: print it escaped */
+	char		 unit[256];	/* systemd unit or scope, or "" */
+};
+
+struct hs_mapping {
+	unsigned int	 kind;		/* HS_MAP_* */
+	uint64_t	 start;		/* [start, end) in the process */
+	uint64_t	 end;
+	uint64_t	 offset;	/* in the file */
+	dev_t		 dev;		/* the mapped inode, as in maps */
+	ino_t		 ino;
+	size_t		 which;		/* who: index of the file matched */
+	/*
+	 * The name as mapped, newline-unescaped, without " (deleted)";
+	 * raw bytes from another user: print it escaped.  Always set by
+	 * stale; NULL from who when PROCMAP_QUERY was used.
+	 */
+	const char	*path;
+};
+
+struct hs_scan_stats {
+	unsigned long	 inspected;	/* processes whose maps were read */
+	unsigned long	 uninspectable;	/* maps unreadable: EACCES, EPERM */
+	unsigned long	 vanished;	/* exited during the walk */
+	unsigned long	 unresolved;	/* stale: mappings that could not be
+					   judged (name not looked up) */
+	int		 incomplete;	/* some processes were not seen */
+	int		 used_ioctl;	/* PROCMAP_QUERY answered */
+};
+
+int	hs_fileid_path(const char *, struct hs_fileid *);
+int	hs_fileid_fd(int, struct hs_fileid *);
+
+struct hs_scan *hs_scan_open(unsigned int flags);
+
+/*
+ * Start a walk over every process for the ones that map any of the n
+ * files; hs_mapping.which says which.  The array is copied.
+ */
+int	hs_scan_who(struct hs_scan *, const struct hs_fileid *, size_t n);
+
+/*
+ * Start a walk for file-backed mappings whose name now names another
+ * file or nothing, judged inside the process's own mount namespace.
+ * With npids > 0, only those processes are looked at (a PID that does
+ * not exist is skipped, as if it had exited).  What is ignored (memfd,
+ * shared memory, GPU buffers, libffi and JNA trampolines...) is listed
+ * in scan.c.
+ */
+int	hs_scan_stale(struct hs_scan *, const pid_t *pids, size_t npids);
+
+/*
+ * The next process with something to report: 1 with *proc and the
+ * mappings (*maps)[0..*n) set, valid until the next call; 0 when the walk
+ * is over; -1 on an error that ends the walk.
+ */
+int	hs_scan_next(struct hs_scan *, const struct hs_proc **proc,
+	    const struct hs_mapping **maps, size_t *n);
+
+/* Counters of the current (or last) walk. */
+const struct hs_scan_stats *hs_scan_stats(const struct hs_scan *);
+
+void	hs_scan_free(struct hs_scan *);
+
+/*
+ * How many processes map the file id (the install command's hint line):
+ * a whole walk, no per-process details.  *incomplete is set if some
+ * processes could not be inspected.
+ */
+int	hs_count_mappers(const struct hs_fileid *, unsigned long *count,
+	    int *incomplete);
+/* ---- end of process scanner ----------------------------------------- */
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HOTSWAP_H */

@@ -1,0 +1,201 @@
+/*
+ * copy.c - copy a file's data into the temporary, the fastest safe way.
+ *
+ * In order of preference: FICLONE (a reflink: the blocks are shared, the
+ * copy is instant), copy_file_range(2) (the kernel copies, and may reflink
+ * or offload), read(2)/write(2).  Each step falls back to the next only on
+ * the errors that mean "not supported here"; a real I/O error is reported.
+ * Holes stay holes: the data segments are found with SEEK_DATA/SEEK_HOLE
+ * and only they are copied, and the length is set at the end.
+ */
+#include <sys/stat.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "sys.h"
+
+#define RW_BUF		(256 * 1024)
+#define RANGE_CHUNK	(16 * 1024 * 1024)	/* progress granularity */
+
+struct copier {
+	int		 in, out;
+	const char	*src;
+	uint64_t	 total, done;
+	char		*buf;
+	int		 use_range;
+	const struct hs_install_opts *opts;
+	struct hs_result *res;
+};
+
+/* The errors with which FICLONE or copy_file_range says "not here". */
+static int
+unsupported(int e)
+{
+	return e == EOPNOTSUPP || e == ENOTTY || e == EXDEV || e == EINVAL ||
+	    e == ENOSYS;
+}
+
+static void
+progress(struct copier *c)
+{
+	if (c->opts->progress != NULL)
+		c->opts->progress(c->opts->progress_arg, c->done, c->total);
+}
+
+/* read/write [off, end), or to end of file if end is -1. */
+static int
+copy_rw(struct copier *c, off_t off, off_t end)
+{
+	ssize_t n;
+	size_t want;
+
+	if (c->buf == NULL && (c->buf = malloc(RW_BUF)) == NULL)
+		return hs_fail(c->res, "cannot copy to", c->res->target);
+	c->res->method = HS_COPY_READWRITE;
+	while (end == -1 || off < end) {
+		want = end == -1 || end - off > RW_BUF ? RW_BUF :
+		    (size_t)(end - off);
+		n = hs_pread_full(c->in, c->buf, want, off);
+		if (n == -1)
+			return hs_fail(c->res, "cannot read", c->src);
+		if (n == 0)
+			break;
+		if (hs_pwrite_full(c->out, c->buf, (size_t)n, off) == -1)
+			return hs_fail(c->res, "cannot write", c->res->target);
+		off += n;
+		c->done += (uint64_t)n;
+		if (c->done % RANGE_CHUNK < (uint64_t)n)
+			progress(c);
+	}
+	return 0;
+}
+
+/* copy_file_range [off, end); fall back to read/write where unsupported. */
+static int
+copy_range(struct copier *c, off_t off, off_t end)
+{
+	off_t in_off, out_off;
+	ssize_t n;
+
+	while (c->use_range && off < end) {
+		in_off = out_off = off;
+		n = hs_sys.copy_file_range(c->in, &in_off, c->out, &out_off,
+		    end - off > RANGE_CHUNK ? RANGE_CHUNK : (size_t)(end - off),
+		    0);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && unsupported(errno)) {
+			c->use_range = 0;
+			break;
+		}
+		if (n == -1)
+			return hs_fail(c->res, "cannot copy to", c->res->target);
+		if (n == 0)		/* the source shrank: its end is here */
+			return 0;
+		c->res->method = HS_COPY_RANGE;
+		off += n;
+		c->done += (uint64_t)n;
+		progress(c);
+	}
+	return off < end ? copy_rw(c, off, end) : 0;
+}
+
+/* Next data segment at or after off: [*data, *hole); 0 at end of data. */
+static int
+next_segment(struct copier *c, off_t off, off_t size, off_t *data,
+    off_t *hole)
+{
+	*data = hs_sys.lseek(c->in, off, SEEK_DATA);
+	if (*data == -1 && errno == ENXIO)
+		return 0;
+	if (*data == -1 && errno == EINVAL) {	/* no SEEK_DATA here */
+		*data = off;
+		*hole = size;
+		return off < size;
+	}
+	if (*data == -1)
+		return hs_fail(c->res, "cannot read", c->src);
+	*hole = hs_sys.lseek(c->in, *data, SEEK_HOLE);
+	if (*hole == -1)
+		return hs_fail(c->res, "cannot read", c->src);
+	if (*hole > size)
+		*hole = size;
+	return *data < size;
+}
+
+static int
+copy_regular(struct copier *c, off_t size)
+{
+	off_t off = 0, data = 0, hole = 0;
+	int r;
+
+	if (size > 0 && hs_sys.ficlone(c->out, c->in) == 0) {
+		c->res->method = HS_COPY_REFLINK;
+		c->done = (uint64_t)size;
+		return 0;
+	}
+	if (size > 0 && !unsupported(errno))
+		return hs_fail(c->res, "cannot copy to", c->res->target);
+	while ((r = next_segment(c, off, size, &data, &hole)) == 1) {
+		if (copy_range(c, data, hole) == -1)
+			return -1;
+		off = hole;
+	}
+	if (r == -1)
+		return -1;
+	/* Trailing holes, and a source that shrank, end here. */
+	if (hs_sys.ftruncate(c->out, size) == -1)
+		return hs_fail(c->res, "cannot write", c->res->target);
+	return 0;
+}
+
+int
+hs_copy_data(int in, const char *src, const struct stat *st, int out,
+    const struct hs_install_opts *opts, struct hs_result *res)
+{
+	struct copier c = {
+		.in = in, .src = src, .out = out, .use_range = 1, .opts = opts, .res = res,
+		.total = S_ISREG(st->st_mode) ? (uint64_t)st->st_size : 0,
+	};
+	int r;
+
+	if (S_ISREG(st->st_mode))
+		r = copy_regular(&c, st->st_size);
+	else
+		r = copy_rw(&c, 0, -1);
+	free(c.buf);
+	res->bytes = c.done;
+	return r;
+}
+
+/*
+ * Compare two files' first size bytes.  Used by -C only, so it reads with
+ * pread into two buffers rather than mapping: a mapping of a file that
+ * someone truncates meanwhile would raise SIGBUS in us.
+ */
+int
+hs_same_content(int fd1, int fd2, off_t size)
+{
+	char *a = malloc(RW_BUF), *b = malloc(RW_BUF);
+	off_t off = 0;
+	ssize_t n1, n2;
+	int r = -1;
+
+	if (a == NULL || b == NULL)
+		goto out;
+	for (r = 1; r == 1 && off < size; off += n1) {
+		n1 = hs_pread_full(fd1, a, RW_BUF, off);
+		n2 = hs_pread_full(fd2, b, RW_BUF, off);
+		if (n1 == -1 || n2 == -1)
+			r = -1;
+		else if (n1 != n2 || n1 == 0 || memcmp(a, b, (size_t)n1) != 0)
+			r = 0;
+	}
+out:
+	free(a);
+	free(b);
+	return r;
+}

@@ -1,0 +1,81 @@
+/*
+ * internal.h - contracts between the modules of the replacement engine.
+ * Not installed; the public API is include/hotswap.h.
+ */
+#ifndef HS_INTERNAL_H
+#define HS_INTERNAL_H
+
+#include <sys/stat.h>
+#include <limits.h>
+
+#include "hotswap.h"
+
+/* Record a failure in res and return -1; errno is left as it was. */
+int	hs_fail(struct hs_result *, const char *step, const char *path);
+
+/* replace.c: the backup suffix in force, and the backup's name. */
+const char *hs_suffix(const struct hs_install_opts *);
+int	hs_backup_name(char *buf, const char *name, const char *suffix);
+
+/* dest.c: where a destination really is. */
+struct hs_dest {
+	int		dirfd;		/* O_RDONLY|O_DIRECTORY: holds name */
+	char		name[NAME_MAX + 1];
+	int		exists;
+	struct stat	st;		/* lstat of dirfd/name if exists */
+};
+
+/*
+ * Find the file that dst names: open its directory and, unless
+ * HS_NO_DEREF, follow a chain of symbolic links to the final name
+ * (a dangling link or a loop is an error).  With HS_MKDIRS, missing
+ * parent directories of dst are created first.  The path reached is
+ * written to res->target for messages.
+ */
+int	hs_dest_open(const char *dst, unsigned int flags, struct hs_dest *,
+	    struct hs_result *);
+void	hs_dest_close(struct hs_dest *);
+
+/* tmp.c: the temporary file beside the destination. */
+struct hs_tmp {
+	int	dirfd;			/* borrowed from hs_dest */
+	int	fd;
+	int	named;			/* linked into dirfd under name */
+	int	slot;			/* hs_cancel_cleanup() slot, or -1 */
+	char	name[NAME_MAX + 1];
+};
+
+#define HS_TMP_INIT	{ .dirfd = -1, .fd = -1, .named = 0, .slot = -1 }
+
+#define HS_TMP_MARK	".hs-"		/* ".BASE.hs-XXXXXXXXXX" */
+
+int	hs_tmp_create(struct hs_tmp *, int dirfd, const char *base);
+int	hs_tmp_link(struct hs_tmp *, const char *base);
+int	hs_tmp_link_name(struct hs_tmp *, const char *from, const char *base);
+int	hs_tmp_rename(struct hs_tmp *, const char *final);
+void	hs_tmp_discard(struct hs_tmp *);
+int	hs_tmp_makename(char *buf, size_t len, const char *base);
+
+/* copy.c: the data. */
+int	hs_copy_data(int srcfd, const char *src, const struct stat *, int dstfd,
+	    const struct hs_install_opts *, struct hs_result *);
+/* 1 if the contents are equal, 0 if not, -1 on error. */
+int	hs_same_content(int fd1, int fd2, off_t size);
+
+/* meta.c: owner, group, mode, extended attributes, timestamps. */
+struct hs_meta {
+	uid_t		uid;		/* (uid_t)-1: leave as created */
+	gid_t		gid;
+	mode_t		mode;
+	int		xattr_fd;	/* copy xattrs from this fd, or -1 */
+	int		set_times;
+	struct timespec	times[2];
+};
+
+void	hs_meta_plan(const struct stat *src, const struct stat *old,
+	    int oldfd, const struct hs_install_opts *, struct hs_meta *);
+int	hs_meta_apply(int fd, const struct hs_meta *, struct hs_result *);
+/* 1 if fd's owner, group and mode already are what the plan asks. */
+int	hs_meta_matches(const struct stat *, const struct hs_meta *);
+
+#endif /* HS_INTERNAL_H */

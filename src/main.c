@@ -1,0 +1,84 @@
+/*
+ * main.c - hotswap: parse the subcommand and dispatch.
+ */
+#include <err.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hotswap.h"
+#include "cmd.h"
+
+static const struct {
+	const char	*name;
+	int		(*run)(int, char **);
+} commands[] = {
+	{ "install",	cmd_install },
+	{ "rollback",	cmd_rollback },
+};
+
+/* Identical to the SYNOPSIS of hotswap(1); a test holds them together. */
+static const char synopsis[] =
+    "usage: hotswap install [-bCDnPpqTv] [--no-sync] [-g group] [-m mode]\n"
+    "                       [-o owner] [-S suffix] source dest\n"
+    "       hotswap install [-bCDnPpqv] [--no-sync] [-g group] [-m mode]\n"
+    "                       [-o owner] [-S suffix] source ... directory\n"
+    "       hotswap install [-bCDnPpqv] [--no-sync] [-g group] [-m mode]\n"
+    "                       [-o owner] [-S suffix] -t directory source ...\n"
+    "       hotswap rollback [-nPqv] [--no-sync] [-S suffix] dest ...\n"
+    "       hotswap --version\n";
+
+int
+usage(FILE *fp)
+{
+	fputs(synopsis, fp);
+	return fp == stdout ? HS_EXIT_OK : HS_EXIT_USAGE;
+}
+
+int
+version(void)
+{
+	printf("hotswap %s\n", HOTSWAP_VERSION);
+	return HS_EXIT_OK;
+}
+
+static void
+on_signal(int sig)
+{
+	hs_cancel_cleanup();
+	(void)raise(sig);	/* SA_RESETHAND: now the default, fatal */
+}
+
+void
+catch_signals(void)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+	struct sigaction sa;
+	size_t i;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_RESETHAND;
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		(void)sigaction(sigs[i], &sa, NULL);
+}
+
+int
+main(int argc, char *argv[])
+{
+	size_t i;
+
+	if (argc < 2)
+		return usage(stderr);
+	if (strcmp(argv[1], "--version") == 0)
+		return version();
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
+		return usage(stdout);
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].run(argc - 1, argv + 1);
+	warnx("unknown command '%s'", vis_path(argv[1]));
+	return usage(stderr);
+}

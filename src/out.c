@@ -1,0 +1,112 @@
+/*
+ * out.c - writers for names we do not trust: paths given by users and,
+ * above all, paths read from /proc, which any local user can choose.
+ *
+ * Human output goes through strvis(3): control characters, newlines and
+ * bytes that are not printable ASCII come out as C-style or octal escapes,
+ * so one record is always one line and a name cannot move the cursor or
+ * forge a line of output.  A backslash is doubled, so the escaping is
+ * reversible with strunvis(3).
+ *
+ * JSON output: strings are escaped per RFC 8259.  Bytes that are not valid
+ * UTF-8 cannot appear in a JSON string; each such byte b is written as
+ * the code point U+DC00+b (a lone low surrogate, "\udcXX"), the convention
+ * of Python's surrogateescape, so that no name is lost or merged with
+ * another.  A consumer that decodes with surrogateescape gets the bytes
+ * back exactly.
+ */
+#define LIBBSD_NETBSD_VIS	/* strnvisx() with the NetBSD arguments */
+#include <bsd/string.h>
+#include <bsd/vis.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+
+#define VIS_RING	4
+#define VIS_MAX		(4 * 4096 + 1)
+
+/*
+ * Escape s for a message line.  Returns one of a ring of static buffers,
+ * so up to VIS_RING results can be used in one printf.  An absurdly long
+ * name is cut, and the cut is marked with "...".
+ */
+const char *
+vis_path(const char *s)
+{
+	static char ring[VIS_RING][VIS_MAX];
+	static unsigned int next;
+	char *buf = ring[next++ % VIS_RING];
+	size_t len = strnlen(s, VIS_MAX / 4 - 4);
+
+	(void)strnvisx(buf, VIS_MAX, s, len,
+	    VIS_CSTYLE | VIS_OCTAL | VIS_TAB | VIS_NL);
+	if (s[len] != '\0')
+		(void)strlcat(buf, "...", VIS_MAX);
+	return buf;
+}
+
+/* Length of the valid UTF-8 sequence at s, or 0 if there is none. */
+static size_t
+utf8_len(const unsigned char *s)
+{
+	unsigned int c = s[0], cp, need, i;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		need = 1, cp = c & 0x1f;
+	else if (c >= 0xe0 && c <= 0xef)
+		need = 2, cp = c & 0x0f;
+	else if (c >= 0xf0 && c <= 0xf4)
+		need = 3, cp = c & 0x07;
+	else
+		return 0;
+	for (i = 1; i <= need; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	/* No overlong forms, no surrogates, nothing past U+10FFFF. */
+	if ((need == 2 && cp < 0x800) || (need == 3 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return need + 1;
+}
+
+/* Write s as a JSON string, quotes included. */
+void
+json_string(FILE *fp, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n;
+
+	putc('"', fp);
+	while (*p != '\0') {
+		n = utf8_len(p);
+		if (n == 0) {
+			fprintf(fp, "\\udc%02x", *p++);
+			continue;
+		}
+		if (n > 1) {
+			fwrite(p, 1, n, fp);
+			p += n;
+			continue;
+		}
+		switch (*p) {
+		case '"':  fputs("\\\"", fp); break;
+		case '\\': fputs("\\\\", fp); break;
+		case '\n': fputs("\\n", fp); break;
+		case '\t': fputs("\\t", fp); break;
+		case '\r': fputs("\\r", fp); break;
+		default:
+			if (*p < 0x20 || *p == 0x7f)
+				fprintf(fp, "\\u%04x", *p);
+			else
+				putc(*p, fp);
+		}
+		p++;
+	}
+	putc('"', fp);
+}

@@ -1,0 +1,281 @@
+/*
+ * replace.c - replace one file atomically and durably.
+ *
+ * The order is fixed, and every step's result is checked:
+ *
+ *   1. open the source; find the destination (follow its symlinks);
+ *   2. create the temporary in the destination's directory;
+ *   3. copy the data into it;
+ *   4. give it its final owner, xattrs, mode and timestamps;
+ *   5. fsync it: data and metadata are on disk before any name points
+ *      at it, so a power cut can never leave the new name on an empty
+ *      or half-written file (the metadata goes before this fsync, not
+ *      after, so that the same fsync covers it);
+ *   6. with -b, hard-link the old file to the backup name;
+ *   7. rename(2) it over the destination: one atomic step in which the
+ *      path goes from the old, complete file to the new, complete one;
+ *   8. fsync the directory, or the rename itself may not survive a
+ *      power cut.
+ *
+ * The destination is never opened for writing, truncated or unlinked:
+ * processes that map it keep the old inode, which the kernel frees only
+ * when the last of them lets go.  Any failure before step 7 leaves the
+ * destination untouched and removes the temporary.
+ */
+#include <sys/stat.h>
+#include <bsd/string.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "sys.h"
+
+int
+hs_fail(struct hs_result *res, const char *step, const char *path)
+{
+	res->step = step;
+	res->path = path;
+	return -1;
+}
+
+void
+hs_install_opts_init(struct hs_install_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->uid = (uid_t)-1;
+	o->gid = (gid_t)-1;
+}
+
+const char *
+hs_copy_method_name(enum hs_copy_method m)
+{
+	switch (m) {
+	case HS_COPY_REFLINK:	return "reflink";
+	case HS_COPY_RANGE:	return "copy_file_range";
+	case HS_COPY_READWRITE:	return "read/write";
+	default:		return "none";
+	}
+}
+
+static void
+result_init(struct hs_result *res)
+{
+	memset(res, 0, sizeof(*res));
+	res->step = "cannot install";
+	res->path = "";
+}
+
+const char *
+hs_suffix(const struct hs_install_opts *opts)
+{
+	return opts->suffix != NULL ? opts->suffix : "~";
+}
+
+/* The name of the backup of name, or -1 if the suffix cannot make one. */
+int
+hs_backup_name(char *buf, const char *name, const char *suffix)
+{
+	if (*suffix == '\0' || strchr(suffix, '/') != NULL) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (snprintf(buf, NAME_MAX + 1, "%s%s", name, suffix) > NAME_MAX) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Hard-link the current destination to its backup name.  The link is made
+ * under a temporary name and renamed, so an older backup is replaced
+ * atomically and the destination itself is never moved.
+ */
+static int
+make_backup(struct hs_dest *d, const char *suffix, struct hs_result *res)
+{
+	struct hs_tmp bt = HS_TMP_INIT;
+	char bname[NAME_MAX + 1];
+
+	(void)snprintf(res->backup, sizeof(res->backup), "%s%s", res->target,
+	    suffix);
+	if (hs_backup_name(bname, d->name, suffix) == -1)
+		return hs_fail(res, "cannot back up", res->target);
+	bt.dirfd = d->dirfd;
+	if (hs_tmp_link_name(&bt, d->name, d->name) == -1 ||
+	    hs_tmp_rename(&bt, bname) == -1) {
+		hs_tmp_discard(&bt);
+		res->backup[0] = '\0';
+		return hs_fail(res, "cannot back up", res->target);
+	}
+	return 0;
+}
+
+/* -C: does the destination already hold this content and metadata? */
+static int
+unchanged(int in, const struct stat *sst, int old, const struct stat *ost,
+    const struct hs_meta *meta)
+{
+	if (!S_ISREG(sst->st_mode) || old == -1 ||
+	    sst->st_size != ost->st_size || !hs_meta_matches(ost, meta))
+		return 0;
+	return hs_same_content(in, old, sst->st_size);
+}
+
+/* Open the source; it must exist, be readable and not be a directory. */
+static int
+open_source(const char *src, struct stat *st, struct hs_result *res)
+{
+	int fd, serrno;
+
+	fd = hs_openat(AT_FDCWD, src, O_RDONLY | O_NOCTTY, 0);
+	if (fd == -1)
+		return hs_fail(res, "cannot open", src);
+	if (hs_sys.fstat(fd, st) == -1 || S_ISDIR(st->st_mode)) {
+		serrno = S_ISDIR(st->st_mode) ? EISDIR : errno;
+		(void)hs_close(fd);
+		errno = serrno;
+		return hs_fail(res, "cannot install", src);
+	}
+	return fd;
+}
+
+/* Open the existing destination, if regular, for its xattrs and -C. */
+static int
+open_old(struct hs_dest *d, int *fdp, struct hs_result *res)
+{
+	*fdp = -1;
+	if (!d->exists || !S_ISREG(d->st.st_mode))
+		return 0;
+	*fdp = hs_openat(d->dirfd, d->name, O_RDONLY | O_NOFOLLOW | O_NOCTTY,
+	    0);
+	if (*fdp == -1)
+		return hs_fail(res, "cannot open", res->target);
+	if (hs_sys.fstat(*fdp, &d->st) == -1)
+		return hs_fail(res, "cannot stat", res->target);
+	return 0;
+}
+
+/* Record in res what the rename replaced and what the path names now. */
+static void
+record(const struct hs_dest *d, const struct stat *nst,
+    struct hs_result *res)
+{
+	res->had_old = d->exists;
+	if (d->exists) {
+		res->old_dev = d->st.st_dev;
+		res->old_ino = d->st.st_ino;
+		if (!S_ISDIR(d->st.st_mode) && d->st.st_nlink > 1)
+			res->other_links = d->st.st_nlink - 1;
+	}
+	res->new_dev = nst->st_dev;
+	res->new_ino = nst->st_ino;
+}
+
+/* Steps 2 to 8 above, once everything is known. */
+static int
+replace(int in, const char *src, const struct stat *sst, struct hs_dest *d,
+    const struct hs_meta *meta, const struct hs_install_opts *opts,
+    struct hs_result *res)
+{
+	struct hs_tmp t = HS_TMP_INIT;
+	int sync = !(opts->flags & HS_NO_SYNC), ret = -1;
+	struct stat nst;
+
+	if (hs_tmp_create(&t, d->dirfd, d->name) == -1) {
+		hs_fail(res, "cannot create temporary file for", res->target);
+		goto out;
+	}
+	if (hs_copy_data(in, src, sst, t.fd, opts, res) == -1 ||
+	    hs_meta_apply(t.fd, meta, res) == -1)
+		goto out;
+	if ((sync && hs_fsync(t.fd) == -1) || hs_sys.fstat(t.fd, &nst) == -1) {
+		hs_fail(res, "cannot sync new copy of", res->target);
+		goto out;
+	}
+	if ((opts->flags & HS_BACKUP) && d->exists &&
+	    make_backup(d, hs_suffix(opts), res) == -1)
+		goto out;
+	if (hs_tmp_link(&t, d->name) == -1) {
+		hs_fail(res, "cannot create temporary file for", res->target);
+		goto out;
+	}
+	if (hs_tmp_rename(&t, d->name) == -1) {
+		hs_fail(res, "cannot rename new copy over", res->target);
+		goto out;
+	}
+	record(d, &nst, res);
+	if (sync && hs_fsync(d->dirfd) == -1) {
+		hs_fail(res, "replaced, but cannot sync the directory of",
+		    res->target);
+		goto out;
+	}
+	ret = 0;
+out:
+	hs_tmp_discard(&t);
+	return ret;
+}
+
+/* With -n: would the replacement be allowed? */
+static int
+dry_run(const struct hs_dest *d, struct hs_result *res)
+{
+	if (d->dirfd == -1)
+		return 0;		/* -D would create the directory */
+	if (hs_sys.faccessat(d->dirfd, ".", W_OK | X_OK, AT_EACCESS) == -1)
+		return hs_fail(res, "cannot write to the directory of",
+		    res->target);
+	return 0;
+}
+
+int
+hs_install(const char *src, const char *dst,
+    const struct hs_install_opts *opts, struct hs_result *res)
+{
+	struct hs_dest d = { .dirfd = -1 };
+	struct hs_meta meta;
+	struct stat sst;
+	int in, old = -1, ret = -1, r, serrno;
+
+	result_init(res);
+	if ((in = open_source(src, &sst, res)) == -1)
+		return -1;
+	if (hs_dest_open(dst, opts->flags, &d, res) == -1)
+		goto out;
+	if (d.exists && d.st.st_dev == sst.st_dev &&
+	    d.st.st_ino == sst.st_ino) {
+		res->same_file = 1;
+		ret = 0;
+		goto out;
+	}
+	if (open_old(&d, &old, res) == -1)
+		goto out;
+	hs_meta_plan(&sst, d.exists ? &d.st : NULL, old, opts, &meta);
+	if (opts->flags & HS_COMPARE) {
+		if ((r = unchanged(in, &sst, old, &d.st, &meta)) == -1) {
+			hs_fail(res, "cannot compare with", res->target);
+			goto out;
+		}
+		if (r == 1) {
+			res->unchanged = 1;
+			ret = 0;
+			goto out;
+		}
+	}
+	if (opts->flags & HS_DRY_RUN) {
+		ret = dry_run(&d, res);
+		goto out;
+	}
+	ret = replace(in, src, &sst, &d, &meta, opts, res);
+out:
+	serrno = errno;
+	if (old != -1)
+		(void)hs_close(old);
+	(void)hs_close(in);
+	hs_dest_close(&d);
+	errno = serrno;
+	return ret;
+}

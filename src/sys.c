@@ -1,0 +1,170 @@
+/*
+ * sys.c - the real system calls behind the seam, and EINTR loops over it.
+ */
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/xattr.h>
+#include <linux/fs.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "sys.h"
+
+static int
+real_openat(int dirfd, const char *path, int flags, mode_t mode)
+{
+	return openat(dirfd, path, flags, mode);
+}
+
+static int
+real_ficlone(int dstfd, int srcfd)
+{
+	return ioctl(dstfd, FICLONE, srcfd);
+}
+
+static int
+real_renameat2(int olddirfd, const char *oldpath, int newdirfd,
+    const char *newpath, unsigned int flags)
+{
+	return renameat2(olddirfd, oldpath, newdirfd, newpath, flags);
+}
+
+static int
+real_ioctl(int fd, unsigned long request, void *arg)
+{
+	return ioctl(fd, request, arg);
+}
+
+/* glibc 2.36 has no openat2() wrapper; how points to a struct open_how. */
+static int
+real_openat2(int dirfd, const char *path, void *how, size_t size)
+{
+	return (int)syscall(SYS_openat2, dirfd, path, how, size);
+}
+
+static const struct hs_sys hs_sys_real = {
+	.openat = real_openat,
+	.close = close,
+	.read = read,
+	.pread = pread,
+	.pwrite = pwrite,
+	.copy_file_range = copy_file_range,
+	.ficlone = real_ficlone,
+	.lseek = lseek,
+	.ftruncate = ftruncate,
+	.fsync = fsync,
+	.fstat = fstat,
+	.fstatat = fstatat,
+	.readlinkat = readlinkat,
+	.fchown = fchown,
+	.fchmod = fchmod,
+	.futimens = futimens,
+	.flistxattr = flistxattr,
+	.fgetxattr = fgetxattr,
+	.fsetxattr = fsetxattr,
+	.linkat = linkat,
+	.renameat2 = real_renameat2,
+	.unlinkat = unlinkat,
+	.mkdirat = mkdirat,
+	.faccessat = faccessat,
+	.getrandom = getrandom,
+	.ioctl = real_ioctl,
+	.getdents64 = getdents64,
+	.openat2 = real_openat2,
+	.mmap = mmap,
+	.munmap = munmap,
+};
+
+struct hs_sys hs_sys = hs_sys_real;
+
+void
+hs_sys_reset(void)
+{
+	hs_sys = hs_sys_real;
+}
+
+/*
+ * close(2) is not retried on EINTR: on Linux the descriptor is gone
+ * whatever close returns, and a retry could close someone else's.
+ */
+int
+hs_close(int fd)
+{
+	int r = hs_sys.close(fd);
+
+	if (r == -1 && errno == EINTR)
+		return 0;
+	return r;
+}
+
+int
+hs_fsync(int fd)
+{
+	int r;
+
+	do
+		r = hs_sys.fsync(fd);
+	while (r == -1 && errno == EINTR);
+	return r;
+}
+
+int
+hs_openat(int dirfd, const char *path, int flags, mode_t mode)
+{
+	int fd;
+
+	do
+		fd = hs_sys.openat(dirfd, path, flags | O_CLOEXEC, mode);
+	while (fd == -1 && errno == EINTR);
+	return fd;
+}
+
+/* Read up to len bytes at off; fewer only at end of file. */
+ssize_t
+hs_pread_full(int fd, void *buf, size_t len, off_t off)
+{
+	size_t done = 0;
+	ssize_t n;
+
+	while (done < len) {
+		n = hs_sys.pread(fd, (char *)buf + done, len - done,
+		    off + (off_t)done);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return -1;
+		if (n == 0)
+			break;
+		done += (size_t)n;
+	}
+	return (ssize_t)done;
+}
+
+/* Write all len bytes at off; a short write is retried, never ignored. */
+int
+hs_pwrite_full(int fd, const void *buf, size_t len, off_t off)
+{
+	size_t done = 0;
+	ssize_t n;
+
+	while (done < len) {
+		n = hs_sys.pwrite(fd, (const char *)buf + done, len - done,
+		    off + (off_t)done);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return -1;
+		if (n == 0) {
+			errno = EIO;
+			return -1;
+		}
+		done += (size_t)n;
+	}
+	return 0;
+}

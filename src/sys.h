@@ -1,0 +1,72 @@
+/*
+ * sys.h - the system-call seam.
+ *
+ * Every system call in libhotswap that can fail goes through the table
+ * hs_sys, never straight to libc.  The defaults are the real calls; tests
+ * replace single entries to inject ENOSPC, EIO or EINTR at any step, or to
+ * record the order of fsync and rename.  Nothing here retries: the callers
+ * own their EINTR loops (hs_fsync_retry() and friends below), so that a
+ * test injecting EINTR sees the retry happen.
+ *
+ * The table is process-global and not locked: tests swap entries before
+ * calling into the library, never while it runs.
+ */
+#ifndef HS_SYS_H
+#define HS_SYS_H
+
+#include <sys/types.h>
+#include <sys/stat.h>
+#include <stddef.h>
+
+struct hs_sys {
+	int	(*openat)(int, const char *, int, mode_t);
+	int	(*close)(int);
+	ssize_t	(*read)(int, void *, size_t);
+	ssize_t	(*pread)(int, void *, size_t, off_t);
+	ssize_t	(*pwrite)(int, const void *, size_t, off_t);
+	ssize_t	(*copy_file_range)(int, off_t *, int, off_t *, size_t,
+		    unsigned int);
+	int	(*ficlone)(int, int);
+	off_t	(*lseek)(int, off_t, int);
+	int	(*ftruncate)(int, off_t);
+	int	(*fsync)(int);
+	int	(*fstat)(int, struct stat *);
+	int	(*fstatat)(int, const char *, struct stat *, int);
+	ssize_t	(*readlinkat)(int, const char *, char *, size_t);
+	int	(*fchown)(int, uid_t, gid_t);
+	int	(*fchmod)(int, mode_t);
+	int	(*futimens)(int, const struct timespec[2]);
+	ssize_t	(*flistxattr)(int, char *, size_t);
+	ssize_t	(*fgetxattr)(int, const char *, void *, size_t);
+	int	(*fsetxattr)(int, const char *, const void *, size_t, int);
+	int	(*linkat)(int, const char *, int, const char *, int);
+	int	(*renameat2)(int, const char *, int, const char *,
+		    unsigned int);
+	int	(*unlinkat)(int, const char *, int);
+	int	(*mkdirat)(int, const char *, mode_t);
+	int	(*faccessat)(int, const char *, int, int);
+	ssize_t	(*getrandom)(void *, size_t, unsigned int);
+	/* The process scanner (scan.c, procmap.c). */
+	int	(*ioctl)(int, unsigned long, void *);
+	ssize_t	(*getdents64)(int, void *, size_t);
+	int	(*openat2)(int, const char *, void *, size_t);
+	void	*(*mmap)(void *, size_t, int, int, int, off_t);
+	int	(*munmap)(void *, size_t);
+};
+
+extern struct hs_sys hs_sys;
+
+/* Restore every entry of hs_sys to the real system call. */
+void	hs_sys_reset(void);
+
+/*
+ * EINTR-safe wrappers.  A regular file rarely returns EINTR, but NFS and
+ * FUSE can, and a retry costs nothing.
+ */
+int	hs_close(int);
+int	hs_fsync(int);
+int	hs_openat(int, const char *, int, mode_t);
+ssize_t	hs_pread_full(int, void *, size_t, off_t);
+int	hs_pwrite_full(int, const void *, size_t, off_t);
+
+#endif /* HS_SYS_H */
