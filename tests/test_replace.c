@@ -1,0 +1,804 @@
+/*
+ * test_replace.c - the replacement engine: hs_install() and hs_rollback().
+ *
+ * Besides the behaviour, this suite proves the promise "a failure loses
+ * nothing": it fails every system call of a replacement in turn, through
+ * the seam, and checks each time that the destination is untouched and no
+ * temporary is left behind.
+ */
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "testutil.h"
+#include "hotswap.h"
+#include "sys.h"
+
+struct fixture {
+	char	*dir;
+	char	 src[4096], dst[4096];
+	struct hs_install_opts opts;
+	struct hs_result res;
+};
+
+static int
+setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	if (f == NULL)
+		return -1;
+	f->dir = tu_mkdtemp();
+	snprintf(f->src, sizeof(f->src), "%s/src", f->dir);
+	snprintf(f->dst, sizeof(f->dst), "%s/dst", f->dir);
+	tu_write_str(f->src, "new content\n");
+	hs_install_opts_init(&f->opts);
+	f->opts.flags |= HS_NO_SYNC;	/* except where fsync is the subject */
+	hs_sys_reset();
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	hs_sys_reset();
+	tu_rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+static void
+test_replace_new_file_takes_source_mode_less_umask(void **state)
+{
+	struct fixture *f = *state;
+	struct stat st;
+	mode_t old = umask(027);
+
+	assert_int_equal(chmod(f->src, 0775), 0);
+	assert_int_equal(hs_install(f->src, f->dst, &f->opts, &f->res), 0);
+	umask(old);
+	tu_assert_content(f->dst, "new content\n");
+	assert_int_equal(stat(f->dst, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0750);
+	assert_false(f->res.had_old);
+	assert_int_equal(tu_count(f->dir), 2);
+}
+
+static void
+test_replace_old_inode_lives_on(void **state)
+{
+	struct fixture *f = *state;
+	char buf[64] = "";
+	ino_t before;
+	int fd;
+
+	tu_write_str(f->dst, "old content\n");
+	before = tu_ino(f->dst);
+	fd = open(f->dst, O_RDONLY);
+	assert_true(fd != -1);
+	assert_int_equal(hs_install(f->src, f->dst, &f->opts, &f->res), 0);
+	assert_int_equal(read(fd, buf, sizeof(buf) - 1), 12);
+	assert_string_equal(buf, "old content\n");
+	close(fd);
+	tu_assert_content(f->dst, "new content\n");
+	assert_true(tu_ino(f->dst) != before);
+	assert_true(f->res.had_old);
+	assert_int_equal(f->res.old_ino, before);
+	assert_int_equal(f->res.new_ino, tu_ino(f->dst));
+}
+
+static void
+test_replace_keeps_owner_mode_and_xattrs(void **state)
+{
+	struct fixture *f = *state;
+	char val[16] = "";
+	struct stat st;
+
+	tu_write_str(f->dst, "old\n");
+	assert_int_equal(chown(f->dst, 65534, 65534), 0);
+	assert_int_equal(chmod(f->dst, 04751), 0);
+	if (setxattr(f->dst, "user.hotswap", "kept", 4, 0) == -1)
+		skip();
+	assert_int_equal(hs_install(f->src, f->dst, &f->opts, &f->res), 0);
+	assert_int_equal(stat(f->dst, &st), 0);
+	assert_int_equal(st.st_uid, 65534);
+	assert_int_equal(st.st_gid, 65534);
+	/* chown before chmod: the setuid bit survives. */
+	assert_int_equal(st.st_mode & 07777, 04751);
+	assert_int_equal(getxattr(f->dst, "user.hotswap", val, sizeof(val)),
+	    4);
+	assert_string_equal(val, "kept");
+}
+
+static void
+test_replace_explicit_mode_owner_group_win(void **state)
+{
+	struct fixture *f = *state;
+	struct stat st;
+
+	tu_write_str(f->dst, "old\n");
+	assert_int_equal(chmod(f->dst, 0644), 0);
+	f->opts.flags |= HS_SET_MODE;
+	f->opts.mode = 0600;
+	f->opts.uid = 1;
+	f->opts.gid = 2;
+	assert_int_equal(hs_install(f->src, f->dst, &f->opts, &f->res), 0);
+	assert_int_equal(stat(f->dst, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	assert_int_equal(st.st_uid, 1);
+	assert_int_equal(st.st_gid, 2);
+}
+
+static void
+test_replace_preserve_times(void **state)
+{
+	struct fixture *f = *state;
+	struct timespec ts[2] = { { 1000000000, 0 }, { 1200000000, 5 } };
+	struct stat st;
+
+	assert_int_equal(utimensat(AT_FDCWD, f->src, ts, 0), 0);
+	f->opts.flags |= HS_PRESERVE_TIMES;
+	assert_int_equal(hs_install(f->src, f->dst, &f->opts, &f->res), 0);
+	assert_int_equal(stat(f->dst, &st), 0);
+	assert_int_equal(st.st_mtim.tv_sec, 1200000000);
+	assert_int_equal(st.st_mtim.tv_nsec, 5);
+}
+
+static void
+test_replace_compare_leaves_identical_dest(void **state)
+{
+	struct fixture *f = *state;
+	struct stat before, after;
+
+	assert_int_equal(hs_install(f->src, f->dst, &f->opts, &f->res), 0);
+	assert_int_equal(stat(f->dst, &before), 0);
+	f->opts.flags |= HS_COMPARE;
+	assert_int_equal(hs_install(f->src, f->dst, &f->opts, &f->res), 0);
+	assert_true(f->res.unchanged);
+	assert_int_equal(stat(f->dst, &after), 0);
+	assert_int_equal(after.st_ino, before.st_ino);
+	assert_int_equal(after.st_mtim.tv_nsec, before.st_mtim.tv_nsec);
+	/* A different mode is a difference. */
+	assert_int_equal(chmod(f->dst, 0600), 0);
+	f->opts.flags |= HS_SET_MODE;
+	f->opts.mode = 0644;
+	assert_int_equal(hs_install(f->src, f->dst, &f->opts, &f->res), 0);
+	assert_false(f->res.unchanged);
+	assert_true(tu_ino(f->dst) != before.st_ino);
+	/* And so is different content of the same size. */
+	tu_write_str(f->src, "NEW content\n");
+	assert_int_equal(hs_install(f->src, f->dst, &f->opts, &f->res), 0);
+	assert_false(f->res.unchanged);
+	tu_assert_content(f->dst, "NEW content\n");
+}
+
+static void
+test_replace_backup_is_a_link_to_the_old_inode(void **state)
+{
+	struct fixture *f = *state;
+	const char *bak = tu_path(f->dir, "dst.old");
+	ino_t old;
+
+	tu_write_str(f->dst, "old\n");
+	tu_write_str(bak, "older backup\n");
+	old = tu_ino(f->dst);
+	f->opts.flags |= HS_BACKUP;
+	f->opts.suffix = ".old";
+	assert_int_equal(hs_install(f->src, f->dst, &f->opts, &f->res), 0);
+	tu_assert_content(bak, "old\n");
+	assert_int_equal(tu_ino(bak), old);
+	assert_string_equal(f->res.backup, bak);
+	tu_assert_content(f->dst, "new content\n");
+	assert_int_equal(tu_count(f->dir), 3);
+}
+
+static void
+test_replace_backup_suffix_must_be_a_name(void **state)
+{
+	struct fixture *f = *state;
+
+	tu_write_str(f->dst, "old\n");
+	f->opts.flags |= HS_BACKUP;
+	f->opts.suffix = "/x";
+	assert_int_equal(hs_install(f->src, f->dst, &f->opts, &f->res), -1);
+	assert_int_equal(errno, EINVAL);
+	tu_assert_content(f->dst, "old\n");
+	assert_int_equal(tu_count(f->dir), 2);
+}
+
+static void
+test_replace_follows_symlink_chain(void **state)
+{
+	struct fixture *f = *state;
+	char link[256];
+	ssize_t n;
+
+	assert_int_equal(mkdir(tu_path(f->dir, "lib"), 0755), 0);
+	tu_write_str(tu_path(f->dir, "lib/libfoo.so.1.2.3"), "v1\n");
+	assert_int_equal(symlink("libfoo.so.1.2.3",
+	    tu_path(f->dir, "lib/libfoo.so.1")), 0);
+	assert_int_equal(symlink("lib/libfoo.so.1", f->dst), 0);
+	assert_int_equal(hs_install(f->src, f->dst, &f->opts, &f->res), 0);
+	tu_assert_content(tu_path(f->dir, "lib/libfoo.so.1.2.3"),
+	    "new content\n");
+	n = readlink(tu_path(f->dir, "lib/libfoo.so.1"), link, sizeof(link));
+	assert_int_equal(n, 15);
+	n = readlink(f->dst, link, sizeof(link));
+	assert_int_equal(n, 15);
+	assert_string_equal(f->res.target,
+	    tu_path(f->dir, "lib/libfoo.so.1.2.3"));
+	/* The temporary was made beside the target: nothing else is new. */
+	assert_int_equal(tu_count(f->dir), 3);
+	assert_int_equal(tu_count(tu_path(f->dir, "lib")), 2);
+}
+
+static void
+test_replace_no_deref_replaces_the_link(void **state)
+{
+	struct fixture *f = *state;
+	struct stat st;
+
+	tu_write_str(tu_path(f->dir, "target"), "target\n");
+	assert_int_equal(symlink("target", f->dst), 0);
+	f->opts.flags |= HS_NO_DEREF;
+	assert_int_equal(hs_install(f->src, f->dst, &f->opts, &f->res), 0);
+	assert_int_equal(lstat(f->dst, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	tu_assert_content(tu_path(f->dir, "target"), "target\n");
+}
+
+static void
+test_replace_dangling_link_and_loop_fail(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(symlink("nowhere", f->dst), 0);
+	assert_int_equal(hs_install(f->src, f->dst, &f->opts, &f->res), -1);
+	assert_int_equal(errno, ENOENT);
+	assert_non_null(strstr(f->res.step, "dangling"));
+	assert_int_equal(tu_count(f->dir), 2);
+	assert_int_equal(unlink(f->dst), 0);
+	assert_int_equal(symlink("dst", f->dst), 0);
+	assert_int_equal(hs_install(f->src, f->dst, &f->opts, &f->res), -1);
+	assert_int_equal(errno, ELOOP);
+	assert_int_equal(tu_count(f->dir), 2);
+}
+
+static void
+test_replace_same_file_is_a_noop(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(symlink("src", f->dst), 0);
+	assert_int_equal(hs_install(f->src, f->dst, &f->opts, &f->res), 0);
+	assert_true(f->res.same_file);
+	tu_assert_content(f->src, "new content\n");
+	assert_int_equal(hs_install(f->src, f->src, &f->opts, &f->res), 0);
+	assert_true(f->res.same_file);
+	tu_assert_content(f->src, "new content\n");
+}
+
+static void
+test_replace_counts_other_hard_links(void **state)
+{
+	struct fixture *f = *state;
+
+	tu_write_str(f->dst, "old\n");
+	assert_int_equal(link(f->dst, tu_path(f->dir, "other")), 0);
+	assert_int_equal(hs_install(f->src, f->dst, &f->opts, &f->res), 0);
+	assert_int_equal(f->res.other_links, 1);
+	tu_assert_content(tu_path(f->dir, "other"), "old\n");
+}
+
+static void
+test_replace_source_errors(void **state)
+{
+	struct fixture *f = *state;
+
+	tu_write_str(f->dst, "old\n");
+	assert_int_equal(hs_install(tu_path(f->dir, "missing"), f->dst,
+	    &f->opts, &f->res), -1);
+	assert_int_equal(errno, ENOENT);
+	assert_string_equal(f->res.path, tu_path(f->dir, "missing"));
+	assert_int_equal(hs_install(f->dir, f->dst, &f->opts, &f->res), -1);
+	assert_int_equal(errno, EISDIR);
+	assert_int_equal(mkdir(tu_path(f->dir, "d"), 0755), 0);
+	assert_int_equal(hs_install(f->src, tu_path(f->dir, "d"), &f->opts,
+	    &f->res), -1);
+	assert_int_equal(errno, EISDIR);
+	assert_int_equal(hs_install(f->src, tu_path(f->dir, "no/dst"),
+	    &f->opts, &f->res), -1);
+	assert_int_equal(errno, ENOENT);
+	tu_assert_content(f->dst, "old\n");
+	assert_int_equal(tu_count(f->dir), 3);
+}
+
+static void
+test_replace_mkdirs_and_dry_run(void **state)
+{
+	struct fixture *f = *state;
+	const char *deep = tu_path(f->dir, "a/b/c/dst");
+
+	f->opts.flags |= HS_MKDIRS | HS_DRY_RUN;
+	assert_int_equal(hs_install(f->src, deep, &f->opts, &f->res), 0);
+	assert_int_equal(tu_count(f->dir), 1);
+	f->opts.flags &= ~HS_DRY_RUN;
+	assert_int_equal(hs_install(f->src, deep, &f->opts, &f->res), 0);
+	tu_assert_content(deep, "new content\n");
+	tu_write_str(f->dst, "old\n");
+	f->opts.flags |= HS_DRY_RUN;
+	assert_int_equal(hs_install(f->src, f->dst, &f->opts, &f->res), 0);
+	tu_assert_content(f->dst, "old\n");
+}
+
+static void
+test_replace_keeps_holes(void **state)
+{
+	struct fixture *f = *state;
+	struct stat st;
+	size_t len;
+	char *a, *b;
+	int fd;
+
+	fd = open(f->src, O_WRONLY | O_TRUNC);
+	assert_true(fd != -1);
+	assert_int_equal(pwrite(fd, "head", 4, 0), 4);
+	assert_int_equal(pwrite(fd, "tail", 4, 64 << 20), 4);
+	assert_int_equal(ftruncate(fd, (128 << 20)), 0);
+	close(fd);
+	assert_int_equal(hs_install(f->src, f->dst, &f->opts, &f->res), 0);
+	assert_int_equal(stat(f->dst, &st), 0);
+	assert_int_equal(st.st_size, 128 << 20);
+	assert_true(st.st_blocks * 512 < (1 << 20));
+	a = tu_read(f->src, &len);
+	b = tu_read(f->dst, NULL);
+	assert_memory_equal(a, b, len);
+	free(a);
+	free(b);
+}
+
+/* Each copy method falls back to the next on "not supported here". */
+static void
+test_replace_copy_falls_back(void **state)
+{
+	struct fixture *f = *state;
+
+	tu_faults_install();
+	tu_faults_only("ficlone");
+	tu_faults_arm(1, EOPNOTSUPP);
+	assert_int_equal(hs_install(f->src, f->dst, &f->opts, &f->res), 0);
+	assert_int_equal(f->res.method, HS_COPY_RANGE);
+	tu_assert_content(f->dst, "new content\n");
+	tu_faults_only("copy_file_range");
+	tu_faults_arm(1, EXDEV);
+	assert_int_equal(hs_install(f->src, f->dst, &f->opts, &f->res), 0);
+	assert_int_equal(f->res.method, HS_COPY_READWRITE);
+	tu_assert_content(f->dst, "new content\n");
+	/* A real I/O error is an error, not a reason to fall back. */
+	tu_faults_arm(1, EIO);
+	assert_int_equal(hs_install(f->src, f->dst, &f->opts, &f->res), -1);
+	assert_int_equal(errno, EIO);
+	tu_assert_content(f->dst, "new content\n");
+	assert_int_equal(tu_count(f->dir), 2);
+}
+
+/* --- no O_TMPFILE: named temporaries ---------------------------------- */
+
+static int (*openat_real)(int, const char *, int, mode_t);
+static int random_calls;
+
+static int
+openat_no_tmpfile(int d, const char *p, int fl, mode_t m)
+{
+	if ((fl & O_TMPFILE) == O_TMPFILE) {
+		errno = EOPNOTSUPP;
+		return -1;
+	}
+	return openat_real(d, p, fl, m);
+}
+
+/* The first name is predictable (all 'a'), the next ones random. */
+static ssize_t
+getrandom_first_zero(void *buf, size_t len, unsigned int flags)
+{
+	if (random_calls++ == 0) {
+		memset(buf, 0, len);
+		return (ssize_t)len;
+	}
+	return getrandom(buf, len, flags);
+}
+
+static void
+disable_tmpfile(void)
+{
+	hs_sys_reset();
+	openat_real = hs_sys.openat;
+	hs_sys.openat = openat_no_tmpfile;
+}
+
+static void
+test_replace_named_temp_without_o_tmpfile(void **state)
+{
+	struct fixture *f = *state;
+
+	tu_write_str(f->dst, "old\n");
+	disable_tmpfile();
+	assert_int_equal(hs_install(f->src, f->dst, &f->opts, &f->res), 0);
+	tu_assert_content(f->dst, "new content\n");
+	assert_int_equal(tu_count(f->dir), 2);
+}
+
+/*
+ * A symlink planted at the temporary's name (here made predictable) is
+ * neither followed nor replaced: another name is chosen.  Both with and
+ * without O_TMPFILE, whose file is linked under such a name before the
+ * rename.
+ */
+static void
+test_replace_planted_symlink_never_followed(void **state)
+{
+	struct fixture *f = *state;
+	const char *victim = tu_path(f->dir, "victim");
+	const char *planted = tu_path(f->dir, ".dst.hs-aaaaaaaaaa");
+	char link[64];
+	int pass;
+
+	for (pass = 0; pass < 2; pass++) {
+		tu_write_str(victim, "victim\n");
+		tu_write_str(f->dst, "old\n");
+		(void)unlink(planted);
+		assert_int_equal(symlink("victim", planted), 0);
+		if (pass == 0)
+			hs_sys_reset();
+		else
+			disable_tmpfile();
+		hs_sys.getrandom = getrandom_first_zero;
+		random_calls = 0;
+		assert_int_equal(hs_install(f->src, f->dst, &f->opts,
+		    &f->res), 0);
+		assert_true(random_calls >= 2);
+		tu_assert_content(victim, "victim\n");
+		tu_assert_content(f->dst, "new content\n");
+		assert_int_equal(readlink(planted, link, sizeof(link)), 6);
+		assert_int_equal(tu_count(f->dir), 4);
+	}
+}
+
+/*
+ * hs_cancel_cleanup(), as a signal handler calls it, removes the named
+ * temporary: here called from inside the fsync of the temporary, the last
+ * moment before the rename.
+ */
+static const char *cancel_dir;
+static int cancel_saw;
+
+static int
+fsync_then_cancel(int fd)
+{
+	(void)fd;
+	cancel_saw = tu_count(cancel_dir);
+	hs_cancel_cleanup();
+	cancel_saw = cancel_saw * 10 + tu_count(cancel_dir);
+	errno = EIO;		/* stop here, as a killed process would */
+	return -1;
+}
+
+static void
+test_replace_cancel_cleanup_removes_named_temp(void **state)
+{
+	struct fixture *f = *state;
+
+	tu_write_str(f->dst, "old\n");
+	disable_tmpfile();
+	hs_sys.fsync = fsync_then_cancel;
+	f->opts.flags &= ~HS_NO_SYNC;
+	cancel_dir = f->dir;
+	assert_int_equal(hs_install(f->src, f->dst, &f->opts, &f->res), -1);
+	assert_int_equal(cancel_saw, 32);	/* src, dst, temp; then 2 */
+	tu_assert_content(f->dst, "old\n");
+	assert_int_equal(tu_count(f->dir), 2);
+}
+
+/* --- every step fails: nothing is lost -------------------------------- */
+
+enum variant { V_PLAIN, V_BACKUP, V_NAMED, V_NEW, V_SYNC };
+
+static void
+prepare(struct fixture *f, enum variant v)
+{
+	hs_install_opts_init(&f->opts);
+	if (v != V_SYNC)
+		f->opts.flags |= HS_NO_SYNC;
+	if (v == V_BACKUP)
+		f->opts.flags |= HS_BACKUP;
+	(void)unlink(tu_path(f->dir, "dst~"));
+	if (v == V_NEW)
+		(void)unlink(f->dst);
+	else
+		tu_write_str(f->dst, "old content\n");
+}
+
+/*
+ * Fail call n with errno e.  Returns 0 once n is past the last call.
+ * On failure: DEST is as before (unless the rename had been made), and the
+ * directory holds nothing new.
+ */
+static int
+fail_step(struct fixture *f, enum variant v, int n, int e)
+{
+	ino_t before;
+	int r, expect;
+
+	prepare(f, v);
+	before = v == V_NEW ? 0 : tu_ino(f->dst);
+	tu_faults_install();
+	if (v == V_NAMED)
+		tu_faults_only(NULL);
+	tu_faults_arm(n, e);
+	r = hs_install(f->src, f->dst, &f->opts, &f->res);
+	hs_sys_reset();
+	if (!tu_fault_fired()) {
+		assert_int_equal(r, 0);
+		return 0;
+	}
+	if (r == 0) {
+		/* A tolerated failure (a fallback): the job is done. */
+		tu_assert_content(f->dst, "new content\n");
+	} else if (f->res.new_ino != 0) {
+		/* Only the directory fsync comes after the rename. */
+		assert_string_equal(tu_fault_name(), "fsync:dir");
+		tu_assert_content(f->dst, "new content\n");
+	} else {
+		if (errno != e)
+			fail_msg("step %d (%s): errno %d, want %d", n,
+			    tu_fault_name(), errno, e);
+		assert_non_null(f->res.step);
+		if (v == V_NEW)
+			assert_int_equal(access(f->dst, F_OK), -1);
+		else {
+			tu_assert_content(f->dst, "old content\n");
+			assert_int_equal(tu_ino(f->dst), before);
+		}
+	}
+	/* src, dst if it exists (checked above), a backup if made: no temp. */
+	expect = 1 + (access(f->dst, F_OK) == 0) +
+	    (access(tu_path(f->dir, "dst~"), F_OK) == 0);
+	if (tu_count(f->dir) != expect)
+		fail_msg("step %d (%s): %d entries left, want %d", n,
+		    tu_fault_name(), tu_count(f->dir), expect);
+	return 1;
+}
+
+static void
+fail_every_step(struct fixture *f, enum variant v, int e)
+{
+	int n;
+
+	for (n = 1; fail_step(f, v, n, e); n++)
+		assert_true(n < 200);
+	assert_true(n > 8);	/* the steps were really visited */
+}
+
+static void
+test_replace_every_step_fails_cleanly_eio(void **state)
+{
+	struct fixture *f = *state;
+
+	fail_every_step(f, V_PLAIN, EIO);
+	fail_every_step(f, V_SYNC, EIO);
+	fail_every_step(f, V_BACKUP, EIO);
+	fail_every_step(f, V_NEW, EIO);
+}
+
+static void
+test_replace_every_step_fails_cleanly_enospc(void **state)
+{
+	struct fixture *f = *state;
+
+	fail_every_step(f, V_SYNC, ENOSPC);
+	fail_every_step(f, V_BACKUP, EDQUOT);
+}
+
+static void
+test_replace_every_step_fails_cleanly_named_temp(void **state)
+{
+	struct fixture *f = *state;
+	int n, r;
+
+	/* Same, with the O_TMPFILE open refused first. */
+	for (n = 1;; n++) {
+		prepare(f, V_SYNC);
+		tu_faults_install();
+		openat_real = hs_sys.openat;
+		hs_sys.openat = openat_no_tmpfile;
+		tu_faults_arm(n, EIO);
+		r = hs_install(f->src, f->dst, &f->opts, &f->res);
+		hs_sys_reset();
+		if (!tu_fault_fired()) {
+			assert_int_equal(r, 0);
+			break;
+		}
+		if (r == -1 && f->res.new_ino == 0)
+			tu_assert_content(f->dst, "old content\n");
+		assert_int_equal(tu_count(f->dir), 2);
+	}
+	assert_true(n > 8);
+}
+
+static ssize_t
+cfr_unsupported(int i, off_t *io, int o, off_t *oo, size_t n, unsigned int fl)
+{
+	(void)i; (void)io; (void)o; (void)oo; (void)n; (void)fl;
+	errno = EXDEV;
+	return -1;
+}
+
+/* EINTR from any call that can return it is retried, never fatal. */
+static void
+test_replace_eintr_is_retried(void **state)
+{
+	static const char *const calls[] = {
+		"openat", "pread", "pwrite", "copy_file_range", "fsync",
+		"getrandom",
+	};
+	struct fixture *f = *state;
+	size_t i;
+	int n, rw;
+
+	for (i = 0; i < sizeof(calls) / sizeof(calls[0]); i++) {
+		/* pread/pwrite run only on the read/write path. */
+		rw = calls[i][0] == 'p';
+		for (n = 1;; n++) {
+			prepare(f, V_SYNC);
+			tu_faults_install();
+			if (rw)
+				hs_sys.copy_file_range = cfr_unsupported;
+			tu_faults_only(calls[i]);
+			tu_faults_arm(n, EINTR);
+			assert_int_equal(hs_install(f->src, f->dst, &f->opts,
+			    &f->res), 0);
+			tu_assert_content(f->dst, "new content\n");
+			if (!tu_fault_fired())
+				break;
+		}
+		assert_true(n > 1);	/* the call was made and retried */
+		hs_sys_reset();
+	}
+}
+
+/* The durable order: metadata, fsync(file), rename, fsync(directory). */
+static void
+test_replace_durable_order(void **state)
+{
+	struct fixture *f = *state;
+	const char *t, *chmod_at, *fsync_file, *rename_at, *fsync_dir;
+
+	prepare(f, V_SYNC);
+	tu_faults_install();
+	assert_int_equal(hs_install(f->src, f->dst, &f->opts, &f->res), 0);
+	t = tu_trace();
+	chmod_at = strstr(t, "fchmod");
+	fsync_file = strstr(t, "fsync:file");
+	rename_at = strstr(t, "renameat2");
+	fsync_dir = strstr(t, "fsync:dir");
+	assert_non_null(chmod_at);
+	assert_non_null(fsync_file);
+	assert_non_null(rename_at);
+	assert_non_null(fsync_dir);
+	assert_true(chmod_at < fsync_file);
+	assert_true(fsync_file < rename_at);
+	assert_true(rename_at < fsync_dir);
+	/* --no-sync: neither fsync. */
+	prepare(f, V_PLAIN);
+	tu_faults_install();
+	assert_int_equal(hs_install(f->src, f->dst, &f->opts, &f->res), 0);
+	assert_null(strstr(tu_trace(), "fsync"));
+}
+
+/* --- rollback --------------------------------------------------------- */
+
+static void
+test_rollback_exchanges_and_rolls_forward(void **state)
+{
+	struct fixture *f = *state;
+
+	tu_write_str(f->dst, "old\n");
+	f->opts.flags |= HS_BACKUP;
+	assert_int_equal(hs_install(f->src, f->dst, &f->opts, &f->res), 0);
+	assert_int_equal(hs_rollback(f->dst, &f->opts, &f->res), 0);
+	tu_assert_content(f->dst, "old\n");
+	tu_assert_content(tu_path(f->dir, "dst~"), "new content\n");
+	assert_string_equal(f->res.backup, tu_path(f->dir, "dst~"));
+	assert_int_equal(hs_rollback(f->dst, &f->opts, &f->res), 0);
+	tu_assert_content(f->dst, "new content\n");
+}
+
+static int (*renameat2_real)(int, const char *, int, const char *,
+    unsigned int);
+
+static int
+renameat2_no_exchange(int a, const char *b, int c, const char *d,
+    unsigned int fl)
+{
+	if (fl & RENAME_EXCHANGE) {
+		errno = EINVAL;
+		return -1;
+	}
+	return renameat2_real(a, b, c, d, fl);
+}
+
+static void
+test_rollback_without_exchange_renames(void **state)
+{
+	struct fixture *f = *state;
+
+	tu_write_str(f->dst, "old\n");
+	f->opts.flags |= HS_BACKUP;
+	assert_int_equal(hs_install(f->src, f->dst, &f->opts, &f->res), 0);
+	renameat2_real = hs_sys.renameat2;
+	hs_sys.renameat2 = renameat2_no_exchange;
+	assert_int_equal(hs_rollback(f->dst, &f->opts, &f->res), 0);
+	tu_assert_content(f->dst, "old\n");
+	assert_int_equal(access(tu_path(f->dir, "dst~"), F_OK), -1);
+	assert_string_equal(f->res.backup, "");
+}
+
+static void
+test_rollback_without_backup_fails(void **state)
+{
+	struct fixture *f = *state;
+
+	tu_write_str(f->dst, "old\n");
+	assert_int_equal(hs_rollback(f->dst, &f->opts, &f->res), -1);
+	assert_int_equal(errno, ENOENT);
+	assert_string_equal(f->res.path, tu_path(f->dir, "dst~"));
+	tu_assert_content(f->dst, "old\n");
+}
+
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_replace_new_file_takes_source_mode_less_umask),
+		T(test_replace_old_inode_lives_on),
+		T(test_replace_keeps_owner_mode_and_xattrs),
+		T(test_replace_explicit_mode_owner_group_win),
+		T(test_replace_preserve_times),
+		T(test_replace_compare_leaves_identical_dest),
+		T(test_replace_backup_is_a_link_to_the_old_inode),
+		T(test_replace_backup_suffix_must_be_a_name),
+		T(test_replace_follows_symlink_chain),
+		T(test_replace_no_deref_replaces_the_link),
+		T(test_replace_dangling_link_and_loop_fail),
+		T(test_replace_same_file_is_a_noop),
+		T(test_replace_counts_other_hard_links),
+		T(test_replace_source_errors),
+		T(test_replace_mkdirs_and_dry_run),
+		T(test_replace_keeps_holes),
+		T(test_replace_copy_falls_back),
+		T(test_replace_named_temp_without_o_tmpfile),
+		T(test_replace_planted_symlink_never_followed),
+		T(test_replace_cancel_cleanup_removes_named_temp),
+		T(test_replace_every_step_fails_cleanly_eio),
+		T(test_replace_every_step_fails_cleanly_enospc),
+		T(test_replace_every_step_fails_cleanly_named_temp),
+		T(test_replace_eintr_is_retried),
+		T(test_replace_durable_order),
+		T(test_rollback_exchanges_and_rolls_forward),
+		T(test_rollback_without_exchange_renames),
+		T(test_rollback_without_backup_fails),
+	};
+
+	return cmocka_run_group_tests_name("replace", tests, NULL, NULL);
+}
