@@ -1,0 +1,96 @@
+/*
+ * scan.h - private to the process scanner: the handle, shared by scan.c
+ * (the walk over /proc, who), scan_stale.c (stale detection) and
+ * scan_proc.c (what a process is: comm, uid, start time, namespace,
+ * unit).
+ */
+#ifndef HS_SCAN_H
+#define HS_SCAN_H
+
+#include <sys/types.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hotswap.h"
+#include "maps.h"
+
+enum hs_walk {
+	HS_WALK_NONE = 0,
+	HS_WALK_WHO,
+	HS_WALK_STALE,
+	HS_WALK_COUNT
+};
+
+struct hs_scan_id {
+	dev_t		 dev;
+	ino_t		 ino;
+	size_t		 which;
+};
+
+struct hs_scan {
+	unsigned int	 flags;
+	int		 procfd;	/* /proc */
+	int		 listfd;	/* /proc being listed, or -1 */
+	enum hs_walk	 walk;
+	int		 ioctl_ok;	/* -1 unknown, 0 no, 1 yes */
+	int		 self_mntns_ok;
+	dev_t		 self_mntns_dev;
+	ino_t		 self_mntns_ino;
+
+	/* What to look for. */
+	struct hs_scan_id *ids;
+	size_t		 nids;
+	pid_t		*pids;
+	size_t		 npids;
+	size_t		 pidx;
+
+	/* getdents64 buffer over listfd. */
+	char		*dents;
+	size_t		 dpos;
+	size_t		 dlen;
+
+	/* The process being looked at. */
+	int		 pdir;		/* its /proc/PID */
+	int		 rootfd;	/* its /proc/PID/root, lazily, or -1 */
+	struct hs_proc	 proc;
+	struct hs_mapping *maps;
+	size_t		*pathoff;	/* per mapping: offset in names */
+	size_t		 nmaps;
+	size_t		 capmaps;
+	char		*names;		/* the mappings' names */
+	size_t		 nameslen;
+	size_t		 namescap;
+	struct hs_maps	 parser;
+
+	/* stale: the last verdict, for the next VMA of the same file. */
+	char		*last;
+	size_t		 lastcap;
+	size_t		 lastlen;
+	dev_t		 lastdev;
+	ino_t		 lastino;
+	int		 lastverdict;	/* -2: none */
+	char		*tmp;		/* a name being looked up */
+	size_t		 tmpcap;
+
+	struct hs_scan_stats st;
+};
+
+/* scan.c */
+int	hs_scan_add(struct hs_scan *, const struct hs_maps_rec *,
+	    unsigned int kind, size_t which, const char *name, size_t len);
+unsigned int hs_scan_kind(unsigned int perms);
+int	hs_scan_read_text(struct hs_scan *, int fd,
+	    int (*)(struct hs_scan *, const struct hs_maps_rec *));
+
+/* scan_stale.c */
+int	hs_stale_maps(struct hs_scan *);
+int	hs_stale_ignored(const struct hs_maps_rec *);
+
+/* scan_proc.c */
+int	hs_procinfo_mntns(struct hs_scan *);
+void	hs_procinfo(struct hs_scan *, pid_t);
+int	hs_procinfo_unit(const char *cgroup, char *unit, size_t len);
+int	hs_procinfo_stat(const char *stat, char *comm, size_t commlen,
+	    uint64_t *start_time);
+
+#endif /* HS_SCAN_H */

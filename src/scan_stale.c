@@ -1,0 +1,264 @@
+/*
+ * scan_stale.c - stale mappings: file-backed mappings whose name now
+ * names another file (HS_MAP_REPLACED) or nothing (HS_MAP_DELETED).
+ * The process keeps running the old inode; a restart would pick up the
+ * new one.
+ *
+ * Where names are looked up.  The kernel prints a mapped file's name as
+ * seen from the READER's root, and from the root of the file's own mount
+ * namespace when the reader cannot reach it.  So:
+ *  - a process in our mount namespace (chrooted or not) is judged by
+ *    looking the name up in our own view; /proc/PID/root/NAME would be
+ *    wrong for a chroot (the name already includes the chroot's path);
+ *  - a process in another mount namespace (a container) is judged under
+ *    /proc/PID/root with openat2(RESOLVE_IN_ROOT), so that its absolute
+ *    symbolic links resolve inside its own file system.  A process that
+ *    also chroot()s inside its namespace is judged against its chroot,
+ *    which may be wrong (reported DELETED).
+ *
+ * " (deleted)": the name as printed is looked up first, so a file that
+ * is literally named "x (deleted)" is not stale; then the name without
+ * the suffix.  Same file means same inode number and device; when the
+ * devices differ (btrfs subvolumes: maps shows the superblock's device,
+ * stat(2) the subvolume's) the mapping's own inode is asked through
+ * /proc/PID/map_files (root only), and without that the inode number
+ * alone decides.
+ *
+ * What is never reported, because it looks deleted but is not an
+ * upgrade: these are names the kernel gives to memory that never had a
+ * name in a file system, or temporary files that programs unlink on
+ * purpose right after mapping them.
+ *  - "/memfd:..."		memfd_create(2) memory (always "deleted")
+ *  - "/SYSV..."		System V shared memory segments
+ *  - "/dev/zero"		shared anonymous memory (MAP_SHARED|MAP_ANON)
+ *  - "/anon_hugepage"		anonymous huge-page memory (MAP_HUGETLB)
+ *  - "/[aio]"			io_setup(2) completion rings
+ *  - "/dev/shm/..."		POSIX shared memory, unlinked by design
+ *  - "/dev/dri/...", "/drm mm object"	GPU buffers
+ *  - a deleted file whose base name starts with "ffi" or "jna":
+ *    libffi closure trampolines and JNA's extracted native library,
+ *    created, mapped and unlinked on purpose, in whatever directory
+ *  - a deleted file under /tmp/ or /var/tmp/ mapped executable: code a
+ *    program extracted or generated for itself (JITs, self-extracting
+ *    runtimes), never an installed file.
+ * A replaced (not deleted) file is reported even under /tmp.
+ */
+#include <sys/stat.h>
+#include <linux/openat2.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "scan.h"
+#include "sys.h"
+
+#define LAST_NONE	(-3)
+#define VERDICT_FATAL	(-2)
+#define VERDICT_UNKNOWN	(-1)
+
+static const char *const ignored_prefix[] = {
+	"/memfd:", "/SYSV", "/anon_hugepage", "/[aio]", "/dev/shm/",
+	"/dev/dri/", "/drm mm object",
+};
+
+static int
+has_prefix(const char *s, size_t len, const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	return len >= n && memcmp(s, prefix, n) == 0;
+}
+
+int
+hs_stale_ignored(const struct hs_maps_rec *rec)
+{
+	const char *name = rec->path, *base;
+	size_t len = rec->namelen, i;
+
+	for (i = 0; i < sizeof(ignored_prefix) / sizeof(*ignored_prefix); i++)
+		if (has_prefix(name, len, ignored_prefix[i]))
+			return 1;
+	if (len == 9 && memcmp(name, "/dev/zero", 9) == 0)
+		return 1;
+	if (!(rec->flags & HS_MAPS_DELETED))
+		return 0;
+	base = memrchr(name, '/', len);
+	base = base != NULL ? base + 1 : name;
+	len -= (size_t)(base - name);
+	if (has_prefix(base, len, "ffi") || has_prefix(base, len, "jna"))
+		return 1;
+	return (rec->perms & HS_MAPS_X) &&
+	    (has_prefix(name, rec->namelen, "/tmp/") ||
+	    has_prefix(name, rec->namelen, "/var/tmp/"));
+}
+
+/* stat(2) name as the process sees it; see the top of the file. */
+static int
+lookup(struct hs_scan *s, const char *name, struct stat *st)
+{
+	struct open_how how;
+	int fd, r, serrno;
+
+	if (s->proc.other_mntns != 1)
+		return hs_sys.fstatat(AT_FDCWD, name, st, 0);
+	if (s->rootfd == -1 && (s->rootfd = hs_openat(s->pdir, "root",
+	    O_PATH | O_DIRECTORY, 0)) == -1)
+		return -1;
+	memset(&how, 0, sizeof(how));
+	how.flags = O_PATH | O_CLOEXEC;
+	how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+	do
+		fd = hs_sys.openat2(s->rootfd, name, &how, sizeof(how));
+	while (fd == -1 && (errno == EINTR || errno == EAGAIN));
+	if (fd == -1 && errno == ENOSYS)	/* before 5.6 */
+		return hs_sys.fstatat(s->rootfd, name + 1, st, 0);
+	if (fd == -1)
+		return -1;
+	r = hs_sys.fstat(fd, st);
+	serrno = errno;
+	(void)hs_close(fd);
+	errno = serrno;
+	return r;
+}
+
+static int
+same_file(struct hs_scan *s, const struct hs_maps_rec *rec,
+    const struct stat *st)
+{
+	struct stat mst;
+	char name[64];
+
+	if (st->st_ino != rec->ino)
+		return 0;
+	if (st->st_dev == rec->dev)
+		return 1;
+	(void)snprintf(name, sizeof(name), "map_files/%llx-%llx",
+	    (unsigned long long)rec->start, (unsigned long long)rec->end);
+	if (hs_sys.fstatat(s->pdir, name, &mst, 0) == 0)
+		return mst.st_dev == st->st_dev && mst.st_ino == st->st_ino;
+	return 1;
+}
+
+/* Put the name of rec, without " (deleted)", in s->tmp; raw: as printed. */
+static int
+copy_name(struct hs_scan *s, const struct hs_maps_rec *rec, int raw)
+{
+	size_t need = raw ? rec->namelen * 4 + 1 : rec->namelen + 1;
+	char *p;
+
+	if (need > s->tmpcap) {
+		if ((p = realloc(s->tmp, need)) == NULL)
+			return -1;
+		s->tmp = p;
+		s->tmpcap = need;
+	}
+	if (raw)
+		return hs_maps_reescape(rec, s->tmp, s->tmpcap) == -1 ? -1 : 0;
+	memcpy(s->tmp, rec->path, rec->namelen);
+	s->tmp[rec->namelen] = '\0';
+	return 0;
+}
+
+/*
+ * 0 if the mapping's name still names its file, HS_MAP_DELETED or
+ * HS_MAP_REPLACED if not, VERDICT_UNKNOWN if the name could not be
+ * looked up (EACCES, ELOOP...), VERDICT_FATAL on ENOMEM.
+ */
+static int
+judge(struct hs_scan *s, const struct hs_maps_rec *rec)
+{
+	struct stat st;
+	int r;
+
+	r = lookup(s, rec->path, &st);
+	if (r == 0 && same_file(s, rec, &st))
+		return 0;
+	if (rec->flags & HS_MAPS_DELETED) {
+		if (copy_name(s, rec, 0) == -1)
+			return VERDICT_FATAL;
+		r = lookup(s, s->tmp, &st);
+	}
+	if (r == -1 && (errno == ENOENT || errno == ENOTDIR) &&
+	    (rec->flags & HS_MAPS_ESCAPED)) {
+		/* Maybe "\012" was in the name itself: try it as printed. */
+		if (copy_name(s, rec, 1) == -1)
+			return VERDICT_FATAL;
+		r = lookup(s, s->tmp, &st);
+	}
+	if (r == 0)
+		return same_file(s, rec, &st) ? 0 : HS_MAP_REPLACED;
+	if (errno == ENOENT || errno == ENOTDIR)
+		return HS_MAP_DELETED;
+	return VERDICT_UNKNOWN;
+}
+
+/* The VMAs of one file come in a row: judge the file once. */
+static int
+same_as_last(const struct hs_scan *s, const struct hs_maps_rec *rec)
+{
+	return s->lastverdict != LAST_NONE && rec->dev == s->lastdev &&
+	    rec->ino == s->lastino && rec->pathlen == s->lastlen &&
+	    memcmp(rec->path, s->last, rec->pathlen) == 0;
+}
+
+static int
+remember(struct hs_scan *s, const struct hs_maps_rec *rec, int verdict)
+{
+	char *p;
+
+	if (rec->pathlen + 1 > s->lastcap) {
+		if ((p = realloc(s->last, rec->pathlen + 1)) == NULL)
+			return -1;
+		s->last = p;
+		s->lastcap = rec->pathlen + 1;
+	}
+	memcpy(s->last, rec->path, rec->pathlen);
+	s->lastlen = rec->pathlen;
+	s->lastdev = rec->dev;
+	s->lastino = rec->ino;
+	s->lastverdict = verdict;
+	return 0;
+}
+
+static int
+stale_rec(struct hs_scan *s, const struct hs_maps_rec *rec)
+{
+	int v;
+
+	if (rec->ino == 0 || rec->pathlen == 0 || rec->path[0] != '/' ||
+	    hs_stale_ignored(rec))
+		return 0;
+	if (same_as_last(s, rec))
+		v = s->lastverdict;
+	else {
+		if ((v = judge(s, rec)) == VERDICT_FATAL ||
+		    remember(s, rec, v) == -1)
+			return -1;
+		if (v == VERDICT_UNKNOWN)
+			s->st.unresolved++;
+	}
+	if (v <= 0)
+		return 0;
+	return hs_scan_add(s, rec, hs_scan_kind(rec->perms) | (unsigned)v,
+	    0, rec->path, rec->namelen);
+}
+
+/* Collect the current process's stale mappings. */
+int
+hs_stale_maps(struct hs_scan *s)
+{
+	int fd, r, serrno;
+
+	(void)hs_procinfo_mntns(s);
+	s->lastverdict = LAST_NONE;
+	if ((fd = hs_openat(s->pdir, "maps", O_RDONLY, 0)) == -1)
+		return -1;
+	r = hs_scan_read_text(s, fd, stale_rec);
+	serrno = errno;
+	(void)hs_close(fd);
+	errno = serrno;
+	return r;
+}

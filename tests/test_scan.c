@@ -1,0 +1,587 @@
+/*
+ * test_scan.c - the process scanner against live child processes: who
+ * finds exactly the child that maps a file, with the right kind; the
+ * PROCMAP_QUERY and text paths agree; deleted and replaced files are
+ * stale, untouched ones are not (the control); seam faults.
+ */
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "hotswap.h"
+#include "maps.h"
+#include "procmap.h"
+#include "scan.h"
+#include "sys.h"
+#include "testutil_scan.h"
+
+#define FILE_LEN	(3 * 4096)
+
+struct fx {
+	char		 dir[PATH_MAX / 2];
+	char		 path[PATH_MAX];
+	struct ts_child	 child;
+	int		 started;
+};
+
+struct map_how {
+	const char	*path;
+	int		 prot;
+	int		 flags;
+	int		 twice;		/* also map it rw shared */
+	int		 memfd;		/* map a memfd instead */
+};
+
+/* In the child: map as told, return the address (0: failed). */
+static uint64_t
+map_it(void *arg)
+{
+	const struct map_how *h = arg;
+	void *p;
+	int fd;
+
+	if (h->memfd) {
+		if ((fd = memfd_create("hs-test", MFD_CLOEXEC)) == -1 ||
+		    ftruncate(fd, 4096) == -1)
+			return 0;
+	} else if ((fd = open(h->path, (h->flags & MAP_SHARED) ||
+	    h->twice ? O_RDWR : O_RDONLY)) == -1)
+		return 0;
+	p = mmap(NULL, 4096, h->prot, h->flags, fd, 0);
+	if (p == MAP_FAILED)
+		return 0;
+	if (h->twice && mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED,
+	    fd, 4096) == MAP_FAILED)
+		return 0;
+	(void)close(fd);	/* only the mapping keeps the file */
+	return (uint64_t)(uintptr_t)p;
+}
+
+static int
+setup(void **state)
+{
+	struct fx *f;
+
+	if ((f = calloc(1, sizeof(*f))) == NULL)
+		return -1;
+	ts_mkdtemp(f->dir, sizeof(f->dir));
+	(void)snprintf(f->path, sizeof(f->path), "%s/mapped", f->dir);
+	if (ts_write_file(f->path, FILE_LEN, 'a') == -1)
+		return -1;
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *f = *state;
+
+	if (f->started)
+		(void)ts_child_end(&f->child);
+	hs_sys_reset();
+	ts_rmtree(f->dir);
+	free(f);
+	return 0;
+}
+
+static void
+start(struct fx *f, struct map_how *h)
+{
+	if (h->path == NULL)
+		h->path = f->path;
+	assert_int_equal(ts_child_start(&f->child, map_it, h), 0);
+	f->started = 1;
+}
+
+/* Run a walk and keep what it says of pid; returns processes seen. */
+static int
+walk_for(struct hs_scan *s, pid_t pid, struct hs_mapping *out,
+    size_t *nout, char names[][PATH_MAX])
+{
+	const struct hs_proc *p;
+	const struct hs_mapping *m;
+	size_t n, i;
+	int r, procs = 0;
+
+	*nout = 0;
+	while ((r = hs_scan_next(s, &p, &m, &n)) == 1) {
+		procs++;
+		if (p->pid != pid)
+			continue;
+		for (i = 0; i < n && i < 8; i++) {
+			out[i] = m[i];
+			out[i].path = NULL;	/* freed with the handle */
+			if (m[i].path != NULL && names != NULL)
+				(void)snprintf(names[i], PATH_MAX, "%s",
+				    m[i].path);
+		}
+		*nout = n;
+	}
+	assert_int_equal(r, 0);
+	return procs;
+}
+
+static int
+who_walk(struct fx *f, unsigned int flags, struct hs_mapping *out,
+    size_t *n, int *used_ioctl, char names[][PATH_MAX])
+{
+	struct hs_fileid id;
+	struct hs_scan *s;
+	int procs;
+
+	assert_int_equal(hs_fileid_path(f->path, &id), 0);
+	assert_non_null(s = hs_scan_open(flags));
+	assert_int_equal(hs_scan_who(s, &id, 1), 0);
+	procs = walk_for(s, f->child.pid, out, n, names);
+	if (used_ioctl != NULL)
+		*used_ioctl = hs_scan_stats(s)->used_ioctl;
+	assert_true(hs_scan_stats(s)->inspected > 1);
+	hs_scan_free(s);
+	return procs;
+}
+
+static void
+test_scan_who_finds_the_child(void **state)
+{
+	struct fx *f = *state;
+	struct map_how h = { NULL, PROT_READ, MAP_PRIVATE, 0, 0 };
+	struct hs_mapping m[8];
+	size_t n;
+
+	start(f, &h);
+	/* Exactly one process maps the file: the child. */
+	assert_int_equal(who_walk(f, 0, m, &n, NULL, NULL), 1);
+	assert_int_equal(n, 1);
+	assert_int_equal(m[0].kind, HS_MAP_RODATA);
+	assert_true(m[0].start == f->child.addr);
+	assert_true(m[0].end == f->child.addr + 4096);
+	assert_true(m[0].offset == 0);
+	assert_int_equal(m[0].which, 0);
+}
+
+static void
+test_scan_who_kinds(void **state)
+{
+	struct fx *f = *state;
+	struct map_how h = { NULL, PROT_READ | PROT_EXEC, MAP_PRIVATE, 1, 0 };
+	struct hs_mapping m[8];
+	size_t n;
+
+	start(f, &h);	/* fails where TMPDIR is noexec: use another */
+	assert_int_equal(who_walk(f, HS_SCAN_TEXT, m, &n, NULL, NULL), 1);
+	assert_int_equal(n, 2);
+	assert_int_equal(m[0].kind | m[1].kind,
+	    HS_MAP_CODE | HS_MAP_WRSHARED);
+	assert_true(m[0].offset == 0 || m[1].offset == 0);
+	assert_true(m[0].offset == 4096 || m[1].offset == 4096);
+}
+
+static void
+test_scan_who_running_executable(void **state)
+{
+	const struct hs_proc *p;
+	const struct hs_mapping *m;
+	struct hs_fileid id;
+	struct hs_scan *s;
+	size_t n;
+	int r, found = 0;
+
+	(void)state;
+	assert_int_equal(hs_fileid_path("/proc/self/exe", &id), 0);
+	assert_non_null(s = hs_scan_open(0));
+	assert_int_equal(hs_scan_who(s, &id, 1), 0);
+	while ((r = hs_scan_next(s, &p, &m, &n)) == 1) {
+		if (p->pid != getpid())
+			continue;
+		found = 1;
+		assert_true(p->kinds & HS_MAP_EXE);
+		assert_true(p->kinds & HS_MAP_CODE);
+		assert_int_equal(p->uid, getuid());
+		assert_int_equal(p->other_mntns, 0);
+		assert_true(p->start_time > 0);
+		assert_string_equal(p->comm, "test_scan");
+	}
+	assert_int_equal(r, 0);
+	assert_true(found);
+	hs_scan_free(s);
+}
+
+/* Every file-backed VMA of the child, both ways, must be the same. */
+static void
+test_scan_ioctl_and_text_agree(void **state)
+{
+	struct fx *f = *state;
+	struct map_how h = { NULL, PROT_READ, MAP_SHARED, 0, 0 };
+	struct hs_maps_rec a[256], rec;
+	struct hs_maps m;
+	char name[64];
+	uint64_t addr = 0;
+	size_t na = 0, nb = 0, avail;
+	ssize_t got;
+	char *space;
+	int fd, r;
+
+	start(f, &h);
+	(void)snprintf(name, sizeof(name), "/proc/%d/maps",
+	    (int)f->child.pid);
+	assert_int_not_equal(fd = open(name, O_RDONLY | O_CLOEXEC), -1);
+	while ((r = hs_procmap_next(fd, &addr, &a[na])) == 1)
+		assert_true(++na < 256);
+	if (r == -1 && (errno == ENOTTY || errno == EINVAL)) {
+		(void)close(fd);
+		skip();
+	}
+	assert_int_equal(r, 0);
+	assert_true(na > 1);
+	hs_maps_init(&m);
+	for (;;) {
+		while (hs_maps_next(&m, &rec) == 1) {
+			if (rec.ino == 0)
+				continue;
+			assert_true(nb < na);
+			assert_true(rec.start == a[nb].start);
+			assert_true(rec.end == a[nb].end);
+			assert_true(rec.offset == a[nb].offset);
+			assert_true(rec.dev == a[nb].dev);
+			assert_true(rec.ino == a[nb].ino);
+			assert_int_equal(rec.perms, a[nb].perms);
+			nb++;
+		}
+		if (m.eof)
+			break;
+		assert_non_null(space = hs_maps_space(&m, &avail));
+		assert_true((got = read(fd, space, avail)) >= 0);
+		hs_maps_commit(&m, (size_t)got);
+	}
+	assert_int_equal(nb, na);
+	hs_maps_free(&m);
+	(void)close(fd);
+}
+
+/* The same through the scanner: who by ioctl and by text agree. */
+static void
+test_scan_who_ioctl_and_text_agree(void **state)
+{
+	struct fx *f = *state;
+	struct map_how h = { NULL, PROT_READ, MAP_PRIVATE, 0, 0 };
+	struct hs_mapping a[8], b[8];
+	char names[8][PATH_MAX];
+	size_t na, nb, i;
+	int used;
+
+	start(f, &h);
+	assert_int_equal(who_walk(f, 0, a, &na, &used, NULL), 1);
+	if (!used)
+		skip();
+	assert_int_equal(who_walk(f, HS_SCAN_TEXT, b, &nb, &used, names), 1);
+	assert_int_equal(used, 0);
+	assert_int_equal(na, nb);
+	for (i = 0; i < na; i++) {
+		assert_true(a[i].start == b[i].start);
+		assert_int_equal(a[i].kind, b[i].kind);
+		assert_null(a[i].path);
+		assert_string_equal(names[i], f->path);
+	}
+}
+
+static size_t
+stale_of(struct fx *f, struct hs_mapping *m, char names[][PATH_MAX])
+{
+	struct hs_scan *s;
+	size_t n;
+	int procs;
+
+	assert_non_null(s = hs_scan_open(0));
+	assert_int_equal(hs_scan_stale(s, &f->child.pid, 1), 0);
+	procs = walk_for(s, f->child.pid, m, &n, names);
+	assert_int_equal(procs, n > 0 ? 1 : 0);
+	assert_int_equal(hs_scan_stats(s)->inspected, 1);
+	hs_scan_free(s);
+	return n;
+}
+
+static void
+test_scan_stale_control_untouched(void **state)
+{
+	struct fx *f = *state;
+	struct map_how h = { NULL, PROT_READ, MAP_PRIVATE, 0, 0 };
+	struct hs_mapping m[8];
+
+	start(f, &h);
+	assert_int_equal(stale_of(f, m, NULL), 0);
+}
+
+static void
+test_scan_stale_deleted(void **state)
+{
+	struct fx *f = *state;
+	struct map_how h = { NULL, PROT_READ, MAP_PRIVATE, 0, 0 };
+	struct hs_mapping m[8];
+	char names[8][PATH_MAX];
+
+	start(f, &h);
+	assert_int_equal(unlink(f->path), 0);
+	assert_int_equal(stale_of(f, m, names), 1);
+	assert_int_equal(m[0].kind, HS_MAP_DELETED | HS_MAP_RODATA);
+	assert_string_equal(names[0], f->path);	/* no " (deleted)" */
+	assert_true(m[0].start == f->child.addr);
+}
+
+static void
+test_scan_stale_replaced(void **state)
+{
+	struct fx *f = *state;
+	struct map_how h = { NULL, PROT_READ, MAP_PRIVATE, 0, 0 };
+	struct hs_mapping m[8];
+	char names[8][PATH_MAX], tmp[PATH_MAX + 8];
+
+	start(f, &h);
+	(void)snprintf(tmp, sizeof(tmp), "%s.new", f->path);
+	assert_int_equal(ts_write_file(tmp, FILE_LEN, 'b'), 0);
+	assert_int_equal(rename(tmp, f->path), 0);
+	assert_int_equal(stale_of(f, m, names), 1);
+	assert_int_equal(m[0].kind, HS_MAP_REPLACED | HS_MAP_RODATA);
+	assert_string_equal(names[0], f->path);
+}
+
+/* A file literally named "x (deleted)" is not stale until it is. */
+static void
+test_scan_stale_literal_deleted_name(void **state)
+{
+	struct fx *f = *state;
+	struct map_how h = { NULL, PROT_READ, MAP_PRIVATE, 0, 0 };
+	struct hs_mapping m[8];
+	char names[8][PATH_MAX], path[PATH_MAX + 16];
+
+	(void)snprintf(path, sizeof(path), "%s/x (deleted)", f->dir);
+	assert_int_equal(ts_write_file(path, 4096, 'c'), 0);
+	h.path = path;
+	start(f, &h);
+	assert_int_equal(stale_of(f, m, NULL), 0);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(stale_of(f, m, names), 1);
+	assert_int_equal(m[0].kind, HS_MAP_DELETED | HS_MAP_RODATA);
+	assert_string_equal(names[0], path);
+}
+
+/* A newline in the name is "\012" in maps; still judged right. */
+static void
+test_scan_stale_newline_name(void **state)
+{
+	struct fx *f = *state;
+	struct map_how h = { NULL, PROT_READ, MAP_PRIVATE, 0, 0 };
+	struct hs_mapping m[8];
+	char names[8][PATH_MAX], path[PATH_MAX + 16];
+
+	(void)snprintf(path, sizeof(path), "%s/a\nb c", f->dir);
+	assert_int_equal(ts_write_file(path, 4096, 'd'), 0);
+	h.path = path;
+	start(f, &h);
+	assert_int_equal(stale_of(f, m, NULL), 0);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(stale_of(f, m, names), 1);
+	assert_string_equal(names[0], path);
+}
+
+static void
+test_scan_stale_ignores_memfd(void **state)
+{
+	struct fx *f = *state;
+	struct map_how h = { NULL, PROT_READ, MAP_SHARED, 0, 1 };
+	struct hs_mapping m[8];
+
+	start(f, &h);
+	assert_int_equal(stale_of(f, m, NULL), 0);
+}
+
+static void
+test_scan_stale_ignore_rules(void **state)
+{
+	struct hs_maps_rec r;
+	char buf[256];
+
+	(void)state;
+#define IGN(line) (strcpy(buf, line), \
+	hs_maps_parse_line(buf, strlen(buf), &r) == 0 && hs_stale_ignored(&r))
+	assert_true(IGN("1-2 rw-s 0 00:01 5 /dev/zero (deleted)"));
+	assert_true(IGN("1-2 rw-s 0 00:01 5 /SYSV0000abcd (deleted)"));
+	assert_true(IGN("1-2 rw-s 0 00:01 5 /memfd:wayland (deleted)"));
+	assert_true(IGN("1-2 rw-s 0 00:0f 5 /anon_hugepage (deleted)"));
+	assert_true(IGN("1-2 r--s 0 00:0e 5 /[aio] (deleted)"));
+	assert_true(IGN("1-2 rw-s 0 00:19 5 /dev/shm/pulse-shm-1 (deleted)"));
+	assert_true(IGN("1-2 rw-s 0 00:05 5 /dev/dri/renderD128"));
+	assert_true(IGN("1-2 r-xs 0 08:01 5 /home/u/ffiXyZ123 (deleted)"));
+	assert_true(IGN("1-2 r-xp 0 08:01 5 /tmp/jna123.tmp (deleted)"));
+	assert_true(IGN("1-2 r-xp 0 08:01 5 /tmp/jit-code (deleted)"));
+	assert_true(IGN("1-2 r-xp 0 08:01 5 /var/tmp/x/y (deleted)"));
+	/* Not ignored: what an upgrade looks like, and data under /tmp. */
+	assert_false(IGN("1-2 r-xp 0 08:01 5 /usr/lib/libz.so.1 (deleted)"));
+	assert_false(IGN("1-2 r--p 0 08:01 5 /tmp/data (deleted)"));
+	assert_false(IGN("1-2 r-xp 0 08:01 5 /tmp/replaced"));
+	assert_false(IGN("1-2 r-xp 0 08:01 5 /usr/lib/ffi/x.so"));
+#undef IGN
+}
+
+static void
+test_scan_count_mappers(void **state)
+{
+	struct fx *f = *state;
+	struct map_how h = { NULL, PROT_READ, MAP_PRIVATE, 0, 0 };
+	struct hs_fileid id;
+	unsigned long count;
+	int inc;
+
+	assert_int_equal(hs_fileid_path(f->path, &id), 0);
+	assert_int_equal(hs_count_mappers(&id, &count, &inc), 0);
+	assert_int_equal(count, 0);
+	start(f, &h);
+	assert_int_equal(hs_count_mappers(&id, &count, &inc), 0);
+	assert_int_equal(count, 1);
+	assert_int_equal(ts_child_end(&f->child), 0);
+	f->started = 0;
+	assert_int_equal(hs_count_mappers(&id, &count, &inc), 0);
+	assert_int_equal(count, 0);
+}
+
+/* A PID that has gone away is skipped, counted as vanished. */
+static void
+test_scan_stale_vanished_pid(void **state)
+{
+	struct fx *f = *state;
+	struct map_how h = { NULL, PROT_READ, MAP_PRIVATE, 0, 0 };
+	const struct hs_proc *p;
+	const struct hs_mapping *m;
+	struct hs_scan *s;
+	pid_t pid;
+	size_t n;
+
+	start(f, &h);
+	pid = f->child.pid;
+	assert_int_equal(ts_child_end(&f->child), 0);
+	f->started = 0;
+	assert_non_null(s = hs_scan_open(0));
+	assert_int_equal(hs_scan_stale(s, &pid, 1), 0);
+	assert_int_equal(hs_scan_next(s, &p, &m, &n), 0);
+	assert_int_equal(hs_scan_stats(s)->vanished, 1);
+	assert_int_equal(hs_scan_stats(s)->incomplete, 0);
+	hs_scan_free(s);
+}
+
+/* Seam faults: an unreadable maps counts, an old kernel falls back. */
+static int
+deny_maps(int dirfd, const char *path, int flags, mode_t mode)
+{
+	if (strcmp(path, "maps") == 0) {
+		errno = EACCES;
+		return -1;
+	}
+	return openat(dirfd, path, flags, mode);
+}
+
+static int
+old_kernel_ioctl(int fd, unsigned long req, void *arg)
+{
+	(void)fd;
+	(void)req;
+	(void)arg;
+	errno = ENOTTY;
+	return -1;
+}
+
+static void
+test_scan_seam_faults(void **state)
+{
+	struct fx *f = *state;
+	struct map_how h = { NULL, PROT_READ, MAP_PRIVATE, 0, 0 };
+	struct hs_mapping m[8];
+	struct hs_fileid id;
+	struct hs_scan *s;
+	size_t n;
+	int used;
+
+	start(f, &h);
+	hs_sys.ioctl = old_kernel_ioctl;
+	assert_int_equal(who_walk(f, 0, m, &n, &used, NULL), 1);
+	assert_int_equal(used, 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(m[0].kind, HS_MAP_RODATA);
+	hs_sys_reset();
+	assert_int_equal(hs_fileid_path(f->path, &id), 0);
+	hs_sys.openat = deny_maps;
+	assert_non_null(s = hs_scan_open(0));
+	assert_int_equal(hs_scan_who(s, &id, 1), 0);
+	assert_int_equal(walk_for(s, f->child.pid, m, &n, NULL), 0);
+	assert_true(hs_scan_stats(s)->uninspectable > 1);
+	assert_int_equal(hs_scan_stats(s)->inspected, 0);
+	assert_true(hs_scan_stats(s)->incomplete);
+	hs_scan_free(s);
+}
+
+static void
+test_scan_procinfo_parsers(void **state)
+{
+	char comm[64], unit[256];
+	uint64_t st;
+
+	(void)state;
+	assert_int_equal(hs_procinfo_stat("42 (a) b) (c d) S 1 42 42 0 -1 "
+	    "4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 1000 10\n", comm,
+	    sizeof(comm), &st), 0);
+	assert_string_equal(comm, "a) b) (c d");
+	assert_true(st == 987654);
+	assert_int_equal(hs_procinfo_stat("42 (x) S 1 2", comm,
+	    sizeof(comm), &st), -1);
+	assert_int_equal(hs_procinfo_unit("0::/system.slice/nginx.service\n",
+	    unit, sizeof(unit)), 0);
+	assert_string_equal(unit, "nginx.service");
+	assert_int_equal(hs_procinfo_unit("0::/system.slice/a.service/sub\n",
+	    unit, sizeof(unit)), 0);
+	assert_string_equal(unit, "a.service");
+	assert_int_equal(hs_procinfo_unit("0::/user.slice/user-1000.slice/"
+	    "session-3.scope\n", unit, sizeof(unit)), 0);
+	assert_string_equal(unit, "session-3.scope");
+	assert_int_equal(hs_procinfo_unit("12:cpu:/x\n1:name=systemd:/"
+	    "system.slice/cron.service\n", unit, sizeof(unit)), 0);
+	assert_string_equal(unit, "cron.service");
+	assert_int_equal(hs_procinfo_unit("0::/\n", unit, sizeof(unit)), -1);
+	assert_string_equal(unit, "");
+}
+
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_scan_who_finds_the_child),
+		T(test_scan_who_kinds),
+		T(test_scan_who_running_executable),
+		T(test_scan_ioctl_and_text_agree),
+		T(test_scan_who_ioctl_and_text_agree),
+		T(test_scan_stale_control_untouched),
+		T(test_scan_stale_deleted),
+		T(test_scan_stale_replaced),
+		T(test_scan_stale_literal_deleted_name),
+		T(test_scan_stale_newline_name),
+		T(test_scan_stale_ignores_memfd),
+		T(test_scan_stale_ignore_rules),
+		T(test_scan_count_mappers),
+		T(test_scan_stale_vanished_pid),
+		T(test_scan_seam_faults),
+		T(test_scan_procinfo_parsers),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
