@@ -47,6 +47,12 @@ HLP	:= build/helpers
 rel_obj  = $(patsubst src/%.c,$(REL)/%.o,$(1))
 san_obj  = $(patsubst src/%.c,$(SAN)/%.o,$(1))
 
+# demo/lib*.c become shared libraries, the other demo/*.c programs.
+DEMO_LIB_SRC := $(sort $(wildcard demo/lib*.c))
+DEMO_SRC := $(sort $(filter-out $(DEMO_LIB_SRC), $(wildcard demo/*.c)))
+DEMO_BIN := $(patsubst demo/%.c,build/demo/%,$(DEMO_SRC)) \
+	    $(patsubst demo/%.c,build/demo/%.so,$(DEMO_LIB_SRC))
+
 TESTS	:= $(patsubst tests/%.c,$(SAN)/%,$(TEST_SRC))
 HELPERS	:= $(patsubst tests/helpers/%.c,$(HLP)/%,$(HELPER_SRC)) \
 	   $(patsubst tests/helpers/%.c,$(HLP)/%.so,$(HELPER_LIB_SRC))
@@ -105,7 +111,19 @@ $(HLP)/%.so: tests/helpers/%.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -shared -o $@ $<
 
-check-build: $(SAN)/hotswap $(TESTS) $(HELPERS) all
+# The demo's programs: plain builds, like the test helpers.  Extra flags
+# for one file can be given in a comment line "// CFLAGS: ..." in it.
+build/demo/%: demo/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) \
+	    $$(sed -n 's|^// CFLAGS: ||p' $<) -o $@ $< -ldl
+
+build/demo/%.so: demo/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) \
+	    $$(sed -n 's|^// CFLAGS: ||p' $<) -shared -o $@ $<
+
+check-build: $(SAN)/hotswap $(TESTS) $(HELPERS) $(DEMO_BIN) all
 
 deps-check:
 	@build-aux/deps.sh check
@@ -119,7 +137,7 @@ check: deps-check
 	tests/run.sh
 
 demo: deps-demo
-	$(MAKE) all $(HELPERS)
+	$(MAKE) all $(DEMO_BIN)
 	demo/run.sh
 
 # --- install -------------------------------------------------------------

@@ -39,7 +39,7 @@ run_suite() {
 	failed=$((failed + f))
 }
 
-suites=${TESTS:-unit e2e fuzz}
+suites=${TESTS:-unit e2e demo fuzz}
 for suite in $suites; do
 	case $suite in
 	unit)
@@ -51,6 +51,14 @@ for suite in $suites; do
 			run_suite e2e bats --tap -f "$BATS_FILTER" "$top/tests/e2e"
 		else
 			run_suite e2e bats --tap "$top/tests/e2e"
+		fi ;;
+	demo)
+		# The demo checks its own expectations and exits 0 only if
+		# every one held: one test.
+		if [ -x "$top/demo/run.sh" ]; then
+			run_suite demo sh -c "HOTSWAP='$top/hotswap' '$top/demo/run.sh' &&
+			    echo 'ok - make demo: every expectation held' ||
+			    { echo 'not ok - make demo: an expectation failed'; false; }"
 		fi ;;
 	fuzz)
 		if command -v clang >/dev/null 2>&1 &&

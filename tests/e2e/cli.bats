@@ -1,0 +1,53 @@
+#!/usr/bin/env bats
+# cli.bats - the command line as a whole: usage text, man page, versions.
+
+bats_require_minimum_version 1.5.0
+
+setup() {
+	: "${HOTSWAP:?run through tests/run.sh}" "${HS_TOP:?}"
+}
+
+# The SYNOPSIS of hotswap(1), as mandoc renders it, with white space folded.
+man_synopsis() {
+	mandoc -T ascii "$HS_TOP/man/hotswap.1" | col -b |
+	    sed -n '/^SYNOPSIS/,/^DESCRIPTION/p' | sed '1d;$d' | tr -s ' \t\n' ' '
+}
+
+@test "usage text is word for word the SYNOPSIS of hotswap(1)" {
+	command -v mandoc >/dev/null || skip "mandoc is not installed"
+	run --separate-stderr "$HOTSWAP" --help
+	[ "$status" -eq 0 ]
+	usage=$(printf '%s\n' "$output" | sed 's/^usage://' | tr -s ' \t\n' ' ')
+	synopsis=$(man_synopsis)
+	[ -n "$synopsis" ]
+	[ "$usage" = "$synopsis" ] || {
+		echo "usage:    $usage"; echo "synopsis: $synopsis"; false; }
+}
+
+@test "man pages pass mandoc -T lint without warnings" {
+	command -v mandoc >/dev/null || skip "mandoc is not installed"
+	run mandoc -T lint -W warning "$HS_TOP"/man/*.[0-9]
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+}
+
+@test "usage errors exit 2 and print the usage on stderr" {
+	for args in "" "bogus" "install" "install onlyone" "install -Z a b" \
+	    "install -m 99z a b" "install -o no-such-user-x a b" \
+	    "install -g no-such-group-x a b" "rollback" "install -t d -T a b"; do
+		run --separate-stderr "$HOTSWAP" $args
+		[ "$status" -eq 2 ] || { echo "args: $args -> $status"; false; }
+		[[ "$stderr" == *"usage: hotswap"* ]] || { echo "args: $args"; false; }
+		[ -z "$output" ]
+	done
+}
+
+@test "--version and --help go to stdout and exit 0" {
+	run --separate-stderr "$HOTSWAP" --version
+	[ "$status" -eq 0 ]
+	[[ "$output" =~ ^hotswap\ [0-9]+\.[0-9]+\.[0-9]+$ ]]
+	run --separate-stderr "$HOTSWAP" install --help
+	[ "$status" -eq 0 ]
+	[[ "$output" == usage:* ]]
+	[ -z "$stderr" ]
+}
