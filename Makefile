@@ -166,3 +166,42 @@ clean:
 	rm -rf build hotswap libhotswap.a libhotswap.so libhotswap.so.*
 
 -include $(wildcard $(REL)/*.d $(SAN)/*.d)
+
+# --- scanner: fuzzing (clang + libFuzzer) and test prerequisites ---------
+#
+#   make fuzz        build/fuzz/fuzz_maps
+#   make fuzz-run    20 seconds over the seeds in tests/fuzz/corpus_maps;
+#                    what it finds goes to build/fuzz/corpus_maps, so the
+#                    seeds in the tree stay as they are
+#   make fuzz-check  fuzz-run if $(FUZZ_CC) is installed, else say so
+
+FUZZ_CC	?= clang
+FUZZ	:= build/fuzz
+FUZZ_FLAGS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	      -g -O1
+
+.PHONY: fuzz-run fuzz-check
+
+fuzz: $(FUZZ)/fuzz_maps
+
+$(FUZZ)/fuzz_maps: tests/fuzz/fuzz_maps.c src/maps.c src/maps.h
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(ALL_CPPFLAGS) -std=gnu11 $(WARN) $(WERROR) $(FUZZ_FLAGS) \
+	    -o $@ tests/fuzz/fuzz_maps.c src/maps.c
+
+fuzz-run: $(FUZZ)/fuzz_maps
+	@mkdir -p $(FUZZ)/corpus_maps
+	$(FUZZ)/fuzz_maps -max_total_time=20 $(FUZZ)/corpus_maps \
+	    tests/fuzz/corpus_maps
+
+fuzz-check:
+	@if command -v $(FUZZ_CC) >/dev/null 2>&1; then \
+	    $(MAKE) fuzz-run; \
+	else \
+	    echo "fuzz: $(FUZZ_CC) not installed, parser fuzzing skipped"; \
+	fi
+
+# The unit tests are not built with -MMD: name the headers they use.
+$(SAN)/test_maps: src/maps.h
+$(SAN)/test_scan: src/maps.h src/procmap.h src/scan.h src/sys.h \
+	tests/testutil_scan.h

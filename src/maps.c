@@ -261,9 +261,9 @@ hs_maps_next(struct hs_maps *m, struct hs_maps_rec *rec)
 	size_t len;
 
 	for (;;) {
-		line = m->buf + m->pos;
-		nl = m->len > m->pos ? memchr(line, '\n', m->len - m->pos) :
-		    NULL;
+		/* No arithmetic on buf before there is one (NULL + 0). */
+		line = m->len > m->pos ? m->buf + m->pos : NULL;
+		nl = line != NULL ? memchr(line, '\n', m->len - m->pos) : NULL;
 		if (nl == NULL) {
 			partial_line(m);
 			return 0;

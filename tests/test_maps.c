@@ -365,6 +365,23 @@ test_maps_fed_in_pieces(void **state)
 	assert_int_equal(whole.rec[4].namelen, 6);
 }
 
+/* Found by the fuzzer: nothing ever fed, then the end. */
+static void
+test_maps_empty_input(void **state)
+{
+	struct hs_maps m;
+	struct hs_maps_rec rec;
+
+	(void)state;
+	hs_maps_init(&m);
+	assert_int_equal(hs_maps_next(&m, &rec), 0);
+	assert_int_equal(hs_maps_feed(&m, NULL, 0), 0);
+	assert_int_equal(hs_maps_next(&m, &rec), 0);
+	assert_true(m.eof);
+	assert_int_equal(m.bad, 0);
+	hs_maps_free(&m);
+}
+
 /* The parser on this very process's maps, read the way scan.c does. */
 static void
 test_maps_own_maps(void **state)
@@ -417,6 +434,7 @@ main(void)
 		cmocka_unit_test(test_maps_huge_line_skipped),
 		cmocka_unit_test(test_maps_long_name_kept),
 		cmocka_unit_test(test_maps_fed_in_pieces),
+		cmocka_unit_test(test_maps_empty_input),
 		cmocka_unit_test(test_maps_own_maps),
 	};
 
