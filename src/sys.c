@@ -1,6 +1,7 @@
 /*
  * sys.c - the real system calls behind the seam, and EINTR loops over it.
  */
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/random.h>
@@ -79,6 +80,11 @@ static const struct hs_sys hs_sys_real = {
 	.openat2 = real_openat2,
 	.mmap = mmap,
 	.munmap = munmap,
+	.write = write,
+	.sync_file_range = sync_file_range,
+	.syncfs = syncfs,
+	.flock = flock,
+	.symlinkat = symlinkat,
 };
 
 struct hs_sys hs_sys = hs_sys_real;
@@ -156,6 +162,28 @@ hs_pwrite_full(int fd, const void *buf, size_t len, off_t off)
 	while (done < len) {
 		n = hs_sys.pwrite(fd, (const char *)buf + done, len - done,
 		    off + (off_t)done);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return -1;
+		if (n == 0) {
+			errno = EIO;
+			return -1;
+		}
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+/* Write all len bytes at the file offset (for O_APPEND journals). */
+int
+hs_write_full(int fd, const void *buf, size_t len)
+{
+	size_t done = 0;
+	ssize_t n;
+
+	while (done < len) {
+		n = hs_sys.write(fd, (const char *)buf + done, len - done);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1)

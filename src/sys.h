@@ -52,6 +52,12 @@ struct hs_sys {
 	int	(*openat2)(int, const char *, void *, size_t);
 	void	*(*mmap)(void *, size_t, int, int, int, off_t);
 	int	(*munmap)(void *, size_t);
+	/* Transactions (txn.c, journal.c). */
+	ssize_t	(*write)(int, const void *, size_t);
+	int	(*sync_file_range)(int, off_t, off_t, unsigned int);
+	int	(*syncfs)(int);
+	int	(*flock)(int, int);
+	int	(*symlinkat)(const char *, int, const char *);
 };
 
 extern struct hs_sys hs_sys;
@@ -68,5 +74,6 @@ int	hs_fsync(int);
 int	hs_openat(int, const char *, int, mode_t);
 ssize_t	hs_pread_full(int, void *, size_t, off_t);
 int	hs_pwrite_full(int, const void *, size_t, off_t);
+int	hs_write_full(int, const void *, size_t);
 
 #endif /* HS_SYS_H */
