@@ -205,3 +205,16 @@ fuzz-check:
 $(SAN)/test_maps: src/maps.h
 $(SAN)/test_scan: src/maps.h src/procmap.h src/scan.h src/sys.h \
 	tests/testutil_scan.h
+
+# Scanner benchmark (never pass/fail): who by PROCMAP_QUERY and by text,
+# and stale, over every process; BENCH_ARGS e.g. "-s 500 /usr/bin/bash".
+BENCH_ARGS ?= -s 200 /usr/lib/x86_64-linux-gnu/libc.so.6
+
+.PHONY: bench-scan
+
+$(REL)/bench_scan: tests/bench/bench_scan.c libhotswap.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -o $@ $< libhotswap.a $(LDLIBS)
+
+bench-scan: $(REL)/bench_scan
+	$(REL)/bench_scan $(BENCH_ARGS)

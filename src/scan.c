@@ -15,6 +15,13 @@
  * who reads the mappings with PROCMAP_QUERY (procmap.c), one ioctl per
  * file-backed VMA and no text, and falls back to the text (maps.c) on a
  * kernel that does not know it (ENOTTY, EINVAL on the first try).
+ *
+ * Which is faster depends on the process (Linux 6.18, 2-core VM, see
+ * tests/bench/bench_scan.c): a small process with 28 file-backed VMAs
+ * takes 44 us by ioctl and 22 us as text (each ioctl is a system call);
+ * one with 20,000 anonymous VMAs and 97 file-backed ones takes 1.1 ms by
+ * ioctl and 4.6 ms as text (the kernel formats every line of text).
+ * HS_SCAN_TEXT forces the text.
  */
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -500,7 +507,7 @@ int
 hs_scan_next(struct hs_scan *s, const struct hs_proc **proc,
     const struct hs_mapping **maps, size_t *n)
 {
-	pid_t pid;
+	pid_t pid = 0;
 	int r;
 
 	end_process(s);
