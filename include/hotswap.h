@@ -191,12 +191,23 @@ struct hs_fileid {
 #define HS_MAP_DELETED	0x0100	/* stale: the file was unlinked */
 #define HS_MAP_REPLACED	0x0200	/* stale: its path names another file */
 
-/* hs_scan_open() flags */
-#define HS_SCAN_TEXT	0x0001	/* never use PROCMAP_QUERY (benchmarks) */
+/*
+ * hs_scan_open() flags.  By default each maps file is read as text, and
+ * a process whose first 4 KiB of text show few file-backed mappings (a
+ * big heap of anonymous ones) is finished with PROCMAP_QUERY, which
+ * skips anonymous memory in the kernel.  The two flags force one way,
+ * for benchmarks and tests; stale always reads the text (it needs the
+ * names).
+ */
+#define HS_SCAN_TEXT	0x0001	/* never use PROCMAP_QUERY */
+#define HS_SCAN_IOCTL	0x0002	/* who: only PROCMAP_QUERY, if it works */
+#define HS_SCAN_BRIEF	0x0004	/* who: leave unit "" and other_mntns -1 */
 
 struct hs_proc {
 	pid_t		 pid;
-	uid_t		 uid;		/* real uid; (uid_t)-1 if unknown */
+	uid_t		 uid;		/* owner of /proc/PID (the effective
+					   uid, or 0 for a process that is not
+					   dumpable); (uid_t)-1 if unknown */
 	uint64_t	 start_time;	/* clock ticks after boot, stat(5) #22 */
 	int		 other_mntns;	/* 1 yes, 0 no, -1 unknown */
 	unsigned int	 kinds;		/* union of the mappings' kinds */

@@ -7,21 +7,31 @@
  * processes there are.  Only thread-group leaders are listed in /proc;
  * /proc/PID/task is never walked, threads share their leader's maps.
  *
- * Each process is looked at through one descriptor of its /proc/PID
- * directory: if the process exits and its PID is reused meanwhile, reads
- * through the old descriptor fail (ESRCH, ENOENT) rather than describe
- * the newcomer.  Both errors mean "exited" and the process is skipped.
+ * A process that exits while it is looked at makes the reads fail with
+ * ESRCH or ENOENT (or its maps read as empty): it is skipped.
  *
- * who reads the mappings with PROCMAP_QUERY (procmap.c), one ioctl per
- * file-backed VMA and no text, and falls back to the text (maps.c) on a
- * kernel that does not know it (ENOTTY, EINVAL on the first try).
+ * Per process, the least is done that answers the question: one
+ * openat(2) of PID/maps relative to a /proc descriptor, the reads, one
+ * close(2).  Nothing else is opened for a process that maps nothing of
+ * interest.  Only a process with something to report is looked at
+ * further (scan_proc.c), and then its maps descriptor, still open, is
+ * read once more at the end: if its memory is still there, the process
+ * was alive throughout, so its PID was not reused and everything read
+ * about it is about the same process.
  *
- * Which is faster depends on the process (Linux 6.18, 2-core VM, see
- * tests/bench/bench_scan.c): a small process with 28 file-backed VMAs
- * takes 44 us by ioctl and 22 us as text (each ioctl is a system call);
- * one with 20,000 anonymous VMAs and 97 file-backed ones takes 1.1 ms by
- * ioctl and 4.6 ms as text (the kernel formats every line of text).
- * HS_SCAN_TEXT forces the text.
+ * Text or PROCMAP_QUERY.  Measured on Linux 6.18 in a 2-core VM (see
+ * tests/bench/bench_who.sh) a system call costs about as much as
+ * formatting 4 KiB of maps text, which is what one read(2) of a maps
+ * file returns (seq_file fills one page per read).  PROCMAP_QUERY needs
+ * one ioctl per file-backed VMA: 20 to 30 for a small process whose
+ * whole text is one or two reads.  So who reads the text first; a
+ * process whose text shows few file-backed lines per read (a JVM or a
+ * database with thousands of anonymous VMAs) is finished with the ioctl
+ * from where the text stopped, which skips anonymous VMAs in the kernel.
+ * On x86-64 the [vsyscall] line is always the last one: seeing it saves
+ * the read(2) that would return 0.  HS_SCAN_TEXT and HS_SCAN_IOCTL force
+ * one way; a kernel without PROCMAP_QUERY (before 6.11: ENOTTY, EINVAL)
+ * gets the text.
  */
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -65,7 +75,7 @@ hs_scan_open(unsigned int flags)
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return NULL;
 	s->flags = flags;
-	s->listfd = s->pdir = s->rootfd = -1;
+	s->listfd = s->mapsfd = s->pdir = s->rootfd = -1;
 	s->ioctl_ok = -1;
 	hs_maps_init(&s->parser);
 	s->procfd = hs_openat(AT_FDCWD, "/proc", O_RDONLY | O_DIRECTORY, 0);
@@ -91,7 +101,45 @@ end_process(struct hs_scan *s)
 		(void)hs_close(s->rootfd);
 	if (s->pdir != -1)
 		(void)hs_close(s->pdir);
-	s->rootfd = s->pdir = -1;
+	if (s->mapsfd != -1)
+		(void)hs_close(s->mapsfd);
+	s->rootfd = s->pdir = s->mapsfd = -1;
+	s->mntns_known = 0;
+}
+
+/*
+ * The current process's /proc/PID directory, opened on first use.  Its
+ * PID may have been reused by then: hs_scan_alive() afterwards tells.
+ */
+int
+hs_scan_pdir(struct hs_scan *s)
+{
+	if (s->pdir == -1)
+		s->pdir = hs_openat(s->procfd, s->pidname,
+		    O_RDONLY | O_DIRECTORY, 0);
+	return s->pdir;
+}
+
+/*
+ * 0 if the process whose maps are open still has its memory, so that
+ * whatever was read about its PID since the maps were opened is about
+ * it; -1 with ESRCH if it exited (or exec'd) meanwhile.  A maps file
+ * reads as empty once the memory is gone.
+ */
+int
+hs_scan_alive(struct hs_scan *s)
+{
+	char c;
+	ssize_t n;
+
+	do
+		n = hs_sys.pread(s->mapsfd, &c, 1, 0);
+	while (n == -1 && errno == EINTR);
+	if (n == 1)
+		return 0;
+	if (n == 0)
+		errno = ESRCH;
+	return -1;
 }
 
 static void
@@ -123,6 +171,7 @@ hs_scan_free(struct hs_scan *s)
 	free(s->names);
 	free(s->last);
 	free(s->tmp);
+	hs_stale_forget(s);
 	free(s);
 	errno = serrno;
 }
@@ -140,6 +189,7 @@ begin_walk(struct hs_scan *s, enum hs_walk walk)
 	struct stat st;
 
 	end_walk(s);
+	hs_stale_forget(s);
 	memset(&s->st, 0, sizeof(s->st));
 	s->dpos = s->dlen = 0;
 	s->pidx = 0;
@@ -345,26 +395,53 @@ hs_scan_add(struct hs_scan *s, const struct hs_maps_rec *rec,
 	return 0;
 }
 
+#if defined(__x86_64__)
+/* [vsyscall] and nothing else lives in the upper half: the last line. */
+#define GATE_MIN	0xffff800000000000ULL
+#else
+#define GATE_MIN	UINT64_MAX
+#endif
+
+/* A read of text with at most this many file-backed lines is sparse. */
+#define SPARSE_LINES	2
+
 /*
- * Feed the text of an open maps file through the parser to fn, with a
- * few large reads into the parser's reused buffer.
+ * Feed the text of an open maps file through the parser to fn, with
+ * reads into the parser's reused buffer, to the end.  With resume not
+ * NULL, stop after a read that was not the last and showed at most
+ * SPARSE_LINES file-backed lines: return 1 with *resume set to the end
+ * of the last line handled, for PROCMAP_QUERY to go on from there.
  */
 int
 hs_scan_read_text(struct hs_scan *s, int fd,
-    int (*fn)(struct hs_scan *, const struct hs_maps_rec *))
+    int (*fn)(struct hs_scan *, const struct hs_maps_rec *),
+    uint64_t *resume)
 {
 	struct hs_maps_rec rec;
+	uint64_t last = 0;
+	unsigned int files = 0;
 	size_t avail;
-	ssize_t n;
+	ssize_t n = -1;
 	char *space;
 
 	hs_maps_reset(&s->parser);
 	for (;;) {
-		while (hs_maps_next(&s->parser, &rec) == 1)
+		while (hs_maps_next(&s->parser, &rec) == 1) {
+			if (rec.start >= GATE_MIN)
+				return 0;
 			if (fn(s, &rec) == -1)
 				return -1;
+			last = rec.end;
+			files += rec.ino != 0;
+		}
 		if (s->parser.eof)
 			return 0;
+		if (resume != NULL && n > 0 && files <= SPARSE_LINES &&
+		    last > 0) {
+			*resume = last;
+			return 1;
+		}
+		files = 0;
 		if ((space = hs_maps_space(&s->parser, &avail)) == NULL)
 			return -1;
 		do
@@ -408,45 +485,58 @@ who_rec(struct hs_scan *s, const struct hs_maps_rec *rec)
 }
 
 static int
-who_ioctl(struct hs_scan *s, int fd)
+who_ioctl(struct hs_scan *s, int fd, uint64_t addr)
 {
 	struct hs_maps_rec rec;
-	uint64_t addr = 0;
 	int r;
 
 	while ((r = hs_procmap_next(fd, &addr, &rec)) == 1)
 		if (who_rec(s, &rec) == -1)
 			return -1;
+	if (r == 0) {
+		s->ioctl_ok = 1;
+		s->st.used_ioctl = 1;
+	}
 	return r;
+}
+
+/*
+ * The ioctl from addr on; on a kernel without it, 1 (the caller reads
+ * the text again from the start).  ESRCH: no memory (exited, zombie,
+ * kernel thread), which maps nothing.
+ */
+static int
+who_ioctl_from(struct hs_scan *s, int fd, uint64_t addr)
+{
+	if (who_ioctl(s, fd, addr) == 0)
+		return 0;
+	if (s->ioctl_ok == -1 && (errno == ENOTTY || errno == EINVAL)) {
+		s->ioctl_ok = 0;	/* before 6.11: text */
+		s->nmaps = s->nameslen = 0;
+		return 1;
+	}
+	return errno == ESRCH ? 0 : -1;
 }
 
 /* Collect the current process's mappings of the wanted files. */
 static int
 who_maps(struct hs_scan *s)
 {
-	int fd, r, serrno;
+	uint64_t addr = 0;
+	int r, fd = s->mapsfd;
 
-	if ((fd = hs_openat(s->pdir, "maps", O_RDONLY, 0)) == -1)
-		return -1;
-	r = -1;
-	if (!(s->flags & HS_SCAN_TEXT) && s->ioctl_ok != 0) {
-		r = who_ioctl(s, fd);
-		if (r == 0) {
-			s->ioctl_ok = 1;
-			s->st.used_ioctl = 1;
-		} else if (s->ioctl_ok == -1 &&
-		    (errno == ENOTTY || errno == EINVAL)) {
-			s->ioctl_ok = 0;	/* before 6.11: text */
-			s->nmaps = s->nameslen = 0;
-		} else if (errno == ESRCH)
-			r = 0;		/* no memory: exited, zombie, kthread */
-	}
 	if (s->flags & HS_SCAN_TEXT || s->ioctl_ok == 0)
-		r = hs_scan_read_text(s, fd, who_rec);
-	serrno = errno;
-	(void)hs_close(fd);
-	errno = serrno;
-	return r;
+		return hs_scan_read_text(s, fd, who_rec, NULL);
+	if (!(s->flags & HS_SCAN_IOCTL)) {
+		r = hs_scan_read_text(s, fd, who_rec, &addr);
+		if (r != 1)
+			return r;
+	}
+	if ((r = who_ioctl_from(s, fd, addr)) != 1)
+		return r;
+	if (hs_sys.lseek(fd, 0, SEEK_SET) == -1)
+		return -1;
+	return hs_scan_read_text(s, fd, who_rec, NULL);
 }
 
 /*
@@ -456,13 +546,14 @@ who_maps(struct hs_scan *s)
 static int
 visit(struct hs_scan *s, pid_t pid)
 {
-	char name[16];
+	char name[32];
 	int r;
 
-	(void)snprintf(name, sizeof(name), "%d", (int)pid);
+	(void)snprintf(s->pidname, sizeof(s->pidname), "%d", (int)pid);
+	(void)snprintf(name, sizeof(name), "%d/maps", (int)pid);
 	s->nmaps = s->nameslen = 0;
-	s->pdir = hs_openat(s->procfd, name, O_RDONLY | O_DIRECTORY, 0);
-	if (s->pdir == -1)
+	s->mapsfd = hs_openat(s->procfd, name, O_RDONLY, 0);
+	if (s->mapsfd == -1)
 		r = -1;
 	else if (s->walk == HS_WALK_STALE)
 		r = hs_stale_maps(s);
@@ -518,8 +609,13 @@ hs_scan_next(struct hs_scan *s, const struct hs_proc **proc,
 			break;
 		if (r == 0)
 			continue;
-		if (s->walk != HS_WALK_COUNT)
-			hs_procinfo(s, pid);
+		if (s->walk != HS_WALK_COUNT && hs_procinfo(s, pid) == -1) {
+			/* Exited while we looked: as if never seen. */
+			s->st.inspected--;
+			s->st.vanished++;
+			end_process(s);
+			continue;
+		}
 		finish(s);
 		*proc = &s->proc;
 		*maps = s->maps;

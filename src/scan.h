@@ -50,8 +50,11 @@ struct hs_scan {
 	size_t		 dlen;
 
 	/* The process being looked at. */
-	int		 pdir;		/* its /proc/PID */
+	char		 pidname[16];	/* "PID" */
+	int		 mapsfd;	/* its /proc/PID/maps */
+	int		 pdir;		/* its /proc/PID, lazily, or -1 */
 	int		 rootfd;	/* its /proc/PID/root, lazily, or -1 */
+	int		 mntns_known;	/* proc.other_mntns was looked up */
 	struct hs_proc	 proc;
 	struct hs_mapping *maps;
 	size_t		*pathoff;	/* per mapping: offset in names */
@@ -71,24 +74,30 @@ struct hs_scan {
 	int		 lastverdict;	/* -2: none */
 	char		*tmp;		/* a name being looked up */
 	size_t		 tmpcap;
+	int		 cacheable;	/* judge(): the verdict holds for all */
+	struct hs_verdict *cache;	/* stale: verdicts in our own view */
 
 	struct hs_scan_stats st;
 };
 
 /* scan.c */
+int	hs_scan_pdir(struct hs_scan *);
+int	hs_scan_alive(struct hs_scan *);
 int	hs_scan_add(struct hs_scan *, const struct hs_maps_rec *,
 	    unsigned int kind, size_t which, const char *name, size_t len);
 unsigned int hs_scan_kind(unsigned int perms);
 int	hs_scan_read_text(struct hs_scan *, int fd,
-	    int (*)(struct hs_scan *, const struct hs_maps_rec *));
+	    int (*)(struct hs_scan *, const struct hs_maps_rec *),
+	    uint64_t *resume);
 
 /* scan_stale.c */
 int	hs_stale_maps(struct hs_scan *);
 int	hs_stale_ignored(const struct hs_maps_rec *);
+void	hs_stale_forget(struct hs_scan *);
 
 /* scan_proc.c */
 int	hs_procinfo_mntns(struct hs_scan *);
-void	hs_procinfo(struct hs_scan *, pid_t);
+int	hs_procinfo(struct hs_scan *, pid_t);
 int	hs_procinfo_unit(const char *cgroup, char *unit, size_t len);
 int	hs_procinfo_stat(const char *stat, char *comm, size_t commlen,
 	    uint64_t *start_time);

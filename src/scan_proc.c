@@ -1,13 +1,17 @@
 /*
- * scan_proc.c - what a reported process is: command name, real uid,
- * start time, mount namespace, systemd unit, whether a mapped file is
- * its executable.  Read only for processes that have something to
- * report, through the /proc/PID descriptor the mappings came from.
- * Anything that cannot be read is left unknown: never an error.
+ * scan_proc.c - what a reported process is: command name, owner, start
+ * time, mount namespace, systemd unit, whether a mapped file is its
+ * executable.  Read only for processes that have something to report,
+ * by name relative to /proc (PID/stat...: no descriptor of the PID's
+ * directory to open and close), then checked with hs_scan_alive(): if
+ * the maps descriptor still sees the process, the PID was not reused
+ * and all of it is about the process whose mappings were read.
+ * Anything else that cannot be read is left unknown: never an error.
  */
 #include <sys/stat.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,29 +20,30 @@
 
 #define SMALL_READ	4096
 
-/* Read the start of a small /proc file, NUL-terminated; -1 on error. */
+/*
+ * Read a small /proc file of the current process (PID/name),
+ * NUL-terminated; -1 on error.  These files are generated whole by one
+ * show function, so one read(2) into a buffer larger than the file gets
+ * all of it: no second read to see the end.
+ */
 static ssize_t
-read_small(int dirfd, const char *name, char *buf, size_t len)
+read_small(struct hs_scan *s, const char *name, char *buf, size_t len)
 {
-	size_t done = 0;
-	ssize_t n = 0;
+	char path[48];
+	ssize_t n;
 	int fd, serrno;
 
-	if ((fd = hs_openat(dirfd, name, O_RDONLY, 0)) == -1)
+	(void)snprintf(path, sizeof(path), "%s/%s", s->pidname, name);
+	if ((fd = hs_openat(s->procfd, path, O_RDONLY, 0)) == -1)
 		return -1;
-	while (done < len - 1) {
-		n = hs_sys.read(fd, buf + done, len - 1 - done);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		done += (size_t)n;
-	}
+	do
+		n = hs_sys.read(fd, buf, len - 1);
+	while (n == -1 && errno == EINTR);
 	serrno = errno;
 	(void)hs_close(fd);
 	errno = serrno;
-	buf[done] = '\0';
-	return done == 0 && n == -1 ? -1 : (ssize_t)done;
+	buf[n > 0 ? n : 0] = '\0';
+	return n;
 }
 
 /*
@@ -151,34 +156,18 @@ int
 hs_procinfo_mntns(struct hs_scan *s)
 {
 	struct stat st;
+	char path[32];
 
+	if (s->mntns_known)
+		return s->proc.other_mntns;
+	s->mntns_known = 1;
 	s->proc.other_mntns = -1;
+	(void)snprintf(path, sizeof(path), "%s/ns/mnt", s->pidname);
 	if (s->self_mntns_ok &&
-	    hs_sys.fstatat(s->pdir, "ns/mnt", &st, 0) == 0)
+	    hs_sys.fstatat(s->procfd, path, &st, 0) == 0)
 		s->proc.other_mntns = st.st_dev != s->self_mntns_dev ||
 		    st.st_ino != s->self_mntns_ino;
 	return s->proc.other_mntns;
-}
-
-/* The real uid from the "Uid:" line, else the owner of /proc/PID. */
-static uid_t
-real_uid(struct hs_scan *s, char *buf, size_t len)
-{
-	struct stat st;
-	char *p, *end;
-	unsigned long v;
-
-	if (read_small(s->pdir, "status", buf, len) > 0 &&
-	    (p = strstr(buf, "\nUid:")) != NULL) {
-		p += 5;
-		errno = 0;
-		v = strtoul(p, &end, 10);
-		if (errno == 0 && end != p && v < (uid_t)-1)
-			return (uid_t)v;
-	}
-	if (hs_sys.fstat(s->pdir, &st) == 0)
-		return st.st_uid;
-	return (uid_t)-1;
 }
 
 /*
@@ -189,32 +178,47 @@ static void
 mark_exe(struct hs_scan *s)
 {
 	struct stat st;
+	char path[32];
 	size_t i;
 
-	if (hs_sys.fstatat(s->pdir, "exe", &st, 0) == -1)
+	(void)snprintf(path, sizeof(path), "%s/exe", s->pidname);
+	if (hs_sys.fstatat(s->procfd, path, &st, 0) == -1)
 		return;
 	for (i = 0; i < s->nmaps; i++)
 		if (s->maps[i].ino == st.st_ino)
 			s->maps[i].kind |= HS_MAP_EXE;
 }
 
-void
+/*
+ * Fill s->proc.  The owner is that of the maps file, which the kernel
+ * gives the process's effective uid (root for a process that is not
+ * dumpable), as ps(1) and fuser(1) show it: one fstat(2) on a
+ * descriptor already open, where the real uid would take reading
+ * status.  -1 with ESRCH if the process is gone meanwhile.
+ */
+int
 hs_procinfo(struct hs_scan *s, pid_t pid)
 {
 	char buf[SMALL_READ];
-	int serrno = errno;
+	struct stat st;
+	int other_mntns = s->proc.other_mntns, known = s->mntns_known;
 
 	memset(&s->proc, 0, sizeof(s->proc));
 	s->proc.pid = pid;
-	if (read_small(s->pdir, "stat", buf, sizeof(buf)) <= 0 ||
+	s->proc.other_mntns = other_mntns;
+	if (read_small(s, "stat", buf, sizeof(buf)) <= 0 ||
 	    hs_procinfo_stat(buf, s->proc.comm, sizeof(s->proc.comm),
 	    &s->proc.start_time) == -1)
 		s->proc.start_time = 0;
-	s->proc.uid = real_uid(s, buf, sizeof(buf));
-	(void)hs_procinfo_mntns(s);
-	if (read_small(s->pdir, "cgroup", buf, sizeof(buf)) > 0)
-		(void)hs_procinfo_unit(buf, s->proc.unit,
-		    sizeof(s->proc.unit));
+	s->proc.uid = hs_sys.fstat(s->mapsfd, &st) == 0 ? st.st_uid :
+	    (uid_t)-1;
+	if (!(s->flags & HS_SCAN_BRIEF) || s->walk == HS_WALK_STALE) {
+		(void)hs_procinfo_mntns(s);
+		if (read_small(s, "cgroup", buf, sizeof(buf)) > 0)
+			(void)hs_procinfo_unit(buf, s->proc.unit,
+			    sizeof(s->proc.unit));
+	} else if (!known)
+		s->proc.other_mntns = -1;
 	mark_exe(s);
-	errno = serrno;
+	return hs_scan_alive(s);
 }

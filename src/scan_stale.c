@@ -42,6 +42,14 @@
  *    program extracted or generated for itself (JITs, self-extracting
  *    runtimes), never an installed file.
  * A replaced (not deleted) file is reported even under /tmp.
+ *
+ * Speed: the same few hundred files are mapped by every process, so the
+ * verdicts on names looked up in our own view (processes in our mount
+ * namespace) are kept for the walk in a fixed table keyed by (name,
+ * device, inode): one stat(2) per distinct file, not per process and
+ * file.  The table has a fixed size, so memory stays constant; a
+ * collision just looks the name up again.  The mount namespace of a
+ * process is asked only when it maps a file with a name to judge.
  */
 #include <sys/stat.h>
 #include <linux/openat2.h>
@@ -56,6 +64,16 @@
 #include "sys.h"
 
 #define LAST_NONE	(-3)
+#define CACHE_SLOTS	1024		/* a power of two */
+#define CACHE_NAME	224		/* longer names are not kept */
+
+struct hs_verdict {
+	dev_t		 dev;
+	ino_t		 ino;
+	int		 verdict;	/* LAST_NONE: empty slot */
+	unsigned short	 len;
+	char		 name[CACHE_NAME];
+};
 #define VERDICT_FATAL	(-2)
 #define VERDICT_UNKNOWN	(-1)
 
@@ -104,8 +122,9 @@ lookup(struct hs_scan *s, const char *name, struct stat *st)
 
 	if (s->proc.other_mntns != 1)
 		return hs_sys.fstatat(AT_FDCWD, name, st, 0);
-	if (s->rootfd == -1 && (s->rootfd = hs_openat(s->pdir, "root",
-	    O_PATH | O_DIRECTORY, 0)) == -1)
+	if (s->rootfd == -1 && (hs_scan_pdir(s) == -1 ||
+	    (s->rootfd = hs_openat(s->pdir, "root",
+	    O_PATH | O_DIRECTORY, 0)) == -1))
 		return -1;
 	memset(&how, 0, sizeof(how));
 	how.flags = O_PATH | O_CLOEXEC;
@@ -135,9 +154,11 @@ same_file(struct hs_scan *s, const struct hs_maps_rec *rec,
 		return 0;
 	if (st->st_dev == rec->dev)
 		return 1;
-	(void)snprintf(name, sizeof(name), "map_files/%llx-%llx",
-	    (unsigned long long)rec->start, (unsigned long long)rec->end);
-	if (hs_sys.fstatat(s->pdir, name, &mst, 0) == 0)
+	s->cacheable = 0;	/* the answer is this process's */
+	(void)snprintf(name, sizeof(name), "%s/map_files/%llx-%llx",
+	    s->pidname, (unsigned long long)rec->start,
+	    (unsigned long long)rec->end);
+	if (hs_sys.fstatat(s->procfd, name, &mst, 0) == 0)
 		return mst.st_dev == st->st_dev && mst.st_ino == st->st_ino;
 	return 1;
 }
@@ -223,6 +244,85 @@ remember(struct hs_scan *s, const struct hs_maps_rec *rec, int verdict)
 	return 0;
 }
 
+static size_t
+cache_slot(const struct hs_maps_rec *rec)
+{
+	uint64_t h = 14695981039346656037ULL;	/* FNV-1a */
+	size_t i;
+
+	for (i = 0; i < rec->pathlen; i++)
+		h = (h ^ (unsigned char)rec->path[i]) * 1099511628211ULL;
+	h ^= (uint64_t)rec->ino * 0x9e3779b97f4a7c15ULL ^ (uint64_t)rec->dev;
+	return (size_t)(h ^ (h >> 29)) & (CACHE_SLOTS - 1);
+}
+
+/* The walk's verdict on rec in our view, or LAST_NONE. */
+static int
+cache_get(const struct hs_scan *s, const struct hs_maps_rec *rec)
+{
+	const struct hs_verdict *v;
+
+	if (s->cache == NULL || rec->pathlen >= CACHE_NAME)
+		return LAST_NONE;
+	v = &s->cache[cache_slot(rec)];
+	if (v->verdict == LAST_NONE || v->dev != rec->dev ||
+	    v->ino != rec->ino || v->len != rec->pathlen ||
+	    memcmp(v->name, rec->path, rec->pathlen) != 0)
+		return LAST_NONE;
+	return v->verdict;
+}
+
+static void
+cache_put(struct hs_scan *s, const struct hs_maps_rec *rec, int verdict)
+{
+	struct hs_verdict *v;
+	size_t i;
+
+	if (rec->pathlen >= CACHE_NAME)
+		return;
+	if (s->cache == NULL) {
+		if ((s->cache = malloc(CACHE_SLOTS * sizeof(*v))) == NULL)
+			return;		/* no cache: slower, still right */
+		for (i = 0; i < CACHE_SLOTS; i++)
+			s->cache[i].verdict = LAST_NONE;
+	}
+	v = &s->cache[cache_slot(rec)];
+	v->dev = rec->dev;
+	v->ino = rec->ino;
+	v->verdict = verdict;
+	v->len = (unsigned short)rec->pathlen;
+	memcpy(v->name, rec->path, rec->pathlen);
+}
+
+/* Forget the verdicts: a new walk looks again. */
+void
+hs_stale_forget(struct hs_scan *s)
+{
+	free(s->cache);
+	s->cache = NULL;
+}
+
+/* The verdict on rec, from the last VMA, the cache or a lookup. */
+static int
+verdict(struct hs_scan *s, const struct hs_maps_rec *rec)
+{
+	int v, ours;
+
+	if (same_as_last(s, rec))
+		return s->lastverdict;
+	ours = hs_procinfo_mntns(s) != 1;
+	if (!ours || (v = cache_get(s, rec)) == LAST_NONE) {
+		s->cacheable = ours;
+		if ((v = judge(s, rec)) == VERDICT_FATAL)
+			return v;
+		if (v == VERDICT_UNKNOWN)
+			s->st.unresolved++;
+		else if (s->cacheable)
+			cache_put(s, rec, v);
+	}
+	return remember(s, rec, v) == -1 ? VERDICT_FATAL : v;
+}
+
 static int
 stale_rec(struct hs_scan *s, const struct hs_maps_rec *rec)
 {
@@ -231,15 +331,8 @@ stale_rec(struct hs_scan *s, const struct hs_maps_rec *rec)
 	if (rec->ino == 0 || rec->pathlen == 0 || rec->path[0] != '/' ||
 	    hs_stale_ignored(rec))
 		return 0;
-	if (same_as_last(s, rec))
-		v = s->lastverdict;
-	else {
-		if ((v = judge(s, rec)) == VERDICT_FATAL ||
-		    remember(s, rec, v) == -1)
-			return -1;
-		if (v == VERDICT_UNKNOWN)
-			s->st.unresolved++;
-	}
+	if ((v = verdict(s, rec)) == VERDICT_FATAL)
+		return -1;
 	if (v <= 0)
 		return 0;
 	return hs_scan_add(s, rec, hs_scan_kind(rec->perms) | (unsigned)v,
@@ -250,15 +343,6 @@ stale_rec(struct hs_scan *s, const struct hs_maps_rec *rec)
 int
 hs_stale_maps(struct hs_scan *s)
 {
-	int fd, r, serrno;
-
-	(void)hs_procinfo_mntns(s);
 	s->lastverdict = LAST_NONE;
-	if ((fd = hs_openat(s->pdir, "maps", O_RDONLY, 0)) == -1)
-		return -1;
-	r = hs_scan_read_text(s, fd, stale_rec);
-	serrno = errno;
-	(void)hs_close(fd);
-	errno = serrno;
-	return r;
+	return hs_scan_read_text(s, s->mapsfd, stale_rec, NULL);
 }

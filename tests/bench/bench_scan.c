@@ -1,6 +1,9 @@
 /*
- * bench_scan.c - time one whole-system "who maps FILE" walk with
- * PROCMAP_QUERY and with the text parser, and one stale walk.
+ * bench_scan.c - time one whole-system "who maps FILE" walk: the default
+ * (text, PROCMAP_QUERY for sparse processes), with and without the unit
+ * and namespace details, forced onto PROCMAP_QUERY and onto the text;
+ * and one stale walk.  tests/bench/bench_who.sh compares the command
+ * with fuser(1) and lsof(8).
  *
  *	bench_scan [-n runs] [-s spawn] file
  *
@@ -111,8 +114,10 @@ main(int argc, char *argv[])
 		    sleep_argv, environ)) != 0)
 			err(1, "spawn");
 	usleep(200000);	/* let the sleeps finish loading: a benchmark */
-	bench("who ioctl", &id, 0, 0, runs);
-	bench("who text", &id, HS_SCAN_TEXT, 0, runs);
+	bench("who", &id, HS_SCAN_BRIEF, 0, runs);
+	bench("who full", &id, 0, 0, runs);
+	bench("who ioctl", &id, HS_SCAN_IOCTL | HS_SCAN_BRIEF, 0, runs);
+	bench("who text", &id, HS_SCAN_TEXT | HS_SCAN_BRIEF, 0, runs);
 	bench("stale", &id, 0, 1, runs);
 	for (i = 0; i < spawn; i++) {
 		(void)kill(kids[i], SIGTERM);
