@@ -218,3 +218,51 @@ $(REL)/bench_scan: tests/bench/bench_scan.c libhotswap.a
 
 bench-scan: $(REL)/bench_scan
 	$(REL)/bench_scan $(BENCH_ARGS)
+
+# --- guard: libhotswap-guard.so, the preload library of `hotswap guard` --
+#
+# Preloaded into arbitrary programs (cp, install, sh), so built without
+# the sanitizers, -fPIC, hidden by default; guard.map exports only the
+# interposed calls.  It links the few library objects it needs, not all
+# of libhotswap: replace.o would bring the engine and libbsd into every
+# guarded program.
+
+GUARD_SRC := $(sort $(wildcard src/guard/*.c))
+GUARD_OBJ := $(patsubst src/guard/%.c,$(REL)/guard/%.o,$(GUARD_SRC))
+GUARD_LIBOBJ := $(addprefix $(REL)/,meta.o sys.o procmap.o maps.o fileid.o)
+GUARD_CFLAGS := -std=gnu11 $(WARN) $(WERROR) -fPIC -fvisibility=hidden \
+		$(CFLAGS)
+
+$(REL)/guard/%.o: src/guard/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) $(GUARD_CFLAGS) -MMD -MP -c -o $@ $<
+
+libhotswap-guard.so: $(GUARD_OBJ) $(GUARD_LIBOBJ) src/guard/guard.map
+	$(CC) $(GUARD_CFLAGS) -shared \
+	    -Wl,--version-script=src/guard/guard.map -Wl,-z,defs \
+	    $(LDFLAGS) -o $@ $(GUARD_OBJ) $(GUARD_LIBOBJ) -ldl -lpthread
+
+all: libhotswap-guard.so
+check-build: libhotswap-guard.so
+
+.PHONY: install-guard uninstall-guard clean-guard bench-guard
+
+install: install-guard
+install-guard: libhotswap-guard.so
+	install -d $(DESTDIR)$(LIBDIR)
+	install -m 755 libhotswap-guard.so \
+	    $(DESTDIR)$(LIBDIR)/libhotswap-guard.so
+
+uninstall: uninstall-guard
+uninstall-guard:
+	rm -f $(DESTDIR)$(LIBDIR)/libhotswap-guard.so
+
+clean: clean-guard
+clean-guard:
+	rm -f libhotswap-guard.so
+
+# The guard benchmark (never pass/fail): tests/bench/bench_guard.sh.
+bench-guard: hotswap libhotswap-guard.so $(HELPERS)
+	tests/bench/bench_guard.sh
+
+-include $(wildcard $(REL)/guard/*.d)

@@ -1,0 +1,743 @@
+/*
+ * fix.c - --fix: the program's truncating write goes to a new file,
+ * which replaces the old one when the program is done with it.
+ *
+ * The temporary is made beside the file's final name (symlinks followed,
+ * as open(2) follows them) under ".NAME.hsg-XXXXXXXXXX", with O_EXCL
+ * and O_NOFOLLOW, and given the old file's owner, group, mode and
+ * extended attributes at once (meta.c), as if the program had truncated
+ * the old inode: a later fchmod/fchown/futimens by the program applies
+ * on top, as it would have.  Then the program writes into it.
+ *
+ * When is the program done?  When the last descriptor of the open file
+ * description is closed, in whichever process: descriptors are dup'ed,
+ * inherited across fork(2) and execve(2) (bash's "cat x > lib" opens in
+ * a child that then runs cat).  Keeping a reference count across
+ * processes would need shared memory and would miss exec.  Instead the
+ * kernel counts for us: the temporary's open file description holds an
+ * OFD lock (F_OFD_SETLK) on one byte far beyond any data, and an OFD
+ * lock lives exactly as long as the open file description.  After a
+ * process closes a descriptor of a temporary, it opens the temporary by
+ * name and asks F_OFD_GETLK: if no lock is left, no descriptor is left
+ * anywhere, and that process commits: fsync, rename over the
+ * destination, fsync the directory.  Two processes that close at the
+ * same instant may both see no lock; the commit is idempotent (the
+ * second rename finds the name gone, ENOENT, and stops), so that race is
+ * harmless.
+ *
+ * In each process a table maps descriptor numbers to temporaries:
+ * copied by fork, rebuilt after execve by fix_init(), which recognises
+ * inherited temporaries by their name in /proc/self/fd.  Exit handlers
+ * (the destructor, and the _exit interposer) close what is left and
+ * commit.  A process killed by a signal, or a static or set-user-ID
+ * program (no preload), never runs them: if it held the last descriptor
+ * the temporary stays and the old file is kept.
+ *
+ * Signal safety: the close path (fix_closed and what it calls) uses only
+ * system calls, atomics and stack buffers: no malloc, no locks, no
+ * stdio.  fix_open() is not async-signal-safe (realpath).
+ */
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "guard.h"
+
+#define FIX_MAX		32		/* temporaries in flight */
+#define FIX_FDS		65536		/* descriptors we can follow */
+#define FIX_MARK	".hsg-"		/* ".NAME.hsg-XXXXXXXXXX" */
+#define FIX_RANDOM	10
+#define FIX_TRIES	100
+/* The byte the OFD lock holds: far past the end of any real file. */
+#define LOCK_OFF	((off_t)0x7ffffffffffff000LL)
+
+struct fix_ent {
+	atomic_int	 state;		/* 0 free, 1 in use */
+	atomic_int	 nfd;		/* our descriptors for it */
+	dev_t		 dev;		/* of the temporary */
+	ino_t		 ino;
+	char		 tpath[PATH_MAX];
+	char		 dpath[PATH_MAX];
+};
+
+static struct fix_ent ents[FIX_MAX];
+static _Atomic unsigned char fdmap[FIX_FDS];	/* entry index + 1 */
+static atomic_int live;				/* tracked descriptors */
+static pid_t owner;		/* this process, for the vfork check */
+
+/*
+ * meta.c reports failures through hs_fail(), which lives in replace.c
+ * with the whole engine (and libbsd) behind it: the guard links meta.o
+ * alone and brings this one line.
+ */
+int
+hs_fail(struct hs_result *res, const char *step, const char *path)
+{
+	res->step = step;
+	res->path = path;
+	return -1;
+}
+
+int
+fix_any(void)
+{
+	return atomic_load_explicit(&live, memory_order_relaxed) > 0;
+}
+
+int
+fix_tracked(int fd)
+{
+	return fd >= 0 && fd < FIX_FDS && atomic_load(&fdmap[fd]) != 0;
+}
+
+/* ---- the table ------------------------------------------------------ */
+
+static int
+ent_alloc(void)
+{
+	int i, zero;
+
+	for (i = 0; i < FIX_MAX; i++) {
+		zero = 0;
+		if (atomic_compare_exchange_strong(&ents[i].state, &zero, 1)) {
+			atomic_store(&ents[i].nfd, 0);
+			return i;
+		}
+	}
+	errno = EMFILE;
+	return -1;
+}
+
+/* The entry fd was tracked under, now untracked; -1 if none. */
+static int
+untrack(int fd)
+{
+	unsigned char old;
+
+	if (fd < 0 || fd >= FIX_FDS || atomic_load(&fdmap[fd]) == 0)
+		return -1;
+	if ((old = atomic_exchange(&fdmap[fd], 0)) == 0)
+		return -1;
+	atomic_fetch_sub(&live, 1);
+	return old - 1;
+}
+
+static void release(int);
+
+static int
+track(int fd, int idx)
+{
+	int stale;
+
+	if (fd < 0 || fd >= FIX_FDS) {
+		errno = EMFILE;
+		return -1;
+	}
+	if ((stale = untrack(fd)) != -1)
+		release(stale);		/* closed behind our back */
+	atomic_fetch_add(&ents[idx].nfd, 1);
+	atomic_store(&fdmap[fd], (unsigned char)(idx + 1));
+	atomic_fetch_add(&live, 1);
+	return 0;
+}
+
+/* ---- names and paths ------------------------------------------------ */
+
+/* Split an absolute path into its directory ("/" for the root) and name. */
+static int
+split(const char *path, char *dir, const char **base)
+{
+	const char *slash = strrchr(path, '/');
+	size_t n;
+
+	if (slash == NULL || slash[1] == '\0') {
+		errno = EINVAL;
+		return -1;
+	}
+	n = slash == path ? 1 : (size_t)(slash - path);
+	memcpy(dir, path, n);
+	dir[n] = '\0';
+	*base = slash + 1;
+	return 0;
+}
+
+static int
+make_tmpname(char *buf, const char *dir, const char *base)
+{
+	static const char abc[] =
+	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+	unsigned char rnd[FIX_RANDOM];
+	char sfx[FIX_RANDOM + 1];
+	int i;
+
+	if (strlen(base) + 1 + strlen(FIX_MARK) + FIX_RANDOM > NAME_MAX) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
+		errno = EAGAIN;
+		return -1;
+	}
+	for (i = 0; i < FIX_RANDOM; i++)
+		sfx[i] = abc[rnd[i] % (sizeof(abc) - 1)];
+	sfx[FIX_RANDOM] = '\0';
+	if (snprintf(buf, PATH_MAX, "%s%s.%s%s%s", dir,
+	    strcmp(dir, "/") == 0 ? "" : "/", base, FIX_MARK, sfx) >=
+	    PATH_MAX) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * If tpath is one of our temporaries, write the destination it stands
+ * for to dpath and return 0.
+ */
+static int
+dest_of(const char *tpath, char *dpath)
+{
+	char dir[PATH_MAX];
+	const char *base, *mark, *p;
+
+	if (split(tpath, dir, &base) == -1 || base[0] != '.')
+		return -1;
+	mark = base + strlen(base) - FIX_RANDOM - strlen(FIX_MARK);
+	if (mark <= base + 1 || strncmp(mark, FIX_MARK, strlen(FIX_MARK)))
+		return -1;
+	for (p = mark + strlen(FIX_MARK); *p != '\0'; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9')))
+			return -1;
+	if (snprintf(dpath, PATH_MAX, "%s%s%.*s", dir,
+	    strcmp(dir, "/") == 0 ? "" : "/", (int)(mark - base - 1),
+	    base + 1) >= PATH_MAX)
+		return -1;
+	return 0;
+}
+
+/* The absolute final name of dirfd/path, symlinks followed. */
+static int
+final_name(int dirfd, const char *path, char *out)
+{
+	char full[PATH_MAX + 64];
+
+	if (path[0] == '/' || dirfd == AT_FDCWD)
+		(void)snprintf(full, sizeof(full), "%s", path);
+	else
+		(void)snprintf(full, sizeof(full), "/proc/self/fd/%d/%s",
+		    dirfd, path);
+	return realpath(full, out) == NULL ? -1 : 0;
+}
+
+/* ---- making the temporary ------------------------------------------- */
+
+/*
+ * Give the temporary the old file's owner, group, mode and extended
+ * attributes (meta.c, as hotswap install does).
+ */
+static int
+copy_meta(int tfd, const char *dpath)
+{
+	struct hs_install_opts opts;
+	struct hs_result res;
+	struct hs_meta m;
+	struct stat ost;
+	int ofd, r = -1, serrno;
+
+	memset(&opts, 0, sizeof(opts));
+	opts.uid = (uid_t)-1;
+	opts.gid = (gid_t)-1;
+	memset(&res, 0, sizeof(res));
+	ofd = open(dpath, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
+	    O_CLOEXEC);
+	if ((ofd != -1 ? fstat(ofd, &ost) :
+	    fstatat(AT_FDCWD, dpath, &ost, AT_SYMLINK_NOFOLLOW)) == -1)
+		goto out;
+	hs_meta_plan(&ost, &ost, ofd, &opts, &m);
+	r = hs_meta_apply(tfd, &m, &res);
+out:
+	serrno = errno;
+	if (ofd != -1)
+		(void)close(ofd);
+	errno = serrno;
+	return r;
+}
+
+/* Hold the OFD lock that says "a descriptor of this is still open". */
+static int
+lock_ofd(int fd)
+{
+	struct flock fl;
+	int fl_acc = fcntl(fd, F_GETFL);
+
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = (fl_acc != -1 && (fl_acc & O_ACCMODE) == O_RDONLY) ?
+	    F_RDLCK : F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	fl.l_start = LOCK_OFF;
+	fl.l_len = 1;
+	return fcntl(fd, F_OFD_SETLK, &fl);
+}
+
+/*
+ * Create the temporary for entry e (e->dpath set) with open flags
+ * flags; fill e->tpath, e->dev, e->ino.  Returns the fd or -1.
+ */
+static int
+create_tmp(struct fix_ent *e, int flags)
+{
+	char dir[PATH_MAX];
+	const char *base;
+	struct stat st;
+	int fd = -1, i, serrno;
+
+	flags &= ~(O_TRUNC | O_CREAT | O_EXCL | O_TMPFILE | O_DIRECTORY);
+	if (split(e->dpath, dir, &base) == -1)
+		return -1;
+	for (i = 0; i < FIX_TRIES && fd == -1; i++) {
+		if (make_tmpname(e->tpath, dir, base) == -1)
+			return -1;
+		fd = open(e->tpath, flags | O_CREAT | O_EXCL | O_NOFOLLOW |
+		    O_NOCTTY, 0600);
+		if (fd == -1 && errno != EEXIST)
+			return -1;
+	}
+	if (fd == -1)
+		return -1;
+	if (copy_meta(fd, e->dpath) == -1 || fstat(fd, &st) == -1)
+		goto fail;
+	e->dev = st.st_dev;
+	e->ino = st.st_ino;
+	return fd;
+fail:
+	serrno = errno;
+	(void)close(fd);
+	(void)unlink(e->tpath);
+	errno = serrno;
+	return -1;
+}
+
+int
+fix_open(int dirfd, const char *path, int flags, mode_t mode)
+{
+	int idx, fd = -1, serrno;
+	struct fix_ent *e;
+
+	(void)mode;		/* the file exists: its mode is kept */
+	if ((idx = ent_alloc()) == -1)
+		return -1;
+	e = &ents[idx];
+	if (final_name(dirfd, path, e->dpath) == -1 ||
+	    (fd = create_tmp(e, flags)) == -1)
+		goto fail;
+	if (lock_ofd(fd) == -1 || track(fd, idx) == -1) {
+		serrno = errno;
+		(void)close(fd);
+		(void)unlink(e->tpath);
+		errno = serrno;
+		goto fail;
+	}
+	return fd;
+fail:
+	atomic_store(&e->state, 0);
+	return -1;
+}
+
+void
+fix_abandon(int fd)
+{
+	int idx = untrack(fd);
+
+	guard_busy++;
+	(void)close(fd);
+	if (idx != -1) {
+		(void)unlink(ents[idx].tpath);
+		if (atomic_fetch_sub(&ents[idx].nfd, 1) == 1)
+			atomic_store(&ents[idx].state, 0);
+	}
+	guard_busy--;
+}
+
+int
+fix_adopt(int tfd, int fd)
+{
+	int idx, r = -1;
+
+	if (!fix_tracked(tfd))
+		return -1;
+	idx = atomic_load(&fdmap[tfd]) - 1;
+	guard_busy++;
+	if (lock_ofd(fd) == 0)
+		r = tfd == fd ? 0 : track(fd, idx);
+	guard_busy--;
+	return r;
+}
+
+/* ---- commit --------------------------------------------------------- */
+
+static void
+report(const char *what, const char *path, int e)
+{
+	char post[160];
+
+	(void)snprintf(post, sizeof(post), ": %s; the old file is kept",
+	    strerrordesc_np(e));
+	guard_say(1, what, path, post);
+}
+
+static int
+fsync_retry(int fd)
+{
+	int r;
+
+	do
+		r = fsync(fd);
+	while (r == -1 && errno == EINTR);
+	return r;
+}
+
+static void
+sync_dir(const char *dpath)
+{
+	char dir[PATH_MAX];
+	const char *base;
+	int dfd;
+
+	if (split(dpath, dir, &base) == -1)
+		return;
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return;
+	if (fsync_retry(dfd) == -1)
+		guard_say(1, "replaced, but cannot sync the directory of ",
+		    dpath, "");
+	(void)close(dfd);
+}
+
+/*
+ * The last descriptor is gone: fsync (data and metadata on disk before a
+ * name points at them), rename over the destination, fsync the
+ * directory (or the rename may not survive a power cut).
+ */
+static void
+commit(struct fix_ent *e, int pfd)
+{
+	if (fsync_retry(pfd) == -1) {
+		report("cannot sync new copy of ", e->dpath, errno);
+		(void)unlink(e->tpath);
+		return;
+	}
+	if (rename(e->tpath, e->dpath) == -1) {
+		if (errno != ENOENT) {	/* ENOENT: another process did it */
+			report("cannot rename new copy over ", e->dpath,
+			    errno);
+			(void)unlink(e->tpath);
+		}
+		return;
+	}
+	sync_dir(e->dpath);
+}
+
+/* Open the temporary anew, to ask about its lock and to sync it. */
+static int
+probe_open(const struct fix_ent *e)
+{
+	struct stat st;
+	int fd;
+
+	fd = open(e->tpath, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
+	    O_CLOEXEC);
+	if (fd == -1 && errno == EACCES)
+		fd = open(e->tpath, O_WRONLY | O_NOFOLLOW | O_NONBLOCK |
+		    O_NOCTTY | O_CLOEXEC);
+	if (fd == -1)
+		return -1;
+	if (fstat(fd, &st) == -1 || st.st_dev != e->dev ||
+	    st.st_ino != e->ino) {
+		(void)close(fd);
+		errno = ENOENT;		/* the name is no longer ours */
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * One of our descriptors of entry idx was closed.  If it was our last,
+ * ask whether any descriptor is left anywhere; if none, commit.
+ */
+static void
+release(int idx)
+{
+	struct fix_ent *e = &ents[idx];
+	struct flock fl;
+	int pfd;
+
+	if (atomic_fetch_sub(&e->nfd, 1) != 1)
+		return;			/* we hold another one */
+	if ((pfd = probe_open(e)) == -1) {
+		if (errno != ENOENT) {
+			report("cannot reopen new copy of ", e->dpath, errno);
+			(void)unlink(e->tpath);
+		}
+		goto out;
+	}
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	fl.l_start = LOCK_OFF;
+	fl.l_len = 1;
+	if (fcntl(pfd, F_OFD_GETLK, &fl) == 0 && fl.l_type == F_UNLCK)
+		commit(e, pfd);
+	(void)close(pfd);
+out:
+	atomic_store(&e->state, 0);
+}
+
+void
+fix_closed(int fd)
+{
+	int idx, serrno;
+
+	if ((idx = untrack(fd)) == -1)
+		return;
+	serrno = errno;
+	guard_busy++;
+	release(idx);
+	guard_busy--;
+	errno = serrno;
+}
+
+void
+fix_dup(int oldfd, int newfd)
+{
+	int idx, serrno = errno;
+
+	if (oldfd == newfd)
+		return;
+	guard_busy++;
+	if ((idx = untrack(newfd)) != -1)
+		release(idx);		/* dup2 over it closed it */
+	if (fix_tracked(oldfd))
+		(void)track(newfd, atomic_load(&fdmap[oldfd]) - 1);
+	guard_busy--;
+	errno = serrno;
+}
+
+/* ---- truncate and ftruncate ----------------------------------------- */
+
+/* Copy the first len bytes of from into to. */
+static int
+copy_head(int from, int to, off_t len)
+{
+	char buf[8192];
+	off_t off = 0;
+	ssize_t n, w;
+
+	while (off < len) {
+		n = pread(from, buf, (size_t)(len - off) < sizeof(buf) ?
+		    (size_t)(len - off) : sizeof(buf), off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n == 0 ? 0 : -1;	/* the file shrank meanwhile */
+		for (w = 0; w < n; ) {
+			ssize_t k = pwrite(to, buf + w, (size_t)(n - w),
+			    off + w);
+			if (k == -1 && errno == EINTR)
+				continue;
+			if (k <= 0)
+				return -1;
+			w += k;
+		}
+		off += n;
+	}
+	return 0;
+}
+
+/* A temporary for dpath holding its first len bytes; fd or -1. */
+static int
+tmp_with_head(struct fix_ent *e, int accmode, off_t len)
+{
+	int fd, src, serrno;
+
+	if ((fd = create_tmp(e, accmode == O_RDONLY ? O_RDWR : accmode)) ==
+	    -1)
+		return -1;
+	src = open(e->dpath, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+	if (src == -1 || copy_head(src, fd, len) == -1) {
+		serrno = errno;
+		if (src != -1)
+			(void)close(src);
+		(void)close(fd);
+		(void)unlink(e->tpath);
+		errno = serrno;
+		return -1;
+	}
+	(void)close(src);
+	return fd;
+}
+
+int
+fix_truncate(const char *path, off_t len)
+{
+	int idx, fd = -1, r = -1;
+	struct fix_ent *e;
+
+	if ((idx = ent_alloc()) == -1)
+		return -1;
+	e = &ents[idx];
+	if (final_name(AT_FDCWD, path, e->dpath) == -1 ||
+	    (fd = tmp_with_head(e, O_WRONLY, len)) == -1)
+		goto out;
+	commit(e, fd);
+	r = 0;
+out:
+	if (fd != -1)
+		(void)close(fd);
+	atomic_store(&e->state, 0);
+	return r;
+}
+
+/*
+ * ftruncate(fd) to len: the descriptor is moved onto a temporary of the
+ * file's first len bytes (dup3 over it, same status flags, offset and
+ * close-on-exec flag), which replaces the file at its last close.
+ * Other descriptors of the old open file description stay on the old
+ * file.
+ */
+int
+fix_ftruncate(int fd, off_t len)
+{
+	int idx, tfd = -1, fl, fdfl, serrno;
+	char proc[64];
+	struct fix_ent *e;
+	ssize_t n;
+	off_t off;
+
+	if ((fl = fcntl(fd, F_GETFL)) == -1 ||
+	    (fdfl = fcntl(fd, F_GETFD)) == -1 ||
+	    (off = lseek(fd, 0, SEEK_CUR)) == -1 || (idx = ent_alloc()) == -1)
+		return -1;
+	e = &ents[idx];
+	(void)snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	if ((n = readlink(proc, e->dpath, PATH_MAX - 1)) <= 0 ||
+	    e->dpath[0] != '/')
+		goto fail;
+	e->dpath[n] = '\0';
+	if ((tfd = tmp_with_head(e, fl & O_ACCMODE, len)) == -1)
+		goto fail;
+	if (lock_ofd(tfd) == -1 || dup3(tfd, fd, (fdfl & FD_CLOEXEC) ?
+	    O_CLOEXEC : 0) == -1 || track(fd, idx) == -1)
+		goto fail;
+	(void)close(tfd);
+	(void)fcntl(fd, F_SETFL, fl);
+	(void)lseek(fd, off, SEEK_SET);
+	return 0;
+fail:
+	serrno = errno;
+	if (tfd != -1) {
+		(void)close(tfd);
+		(void)unlink(e->tpath);
+	}
+	atomic_store(&e->state, 0);
+	errno = serrno;
+	return -1;
+}
+
+/* ---- process life --------------------------------------------------- */
+
+static void
+atfork_child(void)
+{
+	owner = getpid();
+}
+
+/* Adopt fd if it is a temporary of ours inherited across execve. */
+static void
+adopt_inherited(int fd, const char *tpath)
+{
+	struct fix_ent *e;
+	struct stat st;
+	int idx;
+
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    (idx = ent_alloc()) == -1)
+		return;
+	e = &ents[idx];
+	if (dest_of(tpath, e->dpath) == -1 ||
+	    snprintf(e->tpath, PATH_MAX, "%s", tpath) >= PATH_MAX ||
+	    track(fd, idx) == -1) {
+		atomic_store(&e->state, 0);
+		return;
+	}
+	e->dev = st.st_dev;
+	e->ino = st.st_ino;
+}
+
+void
+fix_init(void)
+{
+	char name[32], link[PATH_MAX];
+	struct dirent *d;
+	ssize_t n;
+	DIR *dir;
+	int fd;
+
+	owner = getpid();
+	(void)pthread_atfork(NULL, NULL, atfork_child);
+	guard_busy++;
+	if ((dir = opendir("/proc/self/fd")) == NULL)
+		goto out;
+	while ((d = readdir(dir)) != NULL) {
+		if (d->d_name[0] < '0' || d->d_name[0] > '9' ||
+		    (fd = atoi(d->d_name)) == dirfd(dir))
+			continue;
+		(void)snprintf(name, sizeof(name), "/proc/self/fd/%d", fd);
+		if ((n = readlink(name, link, sizeof(link) - 1)) <= 0)
+			continue;
+		link[n] = '\0';
+		if (strstr(link, FIX_MARK) != NULL)
+			adopt_inherited(fd, link);
+	}
+	(void)closedir(dir);
+out:
+	guard_busy--;
+}
+
+/*
+ * At exit: flush stdio (exit runs our destructor before it flushes the
+ * streams itself), close what we still track, commit what was last.
+ * Not in a vfork child, which shares our memory with its parent.
+ */
+void
+fix_exit(int flush)
+{
+	struct stat st;
+	int fd, idx;
+
+	if (getpid() != owner)
+		return;
+	if (flush)
+		(void)fflush(NULL);
+	guard_busy++;
+	for (fd = 0; fd < FIX_FDS && fix_any(); fd++) {
+		if ((idx = untrack(fd)) == -1)
+			continue;
+		if (fstat(fd, &st) == 0 && st.st_dev == ents[idx].dev &&
+		    st.st_ino == ents[idx].ino)
+			(void)close(fd);
+		release(idx);
+	}
+	guard_busy--;
+}

@@ -1,0 +1,131 @@
+/*
+ * guard.h - contracts between the parts of libhotswap-guard.so, the
+ * preload library behind `hotswap guard`.
+ *
+ *   guard.c   the interposed calls; the decision; the one-line messages
+ *   mapped.c  is this file mapped by a running process?  (lease probe,
+ *             then a cached set of every mapped (dev, ino) in the system)
+ *   fix.c     --fix: a temporary takes the write, renamed over the file
+ *             when the last descriptor for it is closed
+ *
+ * Everything here runs inside other people's programs.  Two rules follow.
+ * Reentrancy: the library's own work opens and closes files, and those
+ * calls land in our own interposers; guard_busy (thread-local) makes them
+ * pass straight through.  Errno: every interposer returns with errno as
+ * the real call left it, or as the refusal sets it.
+ */
+#ifndef HS_GUARD_H
+#define HS_GUARD_H
+
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <stdio.h>
+
+#define GUARD_EXPORT	__attribute__((visibility("default")))
+
+enum guard_mode {
+	GUARD_REFUSE = 0,
+	GUARD_WARN,
+	GUARD_FIX
+};
+
+/* The environment cmd_guard.c passes the mode and -q through. */
+#define GUARD_ENV_MODE	"HOTSWAP_GUARD_MODE"	/* refuse, warn, fix */
+#define GUARD_ENV_QUIET	"HOTSWAP_GUARD_QUIET"	/* "1": no messages */
+
+extern enum guard_mode guard_mode;
+extern int guard_quiet;
+
+/* Nonzero while this thread is inside the guard's own work. */
+extern __thread int guard_busy __attribute__((tls_model("initial-exec")));
+
+/* The next definitions of what we interpose, found with dlsym(RTLD_NEXT). */
+struct guard_real {
+	int	(*open)(const char *, int, ...);
+	int	(*open64)(const char *, int, ...);
+	int	(*openat)(int, const char *, int, ...);
+	int	(*openat64)(int, const char *, int, ...);
+	int	(*open_2)(const char *, int);
+	int	(*open64_2)(const char *, int);
+	int	(*openat_2)(int, const char *, int);
+	int	(*openat64_2)(int, const char *, int);
+	int	(*creat)(const char *, mode_t);
+	int	(*creat64)(const char *, mode_t);
+	FILE	*(*fopen)(const char *, const char *);
+	FILE	*(*fopen64)(const char *, const char *);
+	FILE	*(*freopen)(const char *, const char *, FILE *);
+	FILE	*(*freopen64)(const char *, const char *, FILE *);
+	int	(*fclose)(FILE *);
+	int	(*truncate)(const char *, off_t);
+	int	(*truncate64)(const char *, off_t);
+	int	(*ftruncate)(int, off_t);
+	int	(*ftruncate64)(int, off_t);
+	int	(*close)(int);
+	int	(*dup)(int);
+	int	(*dup2)(int, int);
+	int	(*dup3)(int, int, int);
+	int	(*fcntl)(int, int, ...);
+	int	(*fcntl64)(int, int, ...);
+	void	(*exit_)(int);
+	void	(*Exit_)(int);
+};
+
+extern struct guard_real guard_real;
+
+/* guard.c */
+void	guard_resolve(void);
+/*
+ * Write one line "hotswap guard: ..." to stderr with write(2), the
+ * path escaped; never through stdio, so the program's own stderr
+ * buffer is left alone.  Nothing in -q mode unless always is set.
+ */
+void	guard_say(int always, const char *fmt, const char *path,
+	    const char *tail);
+
+/* mapped.c */
+#define GUARD_PIDS	8	/* PIDs named in a message */
+
+struct guard_who {
+	unsigned long	 npids;		/* processes that map it */
+	pid_t		 pids[GUARD_PIDS];
+};
+
+/*
+ * Is the regular file st (reached through dirfd/path, flags as given to
+ * openat: O_NOFOLLOW matters) mapped or run by any process?  1 yes (who
+ * filled), 0 no, -1 when /proc cannot be read at all (the caller lets
+ * the call through: the guard never breaks a program by its own
+ * failure).
+ */
+int	guard_mapped(int dirfd, const char *path, int nofollow,
+	    const struct stat *st, struct guard_who *who);
+/* The same for an open descriptor. */
+int	guard_mapped_fd(int fd, const struct stat *st, struct guard_who *who);
+
+/* fix.c */
+void	fix_init(void);		/* constructor: adopt inherited temps */
+void	fix_exit(int flush);	/* exit, _exit: close and commit ours */
+/*
+ * Open a fresh temporary beside the file dirfd/path names (its final
+ * name, symlinks followed), with the program's flags less O_TRUNC and
+ * the old file's owner, mode and extended attributes; it replaces the
+ * file when the last descriptor for it is closed.  Returns the fd, or
+ * -1 with errno set (the caller then refuses).
+ */
+int	fix_open(int dirfd, const char *path, int flags, mode_t mode);
+/* Drop a temporary fix_open() made, unused: nothing is replaced. */
+void	fix_abandon(int fd);
+/* truncate(2) as a replacement: a new file of the first len bytes. */
+int	fix_truncate(const char *path, off_t len);
+/* ftruncate(2): fd is moved onto a temporary of the first len bytes. */
+int	fix_ftruncate(int fd, off_t len);
+int	fix_tracked(int fd);
+/* Descriptor events: closed (already, by the real call), duplicated. */
+void	fix_closed(int fd);
+void	fix_dup(int oldfd, int newfd);
+/* fd is a new open file description of the temporary that tfd holds. */
+int	fix_adopt(int tfd, int fd);
+/* Nonzero if any descriptor is tracked: the fast path's one test. */
+int	fix_any(void);
+
+#endif /* HS_GUARD_H */

@@ -1,0 +1,429 @@
+/*
+ * mapped.c - is this file mapped (or run) by some process right now?
+ *
+ * Asked only for an existing, non-empty regular file that a guarded
+ * program is about to truncate, so it must be cheap for the common case,
+ * a file that nobody uses, and exact enough for the rare one.
+ *
+ * 1. The lease probe.  A write lease (fcntl F_SETLEASE, F_WRLCK) is
+ *    granted only when no other open file description of the inode
+ *    exists: the kernel counts readers (i_readcount) and writers
+ *    (i_writecount), and a mapping holds the struct file it was made
+ *    from, so a file that any process in any namespace maps, runs or
+ *    merely has open makes the lease fail with EAGAIN.  A granted lease
+ *    (released at once) therefore proves "mapped by nobody" at that
+ *    instant, with no walk of /proc at all.  It needs the caller to own
+ *    the file or to hold CAP_LEASE, read permission, and a filesystem
+ *    with leases (not NFS or FUSE); otherwise it cannot tell.
+ *
+ * 2. The set.  When the probe says "in use" or cannot tell, one walk of
+ *    /proc collects every file-backed mapping of every process into a
+ *    hash set of (dev, ino), with up to GUARD_PIDS PIDs each for the
+ *    message.  The walk uses PROCMAP_QUERY (one ioctl per file-backed
+ *    VMA, procmap.c) and falls back to the maps text (maps.c) on kernels
+ *    before 6.11.  The set is reused while it is fresh (FRESH_MS, or ten
+ *    walk times if a walk is slower: the guard never spends more than
+ *    about a tenth of the time on walks), except that a file the probe
+ *    found in use and the set does not list forces a new walk: a file
+ *    mapped after the set was made is still caught.
+ *
+ * What can be missed, the window documented in hotswap(1): without a
+ * usable lease, a file first mapped less than the freshness time before
+ * the check; with one, nothing that was mapped before the check.  A
+ * process that maps the file after the check, during the program's own
+ * write, is a race no userspace check can close.  Processes whose maps
+ * we may not read (other users', for a non-root caller) are not seen.
+ */
+#include <sys/stat.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hotswap.h"
+#include "maps.h"
+#include "procmap.h"
+#include "guard.h"
+
+#define FRESH_MS	100
+#define DENTS_SIZE	(16 * 1024)
+
+struct mset_ent {
+	dev_t		 dev;
+	ino_t		 ino;		/* 0: empty slot */
+	pid_t		 last;		/* the last PID counted */
+	unsigned long	 npids;
+	pid_t		 pids[GUARD_PIDS];
+};
+
+/* The set, its age and the cost of the walk that made it. */
+static struct {
+	struct mset_ent	*v;
+	size_t		 cap;		/* a power of two, or 0 */
+	size_t		 n;
+	int64_t		 built_ns;	/* CLOCK_MONOTONIC; 0: never */
+	int64_t		 walk_ns;
+	int		 ioctl_ok;	/* -1 unknown, 0 no, 1 yes */
+} mset = { .ioctl_ok = -1 };
+
+static pthread_mutex_t mset_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* ---- the lease probe ------------------------------------------------ */
+
+/*
+ * Take and drop a write lease: 0 if granted (nobody else has the file
+ * open or mapped), 1 if refused (someone has), -1 if we cannot tell.
+ * A lease break by an opener in the microsecond we hold it would send
+ * us SIGIO, whose default is to kill: the owner is cleared at once and
+ * SIGIO is blocked meanwhile, and a SIGIO that arrived only then is
+ * taken back.
+ */
+static int
+lease_probe(int dirfd, const char *path, int nofollow)
+{
+	static const struct timespec zero;
+	sigset_t io, old, pend;
+	int fd, r, e, was;
+
+	fd = openat(dirfd, path, O_RDONLY | O_NONBLOCK | O_NOCTTY |
+	    O_CLOEXEC | (nofollow ? O_NOFOLLOW : 0));
+	if (fd == -1)
+		return -1;
+	sigemptyset(&io);
+	sigaddset(&io, SIGIO);
+	(void)pthread_sigmask(SIG_BLOCK, &io, &old);
+	(void)sigpending(&pend);
+	was = sigismember(&pend, SIGIO);
+	r = fcntl(fd, F_SETLEASE, F_WRLCK);
+	e = errno;
+	if (r == 0) {
+		(void)fcntl(fd, F_SETOWN, 0);
+		(void)fcntl(fd, F_SETLEASE, F_UNLCK);
+	}
+	(void)close(fd);
+	if (!was && sigpending(&pend) == 0 && sigismember(&pend, SIGIO))
+		(void)sigtimedwait(&io, NULL, &zero);
+	(void)pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r == 0)
+		return 0;
+	return e == EAGAIN ? 1 : -1;
+}
+
+/* ---- the set -------------------------------------------------------- */
+
+static size_t
+slot_of(ino_t ino, size_t cap)
+{
+	return (size_t)(((uint64_t)ino * 0x9e3779b97f4a7c15ULL) >> 20) &
+	    (cap - 1);
+}
+
+static struct mset_ent *
+find_slot(struct mset_ent *v, size_t cap, dev_t dev, ino_t ino)
+{
+	size_t i = slot_of(ino, cap);
+
+	while (v[i].ino != 0 && (v[i].ino != ino || v[i].dev != dev))
+		i = (i + 1) & (cap - 1);
+	return &v[i];
+}
+
+static int
+grow(void)
+{
+	size_t ncap = mset.cap ? mset.cap * 2 : 4096, i;
+	struct mset_ent *nv, *e;
+
+	if ((nv = calloc(ncap, sizeof(*nv))) == NULL)
+		return -1;
+	for (i = 0; i < mset.cap; i++)
+		if (mset.v[i].ino != 0) {
+			e = find_slot(nv, ncap, mset.v[i].dev, mset.v[i].ino);
+			*e = mset.v[i];
+		}
+	free(mset.v);
+	mset.v = nv;
+	mset.cap = ncap;
+	return 0;
+}
+
+static int
+add(dev_t dev, ino_t ino, pid_t pid)
+{
+	struct mset_ent *e;
+
+	if (ino == 0)
+		return 0;
+	if ((mset.n + 1) * 2 > mset.cap && grow() == -1)
+		return -1;
+	e = find_slot(mset.v, mset.cap, dev, ino);
+	if (e->ino == 0) {
+		e->dev = dev;
+		e->ino = ino;
+		mset.n++;
+	} else if (e->last == pid)
+		return 0;
+	e->last = pid;
+	if (e->npids < GUARD_PIDS)
+		e->pids[e->npids] = pid;
+	e->npids++;
+	return 0;
+}
+
+/* One process's file-backed mappings, by PROCMAP_QUERY. */
+static int
+add_ioctl(int fd, pid_t pid)
+{
+	struct hs_maps_rec rec;
+	uint64_t addr = 0;
+	dev_t ldev = 0;
+	ino_t lino = 0;
+	int r;
+
+	while ((r = hs_procmap_next(fd, &addr, &rec)) == 1) {
+		if (rec.ino == lino && rec.dev == ldev)
+			continue;	/* the next VMA of the same file */
+		ldev = rec.dev;
+		lino = rec.ino;
+		if (add(rec.dev, rec.ino, pid) == -1)
+			return -1;
+	}
+	return r;
+}
+
+/* The same from the text, before Linux 6.11. */
+static int
+add_text(int fd, pid_t pid, struct hs_maps *m)
+{
+	struct hs_maps_rec rec;
+	size_t avail;
+	ssize_t n;
+	char *space;
+
+	hs_maps_reset(m);
+	for (;;) {
+		while (hs_maps_next(m, &rec) == 1)
+			if ((rec.flags & HS_MAPS_PSEUDO) == 0 &&
+			    add(rec.dev, rec.ino, pid) == -1)
+				return -1;
+		if (m->eof)
+			return 0;
+		if ((space = hs_maps_space(m, &avail)) == NULL)
+			return -1;
+		do
+			n = read(fd, space, avail);
+		while (n == -1 && errno == EINTR);
+		if (n == -1)
+			return -1;
+		hs_maps_commit(m, (size_t)n);
+	}
+}
+
+static void
+add_process(int procfd, pid_t pid, struct hs_maps *m)
+{
+	char name[32];
+	int fd, r;
+
+	(void)snprintf(name, sizeof(name), "%d/maps", (int)pid);
+	if ((fd = openat(procfd, name, O_RDONLY | O_CLOEXEC)) == -1)
+		return;		/* gone, or not ours to read */
+	r = -1;
+	if (mset.ioctl_ok != 0) {
+		r = add_ioctl(fd, pid);
+		if (r == 0)
+			mset.ioctl_ok = 1;
+		else if (mset.ioctl_ok == -1 &&
+		    (errno == ENOTTY || errno == EINVAL))
+			mset.ioctl_ok = 0;
+	}
+	if (mset.ioctl_ok == 0)
+		(void)add_text(fd, pid, m);
+	(void)close(fd);
+}
+
+/* A PID from a /proc entry name, or 0. */
+static pid_t
+pid_of(const char *s)
+{
+	long v = 0;
+
+	if (*s < '1' || *s > '9')
+		return 0;
+	for (; *s >= '0' && *s <= '9'; s++)
+		if ((v = v * 10 + (*s - '0')) > INT_MAX)
+			return 0;
+	return *s == '\0' ? (pid_t)v : 0;
+}
+
+struct dirent64_ {
+	uint64_t	d_ino;
+	int64_t		d_off;
+	unsigned short	d_reclen;
+	unsigned char	d_type;
+	char		d_name[];
+};
+
+/* Build the set afresh with one walk of /proc.  -1 if /proc is unusable. */
+static int
+walk(void)
+{
+	struct hs_maps m;
+	char *buf = NULL;
+	struct dirent64_ *d;
+	ssize_t n, off;
+	int procfd, r = -1;
+	int64_t t0 = now_ns();
+
+	if ((procfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return -1;
+	if ((buf = malloc(DENTS_SIZE)) == NULL)
+		goto out;
+	if (mset.cap != 0)
+		memset(mset.v, 0, mset.cap * sizeof(*mset.v));
+	mset.n = 0;
+	mset.built_ns = 0;
+	hs_maps_init(&m);
+	while ((n = getdents64(procfd, buf, DENTS_SIZE)) > 0)
+		for (off = 0; off < n; off += d->d_reclen) {
+			d = (struct dirent64_ *)(void *)(buf + off);
+			if (pid_of(d->d_name) != 0)
+				add_process(procfd, pid_of(d->d_name), &m);
+		}
+	hs_maps_free(&m);
+	if (n == 0) {
+		mset.built_ns = now_ns();
+		mset.walk_ns = mset.built_ns - t0;
+		r = 0;
+	}
+out:
+	free(buf);
+	(void)close(procfd);
+	return r;
+}
+
+static int
+fresh(void)
+{
+	int64_t max = (int64_t)FRESH_MS * 1000000, age;
+
+	if (mset.built_ns == 0)
+		return 0;
+	if (mset.walk_ns * 10 > max)
+		max = mset.walk_ns * 10;
+	age = now_ns() - mset.built_ns;
+	return age >= 0 && age <= max;
+}
+
+/*
+ * Look (dev, ino) up.  maps shows the superblock's device, which on
+ * btrfs is not stat(2)'s: when only the inode number matches, the
+ * device is learnt the way maps shows it (hs_fileid_fd()) and compared.
+ */
+static const struct mset_ent *
+lookup(const struct stat *st, int fd)
+{
+	struct hs_fileid id;
+	struct mset_ent *e;
+	size_t i;
+	int other = 0;
+
+	if (mset.cap == 0 || st->st_ino == 0)
+		return NULL;
+	for (i = slot_of(st->st_ino, mset.cap); mset.v[i].ino != 0;
+	    i = (i + 1) & (mset.cap - 1)) {
+		e = &mset.v[i];
+		if (e->ino != st->st_ino)
+			continue;
+		if (e->dev == st->st_dev)
+			return e;
+		other = 1;
+	}
+	if (!other || fd == -1 || hs_fileid_fd(fd, &id) == -1 ||
+	    id.dev == st->st_dev)
+		return NULL;
+	e = find_slot(mset.v, mset.cap, id.dev, id.ino);
+	return e->ino != 0 ? e : NULL;
+}
+
+static void
+fill(const struct mset_ent *e, struct guard_who *who)
+{
+	size_t n = e->npids < GUARD_PIDS ? e->npids : GUARD_PIDS;
+
+	who->npids = e->npids;
+	memcpy(who->pids, e->pids, n * sizeof(pid_t));
+}
+
+/*
+ * The set's answer for the file; in_use says the lease probe saw it
+ * open, so a stale set that does not list it is walked again.
+ */
+static int
+ask_set(const struct stat *st, int fd, int in_use, struct guard_who *who)
+{
+	const struct mset_ent *e;
+	int walked = 0, r = 0;
+
+	(void)pthread_mutex_lock(&mset_lock);
+	if (!fresh()) {
+		if (walk() == -1)
+			goto fail;
+		walked = 1;
+	}
+	e = lookup(st, fd);
+	if (e == NULL && in_use && !walked) {
+		if (walk() == -1)
+			goto fail;
+		e = lookup(st, fd);
+	}
+	if (e != NULL) {
+		fill(e, who);
+		r = 1;
+	}
+	(void)pthread_mutex_unlock(&mset_lock);
+	return r;
+fail:
+	(void)pthread_mutex_unlock(&mset_lock);
+	return -1;
+}
+
+int
+guard_mapped(int dirfd, const char *path, int nofollow,
+    const struct stat *st, struct guard_who *who)
+{
+	int in_use, fd, r;
+
+	in_use = lease_probe(dirfd, path, nofollow);
+	if (in_use == 0)
+		return 0;
+	fd = openat(dirfd, path, O_RDONLY | O_NONBLOCK | O_NOCTTY |
+	    O_CLOEXEC | (nofollow ? O_NOFOLLOW : 0));
+	r = ask_set(st, fd, in_use == 1, who);
+	if (fd != -1)
+		(void)close(fd);
+	return r;
+}
+
+int
+guard_mapped_fd(int fd, const struct stat *st, struct guard_who *who)
+{
+	/* Our own descriptor is open: a lease could never be granted. */
+	return ask_set(st, fd, 1, who);
+}
