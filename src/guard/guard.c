@@ -23,6 +23,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -292,6 +293,20 @@ out:
 	return v;
 }
 
+/* The name of fd for a message: what /proc/self/fd shows. */
+static const char *
+fd_name(int fd, char *buf, size_t len)
+{
+	char proc[64];
+	ssize_t n;
+
+	(void)snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	if ((n = readlink(proc, buf, len - 1)) <= 0)
+		return "(descriptor)";
+	buf[n] = '\0';
+	return buf;
+}
+
 /* The same for truncate(2) and ftruncate(2) to len. */
 static enum verdict
 decide_truncate(const char *path, int fd, off_t len, int *rp)
@@ -299,6 +314,7 @@ decide_truncate(const char *path, int fd, off_t len, int *rp)
 	int serrno = errno, r;
 	enum verdict v = PASS;
 	struct guard_who who;
+	char name[PATH_MAX];
 	struct stat st;
 
 	if (len < 0 || guard_busy)
@@ -313,7 +329,7 @@ decide_truncate(const char *path, int fd, off_t len, int *rp)
 	if (r != 1)
 		goto out;
 	if (path == NULL)
-		path = "(descriptor)";
+		path = fd_name(fd, name, sizeof(name));
 	v = DONE;
 	*rp = -1;
 	if (guard_mode == GUARD_WARN) {

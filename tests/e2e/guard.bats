@@ -1,0 +1,264 @@
+#!/usr/bin/env bats
+# guard.bats - hotswap guard: real programs overwriting a library that a
+# running victim maps and calls, under --refuse, --warn and --fix.
+#
+# The guarded commands are cp, GNU install, bash ">" redirection, dd,
+# python3 and truncate(1), never hotswap itself: the library is built
+# without sanitizers and preloaded into them, which is what it is for.
+# The sanitizer hotswap only sets the environment and execs them.
+#
+# The new content is the victim library cut to its first 4096 bytes:
+# overwriting the mapped file in place with it makes the victim's next
+# call die of SIGBUS every time (--warn is that control case: the test
+# sees the crash), while a replacement by rename leaves it alive.
+
+load common
+
+setup() {
+	hs_setup
+	export HOTSWAP_GUARD_LIB="$HS_TOP/libhotswap-guard.so"
+	[ -r "$HOTSWAP_GUARD_LIB" ] ||
+		fail "no $HOTSWAP_GUARD_LIB: run make check-build"
+	run "$HOTSWAP" guard -- true
+	[ "$status" -ne 2 ] || skip "hotswap guard is not in main.c yet"
+	cp "$HS_HELPERS/libvictim_v1.so" lib.so
+	head -c 4096 lib.so >short.so
+}
+
+teardown() {
+	hs_teardown
+}
+
+# overwrite HOW TARGET: set CMD to the command line that overwrites
+# TARGET with short.so the way HOW does it.
+overwrite() {
+	case $1 in
+	cp)	CMD=(cp short.so "$2") ;;
+	install) CMD=(install -m 755 short.so "$2") ;;
+	bash)	CMD=(bash -c "cat short.so > '$2'") ;;
+	dd)	CMD=(dd if=short.so of="$2" status=none) ;;
+	python3) CMD=(python3 -c "import shutil; shutil.copyfileobj(open('short.so', 'rb'), open('$2', 'wb'))") ;;
+	truncate) CMD=(truncate -s 4096 "$2") ;;
+	esac
+}
+
+need() {
+	command -v "$1" >/dev/null || skip "$1 is not installed"
+	if [ "$1" = install ]; then
+		install --version 2>/dev/null | grep -q GNU ||
+			skip "install is not GNU install"
+	fi
+}
+
+# guard_on HOW MODE...: start the victim on lib.so, overwrite it with
+# HOW under hotswap guard MODE; $status and $stderr are the guard's.
+guard_on() {
+	local how=$1
+	shift
+	need "$how"
+	start_victim "$W/lib.so"
+	before=$(fileid lib.so)
+	overwrite "$how" lib.so
+	run --separate-stderr "$HOTSWAP" guard "$@" -- "${CMD[@]}"
+}
+
+# ---- --refuse --------------------------------------------------------
+
+refused() {
+	guard_on "$1" --refuse
+	[ "$status" -ne 0 ] || fail "'$1' succeeded: $stderr"
+	[[ $stderr == *"hotswap guard: refused to truncate '"*"lib.so': mapped by pid $VPID"* ]] ||
+		fail "no refusal line: $stderr"
+	[[ $stderr == *"ext file busy"* ]] || fail "no ETXTBSY: $stderr"
+	[ "$(fileid lib.so)" = "$before" ] || fail "lib.so changed"
+	victim_alive
+	[ "$VALIVE" = 1 ]
+}
+
+@test "guard --refuse: cp is refused, file untouched, victim alive" {
+	refused cp
+}
+
+@test "guard --refuse: bash > redirection is refused" {
+	refused bash
+}
+
+@test "guard --refuse: dd is refused" {
+	refused dd
+}
+
+@test "guard --refuse: python3 open(p, 'w') is refused" {
+	refused python3
+}
+
+@test "guard --refuse: truncate(1) to a smaller size is refused" {
+	refused truncate
+}
+
+@test "guard: refuse is the default, and -q keeps the guard quiet" {
+	guard_on cp -q
+	[ "$status" -ne 0 ]
+	[[ $stderr != *"hotswap guard"* ]] || fail "-q printed: $stderr"
+	[[ $stderr == *"Text file busy"* ]]
+	[ "$(fileid lib.so)" = "$before" ]
+	victim_alive
+}
+
+# ---- --warn: the control case, the victim dies -------------------------
+
+warned() {
+	guard_on "$1" --warn
+	[ "$status" -eq 0 ] || fail "'$1' failed: $stderr"
+	[[ $stderr == *"hotswap guard: truncating 'lib.so', mapped by pid $VPID"* ]] ||
+		fail "no warning line: $stderr"
+	same_content lib.so short.so
+	victim_status
+	[ "$VSTATUS" -eq $((128 + 7)) ] ||
+		fail "victim ended with $VSTATUS, not SIGBUS"
+}
+
+@test "guard --warn: cp proceeds, and the victim dies of SIGBUS" {
+	warned cp
+}
+
+@test "guard --warn: bash > redirection proceeds, the victim dies" {
+	warned bash
+}
+
+@test "guard --warn: dd proceeds, the victim dies" {
+	warned dd
+}
+
+@test "guard --warn: python3 proceeds, the victim dies" {
+	warned python3
+}
+
+# ---- --fix -------------------------------------------------------------
+
+fixed() {
+	guard_on "$1" --fix
+	[ "$status" -eq 0 ] || fail "'$1' failed: $stderr"
+	[[ $stderr == *"hotswap guard: '"*"lib.so' is mapped by pid $VPID"* ]] ||
+		fail "no fix line: $stderr"
+	same_content lib.so short.so
+	[ "$(stat -c %i lib.so)" != "${before%% *}" ] || fail "same inode"
+	[ "$(stat -c %a lib.so)" = 755 ] || [ "$1" = install ] ||
+		fail "mode not kept: $(stat -c %a lib.so)"
+	[ -z "$(ls -A | grep -F .hsg-)" ] || fail "temporary left: $(ls -A)"
+	victim_alive
+	[ "$VALIVE" = 1 ]
+}
+
+@test "guard --fix: cp replaces the file, the victim lives" {
+	chmod 755 lib.so
+	fixed cp
+}
+
+@test "guard --fix: bash > redirection (the write happens in an exec'd cat)" {
+	chmod 755 lib.so
+	fixed bash
+}
+
+@test "guard --fix: dd replaces the file, the victim lives" {
+	chmod 755 lib.so
+	fixed dd
+}
+
+@test "guard --fix: python3 replaces the file, the victim lives" {
+	chmod 755 lib.so
+	fixed python3
+}
+
+@test "guard --fix: truncate(1) replaces the file with its first 4096 bytes" {
+	chmod 755 lib.so
+	fixed truncate
+}
+
+@test "guard: GNU install unlinks first; it passes untouched in every mode" {
+	for mode in --refuse --warn --fix; do
+		guard_on install $mode
+		[ "$status" -eq 0 ] || fail "$mode: $stderr"
+		[[ $stderr != *"hotswap guard"* ]] || fail "$mode: $stderr"
+		same_content lib.so short.so
+		victim_alive
+		kill "$VPID"
+		cp "$HS_HELPERS/libvictim_v1.so" lib.so
+	done
+}
+
+@test "guard --fix: dup'ed descriptors; the rename comes at the last close" {
+	start_victim "$W/lib.so"
+	run --separate-stderr "$HOTSWAP" guard --fix -- \
+	    "$HS_HELPERS/guard_dupwrite" lib.so short.so
+	[ "$status" -eq 0 ] || fail "$stderr"
+	[ "$output" = $'close1 same\nclose2 same\nclose3 new' ] ||
+		fail "got: $output"
+	same_content lib.so short.so
+	victim_alive
+}
+
+@test "guard --fix: fork; the child writes and closes last" {
+	start_victim "$W/lib.so"
+	run --separate-stderr "$HOTSWAP" guard --fix -- \
+	    "$HS_HELPERS/guard_forkwrite" lib.so short.so
+	[ "$status" -eq 0 ] || fail "$stderr"
+	[ "$output" = $'parent-closed same\nchild-exited new' ] ||
+		fail "got: $output"
+	same_content lib.so short.so
+	victim_alive
+}
+
+# ---- files nothing maps -------------------------------------------------
+
+@test "guard: unmapped files are overwritten exactly as without guard" {
+	local how mode plain guarded
+	for how in cp bash dd python3 truncate; do
+		command -v "$how" >/dev/null || continue
+		for mode in --refuse --warn --fix; do
+			cp lib.so a.so
+			cp lib.so b.so
+			ino=$(stat -c %i b.so)
+			overwrite "$how" a.so
+			"${CMD[@]}" || fail "$how a.so failed unguarded"
+			overwrite "$how" b.so
+			run --separate-stderr "$HOTSWAP" guard $mode -- \
+			    "${CMD[@]}"
+			[ "$status" -eq 0 ] || fail "$how $mode: $stderr"
+			[ -z "$stderr" ] || fail "$how $mode said: $stderr"
+			same_content a.so b.so
+			[ "$(stat -c %i b.so)" = "$ino" ] ||
+				fail "$how $mode: b.so got a new inode"
+		done
+	done
+}
+
+# ---- the command -----------------------------------------------------------
+
+@test "guard: the exit status is the command's own; 127 and 126" {
+	run "$HOTSWAP" guard -- sh -c 'exit 7'
+	[ "$status" -eq 7 ]
+	run -127 "$HOTSWAP" guard -- no-such-command-here
+	[ "$status" -eq 127 ]
+	touch notexec
+	run "$HOTSWAP" guard -- ./notexec
+	[ "$status" -eq 126 ]
+}
+
+@test "guard: LD_PRELOAD is prepended to, and the mode passed on" {
+	run --separate-stderr env LD_PRELOAD=/nonexistent-x.so "$HOTSWAP" \
+	    guard --warn -q -- sh -c \
+	    'echo "$LD_PRELOAD|$HOTSWAP_GUARD_MODE|$HOTSWAP_GUARD_QUIET"'
+	[ "$output" = \
+	    "$HOTSWAP_GUARD_LIB:/nonexistent-x.so|warn|1" ] || fail "$output"
+}
+
+@test "guard: a statically linked command is reported as unguardable" {
+	command -v gcc >/dev/null || skip "no gcc to build a static program"
+	printf 'int main(void) { return 0; }\n' >static.c
+	gcc -static -o static static.c 2>/dev/null ||
+		skip "no static libc (libc6-dev's libc.a) to link with"
+	run --separate-stderr "$HOTSWAP" guard -- ./static
+	[ "$status" -eq 126 ]
+	[[ $stderr == *"cannot guard './static'"*"statically linked"* ]] ||
+		fail "$stderr"
+}
