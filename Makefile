@@ -266,3 +266,17 @@ bench-guard: hotswap libhotswap-guard.so $(HELPERS)
 	tests/bench/bench_guard.sh
 
 -include $(wildcard $(REL)/guard/*.d)
+
+# --- who and stale against fuser, lsof and cat (never pass/fail) -------
+#
+#   make bench   BENCH_PROCS (default 1000) processes map a test library;
+#                times hotswap who (default, text, ioctl), hotswap stale,
+#                fuser, lsof and cat /proc/[0-9]*/maps, BENCH_RUNS times
+
+BENCH_PROCS ?= 1000
+BENCH_RUNS ?= 11
+
+bench:
+	@build-aux/deps.sh bench
+	$(MAKE) all $(HLP)/who_mapper $(HLP)/libvictim_v1.so
+	tests/bench/bench_who.sh -n $(BENCH_PROCS) -r $(BENCH_RUNS)

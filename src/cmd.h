@@ -5,11 +5,14 @@
 #ifndef HS_CMD_H
 #define HS_CMD_H
 
+#include <sys/types.h>
 #include <stdio.h>
 
 /* Each returns the process exit status. */
 int	cmd_install(int, char **);
 int	cmd_rollback(int, char **);
+int	cmd_stale(int, char **);
+int	cmd_who(int, char **);
 
 /*
  * Exit statuses.  install/rollback: 0 done, 1 failed, 2 usage.  who and
@@ -27,6 +30,20 @@ int	version(void);
  * the same signal, so the exit status tells which.
  */
 void	catch_signals(void);
+
+/* cmd_scan.c: shared by who and stale. */
+struct hs_proc;
+struct hs_scan_stats;
+unsigned int scan_flags_from_env(void);
+const char *scan_method(const struct hs_scan_stats *, unsigned int flags);
+const char *user_name(uid_t);
+const char *user_label(uid_t);
+void	print_kinds(FILE *, unsigned int kind);
+void	json_kinds(FILE *, unsigned int kind);
+void	json_proc(FILE *, const struct hs_proc *);
+void	json_stats(FILE *, const struct hs_scan_stats *, unsigned int flags);
+int	scan_status(const struct hs_scan_stats *, unsigned long found,
+	    int quiet);
 
 /* out.c: escaping of untrusted names for humans and for JSON. */
 const char *vis_path(const char *);

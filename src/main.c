@@ -16,6 +16,8 @@ static const struct {
 } commands[] = {
 	{ "install",	cmd_install },
 	{ "rollback",	cmd_rollback },
+	{ "stale",	cmd_stale },
+	{ "who",	cmd_who },
 };
 
 /* Identical to the SYNOPSIS of hotswap(1); a test holds them together. */
@@ -27,6 +29,8 @@ static const char synopsis[] =
     "       hotswap install [-bCDnPpqv] [--no-sync] [-g group] [-m mode]\n"
     "                       [-o owner] [-S suffix] -t directory source ...\n"
     "       hotswap rollback [-nPqv] [--no-sync] [-S suffix] dest ...\n"
+    "       hotswap who [-qv] [--json] file ...\n"
+    "       hotswap stale [--json | --unit] [-p pid] ...\n"
     "       hotswap --version\n";
 
 int

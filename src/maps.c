@@ -17,21 +17,31 @@
 /* Smallest read worth making; the buffer grows to keep this much free. */
 #define READ_MIN	(64 * 1024)
 
-static int
-hexval(char c)
+/*
+ * The value of each byte as a hex digit, or 16: a table, because this
+ * is the inner loop of a walk over every line of every process.
+ */
+static const unsigned char hexdigit[256] = {
+	['0'] = 0, ['1'] = 1, ['2'] = 2, ['3'] = 3, ['4'] = 4,
+	['5'] = 5, ['6'] = 6, ['7'] = 7, ['8'] = 8, ['9'] = 9,
+	['a'] = 10, ['b'] = 11, ['c'] = 12, ['d'] = 13, ['e'] = 14,
+	['f'] = 15, ['A'] = 10, ['B'] = 11, ['C'] = 12, ['D'] = 13,
+	['E'] = 14, ['F'] = 15,
+};
+
+/* hexdigit[] says 0 both for '0' and for a byte that is no digit. */
+static unsigned int
+digit(char c)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
+	unsigned char u = (unsigned char)c;
+
+	return hexdigit[u] != 0 || u == '0' ? hexdigit[u] : 16;
 }
 
 /*
  * Parse at least one and at most maxdigits digits in base 16 or 10 at *pp,
  * stopping before end, then require the byte sep (if sep is not '\0').
+ * maxdigits hex digits always fit; decimal ones are checked.
  */
 static int
 number(const char **pp, const char *end, unsigned int base,
@@ -39,13 +49,13 @@ number(const char **pp, const char *end, unsigned int base,
 {
 	const char *p = *pp;
 	uint64_t v = 0;
-	unsigned int n = 0;
-	int d;
+	unsigned int n = 0, d;
 
-	while (p < end && (d = hexval(*p)) != -1 && (unsigned int)d < base) {
-		if (++n > maxdigits || v > (UINT64_MAX - (unsigned)d) / base)
+	while (p < end && (d = digit(*p)) < base) {
+		if (++n > maxdigits ||
+		    (base == 10 && v > (UINT64_MAX - d) / 10))
 			return -1;
-		v = v * base + (unsigned int)d;
+		v = v * base + d;
 		p++;
 	}
 	if (n == 0)
@@ -92,9 +102,13 @@ perms(const char **pp, const char *end, unsigned int *out)
 static size_t
 unescape(char *s, size_t len, unsigned int *flags)
 {
+	const char *bs;
 	size_t i, o;
 
-	for (i = o = 0; i < len; o++) {
+	/* Most names have no backslash at all: nothing to move. */
+	if ((bs = memchr(s, '\\', len)) == NULL)
+		return len;
+	for (i = o = (size_t)(bs - s); i < len; o++) {
 		if (len - i >= ESC_LEN && memcmp(s + i, ESC_NL, ESC_LEN) == 0) {
 			s[o] = '\n';
 			i += ESC_LEN;
