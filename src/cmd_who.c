@@ -75,7 +75,7 @@ print_human(const struct who_args *a, const struct hs_proc *p,
 		for (i = 0; a->verbose && i < n; i++) {
 			if (m[i].which != f)
 				continue;
-			printf("\t%016llx-%016llx at %#llx: ",
+			printf("\t%08llx-%08llx at %#llx: ",
 			    (unsigned long long)m[i].start,
 			    (unsigned long long)m[i].end,
 			    (unsigned long long)m[i].offset);
