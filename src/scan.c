@@ -172,6 +172,7 @@ hs_scan_free(struct hs_scan *s)
 	free(s->last);
 	free(s->tmp);
 	hs_stale_forget(s);
+	free(s->tmpx);
 	free(s);
 	errno = serrno;
 }

@@ -76,6 +76,9 @@ struct hs_scan {
 	size_t		 tmpcap;
 	int		 cacheable;	/* judge(): the verdict holds for all */
 	struct hs_verdict *cache;	/* stale: verdicts in our own view */
+	struct hs_scan_id *tmpx;	/* stale: files ignored as temp code */
+	size_t		 ntmpx;
+	size_t		 captmpx;
 
 	struct hs_scan_stats st;
 };

@@ -40,7 +40,8 @@
  *    created, mapped and unlinked on purpose, in whatever directory
  *  - a deleted file under /tmp/ or /var/tmp/ mapped executable: code a
  *    program extracted or generated for itself (JITs, self-extracting
- *    runtimes), never an installed file.
+ *    runtimes), never an installed file.  The whole file is ignored, its
+ *    data mappings too, as soon as one of its mappings is executable.
  * A replaced (not deleted) file is reported even under /tmp.
  *
  * Speed: the same few hundred files are mapped by every process, so the
@@ -323,14 +324,65 @@ verdict(struct hs_scan *s, const struct hs_maps_rec *rec)
 	return remember(s, rec, v) == -1 ? VERDICT_FATAL : v;
 }
 
+/* An executable deleted temp file: remember it, to drop its data too. */
+static int
+ignore_tmp_code(struct hs_scan *s, const struct hs_maps_rec *rec)
+{
+	struct hs_scan_id *v;
+	size_t cap;
+
+	if (!(rec->flags & HS_MAPS_DELETED) || !(rec->perms & HS_MAPS_X))
+		return 0;
+	if (s->ntmpx == s->captmpx) {
+		cap = s->captmpx ? s->captmpx * 2 : 8;
+		if ((v = reallocarray(s->tmpx, cap, sizeof(*v))) == NULL)
+			return -1;
+		s->tmpx = v;
+		s->captmpx = cap;
+	}
+	s->tmpx[s->ntmpx].dev = rec->dev;
+	s->tmpx[s->ntmpx].ino = rec->ino;
+	s->ntmpx++;
+	return 0;
+}
+
+static int
+is_tmp_code(const struct hs_scan *s, const struct hs_mapping *m)
+{
+	size_t i;
+
+	for (i = 0; i < s->ntmpx; i++)
+		if (s->tmpx[i].dev == m->dev && s->tmpx[i].ino == m->ino)
+			return 1;
+	return 0;
+}
+
+/* Drop the mappings of the files ignore_tmp_code() saw. */
+static void
+drop_tmp_code(struct hs_scan *s)
+{
+	size_t i, o;
+
+	if (s->ntmpx == 0)
+		return;
+	for (i = o = 0; i < s->nmaps; i++) {
+		if (is_tmp_code(s, &s->maps[i]))
+			continue;
+		s->maps[o] = s->maps[i];
+		s->pathoff[o++] = s->pathoff[i];
+	}
+	s->nmaps = o;
+}
+
 static int
 stale_rec(struct hs_scan *s, const struct hs_maps_rec *rec)
 {
 	int v;
 
-	if (rec->ino == 0 || rec->pathlen == 0 || rec->path[0] != '/' ||
-	    hs_stale_ignored(rec))
+	if (rec->ino == 0 || rec->pathlen == 0 || rec->path[0] != '/')
 		return 0;
+	if (hs_stale_ignored(rec))
+		return ignore_tmp_code(s, rec);
 	if ((v = verdict(s, rec)) == VERDICT_FATAL)
 		return -1;
 	if (v <= 0)
@@ -343,6 +395,11 @@ stale_rec(struct hs_scan *s, const struct hs_maps_rec *rec)
 int
 hs_stale_maps(struct hs_scan *s)
 {
+	int r;
+
 	s->lastverdict = LAST_NONE;
-	return hs_scan_read_text(s, s->mapsfd, stale_rec, NULL);
+	s->ntmpx = 0;
+	if ((r = hs_scan_read_text(s, s->mapsfd, stale_rec, NULL)) == 0)
+		drop_tmp_code(s);
+	return r;
 }

@@ -339,6 +339,32 @@ test_scan_stale_deleted(void **state)
 	assert_true(m[0].start == f->child.addr);
 }
 
+/*
+ * A deleted file under /tmp mapped executable is a program's own code
+ * (a JIT's): ignored whole, its writable mapping too; the same file
+ * mapped without execute permission is stale (the control).
+ */
+static void
+test_scan_stale_tmp_code_ignored_whole(void **state)
+{
+	struct fx *f = *state;
+	struct map_how h = { NULL, PROT_READ | PROT_EXEC, MAP_PRIVATE, 1, 0 };
+	struct hs_mapping m[8];
+
+	if (strncmp(f->path, "/tmp/", 5) != 0)
+		skip();		/* TMPDIR elsewhere: the rule is for /tmp */
+	start(f, &h);
+	assert_int_equal(unlink(f->path), 0);
+	assert_int_equal(stale_of(f, m, NULL), 0);
+	assert_int_equal(ts_child_end(&f->child), 0);
+	f->started = 0;
+	assert_int_equal(ts_write_file(f->path, FILE_LEN, 'b'), 0);
+	h.prot = PROT_READ;
+	start(f, &h);
+	assert_int_equal(unlink(f->path), 0);
+	assert_int_equal(stale_of(f, m, NULL), 2);
+}
+
 static void
 test_scan_stale_replaced(void **state)
 {
@@ -575,6 +601,7 @@ main(void)
 		T(test_scan_stale_control_untouched),
 		T(test_scan_stale_deleted),
 		T(test_scan_stale_replaced),
+		T(test_scan_stale_tmp_code_ignored_whole),
 		T(test_scan_stale_literal_deleted_name),
 		T(test_scan_stale_newline_name),
 		T(test_scan_stale_ignores_memfd),

@@ -1,0 +1,172 @@
+#!/usr/bin/env bats
+# stale.bats - hotswap stale against real processes: after hotswap
+# install replaces a library, exactly the processes that loaded the old
+# one are stale, and who on the new file finds none; deleted files are
+# stale; untouched ones (the control) are not; memfd is ignored.
+#
+# Other processes on the machine may be stale too: the tests look only
+# at the stale files under their own directory $W, or use -p.
+
+load who_common
+
+setup() {
+	# Not under /tmp: stale ignores deleted code there on purpose (JITs).
+	TMPDIR=$HS_TOP/build/e2e-tmp
+	mkdir -p "$TMPDIR" && chmod 755 "$TMPDIR"
+	export TMPDIR
+	who_setup
+	PIDS=()
+	mkdir lib
+	cp "$WHO_LIB_SRC" lib/libw.so
+	cp "$WHO_LIB_SRC" lib/untouched.so
+}
+
+teardown() {
+	who_teardown
+}
+
+@test "stale: after hotswap install, exactly the helpers; who on the new file: none" {
+	start_mappers 4 "$W/lib/libw.so"
+	local olds=("${PIDS[@]}")
+	PIDS=()
+	start_mappers 2 "$W/lib/untouched.so"	# control: not replaced
+
+	run_hs stale
+	[ -z "$(pids_of_stale "'$W/")" ] || fail "stale before install: $output"
+
+	run_hs install "$HS_HELPERS/libvictim_v2.so" lib/libw.so
+	[ "$status" -eq 0 ]
+
+	run_hs stale
+	[ "$status" -eq 0 ]
+	[ "$(pids_of_stale "'$W/")" = "$(sorted "${olds[@]}")" ] ||
+		fail "stale: $(pids_of_stale "'$W/" | tr '\n' ' '), want ${olds[*]}"
+	printf '%s\n' "$output" |
+	    grep -q "^	replaced '$W/lib/libw.so' (code, read-only data" ||
+		fail "no replaced line: $output"
+
+	run_hs who lib/libw.so
+	[ "$status" -eq 1 ]
+	[ -z "$output" ]
+
+	# A new process gets the new file: found by who, not stale.
+	PIDS=()
+	start_mappers 1 "$W/lib/libw.so"
+	run_hs who lib/libw.so
+	[ "$status" -eq 0 ]
+	[ "$(pids_of_who)" = "${PIDS[0]}" ]
+	run_hs stale -p "${PIDS[0]}"
+	[ "$status" -eq 1 ]
+	[ -z "$output" ]
+}
+
+@test "stale: a deleted library is stale, as deleted" {
+	start_mappers 2 "$W/lib/libw.so"
+	rm lib/libw.so
+	run_hs stale
+	[ "$status" -eq 0 ]
+	[ "$(pids_of_stale "'$W/lib/libw.so'")" = "$(sorted "${PIDS[@]}")" ]
+	printf '%s\n' "$output" | grep -q "^	deleted  '$W/lib/libw.so' ("
+}
+
+@test "stale -p: only the processes asked; the control is not stale" {
+	start_mappers 2 "$W/lib/libw.so"
+	local a=${PIDS[0]} b=${PIDS[1]}
+	PIDS=()
+	start_mappers 1 "$W/lib/untouched.so"
+	local c=${PIDS[0]}
+	rm lib/libw.so
+
+	run_hs stale -p "$a"
+	[ "$status" -eq 0 ]
+	[ "$(pids_of_stale "'$W/")" = "$a" ]
+	run_hs stale -p "$a,$b" -p "$c"
+	[ "$status" -eq 0 ]
+	[ "$(pids_of_stale "'$W/")" = "$(sorted "$a" "$b")" ]
+	run_hs stale -p "$c"
+	[ "$status" -eq 1 ]
+	[ -z "$output" ]
+	run_hs stale -p 0
+	[ "$status" -eq 2 ]
+	run_hs stale -p x1
+	[ "$status" -eq 2 ]
+}
+
+@test "stale --unit: each unit once; --json and --unit together is a usage error" {
+	start_mappers 3 "$W/lib/libw.so"
+	rm lib/libw.so
+	local list
+	list=$(IFS=,; echo "${PIDS[*]}")
+	run_hs stale --unit -p "$list"
+	[ "$status" -eq 0 ]
+	# All three share the test's cgroup: one unit at most, or a warning.
+	[ "${#lines[@]}" -le 1 ]
+	[ "${#lines[@]}" -eq 1 ] || [[ $stderr == *"belong to no systemd unit"* ]]
+	[ "${#lines[@]}" -eq 0 ] ||
+		grep -qF "${lines[0]}" "/proc/${PIDS[0]}/cgroup"
+	run_hs stale --unit --json
+	[ "$status" -eq 2 ]
+}
+
+@test "stale: memfd and other never-named memory are ignored" {
+	start_mappers 1 "$W/lib/untouched.so"
+	# The helper's own libc etc. are intact: nothing stale at all in it.
+	run_hs stale -p "${PIDS[0]}"
+	[ "$status" -eq 1 ]
+	# A process with a memfd mapping (the bash of this test has none;
+	# python3 makes one) is not stale because of it.
+	command -v python3 >/dev/null || skip "python3 is not installed"
+	local fifo=$W/fifo line
+	mkfifo "$fifo"
+	python3 -c '
+import mmap, os, sys, signal
+fd = os.memfd_create("hs-test")
+os.ftruncate(fd, 4096)
+m = mmap.mmap(fd, 4096)
+print("ready", flush=True)
+signal.pause()' >"$fifo" &
+	track "$!"
+	local py=$!
+	read -r -t "$HS_TIMEOUT" line <"$fifo"
+	grep -q '/memfd:hs-test (deleted)' "/proc/$py/maps"
+	run_hs stale -p "$py"
+	[[ $output != *memfd* ]]
+}
+
+@test "stale: names with newlines and non-UTF-8 bytes, escaped and lossless in JSON" {
+	local odd=$'li b\nna\xffme.so'
+	cp "$WHO_LIB_SRC" "lib/$odd"
+	start_mappers 1 "$W/lib/$odd"
+	rm "lib/$odd"
+	run_hs stale -p "${PIDS[0]}"
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 2 ] || fail "$output"
+	[ "${lines[1]}" = "	deleted  '$W/lib/li b\\nna\\377me.so' (code, read-only data, writable private, no access)" ] ||
+		fail "line: ${lines[1]}"
+
+	command -v python3 >/dev/null || skip "python3 is not installed"
+	run_hs stale --json -p "${PIDS[0]}"
+	[ "$status" -eq 0 ]
+	json_ok
+	W=$W run json_eval '
+import os
+f = d["processes"][0]["files"][0]
+assert f["why"] == "deleted"
+want = os.environ["W"].encode() + b"/lib/li b\nna\xffme.so"
+assert f["path"].encode("utf-8", "surrogateescape") == want, f["path"]
+assert f["maps"] and f["ino"] > 0
+assert d["incomplete"] in (True, False) and d["inspected"] == 1'
+	[ "$status" -eq 0 ] || fail "$output"
+}
+
+@test "stale as nobody: other users' processes are reported as not inspected" {
+	command -v setpriv >/dev/null || skip "setpriv is not installed"
+	start_mappers 1 "$W/lib/libw.so"		# root's
+	PIDS=()
+	start_mappers -u 1 "$W/lib/untouched.so"	# nobody's
+	rm lib/libw.so lib/untouched.so
+	run_hs_nobody stale
+	[ "$status" -eq 0 ]
+	[ "$(pids_of_stale "'$W/")" = "${PIDS[0]}" ]
+	[[ $stderr == *" could not be inspected" ]]
+}
