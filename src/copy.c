@@ -26,6 +26,7 @@ struct copier {
 	uint64_t	 total, done;
 	char		*buf;
 	int		 use_range;
+	int		 stream;	/* not a regular file: read(2) */
 	const struct hs_install_opts *opts;
 	struct hs_result *res;
 };
@@ -45,6 +46,24 @@ progress(struct copier *c)
 		c->opts->progress(c->opts->progress_arg, c->done, c->total);
 }
 
+/*
+ * Read up to want bytes at off: pread for a regular source, read for a
+ * pipe, FIFO or terminal (pread would fail with ESPIPE), which is read
+ * sequentially from its start anyway.
+ */
+static ssize_t
+read_at(struct copier *c, size_t want, off_t off)
+{
+	ssize_t n;
+
+	if (!c->stream)
+		return hs_pread_full(c->in, c->buf, want, off);
+	do
+		n = hs_sys.read(c->in, c->buf, want);
+	while (n == -1 && errno == EINTR);
+	return n;
+}
+
 /* read/write [off, end), or to end of file if end is -1. */
 static int
 copy_rw(struct copier *c, off_t off, off_t end)
@@ -58,7 +77,7 @@ copy_rw(struct copier *c, off_t off, off_t end)
 	while (end == -1 || off < end) {
 		want = end == -1 || end - off > RW_BUF ? RW_BUF :
 		    (size_t)(end - off);
-		n = hs_pread_full(c->in, c->buf, want, off);
+		n = read_at(c, want, off);
 		if (n == -1)
 			return hs_fail(c->res, "cannot read", c->src);
 		if (n == 0)
@@ -164,8 +183,10 @@ hs_copy_data(int in, const char *src, const struct stat *st, int out,
 
 	if (S_ISREG(st->st_mode))
 		r = copy_regular(&c, st->st_size);
-	else
+	else {
+		c.stream = 1;
 		r = copy_rw(&c, 0, -1);
+	}
 	free(c.buf);
 	res->bytes = c.done;
 	return r;

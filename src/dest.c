@@ -54,9 +54,9 @@ split(const char *path, char *dir, size_t dirlen, char *base)
 	return 0;
 }
 
-/* mkdir -p dir; existing components are fine. */
-static int
-mkdirs(char *dir)
+/* mkdir -p dir; existing components are fine.  dir is restored. */
+int
+hs_mkdirs(char *dir)
 {
 	char *p, c;
 
@@ -100,6 +100,27 @@ join_target(char *target, size_t len, const char *link)
 	(void)strlcat(target, link, len);
 }
 
+/*
+ * The kernel's fs.protected_symlinks rule, which our own link following
+ * would otherwise bypass: in a sticky directory that others can write
+ * (/tmp), a link is followed only if it belongs to us or to the
+ * directory's owner.  Applied whatever the sysctl says: a replacement
+ * runs as root more often than not, and is the classic victim.
+ */
+static int
+may_follow(const struct hs_dest *d)
+{
+	struct stat dir;
+
+	if (hs_sys.fstat(d->dirfd, &dir) == -1)
+		return -1;
+	if ((dir.st_mode & (S_ISVTX | S_IWOTH)) != (S_ISVTX | S_IWOTH) ||
+	    d->st.st_uid == geteuid() || d->st.st_uid == dir.st_uid)
+		return 0;
+	errno = EACCES;
+	return -1;
+}
+
 /* Move d to the target of the symbolic link d->name. */
 static int
 follow(struct hs_dest *d, struct hs_result *res)
@@ -108,6 +129,9 @@ follow(struct hs_dest *d, struct hs_result *res)
 	ssize_t n;
 	int fd;
 
+	if (may_follow(d) == -1)
+		return hs_fail(res, "refusing to follow another user's "
+		    "symbolic link in a sticky directory:", res->target);
 	n = hs_sys.readlinkat(d->dirfd, d->name, link, sizeof(link) - 1);
 	if (n == -1)
 		return hs_fail(res, "cannot read symbolic link", res->target);
@@ -139,7 +163,7 @@ hs_dest_open(const char *dst, unsigned int flags, struct hs_dest *d,
 	if (d->dirfd == -1 && errno == ENOENT && (flags & HS_MKDIRS)) {
 		if (flags & HS_DRY_RUN)
 			return 0;	/* would be created: nothing to check */
-		if (mkdirs(dir) == -1)
+		if (hs_mkdirs(dir) == -1)
 			return hs_fail(res, "cannot create directory", dir);
 		d->dirfd = open_dir(AT_FDCWD, dir);
 	}

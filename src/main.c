@@ -72,6 +72,7 @@ catch_signals(void)
 int
 main(int argc, char *argv[])
 {
+	static char prog[64];
 	size_t i;
 
 	if (argc < 2)
@@ -81,8 +82,13 @@ main(int argc, char *argv[])
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
 		return usage(stdout);
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (strcmp(argv[1], commands[i].name) == 0)
+		if (strcmp(argv[1], commands[i].name) == 0) {
+			/* getopt(3) names argv[0] in its messages. */
+			(void)snprintf(prog, sizeof(prog), "hotswap %s",
+			    commands[i].name);
+			argv[1] = prog;
 			return commands[i].run(argc - 1, argv + 1);
+		}
 	warnx("unknown command '%s'", vis_path(argv[1]));
 	return usage(stderr);
 }

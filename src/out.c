@@ -18,6 +18,7 @@
 #define LIBBSD_NETBSD_VIS	/* strnvisx() with the NetBSD arguments */
 #include <bsd/string.h>
 #include <bsd/vis.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,11 +40,13 @@ vis_path(const char *s)
 	static unsigned int next;
 	char *buf = ring[next++ % VIS_RING];
 	size_t len = strnlen(s, VIS_MAX / 4 - 4);
+	int serrno = errno;	/* callers print errno after us: warn(3) */
 
 	(void)strnvisx(buf, VIS_MAX, s, len,
 	    VIS_CSTYLE | VIS_OCTAL | VIS_TAB | VIS_NL);
 	if (s[len] != '\0')
 		(void)strlcat(buf, "...", VIS_MAX);
+	errno = serrno;
 	return buf;
 }
 

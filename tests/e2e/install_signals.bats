@@ -178,13 +178,11 @@ fifo_signal() {
 }
 
 @test "FIFO source: a pipe's content is installed" {
-	skip "BUG: src/copy.c:61 copy_rw() reads with pread(2): a FIFO or pipe source fails with ESPIPE 'Illegal seek'"
 	echo "from a pipe" | "$HOTSWAP" install /dev/stdin d/dest
 	[ "$(cat d/dest)" = "from a pipe" ]
 }
 
 @test "FIFO source blocked in read: SIGTERM gives 143, DEST untouched, no temporary" {
-	skip "BUG: src/copy.c:61 copy_rw() reads with pread(2): a FIFO source fails with ESPIPE"
 	local before list; before=$(fileid d/dest) list=$(listing d)
 	fifo_signal TERM 143 "$W/d" d/dest
 	[ "$(fileid d/dest)" = "$before" ]
@@ -192,7 +190,6 @@ fifo_signal() {
 }
 
 @test "FIFO source blocked in read: SIGINT gives 130, DEST untouched, no temporary" {
-	skip "BUG: src/copy.c:61 copy_rw() reads with pread(2): a FIFO source fails with ESPIPE"
 	local before list; before=$(fileid d/dest) list=$(listing d)
 	fifo_signal INT 130 "$W/d" d/dest
 	[ "$(fileid d/dest)" = "$before" ]
@@ -200,7 +197,6 @@ fifo_signal() {
 }
 
 @test "FIFO source blocked in read without O_TMPFILE: SIGTERM removes the named temporary" {
-	skip "BUG: src/copy.c:61 copy_rw() reads with pread(2): a FIFO source fails with ESPIPE"
 	mount_fuse
 	local before; before=$(fileid back/dest)
 	start_fifo_install mnt/dest
@@ -257,7 +253,6 @@ slow_install_cmd() {
 }
 
 @test "progress: a FIFO fed in two parts over 1 s shows a progress line on a terminal" {
-	skip "BUG: src/copy.c:61 copy_rw() reads with pread(2): a FIFO source fails with ESPIPE"
 	command -v script >/dev/null || skip "script(1) is not installed"
 	mkfifo src.fifo
 	script -qec "$(printf '%q ' "$HOTSWAP" install src.fifo d/dest)" \
