@@ -202,6 +202,11 @@ struct hs_fileid {
 #define HS_SCAN_TEXT	0x0001	/* never use PROCMAP_QUERY */
 #define HS_SCAN_IOCTL	0x0002	/* who: only PROCMAP_QUERY, if it works */
 #define HS_SCAN_BRIEF	0x0004	/* who: leave unit "" and other_mntns -1 */
+/*
+ * A walk over all processes runs on two CPUs where there are several
+ * (a second thread, see scan_par.c); this keeps it in the caller's.
+ */
+#define HS_SCAN_SERIAL	0x0008
 
 struct hs_proc {
 	pid_t		 pid;
@@ -283,6 +288,146 @@ void	hs_scan_free(struct hs_scan *);
 int	hs_count_mappers(const struct hs_fileid *, unsigned long *count,
 	    int *incomplete);
 /* ---- end of process scanner ----------------------------------------- */
+
+/* ---- transactions: many files, all or nothing ------------------------ */
+/*
+ * Calling sequence (transaction)
+ * ------------------------------
+ *	struct hs_txn *t;
+ *
+ *	if ((t = hs_txn_open("/opt/app", &opts, &res)) == NULL ||
+ *	    hs_txn_lock(t, 1, &res) == -1)
+ *		fail;
+ *	for each file:
+ *		if (hs_txn_add(t, src, dst, NULL, &res) == -1)
+ *			fail;		(or report and go on: per-file use)
+ *	if (hs_txn_commit(t, &res) == -1)
+ *		fail;			(the tree is entirely old again)
+ *	hs_txn_free(t);
+ *
+ * The phases:
+ *  1. hs_txn_add() stages a file: a temporary beside its destination
+ *     with the data and complete metadata, and a hard link that keeps the
+ *     old file's inode; writeback is started at once.
+ *  2. hs_txn_commit() makes all of them durable with one barrier
+ *     (syncfs(2) once per filesystem, or fsync(2) each when few), then
+ *     marks the journal committed;
+ *  3. renames all into place: files without an execute bit and shared
+ *     libraries (*.so, *.so.*) first, then executables, then symbolic
+ *     links, so that a new executable never starts against the old
+ *     libraries of the same deploy, and a new link never points at a file
+ *     not yet there;
+ *  4. fsyncs each directory touched, once; turns the old-inode links into
+ *     backups (HS_BACKUP) or removes them; removes the journal.
+ *
+ * All or nothing: a failure in phase 1 or 2 renames nothing; the temps,
+ * links and directories made are removed (hs_txn_free() does it for a
+ * transaction never committed).  A failure in phase 3 renames the old
+ * inodes back, so the tree is entirely old again.  A crash is repaired by
+ * hs_recover(), which hs_txn_lock() runs too: a transaction whose journal
+ * says committed is completed (every new file was durable before the
+ * first rename, so going forward loses nothing and is what was asked);
+ * any other is rolled back.
+ *
+ * The journal is ROOT/.hotswap-journal; concurrent transactions on one
+ * root serialise on flock(2) of ROOT itself; readers are never blocked.
+ */
+struct hs_txn;
+
+struct hs_txn_stats {
+	unsigned long	 staged;	/* files staged for replacement */
+	unsigned long	 unchanged;	/* HS_COMPARE found them up to date */
+	unsigned long	 same_file;	/* SOURCE was DEST: skipped */
+	unsigned long	 dirs_made;	/* directories created */
+	unsigned long	 other_links;	/* old files with other hard links */
+	uint64_t	 bytes;		/* bytes of content staged */
+	int		 rolled_back;	/* commit failed, the tree is old */
+	int		 recovered;	/* 1 completed, -1 rolled back an
+					   interrupted transaction */
+	int		 used_syncfs;	/* the barrier was syncfs(2) */
+};
+
+/*
+ * Open a transaction whose journal and lock live in the directory root
+ * (created with HS_MKDIRS).  opts applies to every file unless an entry
+ * brings its own.  NULL on error, res says why.
+ */
+struct hs_txn *hs_txn_open(const char *root, const struct hs_install_opts *,
+	    struct hs_result *);
+
+/*
+ * Take the tree's lock; with wait 0, fail with EWOULDBLOCK instead of
+ * waiting.  Then recover an interrupted transaction, if any.
+ */
+int	hs_txn_lock(struct hs_txn *, int wait, struct hs_result *);
+
+/* Stage src to replace dst; opts NULL means the transaction's. */
+int	hs_txn_add(struct hs_txn *, const char *src, const char *dst,
+	    const struct hs_install_opts *, struct hs_result *);
+
+/* Stage a symbolic link dst -> target (made, then renamed into place). */
+int	hs_txn_add_symlink(struct hs_txn *, const char *target,
+	    const char *dst, struct hs_result *);
+
+/* Create directory dir if it is missing (removed again on rollback). */
+int	hs_txn_mkdir(struct hs_txn *, const char *dir, mode_t,
+	    struct hs_result *);
+
+/*
+ * Stage the tree srcdir into dstdir, like cp -r or rsync -a of its
+ * content: regular files replace their counterparts, symbolic links are
+ * made or replaced, missing directories are created; what dstdir has and
+ * srcdir lacks is left alone.  Other file types are an error.
+ */
+int	hs_txn_add_tree(struct hs_txn *, const char *srcdir,
+	    const char *dstdir, struct hs_result *);
+
+/*
+ * Phases 2 to 4.  On failure the tree is old again (stats.rolled_back),
+ * except when the failure came after the last rename (res->step starts
+ * with "installed, but"): the tree is new and only cleanup remains, which
+ * the next hs_recover() or transaction on the tree finishes.
+ */
+int	hs_txn_commit(struct hs_txn *, struct hs_result *);
+
+const struct hs_txn_stats *hs_txn_stats(const struct hs_txn *);
+
+/* Roll back what was staged and not committed; close; free. */
+void	hs_txn_free(struct hs_txn *);
+
+/*
+ * Complete or roll back the transaction interrupted in root, if any
+ * (taking the lock).  *outcome: 0 nothing to do, 1 completed, -1 rolled
+ * back.
+ */
+int	hs_recover(const char *root, int *outcome, struct hs_result *);
+
+/*
+ * Manifests (install --manifest): one entry a line,
+ *	SOURCE DEST [mode=MODE] [owner=OWNER] [group=GROUP]
+ * with '#' comments, blank lines, and fields in double quotes with \" \\
+ * \n \t \xHH escapes; or, with nul set, NUL-terminated fields and an
+ * empty field ending each entry.  The parser is pure: the strings point
+ * into m's own buffer, and values are not interpreted.  On a malformed
+ * entry: -1, errno EINVAL, *errline (line, or entry with nul) and *errmsg.
+ */
+struct hs_manifest_entry {
+	const char	*src, *dst;
+	const char	*mode, *owner, *group;	/* NULL if not given */
+	unsigned long	 line;
+};
+
+struct hs_manifest {
+	struct hs_manifest_entry *entries;
+	size_t		 n;
+	char		*buf;
+};
+
+int	hs_manifest_parse(const char *text, size_t len, int nul,
+	    struct hs_manifest *, unsigned long *errline,
+	    const char **errmsg);
+void	hs_manifest_free(struct hs_manifest *);
+/* ---- end of transactions --------------------------------------------- */
 
 #ifdef __cplusplus
 }

@@ -16,6 +16,15 @@ int	hs_fail(struct hs_result *, const char *step, const char *path);
 /* replace.c: the backup suffix in force, and the backup's name. */
 const char *hs_suffix(const struct hs_install_opts *);
 int	hs_backup_name(char *buf, const char *name, const char *suffix);
+struct hs_dest;
+struct hs_meta;
+/* Open src (not a directory); its fd, or -1 with res set. */
+int	hs_open_source(const char *src, struct stat *, struct hs_result *);
+/* *fd: the existing regular destination opened for reading, or -1. */
+int	hs_open_old(struct hs_dest *, int *fd, struct hs_result *);
+/* -C: 1 if old already has src's content and the planned metadata. */
+int	hs_unchanged(int in, const struct stat *, int old,
+	    const struct stat *, const struct hs_meta *);
 
 /* dest.c: where a destination really is. */
 struct hs_dest {
@@ -35,6 +44,7 @@ struct hs_dest {
 int	hs_dest_open(const char *dst, unsigned int flags, struct hs_dest *,
 	    struct hs_result *);
 void	hs_dest_close(struct hs_dest *);
+int	hs_mkdirs(char *dir);
 
 /* tmp.c: the temporary file beside the destination. */
 struct hs_tmp {
@@ -50,6 +60,9 @@ struct hs_tmp {
 #define HS_TMP_MARK	".hs-"		/* ".BASE.hs-XXXXXXXXXX" */
 
 int	hs_tmp_create(struct hs_tmp *, int dirfd, const char *base);
+int	hs_tmp_open_unnamed(struct hs_tmp *, int dirfd);
+int	hs_tmp_unsupported(int);
+int	hs_tmp_claim(struct hs_tmp *, const char *name);
 int	hs_tmp_link(struct hs_tmp *, const char *base);
 int	hs_tmp_link_name(struct hs_tmp *, const char *from, const char *base);
 int	hs_tmp_rename(struct hs_tmp *, const char *final);
@@ -77,5 +90,31 @@ void	hs_meta_plan(const struct stat *src, const struct stat *old,
 int	hs_meta_apply(int fd, const struct hs_meta *, struct hs_result *);
 /* 1 if fd's owner, group and mode already are what the plan asks. */
 int	hs_meta_matches(const struct stat *, const struct hs_meta *);
+
+/* journal.c, recover.c: a transaction's journal in its root directory. */
+#define HS_JOURNAL	".hotswap-journal"
+#define HS_JOURNAL_HEADER "hotswap-journal 1\n"
+
+struct hs_journal {
+	int	rootfd;			/* borrowed */
+	int	fd;			/* O_APPEND, or -1 */
+};
+
+int	hs_journal_create(int rootfd, struct hs_journal *);
+int	hs_journal_add(struct hs_journal *, char type, const char *dir,
+	    const char *name, const char *aux, int kind);
+int	hs_journal_commit(struct hs_journal *, int sync);
+void	hs_journal_remove(struct hs_journal *);
+/*
+ * Carry out the journal in rootfd, if any, and remove it.  *outcome: 1
+ * the transaction is complete (every rename made: the tree is new), -1 it
+ * is rolled back (the tree is old), 0 neither (no journal, or a failure
+ * before either end).  A failure with *outcome 1 or -1 leaves only
+ * cleanup (old links, directory fsyncs, the journal itself) to a later
+ * replay.  res->target must hold the root's path on entry (for
+ * messages); on failure it holds the directory where a step failed.
+ */
+int	hs_journal_replay(int rootfd, int sync, int *outcome,
+	    struct hs_result *);
 
 #endif /* HS_INTERNAL_H */

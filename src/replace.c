@@ -115,8 +115,8 @@ make_backup(struct hs_dest *d, const char *suffix, struct hs_result *res)
 }
 
 /* -C: does the destination already hold this content and metadata? */
-static int
-unchanged(int in, const struct stat *sst, int old, const struct stat *ost,
+int
+hs_unchanged(int in, const struct stat *sst, int old, const struct stat *ost,
     const struct hs_meta *meta)
 {
 	if (!S_ISREG(sst->st_mode) || old == -1 ||
@@ -126,8 +126,8 @@ unchanged(int in, const struct stat *sst, int old, const struct stat *ost,
 }
 
 /* Open the source; it must exist, be readable and not be a directory. */
-static int
-open_source(const char *src, struct stat *st, struct hs_result *res)
+int
+hs_open_source(const char *src, struct stat *st, struct hs_result *res)
 {
 	int fd, serrno;
 
@@ -144,8 +144,8 @@ open_source(const char *src, struct stat *st, struct hs_result *res)
 }
 
 /* Open the existing destination, if regular, for its xattrs and -C. */
-static int
-open_old(struct hs_dest *d, int *fdp, struct hs_result *res)
+int
+hs_open_old(struct hs_dest *d, int *fdp, struct hs_result *res)
 {
 	*fdp = -1;
 	if (!d->exists || !S_ISREG(d->st.st_mode))
@@ -241,7 +241,7 @@ hs_install(const char *src, const char *dst,
 	int in, old = -1, ret = -1, r, serrno;
 
 	result_init(res);
-	if ((in = open_source(src, &sst, res)) == -1)
+	if ((in = hs_open_source(src, &sst, res)) == -1)
 		return -1;
 	if (hs_dest_open(dst, opts->flags, &d, res) == -1)
 		goto out;
@@ -251,11 +251,11 @@ hs_install(const char *src, const char *dst,
 		ret = 0;
 		goto out;
 	}
-	if (open_old(&d, &old, res) == -1)
+	if (hs_open_old(&d, &old, res) == -1)
 		goto out;
 	hs_meta_plan(&sst, d.exists ? &d.st : NULL, old, opts, &meta);
 	if (opts->flags & HS_COMPARE) {
-		if ((r = unchanged(in, &sst, old, &d.st, &meta)) == -1) {
+		if ((r = hs_unchanged(in, &sst, old, &d.st, &meta)) == -1) {
 			hs_fail(res, "cannot compare with", res->target);
 			goto out;
 		}

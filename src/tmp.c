@@ -112,85 +112,110 @@ hs_tmp_makename(char *buf, size_t len, const char *base)
 }
 
 /* The errors with which a filesystem says it has no O_TMPFILE. */
-static int
-no_tmpfile(int e)
+int
+hs_tmp_unsupported(int e)
 {
 	return e == EOPNOTSUPP || e == EISDIR || e == EINVAL || e == ENOENT;
 }
 
-static int
-create_named(struct hs_tmp *t, const char *base)
+/*
+ * Give the temporary exactly this name, in one attempt (EEXIST if taken):
+ * link an unnamed temporary there, or create a named one there with
+ * O_EXCL|O_NOFOLLOW if there is no descriptor yet.  linkat() with
+ * AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH; the /proc/self/fd path does the
+ * same for everyone else.
+ */
+int
+hs_tmp_claim(struct hs_tmp *t, const char *name)
 {
+	char proc[64];
+	int r;
+
+	(void)strlcpy(t->name, name, sizeof(t->name));
+	cancel_arm(t);
+	if (t->fd == -1) {
+		t->fd = hs_openat(t->dirfd, t->name,
+		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
+		r = t->fd == -1 ? -1 : 0;
+	} else {
+		r = hs_sys.linkat(t->fd, "", t->dirfd, t->name,
+		    AT_EMPTY_PATH);
+		if (r == -1 && (errno == ENOENT || errno == EPERM)) {
+			(void)snprintf(proc, sizeof(proc), "/proc/self/fd/%d",
+			    t->fd);
+			r = hs_sys.linkat(AT_FDCWD, proc, t->dirfd, t->name,
+			    AT_SYMLINK_FOLLOW);
+		}
+	}
+	if (r == 0)
+		t->named = 1;
+	else
+		cancel_disarm(t);
+	return r;
+}
+
+/* Claim fresh random names for base until one is free. */
+static int
+claim_random(struct hs_tmp *t, const char *base)
+{
+	char name[NAME_MAX + 1];
 	int i;
 
 	for (i = 0; i < TMP_TRIES; i++) {
-		if (hs_tmp_makename(t->name, sizeof(t->name), base) == -1)
+		if (hs_tmp_makename(name, sizeof(name), base) == -1)
 			return -1;
-		t->fd = hs_openat(t->dirfd, t->name,
-		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
-		if (t->fd != -1) {
-			t->named = 1;
-			cancel_arm(t);
+		if (hs_tmp_claim(t, name) == 0)
 			return 0;
-		}
 		if (errno != EEXIST)
 			return -1;
 	}
 	return -1;
 }
 
-/* Create the temporary for base in dirfd: unnamed if possible. */
+/* An unnamed temporary in dirfd, or -1 (see hs_tmp_unsupported()). */
 int
-hs_tmp_create(struct hs_tmp *t, int dirfd, const char *base)
+hs_tmp_open_unnamed(struct hs_tmp *t, int dirfd)
 {
 	t->dirfd = dirfd;
 	t->named = 0;
 	t->slot = -1;
 	t->name[0] = '\0';
 	t->fd = hs_openat(dirfd, ".", O_TMPFILE | O_WRONLY, 0600);
-	if (t->fd != -1)
+	return t->fd == -1 ? -1 : 0;
+}
+
+/* Create the temporary for base in dirfd: unnamed if possible. */
+int
+hs_tmp_create(struct hs_tmp *t, int dirfd, const char *base)
+{
+	if (hs_tmp_open_unnamed(t, dirfd) == 0)
 		return 0;
-	if (!no_tmpfile(errno))
+	if (!hs_tmp_unsupported(errno))
 		return -1;
-	return create_named(t, base);
+	return claim_random(t, base);
+}
+
+/* Give an unnamed temporary a random name beside base. */
+int
+hs_tmp_link(struct hs_tmp *t, const char *base)
+{
+	return t->named ? 0 : claim_random(t, base);
 }
 
 /*
- * Give an unnamed temporary a name in its directory.  linkat() with
- * AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH; the /proc/self/fd path does
- * the same for everyone else.
+ * Hard-link the existing name from, in t's directory, under a fresh
+ * temporary name (for backups: the link is then renamed).
  */
-static int
-link_unnamed(struct hs_tmp *t)
+int
+hs_tmp_link_name(struct hs_tmp *t, const char *from, const char *base)
 {
-	char proc[64];
-	int r;
-
-	r = hs_sys.linkat(t->fd, "", t->dirfd, t->name, AT_EMPTY_PATH);
-	if (r == 0 || (errno != ENOENT && errno != EPERM))
-		return r;
-	(void)snprintf(proc, sizeof(proc), "/proc/self/fd/%d", t->fd);
-	return hs_sys.linkat(AT_FDCWD, proc, t->dirfd, t->name,
-	    AT_SYMLINK_FOLLOW);
-}
-
-/*
- * Link under a fresh temporary name either t's unnamed file or, if from is
- * not NULL, the existing name from in t's directory (for backups).
- */
-static int
-link_tmp(struct hs_tmp *t, const char *from, const char *base)
-{
-	int i, r;
+	int i;
 
 	for (i = 0; i < TMP_TRIES; i++) {
 		if (hs_tmp_makename(t->name, sizeof(t->name), base) == -1)
 			return -1;
 		cancel_arm(t);
-		r = from != NULL ?
-		    hs_sys.linkat(t->dirfd, from, t->dirfd, t->name, 0) :
-		    link_unnamed(t);
-		if (r == 0) {
+		if (hs_sys.linkat(t->dirfd, from, t->dirfd, t->name, 0) == 0) {
 			t->named = 1;
 			return 0;
 		}
@@ -199,18 +224,6 @@ link_tmp(struct hs_tmp *t, const char *from, const char *base)
 			return -1;
 	}
 	return -1;
-}
-
-int
-hs_tmp_link(struct hs_tmp *t, const char *base)
-{
-	return t->named ? 0 : link_tmp(t, NULL, base);
-}
-
-int
-hs_tmp_link_name(struct hs_tmp *t, const char *from, const char *base)
-{
-	return link_tmp(t, from, base);
 }
 
 /* rename the (named) temporary over final; it is then no longer ours. */

@@ -32,11 +32,17 @@ rm_one(const char *path, const struct stat *st, int flag, struct FTW *f)
 }
 
 void
+tu_rmtree(const char *path)
+{
+	(void)nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+void
 tu_rmdir(char *dir)
 {
 	if (dir == NULL)
 		return;
-	(void)nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	tu_rmtree(dir);
 	free(dir);
 }
 
@@ -122,7 +128,7 @@ tu_count(const char *dir)
 /* --- fault injection -------------------------------------------------- */
 
 static struct hs_sys real;
-static int fault_at, fault_errno, calls, fired;
+static int fault_at, fault_errno, calls, fired, crash;
 static const char *fault_only, *fired_name = "";
 static char trace[8192];
 
@@ -146,6 +152,8 @@ hit(const char *name)
 		return 0;
 	if (++calls != fault_at || fault_at <= 0)
 		return 0;
+	if (crash)
+		_exit(99);
 	fired = 1;
 	fired_name = name;
 	errno = fault_errno;
@@ -190,6 +198,12 @@ WRAP(int, renameat2, (int a, const char *b, int c, const char *d,
 WRAP(int, mkdirat, (int d, const char *p, mode_t m), (d, p, m))
 WRAP(int, faccessat, (int d, const char *p, int m, int f), (d, p, m, f))
 WRAP(ssize_t, getrandom, (void *b, size_t n, unsigned int f), (b, n, f))
+WRAP(ssize_t, write, (int fd, const void *b, size_t n), (fd, b, n))
+WRAP(int, sync_file_range, (int fd, off_t o, off_t n, unsigned int f),
+    (fd, o, n, f))
+WRAP(int, syncfs, (int fd), (fd))
+WRAP(int, flock, (int fd, int op), (fd, op))
+WRAP(int, symlinkat, (const char *t, int d, const char *p), (t, d, p))
 
 /* fsync is traced with what it syncs, to check the durable order. */
 static int
@@ -230,13 +244,26 @@ tu_faults_install(void)
 	hs_sys.mkdirat = w_mkdirat;
 	hs_sys.faccessat = w_faccessat;
 	hs_sys.getrandom = w_getrandom;
+	hs_sys.write = w_write;
+	hs_sys.sync_file_range = w_sync_file_range;
+	hs_sys.syncfs = w_syncfs;
+	hs_sys.flock = w_flock;
+	hs_sys.symlinkat = w_symlinkat;
 	tu_faults_arm(0, 0);
 	tu_faults_only(NULL);
 }
 
 void
+tu_faults_crash_at(int n)
+{
+	tu_faults_arm(n, 0);
+	crash = 1;
+}
+
+void
 tu_faults_arm(int n, int e)
 {
+	crash = 0;
 	fault_at = n;
 	fault_errno = e;
 	calls = 0;

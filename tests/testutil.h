@@ -18,6 +18,8 @@
 /* A fresh mkdtemp(3) directory; tu_rmdir() removes it and all inside. */
 char	*tu_mkdtemp(void);
 void	 tu_rmdir(char *);
+/* rm -rf path, in-process; the path itself is not freed. */
+void	 tu_rmtree(const char *path);
 
 /* dir/name, in a static ring of buffers (valid for a few calls). */
 const char *tu_path(const char *dir, const char *name);
@@ -42,6 +44,11 @@ void	 tu_faults_install(void);
 void	 tu_faults_arm(int n, int e);
 int	 tu_fault_calls(void);
 int	 tu_fault_fired(void);
+/*
+ * Crash mode: the n-th wrapped call does not return, the process _exit()s
+ * with status 99, as if killed there (no cleanup runs).
+ */
+void	 tu_faults_crash_at(int n);
 /* The name of the call that the fault hit, or "". */
 const char *tu_fault_name(void);
 /* Only fail calls named name (e.g. "fsync"); NULL for all. */

@@ -1,0 +1,98 @@
+/*
+ * tree.c - stage a whole directory tree into a transaction (install -r).
+ */
+#include <sys/stat.h>
+#include <errno.h>
+#include <fts.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "sys.h"
+
+/* dstdir + the part of path below srcdir. */
+static int
+dest_of(const FTSENT *e, size_t srclen, const char *dstdir, char *buf)
+{
+	if (snprintf(buf, PATH_MAX, "%s%s", dstdir,
+	    e->fts_path + srclen) >= PATH_MAX) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
+static int
+stage_entry(struct hs_txn *t, FTSENT *e, size_t srclen, const char *dstdir,
+    struct hs_result *res)
+{
+	char dst[PATH_MAX], link[PATH_MAX];
+	ssize_t n;
+
+	if (dest_of(e, srclen, dstdir, dst) == -1)
+		return hs_fail(res, "cannot install", e->fts_path);
+	switch (e->fts_info) {
+	case FTS_D:
+		return hs_txn_mkdir(t, dst, e->fts_statp->st_mode & 07777,
+		    res);
+	case FTS_F:
+		return hs_txn_add(t, e->fts_path, dst, NULL, res);
+	case FTS_SL:
+	case FTS_SLNONE:
+		n = readlink(e->fts_accpath, link, sizeof(link) - 1);
+		if (n == -1)
+			return hs_fail(res, "cannot read symbolic link",
+			    e->fts_path);
+		link[n] = '\0';
+		return hs_txn_add_symlink(t, link, dst, res);
+	case FTS_DP:
+		return 0;
+	case FTS_DNR:
+	case FTS_ERR:
+	case FTS_NS:
+		errno = e->fts_errno;
+		return hs_fail(res, "cannot read", e->fts_path);
+	default:
+		errno = EINVAL;
+		return hs_fail(res, "not a file, directory or link:",
+		    e->fts_path);
+	}
+}
+
+int
+hs_txn_add_tree(struct hs_txn *t, const char *srcdir, const char *dstdir,
+    struct hs_result *res)
+{
+	char *roots[2] = { (char *)(uintptr_t)srcdir, NULL };
+	size_t srclen = strlen(srcdir);
+	FTSENT *e;
+	FTS *fts;
+	int ret = 0, serrno;
+
+	while (srclen > 1 && srcdir[srclen - 1] == '/')
+		srclen--;
+	fts = fts_open(roots, FTS_PHYSICAL | FTS_NOCHDIR, NULL);
+	if (fts == NULL)
+		return hs_fail(res, "cannot read", srcdir);
+	while (ret == 0) {
+		errno = 0;
+		if ((e = fts_read(fts)) == NULL) {
+			if (errno != 0)
+				ret = hs_fail(res, "cannot read", srcdir);
+			break;
+		}
+		if (e->fts_level > 0)
+			ret = stage_entry(t, e, srclen, dstdir, res);
+		else if (e->fts_info != FTS_D && e->fts_info != FTS_DP) {
+			errno = e->fts_info == FTS_NS ? e->fts_errno : ENOTDIR;
+			ret = hs_fail(res, "cannot install tree", srcdir);
+		}
+	}
+	serrno = errno;
+	(void)fts_close(fts);
+	errno = serrno;
+	return ret;
+}

@@ -1,0 +1,591 @@
+/*
+ * txn.c - many files replaced as one transaction (see hotswap.h for the
+ * phases and the promise).  This file stages; recover.c commits and
+ * rolls back by replaying the journal that staging writes.
+ *
+ * Durability barrier: a transaction of a few files fsyncs each temporary
+ * as it is staged (as hs_install does).  A larger one only starts
+ * writeback while staging (sync_file_range(SYNC_FILE_RANGE_WRITE)), so
+ * the disk works while the next file is copied, then waits for all of it
+ * with one syncfs(2) per filesystem: one journal commit instead of one
+ * per file (see tests/bench for the figures).  syncfs reports writeback
+ * errors of the filesystem since Linux 5.8.
+ */
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <bsd/string.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "sys.h"
+
+#define FEW_FILES	8	/* up to this many: fsync each */
+
+struct txn_dir {
+	dev_t	 dev;
+	ino_t	 ino;
+	char	*path;
+};
+
+struct hs_txn {
+	struct hs_install_opts	 opts;
+	struct hs_txn_stats	 stats;
+	struct hs_journal	 j;
+	int			 rootfd;
+	int			 done;		/* committed or rolled back */
+	struct txn_dir		*dirs;		/* every directory staged in */
+	size_t			 ndirs;
+	char			 root[PATH_MAX];
+};
+
+/* The absolute path of an open directory. */
+static int
+fd_path(int fd, char *buf, size_t len)
+{
+	char proc[64];
+	ssize_t n;
+
+	(void)snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	n = hs_sys.readlinkat(AT_FDCWD, proc, buf, len - 1);
+	if (n == -1)
+		return -1;
+	buf[n] = '\0';
+	return 0;
+}
+
+/* The path of directory fd, remembered in t->dirs for the barrier. */
+static const char *
+dir_of(struct hs_txn *t, int fd)
+{
+	char path[PATH_MAX];
+	struct txn_dir *d;
+	struct stat st;
+	size_t i;
+
+	if (hs_sys.fstat(fd, &st) == -1)
+		return NULL;
+	for (i = t->ndirs; i-- > 0;)
+		if (t->dirs[i].dev == st.st_dev && t->dirs[i].ino == st.st_ino)
+			return t->dirs[i].path;
+	if (fd_path(fd, path, sizeof(path)) == -1)
+		return NULL;
+	d = reallocarray(t->dirs, t->ndirs + 1, sizeof(*d));
+	if (d == NULL)
+		return NULL;
+	t->dirs = d;
+	d = &t->dirs[t->ndirs];
+	if ((d->path = strdup(path)) == NULL)
+		return NULL;
+	d->dev = st.st_dev;
+	d->ino = st.st_ino;
+	t->ndirs++;
+	return d->path;
+}
+
+/* The journal, created with the first thing staged. */
+static int
+journal(struct hs_txn *t, struct hs_result *res)
+{
+	if (t->j.fd != -1)
+		return 0;
+	if (hs_journal_create(t->rootfd, &t->j) == -1 ||
+	    ((t->opts.flags & HS_BACKUP) && hs_journal_add(&t->j, 'S',
+	    hs_suffix(&t->opts), NULL, NULL, -1) == -1))
+		return hs_fail(res, "cannot create the journal in", t->root);
+	return 0;
+}
+
+struct hs_txn *
+hs_txn_open(const char *root, const struct hs_install_opts *opts,
+    struct hs_result *res)
+{
+	struct hs_txn *t = calloc(1, sizeof(*t));
+
+	memset(res, 0, sizeof(*res));
+	if (t == NULL) {
+		hs_fail(res, "cannot start a transaction in", root);
+		return NULL;
+	}
+	t->opts = *opts;
+	t->j.fd = -1;
+	(void)strlcpy(t->root, root, sizeof(t->root));
+	if ((opts->flags & HS_MKDIRS) && !(opts->flags & HS_DRY_RUN))
+		(void)hs_mkdirs(t->root);
+	t->rootfd = hs_openat(AT_FDCWD, root, O_RDONLY | O_DIRECTORY, 0);
+	if (t->rootfd == -1 && !((opts->flags & HS_DRY_RUN) &&
+	    errno == ENOENT)) {
+		hs_fail(res, "cannot open directory", root);
+		free(t);
+		return NULL;
+	}
+	return t;
+}
+
+int
+hs_txn_lock(struct hs_txn *t, int wait, struct hs_result *res)
+{
+	int r;
+
+	if (t->rootfd == -1)		/* dry run of a tree not yet made */
+		return 0;
+	do
+		r = hs_sys.flock(t->rootfd, LOCK_EX | (wait ? 0 : LOCK_NB));
+	while (r == -1 && errno == EINTR);
+	if (r == -1)
+		return hs_fail(res, "cannot lock", t->root);
+	if (t->opts.flags & HS_DRY_RUN)
+		return 0;
+	(void)strlcpy(res->target, t->root, sizeof(res->target));
+	return hs_journal_replay(t->rootfd, !(t->opts.flags & HS_NO_SYNC),
+	    &t->stats.recovered, res);
+}
+
+const struct hs_txn_stats *
+hs_txn_stats(const struct hs_txn *t)
+{
+	return &t->stats;
+}
+
+/* Shared libraries go in before the executables that may need them. */
+static int
+kind_of(const char *name, mode_t mode)
+{
+	const char *so = strstr(name, ".so");
+
+	if (so != NULL && (so[3] == '\0' || so[3] == '.'))
+		return 0;
+	return (mode & 0111) ? 1 : 0;
+}
+
+/*
+ * Name the temporary: journal the name first (T), then claim it, so that
+ * a crash leaves nothing the journal does not list.
+ */
+static int
+claim(struct hs_txn *t, struct hs_tmp *tmp, const char *dir,
+    const char *name, int kind)
+{
+	char tn[NAME_MAX + 1];
+	int i;
+
+	for (i = 0; i < 100; i++) {
+		if (hs_tmp_makename(tn, sizeof(tn), name) == -1 ||
+		    hs_journal_add(&t->j, 'T', dir, name, tn, kind) == -1)
+			return -1;
+		if (hs_tmp_claim(tmp, tn) == 0)
+			return 0;
+		if (errno != EEXIST ||
+		    hs_journal_add(&t->j, 'X', NULL, NULL, NULL, -1) == -1)
+			return -1;
+	}
+	return -1;
+}
+
+/* Keep the old inode under a journalled temporary name (O). */
+static int
+link_old(struct hs_txn *t, int dirfd, const char *dir, const char *name)
+{
+	char on[NAME_MAX + 1];
+	int i;
+
+	for (i = 0; i < 100; i++) {
+		if (hs_tmp_makename(on, sizeof(on), name) == -1 ||
+		    hs_journal_add(&t->j, 'O', dir, name, on, -1) == -1)
+			return -1;
+		if (hs_sys.linkat(dirfd, name, dirfd, on, 0) == 0)
+			return 0;
+		if (errno != EEXIST ||
+		    hs_journal_add(&t->j, 'X', NULL, NULL, NULL, -1) == -1)
+			return -1;
+	}
+	return -1;
+}
+
+/* Make the staged temporary durable now, or start its writeback. */
+static int
+settle(struct hs_txn *t, int fd, const struct hs_install_opts *o)
+{
+	if (o->flags & HS_NO_SYNC)
+		return 0;
+	if (t->stats.staged < FEW_FILES)
+		return hs_fsync(fd);
+	t->stats.used_syncfs = 1;
+	return hs_sys.sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+}
+
+struct stage {
+	int			 in;
+	const char		*src;
+	struct stat		 sst;
+	struct hs_dest		 d;
+	struct hs_meta		 meta;
+	const char		*dir;
+};
+
+/* Phase 1 for one file: temporary with data and metadata, old link. */
+static int
+stage_file(struct hs_txn *t, struct stage *s, const struct hs_install_opts *o,
+    struct hs_result *res)
+{
+	struct hs_tmp tmp = HS_TMP_INIT;
+	int kind = kind_of(s->d.name, s->meta.mode), unnamed, ret = -1;
+
+	unnamed = hs_tmp_open_unnamed(&tmp, s->d.dirfd) == 0;
+	if (!unnamed && (!hs_tmp_unsupported(errno) ||
+	    claim(t, &tmp, s->dir, s->d.name, kind) == -1)) {
+		hs_fail(res, "cannot create temporary file for", res->target);
+		goto out;
+	}
+	if (hs_copy_data(s->in, s->src, &s->sst, tmp.fd, o, res) == -1 ||
+	    hs_meta_apply(tmp.fd, &s->meta, res) == -1)
+		goto out;
+	if (settle(t, tmp.fd, o) == -1) {
+		hs_fail(res, "cannot sync new copy of", res->target);
+		goto out;
+	}
+	if ((unnamed && claim(t, &tmp, s->dir, s->d.name, kind) == -1) ||
+	    (s->d.exists && link_old(t, s->d.dirfd, s->dir, s->d.name) == -1)) {
+		hs_fail(res, "cannot stage", res->target);
+		goto out;
+	}
+	tmp.named = 0;			/* the journal owns its name now */
+	ret = 0;
+out:
+	hs_tmp_discard(&tmp);
+	return ret;
+}
+
+/* -D: create the missing parents of dst, journalled (D). */
+static int
+make_parents(struct hs_txn *t, const char *dst, struct hs_result *res)
+{
+	char dir[PATH_MAX], *p;
+
+	if (strlcpy(dir, dst, sizeof(dir)) >= sizeof(dir)) {
+		errno = ENAMETOOLONG;
+		return hs_fail(res, "cannot install to", dst);
+	}
+	if ((p = strrchr(dir, '/')) == NULL || p == dir)
+		return 0;
+	*p = '\0';
+	for (p = dir + 1;; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		if (*p == '\0')
+			return hs_txn_mkdir(t, dir, 0755, res);
+		*p = '\0';
+		if (hs_txn_mkdir(t, dir, 0755, res) == -1)
+			return -1;
+		*p = '/';
+	}
+}
+
+/* Prepare everything about one file but its temporary. */
+static int
+prepare(struct hs_txn *t, struct stage *s, const char *dst,
+    const struct hs_install_opts *o, struct hs_result *res)
+{
+	int old = -1, r;
+
+	if (hs_dest_open(dst, o->flags & ~HS_MKDIRS, &s->d, res) == -1)
+		return -1;
+	if (s->d.exists && s->d.st.st_dev == s->sst.st_dev &&
+	    s->d.st.st_ino == s->sst.st_ino) {
+		res->same_file = 1;
+		t->stats.same_file++;
+		return 0;
+	}
+	if (hs_open_old(&s->d, &old, res) == -1)
+		return -1;
+	hs_meta_plan(&s->sst, s->d.exists ? &s->d.st : NULL, old, o,
+	    &s->meta);
+	r = (o->flags & HS_COMPARE) ?
+	    hs_unchanged(s->in, &s->sst, old, &s->d.st, &s->meta) : 0;
+	if (r == 1) {
+		res->unchanged = 1;
+		t->stats.unchanged++;
+	}
+	/* The xattrs are copied from old while staging: keep it open. */
+	s->meta.xattr_fd = r == 0 ? old : -1;
+	if (r != 0 && old != -1)
+		(void)hs_close(old);
+	if (r == -1)
+		return hs_fail(res, "cannot compare with", res->target);
+	return 0;
+}
+
+int
+hs_txn_add(struct hs_txn *t, const char *src, const char *dst,
+    const struct hs_install_opts *o, struct hs_result *res)
+{
+	struct stage s = { .src = src, .d = { .dirfd = -1 } };
+	int ret = -1, serrno;
+
+	memset(res, 0, sizeof(*res));
+	s.meta.xattr_fd = -1;
+	if (o == NULL)
+		o = &t->opts;
+	if (o->flags & HS_DRY_RUN)
+		return hs_install(src, dst, o, res);
+	if ((o->flags & HS_MKDIRS) && make_parents(t, dst, res) == -1)
+		return -1;
+	if ((s.in = hs_open_source(src, &s.sst, res)) == -1)
+		return -1;
+	if (prepare(t, &s, dst, o, res) == -1 || res->same_file ||
+	    res->unchanged) {
+		ret = res->same_file || res->unchanged ? 0 : -1;
+		goto out;
+	}
+	if (journal(t, res) == -1)
+		goto out;
+	if ((s.dir = dir_of(t, s.d.dirfd)) == NULL) {
+		hs_fail(res, "cannot stage", res->target);
+		goto out;
+	}
+	if (stage_file(t, &s, o, res) == -1)
+		goto out;
+	t->stats.staged++;
+	t->stats.bytes += res->bytes;
+	if (s.d.exists && s.d.st.st_nlink > 1) {
+		res->other_links = s.d.st.st_nlink - 1;
+		t->stats.other_links++;
+	}
+	ret = 0;
+out:
+	serrno = errno;
+	if (s.meta.xattr_fd != -1)
+		(void)hs_close(s.meta.xattr_fd);
+	(void)hs_close(s.in);
+	hs_dest_close(&s.d);
+	errno = serrno;
+	return ret;
+}
+
+/* Is dst already a symbolic link to target? */
+static int
+same_link(const struct hs_dest *d, const char *target)
+{
+	char buf[PATH_MAX];
+	ssize_t n;
+
+	if (!d->exists || !S_ISLNK(d->st.st_mode))
+		return 0;
+	n = hs_sys.readlinkat(d->dirfd, d->name, buf, sizeof(buf) - 1);
+	if (n == -1)
+		return 0;
+	buf[n] = '\0';
+	return strcmp(buf, target) == 0;
+}
+
+int
+hs_txn_add_symlink(struct hs_txn *t, const char *target, const char *dst,
+    struct hs_result *res)
+{
+	struct hs_dest d = { .dirfd = -1 };
+	char tn[NAME_MAX + 1];
+	const char *dir;
+	int i, ret = -1;
+
+	memset(res, 0, sizeof(*res));
+	if (hs_dest_open(dst, HS_NO_DEREF | (t->opts.flags & HS_DRY_RUN), &d,
+	    res) == -1)
+		return -1;
+	if (same_link(&d, target) || (t->opts.flags & HS_DRY_RUN)) {
+		res->unchanged = same_link(&d, target);
+		t->stats.unchanged += (unsigned long)res->unchanged;
+		ret = 0;
+		goto out;
+	}
+	if (journal(t, res) == -1)
+		goto out;
+	if ((dir = dir_of(t, d.dirfd)) == NULL)
+		goto fail;
+	for (i = 0; i < 100; i++) {
+		if (hs_tmp_makename(tn, sizeof(tn), d.name) == -1 ||
+		    hs_journal_add(&t->j, 'T', dir, d.name, tn, 2) == -1)
+			goto fail;
+		if (hs_sys.symlinkat(target, d.dirfd, tn) == 0)
+			break;
+		if (errno != EEXIST ||
+		    hs_journal_add(&t->j, 'X', NULL, NULL, NULL, -1) == -1)
+			goto fail;
+	}
+	if (i == 100 || (d.exists && link_old(t, d.dirfd, dir, d.name) == -1))
+		goto fail;
+	t->stats.staged++;
+	ret = 0;
+	goto out;
+fail:
+	hs_fail(res, "cannot stage", res->target);
+out:
+	hs_dest_close(&d);
+	return ret;
+}
+
+int
+hs_txn_mkdir(struct hs_txn *t, const char *path, mode_t mode,
+    struct hs_result *res)
+{
+	char parent[PATH_MAX], base[NAME_MAX + 1], abs[PATH_MAX];
+	struct hs_dest d = { .dirfd = -1 };
+	struct stat st;
+	int ret = -1;
+
+	if (hs_sys.fstatat(AT_FDCWD, path, &st, 0) == 0 && S_ISDIR(st.st_mode))
+		return 0;
+	if (t->opts.flags & HS_DRY_RUN)
+		return 0;
+	/* Find the parent as a destination would be found: no symlink. */
+	if (hs_dest_open(path, HS_NO_DEREF, &d, res) == -1)
+		return -1;
+	if (d.exists) {
+		errno = EEXIST;
+		hs_fail(res, "cannot create directory", path);
+		goto out;
+	}
+	(void)strlcpy(base, d.name, sizeof(base));
+	/* The parent's new entry must be durable too: it joins the barrier. */
+	if (journal(t, res) == -1 || dir_of(t, d.dirfd) == NULL)
+		goto out;
+	if (fd_path(d.dirfd, parent, sizeof(parent)) == -1 ||
+	    snprintf(abs, sizeof(abs), "%s/%s", strcmp(parent, "/") == 0 ?
+	    "" : parent, base) >= (int)sizeof(abs) ||
+	    hs_journal_add(&t->j, 'D', abs, NULL, NULL, -1) == -1) {
+		hs_fail(res, "cannot create directory", path);
+		goto out;
+	}
+	if (hs_sys.mkdirat(d.dirfd, base, mode) == -1) {
+		if (errno != EEXIST || hs_journal_add(&t->j, 'X', NULL, NULL,
+		    NULL, -1) == -1) {
+			hs_fail(res, "cannot create directory", path);
+			goto out;
+		}
+	} else
+		t->stats.dirs_made++;
+	ret = 0;
+out:
+	hs_dest_close(&d);
+	return ret;
+}
+
+/*
+ * Phase 2: every staged file durable.  Few files were fsynced as they
+ * were staged: their directories remain.  Many: one syncfs(2) per
+ * filesystem covers data, inodes and directories at once.
+ */
+static int
+barrier(struct hs_txn *t, struct hs_result *res)
+{
+	size_t i, k;
+	int fd, r, seen;
+
+	for (i = 0; i < t->ndirs; i++) {
+		for (seen = 0, k = 0; k < i && t->stats.used_syncfs; k++)
+			seen |= t->dirs[k].dev == t->dirs[i].dev;
+		if (seen)
+			continue;
+		fd = hs_openat(AT_FDCWD, t->dirs[i].path,
+		    O_RDONLY | O_DIRECTORY, 0);
+		if (fd == -1)
+			return hs_fail(res, "cannot sync", t->dirs[i].path);
+		r = t->stats.used_syncfs ? hs_sys.syncfs(fd) : hs_fsync(fd);
+		(void)hs_close(fd);
+		if (r == -1)
+			return hs_fail(res, "cannot sync", t->dirs[i].path);
+	}
+	return 0;
+}
+
+/*
+ * Undo: replay the journal backward.  A goes in first: if C made it to
+ * the journal before the failure, a replay must still go backward.
+ */
+static void
+roll_back(struct hs_txn *t)
+{
+	struct hs_result r2;
+	int serrno = errno, outcome;
+
+	memset(&r2, 0, sizeof(r2));
+	(void)strlcpy(r2.target, t->root, sizeof(r2.target));
+	(void)hs_journal_add(&t->j, 'A', NULL, NULL, NULL, -1);
+	if (hs_journal_replay(t->rootfd, !(t->opts.flags & HS_NO_SYNC),
+	    &outcome, &r2) == 0)
+		t->stats.rolled_back = 1;
+	(void)hs_close(t->j.fd);
+	t->j.fd = -1;
+	t->done = 1;
+	errno = serrno;
+}
+
+int
+hs_txn_commit(struct hs_txn *t, struct hs_result *res)
+{
+	int sync = !(t->opts.flags & HS_NO_SYNC), outcome;
+
+	memset(res, 0, sizeof(*res));
+	if (t->j.fd == -1 || t->done) {
+		t->done = 1;
+		return 0;		/* nothing staged */
+	}
+	if ((sync && barrier(t, res) == -1) ||
+	    hs_journal_commit(&t->j, sync) == -1) {
+		if (res->step == NULL)
+			hs_fail(res, "cannot write the journal in", t->root);
+		roll_back(t);
+		return -1;
+	}
+	(void)strlcpy(res->target, t->root, sizeof(res->target));
+	if (hs_journal_replay(t->rootfd, sync, &outcome, res) == -1) {
+		/* Past the last rename, the tree is new: nothing to undo. */
+		if (outcome != 1)
+			roll_back(t);
+		t->done = 1;
+		return -1;
+	}
+	(void)hs_close(t->j.fd);
+	t->j.fd = -1;
+	t->done = 1;
+	return 0;
+}
+
+void
+hs_txn_free(struct hs_txn *t)
+{
+	size_t i;
+
+	if (t == NULL)
+		return;
+	if (t->j.fd != -1 && !t->done)
+		roll_back(t);
+	if (t->j.fd != -1)
+		(void)hs_close(t->j.fd);	/* a journal left for recovery */
+	for (i = 0; i < t->ndirs; i++)
+		free(t->dirs[i].path);
+	free(t->dirs);
+	if (t->rootfd != -1)
+		(void)hs_close(t->rootfd);	/* and the lock with it */
+	free(t);
+}
+
+int
+hs_recover(const char *root, int *outcome, struct hs_result *res)
+{
+	struct hs_install_opts o;
+	struct hs_txn *t;
+	int r;
+
+	hs_install_opts_init(&o);
+	*outcome = 0;
+	if ((t = hs_txn_open(root, &o, res)) == NULL)
+		return -1;
+	r = hs_txn_lock(t, 1, res);
+	*outcome = t->stats.recovered;
+	hs_txn_free(t);
+	return r;
+}

@@ -1,0 +1,446 @@
+/*
+ * test_txn.c - transactions: all or nothing, through faults and crashes.
+ *
+ * The tree under test (DST) holds a library, an executable and a data
+ * file in the "old" version; the transaction brings the "new" version of
+ * those, a new file, and a new symbolic link.  After anything at all -
+ * success, a failure injected into any system call, a crash (_exit) at any
+ * system call followed by hs_recover() - the tree must be entirely old or
+ * entirely new, with no temporary file and no journal left.
+ */
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "testutil.h"
+#include "hotswap.h"
+#include "sys.h"
+
+struct fixture {
+	char	*dir;
+	char	 src[4096], dst[4096];
+	struct hs_install_opts opts;
+	struct hs_result res;
+	int	 nextra;		/* extra data files, for the syncfs path */
+};
+
+static const char *const files[] = { "lib/libx.so.1", "bin/prog", "data" };
+
+static int
+setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	size_t i;
+
+	if (f == NULL)
+		return -1;
+	f->dir = tu_mkdtemp();
+	snprintf(f->src, sizeof(f->src), "%s/src", f->dir);
+	snprintf(f->dst, sizeof(f->dst), "%s/dst", f->dir);
+	assert_int_equal(mkdir(f->src, 0755), 0);
+	assert_int_equal(mkdir(tu_path(f->src, "lib"), 0755), 0);
+	assert_int_equal(mkdir(tu_path(f->src, "bin"), 0755), 0);
+	for (i = 0; i < 3; i++)
+		tu_write_str(tu_path(f->src, files[i]), "new\n");
+	assert_int_equal(chmod(tu_path(f->src, "bin/prog"), 0755), 0);
+	tu_write_str(tu_path(f->src, "added"), "new\n");
+	assert_int_equal(symlink("libx.so.1", tu_path(f->src, "lib/libx.so")),
+	    0);
+	hs_install_opts_init(&f->opts);
+	hs_sys_reset();
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	hs_sys_reset();
+	tu_rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+/* The old tree: three files, no "added", no link, no "extra" dir. */
+static void
+make_old(struct fixture *f)
+{
+	size_t i;
+
+	tu_rmtree(f->dst);
+	assert_int_equal(mkdir(f->dst, 0755), 0);
+	assert_int_equal(mkdir(tu_path(f->dst, "lib"), 0755), 0);
+	assert_int_equal(mkdir(tu_path(f->dst, "bin"), 0755), 0);
+	for (i = 0; i < 3; i++)
+		tu_write_str(tu_path(f->dst, files[i]), "old\n");
+	assert_int_equal(chmod(tu_path(f->dst, "bin/prog"), 0750), 0);
+}
+
+/* Any name that looks like a temporary, or the journal, below dir? */
+static int
+leftovers(const char *dir)
+{
+	struct dirent *e;
+	DIR *d = opendir(dir);
+	int n = 0;
+
+	if (d == NULL)
+		return 0;
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		if (strstr(e->d_name, ".hs-") != NULL ||
+		    strcmp(e->d_name, ".hotswap-journal") == 0)
+			n++;
+		else if (e->d_type == DT_DIR)
+			n += leftovers(tu_path(dir, e->d_name));
+	}
+	closedir(d);
+	return n;
+}
+
+static int
+content_is(const char *path, const char *want)
+{
+	char buf[16] = "";
+	int fd = open(path, O_RDONLY), n;
+
+	if (fd == -1)
+		return 0;
+	n = (int)read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	return n >= 0 && strcmp(buf, want) == 0;
+}
+
+/* 1 all new, 0 all old, -1 mixed (with a message). */
+static int
+state_of(struct fixture *f)
+{
+	int news = 0, olds = 0, i;
+	char link[64];
+
+	for (i = 0; i < 3; i++) {
+		news += content_is(tu_path(f->dst, files[i]), "new\n");
+		olds += content_is(tu_path(f->dst, files[i]), "old\n");
+	}
+	news += content_is(tu_path(f->dst, "added"), "new\n");
+	olds += access(tu_path(f->dst, "added"), F_OK) == -1;
+	news += readlink(tu_path(f->dst, "lib/libx.so"), link,
+	    sizeof(link)) == 9;
+	olds += access(tu_path(f->dst, "lib/libx.so"), F_OK) == -1 &&
+	    errno == ENOENT;
+	news += f->nextra == 0 || access(tu_path(f->dst, "extra"), F_OK) == 0;
+	olds += f->nextra == 0 || access(tu_path(f->dst, "extra"), F_OK) == -1;
+	if (news == 6 && olds != 6)
+		return 1;
+	if (olds == 6 && news != 6)
+		return 0;
+	print_message("mixed tree: %d new, %d old\n", news, olds);
+	return -1;
+}
+
+/* Run one transaction over the tree; its result. */
+static int
+run_txn(struct fixture *f)
+{
+	struct hs_txn *t;
+	int r = -1;
+
+	if ((t = hs_txn_open(f->dst, &f->opts, &f->res)) == NULL)
+		return -1;
+	if (hs_txn_lock(t, 1, &f->res) == 0 &&
+	    hs_txn_add_tree(t, f->src, f->dst, &f->res) == 0)
+		r = hs_txn_commit(t, &f->res);
+	hs_txn_free(t);
+	return r;
+}
+
+static void
+add_extra_files(struct fixture *f, int n)
+{
+	char name[64];
+	int i;
+
+	assert_int_equal(mkdir(tu_path(f->src, "extra"), 0755), 0);
+	for (i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "extra/f%02d", i);
+		tu_write_str(tu_path(f->src, name), "x\n");
+	}
+	f->nextra = n;
+}
+
+static void
+test_txn_commits_a_tree(void **state)
+{
+	struct fixture *f = *state;
+	struct stat st;
+
+	make_old(f);
+	assert_int_equal(run_txn(f), 0);
+	assert_int_equal(state_of(f), 1);
+	assert_int_equal(leftovers(f->dst), 0);
+	/* An existing file keeps its mode, a new one takes the source's. */
+	assert_int_equal(stat(tu_path(f->dst, "bin/prog"), &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0750);
+	assert_int_equal(stat(tu_path(f->dst, "added"), &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0644 & ~022);
+	/* Again with -C: everything is up to date, nothing staged. */
+	f->opts.flags |= HS_COMPARE;
+	assert_int_equal(stat(tu_path(f->dst, "data"), &st), 0);
+	assert_int_equal(run_txn(f), 0);
+	assert_int_equal(tu_ino(tu_path(f->dst, "data")), st.st_ino);
+}
+
+static void
+test_txn_backups_only_after_commit(void **state)
+{
+	struct fixture *f = *state;
+
+	make_old(f);
+	f->opts.flags |= HS_BACKUP;
+	assert_int_equal(run_txn(f), 0);
+	assert_int_equal(state_of(f), 1);
+	assert_true(content_is(tu_path(f->dst, "data~"), "old\n"));
+	assert_true(content_is(tu_path(f->dst, "bin/prog~"), "old\n"));
+	assert_int_equal(access(tu_path(f->dst, "added~"), F_OK), -1);
+	assert_int_equal(leftovers(f->dst), 0);
+}
+
+/* The renames go libraries and data, then executables, then links. */
+static char order[512];
+static int (*real_renameat2)(int, const char *, int, const char *,
+    unsigned int);
+
+static int
+rename_logged(int a, const char *b, int c, const char *d, unsigned int fl)
+{
+	strncat(order, d, sizeof(order) - strlen(order) - 2);
+	strcat(order, " ");
+	return real_renameat2(a, b, c, d, fl);
+}
+
+static void
+test_txn_renames_libraries_before_executables(void **state)
+{
+	struct fixture *f = *state;
+	const char *lib, *prog, *link;
+
+	make_old(f);
+	real_renameat2 = hs_sys.renameat2;
+	hs_sys.renameat2 = rename_logged;
+	order[0] = '\0';
+	assert_int_equal(run_txn(f), 0);
+	lib = strstr(order, "libx.so.1 ");
+	prog = strstr(order, "prog ");
+	link = strstr(order, "libx.so ");
+	assert_non_null(lib);
+	assert_non_null(prog);
+	assert_non_null(link);
+	assert_true(lib < prog);
+	assert_true(prog < link);
+}
+
+static void
+fail_every_step(struct fixture *f, int e)
+{
+	int n, r, s, outcome;
+
+	for (n = 1;; n++) {
+		make_old(f);
+		tu_faults_install();
+		tu_faults_arm(n, e);
+		r = run_txn(f);
+		hs_sys_reset();
+		s = state_of(f);
+		/* Failed after the last rename: only cleanup is left to do. */
+		if (r == -1 && s == 1) {
+			assert_non_null(strstr(f->res.step, "installed, but"));
+			assert_int_equal(hs_recover(f->dst, &outcome, &f->res),
+			    0);
+			r = 0;
+		}
+		if (s == -1 || leftovers(f->dst) != 0)
+			fail_msg("fault %d (%s): state %d, %d leftovers", n,
+			    tu_fault_name(), s, leftovers(f->dst));
+		if (!tu_fault_fired()) {
+			assert_int_equal(r, 0);
+			break;
+		}
+		/* Success despite the fault means the fault was tolerated. */
+		if (s != (r == 0))
+			fail_msg("fault %d (%s): returned %d, tree %s", n,
+			    tu_fault_name(), r, s ? "new" : "old");
+	}
+	assert_true(n > 30);
+}
+
+static void
+test_txn_every_step_fails_all_or_nothing(void **state)
+{
+	struct fixture *f = *state;
+
+	fail_every_step(f, EIO);
+	fail_every_step(f, ENOSPC);
+}
+
+static void
+test_txn_every_step_fails_all_or_nothing_syncfs(void **state)
+{
+	struct fixture *f = *state;
+
+	add_extra_files(f, 10);		/* past the few-files fsync path */
+	fail_every_step(f, EIO);
+}
+
+/*
+ * A crash (no cleanup at all) at any system call, then hs_recover():
+ * all old or all new.  With -b too, for the backups' records.
+ */
+static void
+crash_every_step(struct fixture *f)
+{
+	int n, status, outcome, fired = 1;
+	pid_t pid;
+
+	for (n = 1; fired; n++) {
+		make_old(f);
+		pid = fork();
+		assert_true(pid != -1);
+		if (pid == 0) {
+			tu_faults_install();
+			tu_faults_crash_at(n);
+			_exit(run_txn(f) == 0 ? 0 : 1);
+		}
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		assert_true(WIFEXITED(status));
+		fired = WEXITSTATUS(status) == 99;
+		if (!fired)
+			assert_int_equal(WEXITSTATUS(status), 0);
+		assert_int_equal(hs_recover(f->dst, &outcome, &f->res), 0);
+		if (state_of(f) == -1 || leftovers(f->dst) != 0)
+			fail_msg("crash at %d: state %d, %d leftovers", n,
+			    state_of(f), leftovers(f->dst));
+	}
+	assert_true(n > 30);
+}
+
+static void
+test_txn_crash_anywhere_then_recover(void **state)
+{
+	struct fixture *f = *state;
+
+	crash_every_step(f);
+	f->opts.flags |= HS_BACKUP;
+	crash_every_step(f);
+}
+
+static void
+test_txn_crash_anywhere_then_recover_syncfs(void **state)
+{
+	struct fixture *f = *state;
+
+	add_extra_files(f, 10);
+	crash_every_step(f);
+}
+
+/* The next transaction into the tree recovers the last one first. */
+static void
+test_txn_lock_recovers_and_serialises(void **state)
+{
+	struct fixture *f = *state;
+	struct hs_txn *a, *b;
+	int status;
+	pid_t pid;
+
+	make_old(f);
+	pid = fork();
+	assert_true(pid != -1);
+	if (pid == 0) {
+		tu_faults_install();
+		tu_faults_only("renameat2");
+		tu_faults_crash_at(2);	/* after the first rename */
+		_exit(run_txn(f));
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_int_equal(WEXITSTATUS(status), 99);
+	assert_int_equal(state_of(f), -1);	/* half done, as crashed */
+	a = hs_txn_open(f->dst, &f->opts, &f->res);
+	assert_non_null(a);
+	assert_int_equal(hs_txn_lock(a, 0, &f->res), 0);
+	assert_int_equal(hs_txn_stats(a)->recovered, 1);
+	assert_int_equal(state_of(f), 1);	/* completed: it was durable */
+	assert_int_equal(leftovers(f->dst), 0);
+	b = hs_txn_open(f->dst, &f->opts, &f->res);
+	assert_non_null(b);
+	assert_int_equal(hs_txn_lock(b, 0, &f->res), -1);
+	assert_int_equal(errno, EWOULDBLOCK);
+	hs_txn_free(a);
+	assert_int_equal(hs_txn_lock(b, 0, &f->res), 0);
+	hs_txn_free(b);
+}
+
+static void
+test_txn_failed_source_rolls_back_everything(void **state)
+{
+	struct fixture *f = *state;
+
+	make_old(f);
+	assert_int_equal(mkfifo(tu_path(f->src, "zz-fifo"), 0644), 0);
+	assert_int_equal(run_txn(f), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_int_equal(state_of(f), 0);
+	assert_int_equal(leftovers(f->dst), 0);
+}
+
+/* Per-file use (several SOURCEs): a failed add leaves no trace. */
+static void
+test_txn_failed_add_leaves_the_others(void **state)
+{
+	struct fixture *f = *state;
+	struct hs_txn *t;
+
+	make_old(f);
+	t = hs_txn_open(f->dst, &f->opts, &f->res);
+	assert_non_null(t);
+	assert_int_equal(hs_txn_lock(t, 1, &f->res), 0);
+	assert_int_equal(hs_txn_add(t, tu_path(f->src, "data"),
+	    tu_path(f->dst, "data"), NULL, &f->res), 0);
+	assert_int_equal(hs_txn_add(t, tu_path(f->src, "missing"),
+	    tu_path(f->dst, "missing"), NULL, &f->res), -1);
+	assert_int_equal(errno, ENOENT);
+	assert_string_equal(f->res.path, tu_path(f->src, "missing"));
+	assert_int_equal(hs_txn_commit(t, &f->res), 0);
+	assert_int_equal(hs_txn_stats(t)->staged, 1);
+	hs_txn_free(t);
+	assert_true(content_is(tu_path(f->dst, "data"), "new\n"));
+	assert_int_equal(leftovers(f->dst), 0);
+}
+
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_txn_commits_a_tree),
+		T(test_txn_backups_only_after_commit),
+		T(test_txn_renames_libraries_before_executables),
+		T(test_txn_every_step_fails_all_or_nothing),
+		T(test_txn_every_step_fails_all_or_nothing_syncfs),
+		T(test_txn_crash_anywhere_then_recover),
+		T(test_txn_crash_anywhere_then_recover_syncfs),
+		T(test_txn_lock_recovers_and_serialises),
+		T(test_txn_failed_source_rolls_back_everything),
+		T(test_txn_failed_add_leaves_the_others),
+	};
+
+	return cmocka_run_group_tests_name("txn", tests, NULL, NULL);
+}
