@@ -15,19 +15,27 @@
 #define USER_CACHE	16
 
 /*
- * HOTSWAP_SCAN=text or =ioctl forces one way of reading the maps (the
- * benchmark shows both); anything else, or unset, lets the scanner pick.
+ * HOTSWAP_SCAN, words separated by commas: "text" or "ioctl" forces one
+ * way of reading the maps, "serial" keeps the walk on one CPU (the
+ * benchmark shows each); other words are ignored.
  */
 unsigned int
 scan_flags_from_env(void)
 {
-	const char *v = getenv("HOTSWAP_SCAN");
+	const char *v = getenv("HOTSWAP_SCAN"), *w;
+	unsigned int flags = 0;
+	size_t len;
 
-	if (v != NULL && strcmp(v, "text") == 0)
-		return HS_SCAN_TEXT;
-	if (v != NULL && strcmp(v, "ioctl") == 0)
-		return HS_SCAN_IOCTL;
-	return 0;
+	for (w = v; w != NULL && *w != '\0'; w += len + (w[len] == ',')) {
+		len = strcspn(w, ",");
+		if (len == 4 && strncmp(w, "text", 4) == 0)
+			flags |= HS_SCAN_TEXT;
+		else if (len == 5 && strncmp(w, "ioctl", 5) == 0)
+			flags |= HS_SCAN_IOCTL;
+		else if (len == 6 && strncmp(w, "serial", 6) == 0)
+			flags |= HS_SCAN_SERIAL;
+	}
+	return flags;
 }
 
 /* How the walk read the maps, for the JSON "method". */

@@ -207,7 +207,8 @@ stale_walk(struct stale_args *a)
 	const struct hs_proc *p;
 	struct hs_scan *s;
 	unsigned long found = 0, nounit = 0;
-	unsigned int flags = scan_flags_from_env() & HS_SCAN_TEXT;
+	unsigned int flags = scan_flags_from_env() &
+	    (HS_SCAN_TEXT | HS_SCAN_SERIAL);
 	size_t n;
 	int r, status;
 

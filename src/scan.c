@@ -145,6 +145,8 @@ hs_scan_alive(struct hs_scan *s)
 static void
 end_walk(struct hs_scan *s)
 {
+	hs_par_end(s);
+	s->own_done = 0;
 	end_process(s);
 	if (s->listfd != -1)
 		(void)hs_close(s->listfd);
@@ -210,6 +212,7 @@ begin_walk(struct hs_scan *s, enum hs_walk walk)
 			s->st.incomplete = 1;
 	}
 	s->walk = walk;
+	hs_par_start(s);
 	return 0;
 }
 
@@ -255,6 +258,22 @@ hs_scan_who(struct hs_scan *s, const struct hs_fileid *ids, size_t n)
 {
 	if (set_ids(s, ids, n) == -1)
 		return -1;
+	return begin_walk(s, HS_WALK_WHO);
+}
+
+/* Start the same who walk as from (for the thread of scan_par.c). */
+int
+hs_scan_who_ids(struct hs_scan *s, const struct hs_scan *from)
+{
+	struct hs_scan_id *v;
+
+	if ((v = reallocarray(NULL, from->nids, sizeof(*v))) == NULL)
+		return -1;
+	memcpy(v, from->ids, from->nids * sizeof(*v));
+	free(s->ids);
+	s->ids = v;
+	s->nids = from->nids;
+	s->npids = 0;
 	return begin_walk(s, HS_WALK_WHO);
 }
 
@@ -311,6 +330,8 @@ next_pid(struct hs_scan *s, pid_t *pid)
 		v = strtol(d->d_name, &end, 10);
 		if (*end != '\0' || errno != 0 || v <= 0 || v > INT_MAX)
 			continue;
+		if (s->nparts > 1 && (unsigned long)v % s->nparts != s->part)
+			continue;	/* the other thread's */
 		*pid = (pid_t)v;
 		return 1;
 	}
@@ -595,16 +616,14 @@ finish(struct hs_scan *s)
 	}
 }
 
-int
-hs_scan_next(struct hs_scan *s, const struct hs_proc **proc,
+/* The next process of this handle's own part of the walk. */
+static int
+own_next(struct hs_scan *s, const struct hs_proc **proc,
     const struct hs_mapping **maps, size_t *n)
 {
 	pid_t pid = 0;
 	int r;
 
-	end_process(s);
-	if (s->walk == HS_WALK_NONE)
-		return 0;
 	while ((r = next_pid(s, &pid)) == 1) {
 		if ((r = visit(s, pid)) == -1)
 			break;
@@ -622,6 +641,40 @@ hs_scan_next(struct hs_scan *s, const struct hs_proc **proc,
 		*maps = s->maps;
 		*n = s->nmaps;
 		return 1;
+	}
+	return r;
+}
+
+/*
+ * Hand out the thread's finds as they come, in between our own; once
+ * our part is done, wait for the thread's.
+ */
+int
+hs_scan_next(struct hs_scan *s, const struct hs_proc **proc,
+    const struct hs_mapping **maps, size_t *n)
+{
+	int r, over, result;
+
+	end_process(s);
+	if (s->walk == HS_WALK_NONE)
+		return 0;
+	for (;;) {
+		if (s->par != NULL) {
+			if (hs_par_take(s, s->own_done, proc, maps, n, &over,
+			    &result) == 1)
+				return 1;
+			if (s->own_done && over) {
+				r = result;
+				break;
+			}
+		}
+		if (s->own_done)
+			continue;
+		if ((r = own_next(s, proc, maps, n)) == 1)
+			return 1;
+		s->own_done = 1;
+		if (r == -1 || s->par == NULL)
+			break;
 	}
 	end_walk(s);
 	return r;

@@ -80,6 +80,12 @@ struct hs_scan {
 	size_t		 ntmpx;
 	size_t		 captmpx;
 
+	/* A walk on two CPUs (scan_par.c). */
+	unsigned int	 part;		/* this handle takes PIDs with */
+	unsigned int	 nparts;	/* pid % nparts == part (nparts > 1) */
+	struct hs_par	*par;		/* the thread with the other part */
+	int		 own_done;	/* this handle's part is walked */
+
 	struct hs_scan_stats st;
 };
 
@@ -93,6 +99,14 @@ int	hs_scan_read_text(struct hs_scan *, int fd,
 	    int (*)(struct hs_scan *, const struct hs_maps_rec *),
 	    uint64_t *resume);
 
+int	hs_scan_who_ids(struct hs_scan *, const struct hs_scan *from);
+
+/* scan_par.c */
+void	hs_par_start(struct hs_scan *);
+int	hs_par_take(struct hs_scan *, int wait, const struct hs_proc **,
+	    const struct hs_mapping **, size_t *, int *over, int *result);
+void	hs_par_end(struct hs_scan *);
+
 /* scan_stale.c */
 int	hs_stale_maps(struct hs_scan *);
 int	hs_stale_ignored(const struct hs_maps_rec *);
@@ -104,5 +118,6 @@ int	hs_procinfo(struct hs_scan *, pid_t);
 int	hs_procinfo_unit(const char *cgroup, char *unit, size_t len);
 int	hs_procinfo_stat(const char *stat, char *comm, size_t commlen,
 	    uint64_t *start_time);
+int	hs_procinfo_code(const char *stat, uint64_t *start, uint64_t *end);
 
 #endif /* HS_SCAN_H */

@@ -85,6 +85,38 @@ hs_procinfo_stat(const char *stat, char *comm, size_t commlen,
 	    0 : -1;
 }
 
+/*
+ * The start and end of the program's text, fields 26 and 27 of
+ * /proc/PID/stat (0 when the kernel does not show them to us).
+ */
+int
+hs_procinfo_code(const char *stat, uint64_t *start, uint64_t *end)
+{
+	const char *p;
+	char *e;
+	int field;
+
+	*start = *end = 0;
+	if ((p = strrchr(stat, ')')) == NULL)
+		return -1;
+	p++;
+	for (field = 3; field < 26; field++) {
+		while (*p == ' ')
+			p++;
+		while (*p != ' ' && *p != '\0')
+			p++;
+	}
+	errno = 0;
+	*start = strtoull(p, &e, 10);
+	if (errno != 0 || e == p || *e != ' ')
+		return -1;
+	p = e;
+	*end = strtoull(p, &e, 10);
+	if (errno != 0 || e == p)
+		return -1;
+	return 0;
+}
+
 static int
 unit_suffix(const char *s, size_t len)
 {
@@ -171,21 +203,33 @@ hs_procinfo_mntns(struct hs_scan *s)
 }
 
 /*
- * The executable is mapped by the process: a mapping with the same inode
- * number is it (the devices may be in different views, see hotswap.h).
+ * Mark the mappings of the process's executable.  The kernel sets the
+ * program's text range (start_code in stat) inside the executable
+ * mapping of its executable, so the file mapped there is it: no need
+ * to follow /proc/PID/exe, unless stat does not show the range.  The
+ * other mappings of the same inode number are it too (the devices may
+ * be in different views, see hotswap.h).
  */
 static void
-mark_exe(struct hs_scan *s)
+mark_exe(struct hs_scan *s, uint64_t code)
 {
 	struct stat st;
 	char path[32];
+	ino_t ino = 0;
 	size_t i;
 
-	(void)snprintf(path, sizeof(path), "%s/exe", s->pidname);
-	if (hs_sys.fstatat(s->procfd, path, &st, 0) == -1)
-		return;
-	for (i = 0; i < s->nmaps; i++)
-		if (s->maps[i].ino == st.st_ino)
+	for (i = 0; code != 0 && i < s->nmaps; i++)
+		if (s->maps[i].start <= code && code < s->maps[i].end &&
+		    (s->maps[i].kind & HS_MAP_CODE))
+			ino = s->maps[i].ino;
+	if (code == 0) {
+		(void)snprintf(path, sizeof(path), "%s/exe", s->pidname);
+		if (hs_sys.fstatat(s->procfd, path, &st, 0) == -1)
+			return;
+		ino = st.st_ino;
+	}
+	for (i = 0; ino != 0 && i < s->nmaps; i++)
+		if (s->maps[i].ino == ino)
 			s->maps[i].kind |= HS_MAP_EXE;
 }
 
@@ -201,6 +245,7 @@ hs_procinfo(struct hs_scan *s, pid_t pid)
 {
 	char buf[SMALL_READ];
 	struct stat st;
+	uint64_t code, code_end;
 	int other_mntns = s->proc.other_mntns, known = s->mntns_known;
 
 	memset(&s->proc, 0, sizeof(s->proc));
@@ -210,6 +255,8 @@ hs_procinfo(struct hs_scan *s, pid_t pid)
 	    hs_procinfo_stat(buf, s->proc.comm, sizeof(s->proc.comm),
 	    &s->proc.start_time) == -1)
 		s->proc.start_time = 0;
+	if (hs_procinfo_code(buf, &code, &code_end) == -1)
+		code = 0;
 	s->proc.uid = hs_sys.fstat(s->mapsfd, &st) == 0 ? st.st_uid :
 	    (uid_t)-1;
 	if (!(s->flags & HS_SCAN_BRIEF) || s->walk == HS_WALK_STALE) {
@@ -219,6 +266,6 @@ hs_procinfo(struct hs_scan *s, pid_t pid)
 			    sizeof(s->proc.unit));
 	} else if (!known)
 		s->proc.other_mntns = -1;
-	mark_exe(s);
+	mark_exe(s, code);
 	return hs_scan_alive(s);
 }

@@ -561,7 +561,7 @@ static void
 test_scan_procinfo_parsers(void **state)
 {
 	char comm[64], unit[256];
-	uint64_t st;
+	uint64_t st, end;
 
 	(void)state;
 	assert_int_equal(hs_procinfo_stat("42 (a) b) (c d) S 1 42 42 0 -1 "
@@ -571,6 +571,11 @@ test_scan_procinfo_parsers(void **state)
 	assert_true(st == 987654);
 	assert_int_equal(hs_procinfo_stat("42 (x) S 1 2", comm,
 	    sizeof(comm), &st), -1);
+	assert_int_equal(hs_procinfo_code("42 (a) b) (c d) S 1 42 42 0 -1 "
+	    "4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 1000 10 99 "
+	    "94000000000000 94000000004096 140000\n", &st, &end), 0);
+	assert_true(st == 94000000000000ULL && end == 94000000004096ULL);
+	assert_int_equal(hs_procinfo_code("42 (x) S 1 2", &st, &end), -1);
 	assert_int_equal(hs_procinfo_unit("0::/system.slice/nginx.service\n",
 	    unit, sizeof(unit)), 0);
 	assert_string_equal(unit, "nginx.service");
