@@ -27,6 +27,7 @@
 #include "testutil_scan.h"
 
 #define FILE_LEN	(3 * 4096)
+#define LIBC_PATH	"/lib/x86_64-linux-gnu/libc.so.6"
 
 struct fx {
 	char		 dir[PATH_MAX / 2];
@@ -294,6 +295,67 @@ test_scan_who_ioctl_and_text_agree(void **state)
 		assert_null(a[i].path);
 		assert_string_equal(names[i], f->path);
 	}
+}
+
+/*
+ * On two CPUs and on one, a walk over libc (mapped by nearly everyone)
+ * sees each process once, the same ones; a walk abandoned after one
+ * process stops its thread cleanly (the sanitizers watch).
+ */
+static int
+libc_walk(unsigned int flags, pid_t *pids, size_t cap, size_t *npids)
+{
+	const struct hs_proc *p;
+	const struct hs_mapping *m;
+	struct hs_fileid id;
+	struct hs_scan *s;
+	size_t n, i;
+	int r;
+
+	assert_int_equal(hs_fileid_path(LIBC_PATH, &id), 0);
+	assert_non_null(s = hs_scan_open(flags));
+	assert_int_equal(hs_scan_who(s, &id, 1), 0);
+	*npids = 0;
+	while ((r = hs_scan_next(s, &p, &m, &n)) == 1) {
+		for (i = 0; i < *npids; i++)
+			assert_int_not_equal(pids[i], p->pid);
+		if (*npids < cap)
+			pids[(*npids)++] = p->pid;
+	}
+	assert_int_equal(r, 0);
+	r = (int)hs_scan_stats(s)->inspected;
+	hs_scan_free(s);
+	return r;
+}
+
+static void
+test_scan_parallel_same_as_serial(void **state)
+{
+	static pid_t a[8192], b[8192];
+	const struct hs_proc *p;
+	const struct hs_mapping *m;
+	struct hs_fileid id;
+	struct hs_scan *s;
+	size_t na, nb, n, i, j, missing = 0;
+
+	(void)state;
+	if (access(LIBC_PATH, R_OK) == -1)
+		skip();
+	assert_true(libc_walk(0, a, 8192, &na) > 1);
+	assert_true(libc_walk(HS_SCAN_SERIAL, b, 8192, &nb) > 1);
+	assert_true(na > 0 && nb > 0);
+	/* Processes come and go meanwhile: allow a few differences. */
+	for (i = 0; i < na; i++) {
+		for (j = 0; j < nb && b[j] != a[i]; j++)
+			continue;
+		missing += j == nb;
+	}
+	assert_true(missing <= 5 + na / 10);
+	assert_int_equal(hs_fileid_path(LIBC_PATH, &id), 0);
+	assert_non_null(s = hs_scan_open(0));
+	assert_int_equal(hs_scan_who(s, &id, 1), 0);
+	assert_int_equal(hs_scan_next(s, &p, &m, &n), 1);
+	hs_scan_free(s);	/* abandoned with the thread still going */
 }
 
 static size_t
@@ -612,6 +674,7 @@ main(void)
 		T(test_scan_stale_ignores_memfd),
 		T(test_scan_stale_ignore_rules),
 		T(test_scan_count_mappers),
+		T(test_scan_parallel_same_as_serial),
 		T(test_scan_stale_vanished_pid),
 		T(test_scan_seam_faults),
 		T(test_scan_procinfo_parsers),
