@@ -2,33 +2,39 @@
 # bench_who.sh - how fast hotswap who and stale are, next to fuser(1),
 # lsof(8) and merely reading every maps file.  A benchmark, never a test.
 #
-#   tests/bench/bench_who.sh [-n processes] [-r runs] [-l library]
+#   tests/bench/bench_who.sh [-R] [-n processes] [-r runs] [-l library]
 #
 # Starts PROCESSES (default 1000) helper processes that map a private
 # copy of a test library (build/helpers/who_mapper, readiness through a
 # FIFO, no sleeps), then times each command RUNS times (default 11),
 # round-robin so that a change of load on the machine hits them all
-# alike, and prints the median and the minimum of each, and the ratio of
-# each median to that of `hotswap who`.  Every command's output goes to
-# /dev/null.  The helpers are killed and reaped at the end, also when the
-# script fails or is interrupted.
+# alike, and prints for each the median wall time, the minimum, the
+# median CPU time (user + system) and the ratio of its median wall time
+# to that of `hotswap who`.  Every command's output goes to /dev/null.
+# The helpers are killed and reaped at the end, also when the script
+# fails or is interrupted.
+#
+# -R runs every command under chrt -f 50 (SCHED_FIFO, root only): on a
+# machine that other jobs keep busy, wall times then measure the
+# commands rather than their wait for a CPU.  All commands alike.
 #
 # Environment: HOTSWAP (default ./hotswap, the release build) and
-# HS_HELPERS (default build/helpers).  Wall time comes from date +%s%N
-# around each command, fork and exec included, the same for all.
+# HS_HELPERS (default build/helpers).  Times come from bash's time
+# keyword around each command, fork and exec included, the same for all.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
 HOTSWAP=${HOTSWAP:-$top/hotswap}
 HS_HELPERS=${HS_HELPERS:-$top/build/helpers}
-procs=1000 runs=11 lib=$HS_HELPERS/libvictim_v1.so
+procs=1000 runs=11 lib=$HS_HELPERS/libvictim_v1.so rt=()
 
-while getopts n:r:l: opt; do
+while getopts Rn:r:l: opt; do
 	case $opt in
+	R) rt=(chrt -f 50) ;;
 	n) procs=$OPTARG ;;
 	r) runs=$OPTARG ;;
 	l) lib=$OPTARG ;;
-	*) echo "usage: bench_who.sh [-n processes] [-r runs] [-l library]" >&2
+	*) echo "usage: bench_who.sh [-R] [-n processes] [-r runs] [-l library]" >&2
 	   exit 2 ;;
 	esac
 done
@@ -67,13 +73,12 @@ for ((i = 0; i < procs; i++)); do
 done
 exec {rfd}<&-
 
-now() { date +%s%N; }
-
 # The commands, by label; each is run by bash as a plain command.
 labels=(
 	"hotswap who LIB"
 	"hotswap who LIB (text)"
 	"hotswap who LIB (ioctl)"
+	"hotswap who LIB (1 CPU)"
 	"hotswap stale"
 	"fuser LIB"
 	"lsof LIB"
@@ -81,52 +86,59 @@ labels=(
 )
 run_one() {
 	case $1 in
-	0) "$HOTSWAP" who "$LIB" ;;
-	1) HOTSWAP_SCAN=text "$HOTSWAP" who "$LIB" ;;
-	2) HOTSWAP_SCAN=ioctl "$HOTSWAP" who "$LIB" ;;
-	3) "$HOTSWAP" stale ;;
-	4) fuser "$LIB" ;;
-	5) lsof "$LIB" ;;
-	6) cat /proc/[0-9]*/maps ;;
+	0) "${rt[@]}" "$HOTSWAP" who "$LIB" ;;
+	1) HOTSWAP_SCAN=text "${rt[@]}" "$HOTSWAP" who "$LIB" ;;
+	2) HOTSWAP_SCAN=ioctl "${rt[@]}" "$HOTSWAP" who "$LIB" ;;
+	3) HOTSWAP_SCAN=serial "${rt[@]}" "$HOTSWAP" who "$LIB" ;;
+	4) "${rt[@]}" "$HOTSWAP" stale ;;
+	5) "${rt[@]}" fuser "$LIB" ;;
+	6) "${rt[@]}" lsof "$LIB" ;;
+	7) "${rt[@]}" cat /proc/[0-9]*/maps ;;
 	esac
 }
 
-# Sanity: every helper (and their parent) is found, by each who.
-found=$("$HOTSWAP" who "$LIB" 2>/dev/null | wc -l)
-ftext=$(HOTSWAP_SCAN=text "$HOTSWAP" who "$LIB" 2>/dev/null | wc -l)
-fioctl=$(HOTSWAP_SCAN=ioctl "$HOTSWAP" who "$LIB" 2>/dev/null | wc -l)
-method=$("$HOTSWAP" who --json "$LIB" 2>/dev/null |
-    sed -n 's/.*"method":"\([^"]*\)".*/\1/p')
-mioctl=$(HOTSWAP_SCAN=ioctl "$HOTSWAP" who --json "$LIB" 2>/dev/null |
-    sed -n 's/.*"method":"\([^"]*\)".*/\1/p')
+# Sanity: every helper is found, by each way of reading.
+count() { "$@" 2>/dev/null | wc -l; }
+found=$(count "$HOTSWAP" who "$LIB")
+ftext=$(HOTSWAP_SCAN=text count "$HOTSWAP" who "$LIB")
+fioctl=$(HOTSWAP_SCAN=ioctl count "$HOTSWAP" who "$LIB")
+method() {
+	"$HOTSWAP" who --json "$LIB" 2>/dev/null |
+	    sed -n 's/.*"method":"\([^"]*\)".*/\1/p'
+}
+mauto=$(method)
+mioctl=$(HOTSWAP_SCAN=ioctl method)
 
-declare -A times
+# One line "wall user sys" (seconds) per run, in $dir/t.N.
+TIMEFORMAT='%3R %3U %3S'
 for ((r = 0; r < runs; r++)); do
 	for i in "${!labels[@]}"; do
-		t0=$(now)
-		run_one "$i" >/dev/null 2>&1 || true
-		t1=$(now)
-		times[$i]+="$(( (t1 - t0) / 1000 )) "
+		{ time run_one "$i" >/dev/null 2>&1; } 2>>"$dir/t.$i" || true
 	done
 done
 
-median() { tr ' ' '\n' | grep . | sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
-minimum() { tr ' ' '\n' | grep . | sort -n | head -1; }
+# median COLUMN FILE, in ms; COLUMN 0 is user + system.
+median() {
+	awk -v c="$1" '{ print (c ? $c : $2 + $3) * 1000 }' "$2" | sort -n |
+	    awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+}
+minimum() {
+	awk '{ print $1 * 1000 }' "$1" | sort -n | head -1
+}
 
 nproc_all=$(find /proc -maxdepth 1 -name '[0-9]*' | wc -l)
-echo "kernel:     $(uname -sr), $(nproc) CPUs"
+read -r load _ </proc/loadavg
+echo "kernel:     $(uname -sr), $(nproc) CPUs, load average $load"
 echo "processes:  $nproc_all in /proc, $procs helpers mapping $LIB"
 echo "found:      who $found, text $ftext, ioctl $fioctl lines"
-echo "method:     default: ${method:-?}; HOTSWAP_SCAN=ioctl: ${mioctl:-?}"
-echo "runs:       $runs each, round-robin; wall time of each command"
+echo "method:     default ${mauto:-?}; HOTSWAP_SCAN=ioctl ${mioctl:-?}"
+echo "runs:       $runs each, round-robin${rt[*]:+, under ${rt[*]}}"
 echo
-base=$(printf '%s' "${times[0]}" | median)
-printf '%-26s %10s %10s %8s\n' command "median ms" "min ms" "x who"
+base=$(median 1 "$dir/t.0")
+printf '%-26s %9s %9s %9s %7s\n' command "wall ms" "min ms" "cpu ms" "x who"
 for i in "${!labels[@]}"; do
-	med=$(printf '%s' "${times[$i]}" | median)
-	min=$(printf '%s' "${times[$i]}" | minimum)
-	awk -v l="${labels[$i]}" -v med="$med" -v min="$min" -v b="$base" \
-	    'BEGIN { printf "%-26s %10.1f %10.1f %8.2f\n", l, med / 1000,
-	    min / 1000, med / b }'
-
+	awk -v l="${labels[$i]}" -v med="$(median 1 "$dir/t.$i")" \
+	    -v min="$(minimum "$dir/t.$i")" -v cpu="$(median 0 "$dir/t.$i")" \
+	    -v b="$base" 'BEGIN { printf "%-26s %9.1f %9.1f %9.1f %7.2f\n",
+	    l, med, min, cpu, med / b }'
 done
