@@ -270,13 +270,15 @@ bench-guard: hotswap libhotswap-guard.so $(HELPERS)
 # --- who and stale against fuser, lsof and cat (never pass/fail) -------
 #
 #   make bench   BENCH_PROCS (default 1000) processes map a test library;
-#                times hotswap who (default, text, ioctl), hotswap stale,
-#                fuser, lsof and cat /proc/[0-9]*/maps, BENCH_RUNS times
+#                times hotswap who (default, text, ioctl, one CPU), hotswap
+#                stale, fuser, lsof and cat /proc/[0-9]*/maps, BENCH_RUNS
+#                times; BENCH_FLAGS=-R runs them all under SCHED_FIFO
 
 BENCH_PROCS ?= 1000
 BENCH_RUNS ?= 11
+BENCH_FLAGS ?=
 
 bench:
 	@build-aux/deps.sh bench
 	$(MAKE) all $(HLP)/who_mapper $(HLP)/libvictim_v1.so
-	tests/bench/bench_who.sh -n $(BENCH_PROCS) -r $(BENCH_RUNS)
+	tests/bench/bench_who.sh -n $(BENCH_PROCS) -r $(BENCH_RUNS) $(BENCH_FLAGS)
