@@ -57,6 +57,8 @@ extern "C" {
 #define HS_PRESERVE_TIMES 0x0020 /* new file takes SOURCE's atime, mtime */
 #define HS_MKDIRS	0x0040	/* create DEST's missing parent directories */
 #define HS_SET_MODE	0x0080	/* use opts.mode for the permission bits */
+#define HS_IN_PLACE	0x0100	/* write into DEST's own inode (see below) */
+#define HS_FORCE	0x0200	/* HS_IN_PLACE even if processes map DEST */
 
 struct hs_install_opts {
 	unsigned int	 flags;
@@ -96,6 +98,9 @@ struct hs_result {
 	uint64_t	 bytes;		/* bytes of content written */
 	enum hs_copy_method method;
 	char		 backup[PATH_MAX]; /* the backup made, or "" */
+	/* HS_IN_PLACE: how many processes map DEST, and the first few. */
+	unsigned long	 mappers;
+	pid_t		 mapper_pids[8];
 	/* DEST after following symbolic links (what was replaced). */
 	char		 target[PATH_MAX];
 };
@@ -107,6 +112,15 @@ void	hs_install_opts_init(struct hs_install_opts *);
  * above.  dst must not be a directory.  With HS_DRY_RUN, every check is
  * made (source readable, destination directory writable, symlinks
  * resolvable) and nothing is created.
+ *
+ * HS_IN_PLACE writes the new content into the existing inode instead
+ * (truncate, copy, fsync), which keeps hard links and a bind-mounted
+ * destination, and is exactly as unsafe as cp(1) for processes that map
+ * the file: so it first scans the processes and, if any maps or runs dst,
+ * fails with ETXTBSY (res->mappers, res->mapper_pids) and leaves it
+ * untouched, unless HS_FORCE.  Other processes could map dst between the
+ * scan and the write; the window is the length of one copy.  A new dst is
+ * installed the ordinary way.
  */
 int	hs_install(const char *src, const char *dst,
 	    const struct hs_install_opts *, struct hs_result *);
@@ -377,10 +391,14 @@ int	hs_txn_mkdir(struct hs_txn *, const char *dir, mode_t,
  * Stage the tree srcdir into dstdir, like cp -r or rsync -a of its
  * content: regular files replace their counterparts, symbolic links are
  * made or replaced, missing directories are created; what dstdir has and
- * srcdir lacks is left alone.  Other file types are an error.
+ * srcdir lacks is left alone.  Other file types are an error.  each, if
+ * not NULL, is called after each file or link is staged, with arg, the
+ * source, the destination and the result.
  */
 int	hs_txn_add_tree(struct hs_txn *, const char *srcdir,
-	    const char *dstdir, struct hs_result *);
+	    const char *dstdir, void (*each)(void *, const char *,
+	    const char *, const struct hs_result *), void *arg,
+	    struct hs_result *);
 
 /*
  * Phases 2 to 4.  On failure the tree is old again (stats.rolled_back),

@@ -31,6 +31,39 @@ int	version(void);
  */
 void	catch_signals(void);
 
+/* cmd_install.c and cmd_txn.c: hotswap install. */
+#include "hotswap.h"
+
+struct install_args {
+	struct hs_install_opts opts;
+	const char	*target_dir;	/* -t */
+	const char	*manifest;	/* --manifest */
+	int		 no_target_dir;	/* -T */
+	int		 recursive;	/* -r */
+	int		 nul;		/* -0 */
+	int		 no_wait;	/* --no-wait */
+	int		 verbose;
+	int		 quiet;
+};
+
+int	parse_owner(const char *, uid_t *);
+int	parse_group(const char *, gid_t *);
+int	parse_mode(const char *, mode_t *);
+void	report_failure(const struct hs_result *);
+void	report_success(const char *src, const char *dst,
+	    const struct hs_result *, const struct install_args *);
+/* Before a replacement: remember what dst names now, for the hint. */
+void	hint_note(const char *dst, struct hs_fileid **, size_t *);
+/* After: one line if processes still map the replaced files. */
+void	hint_print(const struct hs_fileid *, size_t, int quiet);
+int	install_one(const char *src, const char *dst, struct install_args *);
+int	install_tree(const char *srcdir, const char *dstdir,
+	    struct install_args *);
+int	install_manifest(struct install_args *);
+int	install_many(int argc, char **argv, const char *dir,
+	    struct install_args *);
+int	cmd_recover(int, char **);
+
 /* cmd_scan.c: shared by who and stale. */
 struct hs_proc;
 struct hs_scan_stats;

@@ -25,12 +25,22 @@
 enum {
 	OPT_NO_SYNC = 256,
 	OPT_VERSION,
+	OPT_MANIFEST,
+	OPT_NO_WAIT,
+	OPT_IN_PLACE,
+	OPT_FORCE,
 };
 
 static const struct option install_longopts[] = {
 	{ "backup",		no_argument,		NULL, 'b' },
 	{ "compare",		no_argument,		NULL, 'C' },
 	{ "dry-run",		no_argument,		NULL, 'n' },
+	{ "force",		no_argument,		NULL, OPT_FORCE },
+	{ "in-place",		no_argument,		NULL, OPT_IN_PLACE },
+	{ "manifest",		required_argument,	NULL, OPT_MANIFEST },
+	{ "no-wait",		no_argument,		NULL, OPT_NO_WAIT },
+	{ "null",		no_argument,		NULL, '0' },
+	{ "recursive",		no_argument,		NULL, 'r' },
 	{ "group",		required_argument,	NULL, 'g' },
 	{ "help",		no_argument,		NULL, 'h' },
 	{ "mode",		required_argument,	NULL, 'm' },
@@ -45,14 +55,6 @@ static const struct option install_longopts[] = {
 	{ "verbose",		no_argument,		NULL, 'v' },
 	{ "version",		no_argument,		NULL, OPT_VERSION },
 	{ NULL,			0,			NULL, 0 }
-};
-
-struct install_args {
-	struct hs_install_opts opts;
-	const char	*target_dir;	/* -t */
-	int		 no_target_dir;	/* -T */
-	int		 verbose;
-	int		 quiet;
 };
 
 /* The progress line, drawn on a terminal once a copy takes over 1 s. */
@@ -89,7 +91,7 @@ show_progress(void *arg, uint64_t done, uint64_t total)
 	    d, t, total > 0 ? (int)(done * 100 / total) : 0);
 }
 
-static int
+int
 parse_owner(const char *s, uid_t *uid)
 {
 	struct passwd *pw = getpwnam(s);
@@ -103,7 +105,7 @@ parse_owner(const char *s, uid_t *uid)
 	return errstr == NULL ? 0 : -1;
 }
 
-static int
+int
 parse_group(const char *s, gid_t *gid)
 {
 	struct group *gr = getgrnam(s);
@@ -118,7 +120,7 @@ parse_group(const char *s, gid_t *gid)
 }
 
 /* -m: symbolic or octal, as chmod(1), relative to 0 as install(1) does. */
-static int
+int
 parse_mode(const char *s, mode_t *mode)
 {
 	void *set = setmode(s);
@@ -137,6 +139,7 @@ install_option(int ch, struct install_args *a)
 	struct hs_install_opts *o = &a->opts;
 
 	switch (ch) {
+	case '0': a->nul = 1; break;
 	case 'b': o->flags |= HS_BACKUP; break;
 	case 'c': break;	/* BSD compatibility: copying is all we do */
 	case 'C': o->flags |= HS_COMPARE; break;
@@ -145,11 +148,16 @@ install_option(int ch, struct install_args *a)
 	case 'p': o->flags |= HS_PRESERVE_TIMES; break;
 	case 'P': o->flags |= HS_NO_DEREF; break;
 	case 'q': a->quiet = 1; break;
+	case 'r': a->recursive = 1; break;
 	case 'S': o->suffix = optarg; o->flags |= HS_BACKUP; break;
 	case 't': a->target_dir = optarg; break;
 	case 'T': a->no_target_dir = 1; break;
 	case 'v': a->verbose = 1; break;
 	case OPT_NO_SYNC: o->flags |= HS_NO_SYNC; break;
+	case OPT_FORCE: o->flags |= HS_FORCE; break;
+	case OPT_IN_PLACE: o->flags |= HS_IN_PLACE; break;
+	case OPT_MANIFEST: a->manifest = optarg; break;
+	case OPT_NO_WAIT: a->no_wait = 1; break;
 	case 'g':
 		if (parse_group(optarg, &o->gid) == 0)
 			break;
@@ -172,14 +180,84 @@ install_option(int ch, struct install_args *a)
 	return 0;
 }
 
-static void
+/* "PID 12, 34 and 2 more" for a refusal message. */
+static const char *
+pid_list(const pid_t *pids, unsigned long n)
+{
+	static char buf[160];
+	size_t len, shown = n < 8 ? n : 8, i;
+
+	len = (size_t)snprintf(buf, sizeof(buf), "PID%s", n > 1 ? "s" : "");
+	for (i = 0; i < shown && len < sizeof(buf); i++)
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s %d",
+		    i > 0 ? "," : "", (int)pids[i]);
+	if (n > shown && len < sizeof(buf))
+		(void)snprintf(buf + len, sizeof(buf) - len, " and %lu more",
+		    n - shown);
+	return buf;
+}
+
+void
 report_failure(const struct hs_result *res)
 {
-	warn("%s '%s'", res->step, vis_path(res->path));
+	if (errno == EBUSY && strstr(res->step, "rename") != NULL)
+		warn("%s '%s' (a mount point: --in-place writes into it)",
+		    res->step, vis_path(res->path));
+	else if (errno == ETXTBSY && res->mappers > 0)
+		warn("%s '%s' (%s)", res->step, vis_path(res->path),
+		    pid_list(res->mapper_pids, res->mappers));
+	else
+		warn("%s '%s'", res->step, vis_path(res->path));
+}
+
+void
+hint_note(const char *dst, struct hs_fileid **ids, size_t *n)
+{
+	struct hs_fileid id, *grown;
+
+	if (hs_fileid_path(dst, &id) == -1)
+		return;			/* new, or unreadable: no hint */
+	if ((grown = reallocarray(*ids, *n + 1, sizeof(**ids))) == NULL)
+		return;
+	*ids = grown;
+	(*ids)[(*n)++] = id;
+}
+
+/*
+ * The processes that still map the replaced inodes need a restart to run
+ * the new version: say how many, and how to list them.
+ */
+void
+hint_print(const struct hs_fileid *ids, size_t n, int quiet)
+{
+	const struct hs_mapping *maps;
+	const struct hs_proc *proc;
+	pid_t pids[5];
+	unsigned long count = 0;
+	struct hs_scan *s;
+	char cmd[128];
+	size_t len, i, nm;
+
+	if (quiet || n == 0 || (s = hs_scan_open(0)) == NULL)
+		return;
+	if (hs_scan_who(s, ids, n) == 0)
+		while (hs_scan_next(s, &proc, &maps, &nm) == 1)
+			if (count++ < 5)
+				pids[count - 1] = proc->pid;
+	hs_scan_free(s);
+	if (count == 0)
+		return;
+	len = (size_t)snprintf(cmd, sizeof(cmd), "hotswap stale");
+	for (i = 0; count <= 5 && i < count; i++)
+		len += (size_t)snprintf(cmd + len, sizeof(cmd) - len,
+		    " -p %d", (int)pids[i]);
+	fprintf(stderr, "hotswap: %lu process%s still run%s the replaced "
+	    "version; to list: %s\n", count, count == 1 ? "" : "es",
+	    count == 1 ? "s" : "", cmd);
 }
 
 /* What a successful hs_install() has to tell. */
-static void
+void
 report_success(const char *src, const char *dst, const struct hs_result *res,
     const struct install_args *a)
 {
@@ -207,11 +285,13 @@ report_success(const char *src, const char *dst, const struct hs_result *res,
 		    res->backup[0] != '\0' ? "')" : "");
 }
 
-static int
+int
 install_one(const char *src, const char *dst, struct install_args *a)
 {
 	struct progress p = { .dst = dst };
+	struct hs_fileid *ids = NULL;
 	struct hs_result res;
+	size_t nids = 0;
 	int r;
 
 	if (isatty(STDERR_FILENO) && !a->quiet) {
@@ -219,31 +299,24 @@ install_one(const char *src, const char *dst, struct install_args *a)
 		a->opts.progress = show_progress;
 		a->opts.progress_arg = &p;
 	}
+	if (!a->quiet && !(a->opts.flags & (HS_DRY_RUN | HS_IN_PLACE)))
+		hint_note(dst, &ids, &nids);
 	r = hs_install(src, dst, &a->opts, &res);
 	if (p.shown)
 		fputc('\n', stderr);
-	if (r == -1) {
+	if (r == -1)
 		report_failure(&res);
-		return HS_EXIT_FAIL;
+	else {
+		if (res.mappers > 0)	/* --in-place --force */
+			warnx("wrote '%s' in place although %s map%s it",
+			    vis_path(res.target), pid_list(res.mapper_pids,
+			    res.mappers), res.mappers == 1 ? "s" : "");
+		report_success(src, dst, &res, a);
+		if (!res.unchanged && !res.same_file)
+			hint_print(ids, nids, a->quiet);
 	}
-	report_success(src, dst, &res, a);
-	return HS_EXIT_OK;
-}
-
-/* Install src into directory dir under its own last name. */
-static int
-install_into(const char *src, const char *dir, struct install_args *a)
-{
-	const char *base = strrchr(src, '/');
-	char dst[PATH_MAX];
-
-	base = base != NULL ? base + 1 : src;
-	if (snprintf(dst, sizeof(dst), "%s/%s", dir, base) >= (int)sizeof(dst)) {
-		errno = ENAMETOOLONG;
-		warn("cannot install into '%s'", vis_path(dir));
-		return HS_EXIT_FAIL;
-	}
-	return install_one(src, dst, a);
+	free(ids);
+	return r == -1 ? HS_EXIT_FAIL : HS_EXIT_OK;
 }
 
 static int
@@ -254,30 +327,35 @@ is_dir(const char *path)
 	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-/* Sort the operands into the three forms of the synopsis. */
+/* Sort the operands into the forms of the synopsis. */
 static int
 install_operands(int argc, char **argv, struct install_args *a)
 {
 	const char *dir = a->target_dir;
-	int i, status = HS_EXIT_OK;
 
+	if ((dir != NULL && a->no_target_dir) ||
+	    ((a->recursive || a->manifest != NULL) &&
+	    (a->opts.flags & HS_IN_PLACE))) {
+		warnx("conflicting options");
+		return usage(stderr);
+	}
+	if (a->manifest != NULL)
+		return argc == 0 && dir == NULL && !a->recursive ?
+		    install_manifest(a) : usage(stderr);
+	if (a->recursive)
+		return argc == 2 && dir == NULL ?
+		    install_tree(argv[0], argv[1], a) : usage(stderr);
 	if (dir == NULL && !a->no_target_dir && argc >= 2 &&
 	    is_dir(argv[argc - 1]))
 		dir = argv[--argc];
-	if (dir != NULL && a->no_target_dir) {
-		warnx("-t and -T cannot be used together");
-		return usage(stderr);
-	}
-	if (dir == NULL && argc != 2) {
-		if (argc > 2) {
-			errno = ENOTDIR;
-			warn("target '%s'", vis_path(argv[argc - 1]));
-			return HS_EXIT_FAIL;
-		}
-		return usage(stderr);
+	if (dir == NULL && argc > 2) {
+		errno = ENOTDIR;
+		warn("target '%s'", vis_path(argv[argc - 1]));
+		return HS_EXIT_FAIL;
 	}
 	if (dir == NULL)
-		return install_one(argv[0], argv[1], a);
+		return argc == 2 ? install_one(argv[0], argv[1], a) :
+		    usage(stderr);
 	if (argc < 1)
 		return usage(stderr);
 	if (!is_dir(dir) && !(a->opts.flags & HS_MKDIRS)) {
@@ -285,10 +363,7 @@ install_operands(int argc, char **argv, struct install_args *a)
 		warn("target '%s'", vis_path(dir));
 		return HS_EXIT_FAIL;
 	}
-	for (i = 0; i < argc; i++)
-		if (install_into(argv[i], dir, a) != HS_EXIT_OK)
-			status = HS_EXIT_FAIL;
-	return status;
+	return install_many(argc, argv, dir, a);
 }
 
 int
@@ -299,7 +374,7 @@ cmd_install(int argc, char **argv)
 
 	hs_install_opts_init(&a.opts);
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "bcCDg:hm:no:pPqS:t:Tv",
+	while ((ch = getopt_long(argc, argv, "0bcCDg:hm:no:pPqrS:t:Tv",
 	    install_longopts, NULL)) != -1) {
 		if (ch == 'h')
 			return usage(stdout);

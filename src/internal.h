@@ -75,6 +75,11 @@ int	hs_copy_data(int srcfd, const char *src, const struct stat *, int dstfd,
 /* 1 if the contents are equal, 0 if not, -1 on error. */
 int	hs_same_content(int fd1, int fd2, off_t size);
 
+/* inplace.c: HS_IN_PLACE for an existing regular destination. */
+int	hs_in_place(int in, const char *src, const struct stat *,
+	    struct hs_dest *, const struct hs_install_opts *,
+	    struct hs_result *);
+
 /* meta.c: owner, group, mode, extended attributes, timestamps. */
 struct hs_meta {
 	uid_t		uid;		/* (uid_t)-1: leave as created */

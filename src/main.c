@@ -15,6 +15,7 @@ static const struct {
 	int		(*run)(int, char **);
 } commands[] = {
 	{ "install",	cmd_install },
+	{ "recover",	cmd_recover },
 	{ "rollback",	cmd_rollback },
 	{ "stale",	cmd_stale },
 	{ "who",	cmd_who },
@@ -22,12 +23,20 @@ static const struct {
 
 /* Identical to the SYNOPSIS of hotswap(1); a test holds them together. */
 static const char synopsis[] =
-    "usage: hotswap install [-bCDnPpqTv] [--no-sync] [-g group] [-m mode]\n"
-    "                       [-o owner] [-S suffix] source dest\n"
-    "       hotswap install [-bCDnPpqv] [--no-sync] [-g group] [-m mode]\n"
-    "                       [-o owner] [-S suffix] source ... directory\n"
-    "       hotswap install [-bCDnPpqv] [--no-sync] [-g group] [-m mode]\n"
-    "                       [-o owner] [-S suffix] -t directory source ...\n"
+    "usage: hotswap install [-bCDnPpqTv] [--in-place [--force]] [--no-sync]\n"
+    "                       [-g group] [-m mode] [-o owner] [-S suffix]\n"
+    "                       source dest\n"
+    "       hotswap install [-bCDnPpqv] [--no-sync] [--no-wait] [-g group]\n"
+    "                       [-m mode] [-o owner] [-S suffix]\n"
+    "                       source ... directory\n"
+    "       hotswap install [-bCDnPpqv] [--no-sync] [--no-wait] [-g group]\n"
+    "                       [-m mode] [-o owner] [-S suffix]\n"
+    "                       -t directory source ...\n"
+    "       hotswap install -r [-bCnPpqv] [--no-sync] [--no-wait] [-S suffix]\n"
+    "                       srcdir destdir\n"
+    "       hotswap install --manifest file [-0bCDnPpqv] [--no-sync]\n"
+    "                       [--no-wait] [-S suffix]\n"
+    "       hotswap recover [-v] directory ...\n"
     "       hotswap rollback [-nPqv] [--no-sync] [-S suffix] dest ...\n"
     "       hotswap who [-qv] [--json] file ...\n"
     "       hotswap stale [--json | --unit] [-p pid] ...\n"

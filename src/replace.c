@@ -265,6 +265,10 @@ hs_install(const char *src, const char *dst,
 			goto out;
 		}
 	}
+	if ((opts->flags & HS_IN_PLACE) && old != -1) {
+		ret = hs_in_place(in, src, &sst, &d, opts, res);
+		goto out;
+	}
 	if (opts->flags & HS_DRY_RUN) {
 		ret = dry_run(&d, res);
 		goto out;

@@ -25,29 +25,49 @@ dest_of(const FTSENT *e, size_t srclen, const char *dstdir, char *buf)
 	return 0;
 }
 
+struct walk {
+	size_t		 srclen;
+	const char	*dstdir;
+	void		(*each)(void *, const char *, const char *,
+			    const struct hs_result *);
+	void		*arg;
+};
+
 static int
-stage_entry(struct hs_txn *t, FTSENT *e, size_t srclen, const char *dstdir,
+stage_link(struct hs_txn *t, FTSENT *e, const char *dst,
     struct hs_result *res)
 {
-	char dst[PATH_MAX], link[PATH_MAX];
+	char link[PATH_MAX];
 	ssize_t n;
 
-	if (dest_of(e, srclen, dstdir, dst) == -1)
+	n = readlink(e->fts_accpath, link, sizeof(link) - 1);
+	if (n == -1)
+		return hs_fail(res, "cannot read symbolic link", e->fts_path);
+	link[n] = '\0';
+	return hs_txn_add_symlink(t, link, dst, res);
+}
+
+static int
+stage_entry(struct hs_txn *t, FTSENT *e, const struct walk *w,
+    struct hs_result *res)
+{
+	char dst[PATH_MAX];
+	int r;
+
+	if (dest_of(e, w->srclen, w->dstdir, dst) == -1)
 		return hs_fail(res, "cannot install", e->fts_path);
 	switch (e->fts_info) {
 	case FTS_D:
 		return hs_txn_mkdir(t, dst, e->fts_statp->st_mode & 07777,
 		    res);
 	case FTS_F:
-		return hs_txn_add(t, e->fts_path, dst, NULL, res);
 	case FTS_SL:
 	case FTS_SLNONE:
-		n = readlink(e->fts_accpath, link, sizeof(link) - 1);
-		if (n == -1)
-			return hs_fail(res, "cannot read symbolic link",
-			    e->fts_path);
-		link[n] = '\0';
-		return hs_txn_add_symlink(t, link, dst, res);
+		r = e->fts_info == FTS_F ? hs_txn_add(t, e->fts_path, dst,
+		    NULL, res) : stage_link(t, e, dst, res);
+		if (r == 0 && w->each != NULL)
+			w->each(w->arg, e->fts_path, dst, res);
+		return r;
 	case FTS_DP:
 		return 0;
 	case FTS_DNR:
@@ -64,16 +84,17 @@ stage_entry(struct hs_txn *t, FTSENT *e, size_t srclen, const char *dstdir,
 
 int
 hs_txn_add_tree(struct hs_txn *t, const char *srcdir, const char *dstdir,
-    struct hs_result *res)
+    void (*each)(void *, const char *, const char *,
+    const struct hs_result *), void *arg, struct hs_result *res)
 {
 	char *roots[2] = { (char *)(uintptr_t)srcdir, NULL };
-	size_t srclen = strlen(srcdir);
+	struct walk w = { strlen(srcdir), dstdir, each, arg };
 	FTSENT *e;
 	FTS *fts;
 	int ret = 0, serrno;
 
-	while (srclen > 1 && srcdir[srclen - 1] == '/')
-		srclen--;
+	while (w.srclen > 1 && srcdir[w.srclen - 1] == '/')
+		w.srclen--;
 	fts = fts_open(roots, FTS_PHYSICAL | FTS_NOCHDIR, NULL);
 	if (fts == NULL)
 		return hs_fail(res, "cannot read", srcdir);
@@ -85,7 +106,7 @@ hs_txn_add_tree(struct hs_txn *t, const char *srcdir, const char *dstdir,
 			break;
 		}
 		if (e->fts_level > 0)
-			ret = stage_entry(t, e, srclen, dstdir, res);
+			ret = stage_entry(t, e, &w, res);
 		else if (e->fts_info != FTS_D && e->fts_info != FTS_DP) {
 			errno = e->fts_info == FTS_NS ? e->fts_errno : ENOTDIR;
 			ret = hs_fail(res, "cannot install tree", srcdir);

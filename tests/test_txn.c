@@ -157,7 +157,7 @@ run_txn(struct fixture *f)
 	if ((t = hs_txn_open(f->dst, &f->opts, &f->res)) == NULL)
 		return -1;
 	if (hs_txn_lock(t, 1, &f->res) == 0 &&
-	    hs_txn_add_tree(t, f->src, f->dst, &f->res) == 0)
+	    hs_txn_add_tree(t, f->src, f->dst, NULL, NULL, &f->res) == 0)
 		r = hs_txn_commit(t, &f->res);
 	hs_txn_free(t);
 	return r;
