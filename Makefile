@@ -13,6 +13,7 @@ BINDIR	?= $(PREFIX)/bin
 LIBDIR	?= $(PREFIX)/lib
 INCDIR	?= $(PREFIX)/include
 MANDIR	?= $(PREFIX)/share/man
+PKGDIR	?= $(LIBDIR)/pkgconfig
 
 VERSION	:= 0.1.0
 SOMAJOR	:= 0
@@ -142,9 +143,17 @@ demo: deps-demo
 
 # --- install -------------------------------------------------------------
 
+# Every path under $(DESTDIR); uninstall removes exactly these.
+INSTALLED := $(BINDIR)/hotswap $(LIBDIR)/libhotswap.a \
+	     $(LIBDIR)/libhotswap.so.$(VERSION) \
+	     $(LIBDIR)/libhotswap.so.$(SOMAJOR) $(LIBDIR)/libhotswap.so \
+	     $(INCDIR)/hotswap.h $(PKGDIR)/hotswap.pc \
+	     $(MANDIR)/man1/hotswap.1 $(MANDIR)/man3/libhotswap.3
+
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \
-	    $(DESTDIR)$(INCDIR) $(DESTDIR)$(MANDIR)/man1
+	    $(DESTDIR)$(INCDIR) $(DESTDIR)$(PKGDIR) \
+	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3
 	install -m 755 hotswap $(DESTDIR)$(BINDIR)/hotswap
 	install -m 644 libhotswap.a $(DESTDIR)$(LIBDIR)/libhotswap.a
 	install -m 755 libhotswap.so.$(VERSION) \
@@ -153,14 +162,15 @@ install: all
 	    $(DESTDIR)$(LIBDIR)/libhotswap.so.$(SOMAJOR)
 	ln -sf libhotswap.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libhotswap.so
 	install -m 644 include/hotswap.h $(DESTDIR)$(INCDIR)/hotswap.h
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	    -e 's|@INCDIR@|$(INCDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+	    hotswap.pc.in >$(DESTDIR)$(PKGDIR)/hotswap.pc
+	chmod 644 $(DESTDIR)$(PKGDIR)/hotswap.pc
 	install -m 644 man/hotswap.1 $(DESTDIR)$(MANDIR)/man1/hotswap.1
+	install -m 644 man/libhotswap.3 $(DESTDIR)$(MANDIR)/man3/libhotswap.3
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/hotswap $(DESTDIR)$(LIBDIR)/libhotswap.a \
-	    $(DESTDIR)$(LIBDIR)/libhotswap.so.$(VERSION) \
-	    $(DESTDIR)$(LIBDIR)/libhotswap.so.$(SOMAJOR) \
-	    $(DESTDIR)$(LIBDIR)/libhotswap.so \
-	    $(DESTDIR)$(INCDIR)/hotswap.h $(DESTDIR)$(MANDIR)/man1/hotswap.1
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
 
 clean:
 	rm -rf build hotswap libhotswap.a libhotswap.so libhotswap.so.*
