@@ -41,6 +41,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "hotswap.h"
@@ -185,6 +186,19 @@ hs_scan_stats(const struct hs_scan *s)
 	return &s->st;
 }
 
+/* Clock ticks since boot (0 if unknown), as stat(5) gives start times. */
+static uint64_t
+boot_ticks(void)
+{
+	struct timespec ts;
+	long hz = sysconf(_SC_CLK_TCK);
+
+	if (hz <= 0 || clock_gettime(CLOCK_BOOTTIME, &ts) == -1)
+		return 0;
+	return (uint64_t)ts.tv_sec * (uint64_t)hz +
+	    (uint64_t)ts.tv_nsec / (1000000000UL / (unsigned long)hz);
+}
+
 /* Open the /proc listing, unless a PID list replaces it. */
 static int
 begin_walk(struct hs_scan *s, enum hs_walk walk)
@@ -212,6 +226,7 @@ begin_walk(struct hs_scan *s, enum hs_walk walk)
 			s->st.incomplete = 1;
 	}
 	s->walk = walk;
+	s->walk_ticks = boot_ticks();
 	hs_par_start(s);
 	return 0;
 }

@@ -85,6 +85,8 @@ struct hs_scan {
 	unsigned int	 nparts;	/* pid % nparts == part (nparts > 1) */
 	struct hs_par	*par;		/* the thread with the other part */
 	int		 own_done;	/* this handle's part is walked */
+	uint64_t	 walk_ticks;	/* CLOCK_BOOTTIME at the walk's start,
+					   in clock ticks as in stat(5) */
 
 	struct hs_scan_stats st;
 };

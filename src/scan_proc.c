@@ -239,6 +239,12 @@ mark_exe(struct hs_scan *s, uint64_t code)
  * dumpable), as ps(1) and fuser(1) show it: one fstat(2) on a
  * descriptor already open, where the real uid would take reading
  * status.  -1 with ESRCH if the process is gone meanwhile.
+ *
+ * Same process: stat is read last.  If it shows a process that started
+ * before the walk did, that process held the PID from before the maps
+ * were opened until now, so everything read is about it; only a process
+ * younger than the walk (or whose stat could not be read) needs the
+ * check of hs_scan_alive().
  */
 int
 hs_procinfo(struct hs_scan *s, pid_t pid)
@@ -246,17 +252,11 @@ hs_procinfo(struct hs_scan *s, pid_t pid)
 	char buf[SMALL_READ];
 	struct stat st;
 	uint64_t code, code_end;
-	int other_mntns = s->proc.other_mntns, known = s->mntns_known;
+	int other_mntns = s->proc.other_mntns, known = s->mntns_known, ok;
 
 	memset(&s->proc, 0, sizeof(s->proc));
 	s->proc.pid = pid;
 	s->proc.other_mntns = other_mntns;
-	if (read_small(s, "stat", buf, sizeof(buf)) <= 0 ||
-	    hs_procinfo_stat(buf, s->proc.comm, sizeof(s->proc.comm),
-	    &s->proc.start_time) == -1)
-		s->proc.start_time = 0;
-	if (hs_procinfo_code(buf, &code, &code_end) == -1)
-		code = 0;
 	s->proc.uid = hs_sys.fstat(s->mapsfd, &st) == 0 ? st.st_uid :
 	    (uid_t)-1;
 	if (!(s->flags & HS_SCAN_BRIEF) || s->walk == HS_WALK_STALE) {
@@ -266,6 +266,15 @@ hs_procinfo(struct hs_scan *s, pid_t pid)
 			    sizeof(s->proc.unit));
 	} else if (!known)
 		s->proc.other_mntns = -1;
-	mark_exe(s, code);
+	ok = read_small(s, "stat", buf, sizeof(buf)) > 0 &&
+	    hs_procinfo_stat(buf, s->proc.comm, sizeof(s->proc.comm),
+	    &s->proc.start_time) == 0;
+	if (!ok)
+		s->proc.start_time = 0;
+	if (hs_procinfo_code(buf, &code, &code_end) == -1)
+		code = 0;
+	mark_exe(s, code);	/* code 0: reads PID/exe, after stat */
+	if (ok && code != 0 && s->proc.start_time + 1 <= s->walk_ticks)
+		return 0;
 	return hs_scan_alive(s);
 }
