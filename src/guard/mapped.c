@@ -19,9 +19,9 @@
  * 2. The set.  When the probe says "in use" or cannot tell, one walk of
  *    /proc collects every file-backed mapping of every process into a
  *    hash set of (dev, ino), with up to GUARD_PIDS PIDs each for the
- *    message.  The walk uses PROCMAP_QUERY (one ioctl per file-backed
- *    VMA, procmap.c) and falls back to the maps text (maps.c) on kernels
- *    before 6.11.  The set is reused while it is fresh (FRESH_MS, or ten
+ *    message.  The walk reads the maps text (maps.c) and finishes a
+ *    process whose text is mostly anonymous mappings with PROCMAP_QUERY
+ *    (procmap.c, Linux 6.11+): see add_maps().  The set is reused while it is fresh (FRESH_MS, or ten
  *    walk times if a walk is slower: the guard never spends more than
  *    about a tenth of the time on walks), except that a file the probe
  *    found in use and the set does not list forces a new walk: a file
@@ -89,37 +89,28 @@ now_ns(void)
 /*
  * Take and drop a write lease: 0 if granted (nobody else has the file
  * open or mapped), 1 if refused (someone has), -1 if we cannot tell.
- * A lease break by an opener in the microsecond we hold it would send
- * us SIGIO, whose default is to kill: the owner is cleared at once and
- * SIGIO is blocked meanwhile, and a SIGIO that arrived only then is
- * taken back.
+ * An opener that breaks the lease in the microseconds we hold it makes
+ * the kernel signal us, SIGIO by default, whose default action kills:
+ * F_SETSIG makes it SIGURG, which is ignored by default, and which a
+ * program that does handle it (out-of-band socket data) takes as a
+ * spurious wake-up.  Five system calls, no change to the signal mask.
  */
 static int
 lease_probe(int dirfd, const char *path, int nofollow)
 {
-	static const struct timespec zero;
-	sigset_t io, old, pend;
-	int fd, r, e, was;
+	int fd, r, e;
 
 	fd = openat(dirfd, path, O_RDONLY | O_NONBLOCK | O_NOCTTY |
 	    O_CLOEXEC | (nofollow ? O_NOFOLLOW : 0));
 	if (fd == -1)
 		return -1;
-	sigemptyset(&io);
-	sigaddset(&io, SIGIO);
-	(void)pthread_sigmask(SIG_BLOCK, &io, &old);
-	(void)sigpending(&pend);
-	was = sigismember(&pend, SIGIO);
-	r = fcntl(fd, F_SETLEASE, F_WRLCK);
+	r = fcntl(fd, F_SETSIG, SIGURG);
+	if (r == 0)
+		r = fcntl(fd, F_SETLEASE, F_WRLCK);
 	e = errno;
-	if (r == 0) {
-		(void)fcntl(fd, F_SETOWN, 0);
+	if (r == 0)
 		(void)fcntl(fd, F_SETLEASE, F_UNLCK);
-	}
 	(void)close(fd);
-	if (!was && sigpending(&pend) == 0 && sigismember(&pend, SIGIO))
-		(void)sigtimedwait(&io, NULL, &zero);
-	(void)pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (r == 0)
 		return 0;
 	return e == EAGAIN ? 1 : -1;
@@ -186,12 +177,14 @@ add(dev_t dev, ino_t ino, pid_t pid)
 	return 0;
 }
 
-/* One process's file-backed mappings, by PROCMAP_QUERY. */
+/*
+ * One process's file-backed mappings from addr on, by PROCMAP_QUERY:
+ * one ioctl per file-backed VMA, anonymous ones skipped in the kernel.
+ */
 static int
-add_ioctl(int fd, pid_t pid)
+add_ioctl(int fd, uint64_t addr, pid_t pid)
 {
 	struct hs_maps_rec rec;
-	uint64_t addr = 0;
 	dev_t ldev = 0;
 	ino_t lino = 0;
 	int r;
@@ -207,23 +200,62 @@ add_ioctl(int fd, pid_t pid)
 	return r;
 }
 
-/* The same from the text, before Linux 6.11. */
+/*
+ * Parse what the reads so far gave: add the file-backed records, count
+ * them in *files, note where the last one ended.  1 once the
+ * [vsyscall] line, always the last on x86-64, is seen.
+ */
 static int
-add_text(int fd, pid_t pid, struct hs_maps *m)
+parse_text(struct hs_maps *m, pid_t pid, unsigned *files, uint64_t *end)
 {
 	struct hs_maps_rec rec;
+
+	while (hs_maps_next(m, &rec) == 1) {
+		*end = rec.end;
+		if (rec.flags & HS_MAPS_PSEUDO)
+			if (strcmp(rec.path, "[vsyscall]") == 0)
+				return 1;
+		if (rec.ino == 0)
+			continue;
+		(*files)++;
+		if (add(rec.dev, rec.ino, pid) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * One process's mappings.  The text first: on Linux 6.18 a system call
+ * costs about as much as formatting the 4 KiB one read(2) of maps
+ * returns, and a small process's whole text is one or two reads against
+ * 20 to 30 PROCMAP_QUERY ioctls (the scanner's measurement, scan.c).  A
+ * process whose text is mostly anonymous mappings (a JVM, a database:
+ * few file-backed lines per read) is finished with the ioctl from where
+ * the text stopped.
+ */
+static int
+add_maps(int fd, pid_t pid, struct hs_maps *m)
+{
+	unsigned files = 0, before;
+	uint64_t end = 0;
 	size_t avail;
 	ssize_t n;
 	char *space;
+	int r, reads = 0;
 
 	hs_maps_reset(m);
 	for (;;) {
-		while (hs_maps_next(m, &rec) == 1)
-			if ((rec.flags & HS_MAPS_PSEUDO) == 0 &&
-			    add(rec.dev, rec.ino, pid) == -1)
-				return -1;
-		if (m->eof)
-			return 0;
+		before = files;
+		if ((r = parse_text(m, pid, &files, &end)) != 0 || m->eof)
+			return r == 1 ? 0 : r;
+		if (reads > 0 && files - before < 4 && mset.ioctl_ok != 0) {
+			if ((r = add_ioctl(fd, end, pid)) == 0)
+				mset.ioctl_ok = 1;
+			if (r == 0 || mset.ioctl_ok == 1 ||
+			    (errno != ENOTTY && errno != EINVAL))
+				return r;
+			mset.ioctl_ok = 0;	/* before 6.11 */
+		}
 		if ((space = hs_maps_space(m, &avail)) == NULL)
 			return -1;
 		do
@@ -232,6 +264,7 @@ add_text(int fd, pid_t pid, struct hs_maps *m)
 		if (n == -1)
 			return -1;
 		hs_maps_commit(m, (size_t)n);
+		reads++;
 	}
 }
 
@@ -239,22 +272,12 @@ static void
 add_process(int procfd, pid_t pid, struct hs_maps *m)
 {
 	char name[32];
-	int fd, r;
+	int fd;
 
 	(void)snprintf(name, sizeof(name), "%d/maps", (int)pid);
 	if ((fd = openat(procfd, name, O_RDONLY | O_CLOEXEC)) == -1)
 		return;		/* gone, or not ours to read */
-	r = -1;
-	if (mset.ioctl_ok != 0) {
-		r = add_ioctl(fd, pid);
-		if (r == 0)
-			mset.ioctl_ok = 1;
-		else if (mset.ioctl_ok == -1 &&
-		    (errno == ENOTTY || errno == EINVAL))
-			mset.ioctl_ok = 0;
-	}
-	if (mset.ioctl_ok == 0)
-		(void)add_text(fd, pid, m);
+	(void)add_maps(fd, pid, m);
 	(void)close(fd);
 }
 
