@@ -590,6 +590,48 @@ old_kernel_ioctl(int fd, unsigned long req, void *arg)
 	return -1;
 }
 
+/* The maps of a process that exited (or exec'd) read as empty. */
+static ssize_t
+maps_gone(int fd, void *buf, size_t len, off_t off)
+{
+	(void)fd;
+	(void)buf;
+	(void)len;
+	(void)off;
+	return 0;
+}
+
+/*
+ * A process younger than the walk is checked for PID reuse after its
+ * details are read: if its maps are gone by then, it is not reported
+ * (it may be another process now) but counted as vanished.  Older ones
+ * need no check.
+ */
+static void
+test_scan_pid_reuse_guard(void **state)
+{
+	struct fx *f = *state;
+	struct map_how h = { NULL, PROT_READ, MAP_PRIVATE, 0, 0 };
+	struct hs_mapping m[8];
+	struct hs_fileid id;
+	struct hs_scan *s;
+	size_t n;
+
+	start(f, &h);
+	assert_int_equal(hs_fileid_path(f->path, &id), 0);
+	hs_sys.pread = maps_gone;
+	assert_non_null(s = hs_scan_open(HS_SCAN_SERIAL));
+	assert_int_equal(hs_scan_who(s, &id, 1), 0);
+	assert_int_equal(walk_for(s, f->child.pid, m, &n, NULL), 1);
+	hs_scan_free(s);
+	assert_non_null(s = hs_scan_open(HS_SCAN_SERIAL));
+	assert_int_equal(hs_scan_who(s, &id, 1), 0);
+	s->walk_ticks = 0;	/* as if every process were younger */
+	assert_int_equal(walk_for(s, f->child.pid, m, &n, NULL), 0);
+	assert_true(hs_scan_stats(s)->vanished >= 1);
+	hs_scan_free(s);
+}
+
 static void
 test_scan_seam_faults(void **state)
 {
@@ -677,6 +719,7 @@ main(void)
 		T(test_scan_parallel_same_as_serial),
 		T(test_scan_stale_vanished_pid),
 		T(test_scan_seam_faults),
+		T(test_scan_pid_reuse_guard),
 		T(test_scan_procinfo_parsers),
 	};
 
