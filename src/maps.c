@@ -18,24 +18,23 @@
 #define READ_MIN	(64 * 1024)
 
 /*
- * The value of each byte as a hex digit, or 16: a table, because this
- * is the inner loop of a walk over every line of every process.
+ * One more than the value of each byte as a hex digit, 0 for a byte
+ * that is none: a table, because this is the inner loop of a walk over
+ * every line of every process.
  */
 static const unsigned char hexdigit[256] = {
-	['0'] = 0, ['1'] = 1, ['2'] = 2, ['3'] = 3, ['4'] = 4,
-	['5'] = 5, ['6'] = 6, ['7'] = 7, ['8'] = 8, ['9'] = 9,
-	['a'] = 10, ['b'] = 11, ['c'] = 12, ['d'] = 13, ['e'] = 14,
-	['f'] = 15, ['A'] = 10, ['B'] = 11, ['C'] = 12, ['D'] = 13,
-	['E'] = 14, ['F'] = 15,
+	['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5,
+	['5'] = 6, ['6'] = 7, ['7'] = 8, ['8'] = 9, ['9'] = 10,
+	['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15,
+	['f'] = 16, ['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14,
+	['E'] = 15, ['F'] = 16,
 };
 
-/* hexdigit[] says 0 both for '0' and for a byte that is no digit. */
+/* The digit's value, or UINT_MAX (no digit in any base) for 0 - 1. */
 static unsigned int
 digit(char c)
 {
-	unsigned char u = (unsigned char)c;
-
-	return hexdigit[u] != 0 || u == '0' ? hexdigit[u] : 16;
+	return (unsigned int)hexdigit[(unsigned char)c] - 1;
 }
 
 /*
