@@ -43,7 +43,10 @@ start_mappers() {
 	fifo=$(mktemp -u "$W/.mapper-fifo.XXXXXX")
 	mkfifo "$fifo"
 	if [ -n "$nobody" ]; then
-		as_nobody "$HS_HELPERS/who_mapper" $opt -n "$n" "$file" \
+		# Not through as_nobody: a function would run in a subshell,
+		# and $! would name the subshell; setpriv execs the helper.
+		setpriv --reuid=nobody --regid=nogroup --clear-groups -- \
+		    "$HS_HELPERS/who_mapper" $opt -n "$n" "$file" \
 		    >"$fifo" 3>&- &
 	else
 		"$HS_HELPERS/who_mapper" $opt -n "$n" "$file" >"$fifo" 3>&- &
