@@ -14,9 +14,10 @@
 # The helpers are killed and reaped at the end, also when the script
 # fails or is interrupted.
 #
-# -R runs every command under chrt -f 50 (SCHED_FIFO, root only): on a
-# machine that other jobs keep busy, wall times then measure the
-# commands rather than their wait for a CPU.  All commands alike.
+# -R runs the whole benchmark, this script and so every command it
+# starts, under chrt -f 50 (SCHED_FIFO, root only): on a machine that
+# other jobs keep busy, wall times then measure the commands rather than
+# their wait for a CPU (fork and exec included).  All commands alike.
 #
 # Environment: HOTSWAP (default ./hotswap, the release build) and
 # HS_HELPERS (default build/helpers).  Times come from bash's time
@@ -26,11 +27,11 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 HOTSWAP=${HOTSWAP:-$top/hotswap}
 HS_HELPERS=${HS_HELPERS:-$top/build/helpers}
-procs=1000 runs=11 lib=$HS_HELPERS/libvictim_v1.so rt=()
+procs=1000 runs=11 lib=$HS_HELPERS/libvictim_v1.so rt=
 
 while getopts Rn:r:l: opt; do
 	case $opt in
-	R) rt=(chrt -f 50) ;;
+	R) rt=1 ;;
 	n) procs=$OPTARG ;;
 	r) runs=$OPTARG ;;
 	l) lib=$OPTARG ;;
@@ -38,6 +39,9 @@ while getopts Rn:r:l: opt; do
 	   exit 2 ;;
 	esac
 done
+if [ -n "$rt" ] && [ -z "${HS_BENCH_RT:-}" ]; then
+	HS_BENCH_RT=1 exec chrt -f 50 "$0" "$@"
+fi
 for f in "$HOTSWAP" "$HS_HELPERS/who_mapper" "$lib"; do
 	[ -e "$f" ] || { echo "bench_who: no $f: run make bench" >&2; exit 1; }
 done
@@ -86,14 +90,14 @@ labels=(
 )
 run_one() {
 	case $1 in
-	0) "${rt[@]}" "$HOTSWAP" who "$LIB" ;;
-	1) HOTSWAP_SCAN=text "${rt[@]}" "$HOTSWAP" who "$LIB" ;;
-	2) HOTSWAP_SCAN=ioctl "${rt[@]}" "$HOTSWAP" who "$LIB" ;;
-	3) HOTSWAP_SCAN=serial "${rt[@]}" "$HOTSWAP" who "$LIB" ;;
-	4) "${rt[@]}" "$HOTSWAP" stale ;;
-	5) "${rt[@]}" fuser "$LIB" ;;
-	6) "${rt[@]}" lsof "$LIB" ;;
-	7) "${rt[@]}" cat /proc/[0-9]*/maps ;;
+	0) "$HOTSWAP" who "$LIB" ;;
+	1) HOTSWAP_SCAN=text "$HOTSWAP" who "$LIB" ;;
+	2) HOTSWAP_SCAN=ioctl "$HOTSWAP" who "$LIB" ;;
+	3) HOTSWAP_SCAN=serial "$HOTSWAP" who "$LIB" ;;
+	4) "$HOTSWAP" stale ;;
+	5) fuser "$LIB" ;;
+	6) lsof "$LIB" ;;
+	7) cat /proc/[0-9]*/maps ;;
 	esac
 }
 
@@ -126,13 +130,14 @@ minimum() {
 	awk '{ print $1 * 1000 }' "$1" | sort -n | head -1
 }
 
-nproc_all=$(find /proc -maxdepth 1 -name '[0-9]*' | wc -l)
+all=(/proc/[0-9]*)
+nproc_all=${#all[@]}
 read -r load _ </proc/loadavg
 echo "kernel:     $(uname -sr), $(nproc) CPUs, load average $load"
 echo "processes:  $nproc_all in /proc, $procs helpers mapping $LIB"
 echo "found:      who $found, text $ftext, ioctl $fioctl lines"
 echo "method:     default ${mauto:-?}; HOTSWAP_SCAN=ioctl ${mioctl:-?}"
-echo "runs:       $runs each, round-robin${rt[*]:+, under ${rt[*]}}"
+echo "runs:       $runs each, round-robin${HS_BENCH_RT:+, all under chrt -f 50}"
 echo
 base=$(median 1 "$dir/t.0")
 printf '%-26s %9s %9s %9s %7s\n' command "wall ms" "min ms" "cpu ms" "x who"
