@@ -14,6 +14,7 @@ LIBDIR	?= $(PREFIX)/lib
 INCDIR	?= $(PREFIX)/include
 MANDIR	?= $(PREFIX)/share/man
 PKGDIR	?= $(LIBDIR)/pkgconfig
+SHAREDIR ?= $(PREFIX)/share/hotswap
 
 VERSION	:= 0.1.0
 SOMAJOR	:= 0
@@ -148,13 +149,16 @@ INSTALLED := $(BINDIR)/hotswap $(LIBDIR)/libhotswap.a \
 	     $(LIBDIR)/libhotswap.so.$(VERSION) \
 	     $(LIBDIR)/libhotswap.so.$(SOMAJOR) $(LIBDIR)/libhotswap.so \
 	     $(INCDIR)/hotswap.h $(PKGDIR)/hotswap.pc \
-	     $(MANDIR)/man1/hotswap.1 $(MANDIR)/man3/libhotswap.3
+	     $(MANDIR)/man1/hotswap.1 $(MANDIR)/man3/libhotswap.3 \
+	     $(SHAREDIR)/stale-hook
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \
 	    $(DESTDIR)$(INCDIR) $(DESTDIR)$(PKGDIR) \
-	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3
+	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 \
+	    $(DESTDIR)$(SHAREDIR)
 	install -m 755 hotswap $(DESTDIR)$(BINDIR)/hotswap
+	install -m 755 contrib/hotswap-stale-hook $(DESTDIR)$(SHAREDIR)/stale-hook
 	install -m 644 libhotswap.a $(DESTDIR)$(LIBDIR)/libhotswap.a
 	install -m 755 libhotswap.so.$(VERSION) \
 	    $(DESTDIR)$(LIBDIR)/libhotswap.so.$(VERSION)

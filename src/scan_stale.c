@@ -42,7 +42,9 @@
  *    program extracted or generated for itself (JITs, self-extracting
  *    runtimes), never an installed file.  The whole file is ignored, its
  *    data mappings too, as soon as one of its mappings is executable.
- * A replaced (not deleted) file is reported even under /tmp.
+ * A replaced file is reported even under /tmp: the kernel marks its old
+ * inode " (deleted)" too, so this last rule applies only when the name
+ * now names nothing (hs_stale_ignored() says 2: judge first).
  *
  * Speed: the same few hundred files are mapped by every process, so the
  * verdicts on names looked up in our own view (processes in our mount
@@ -111,7 +113,7 @@ hs_stale_ignored(const struct hs_maps_rec *rec)
 		return 1;
 	return (rec->perms & HS_MAPS_X) &&
 	    (has_prefix(name, rec->namelen, "/tmp/") ||
-	    has_prefix(name, rec->namelen, "/var/tmp/"));
+	    has_prefix(name, rec->namelen, "/var/tmp/")) ? 2 : 0;
 }
 
 /* stat(2) name as the process sees it; see the top of the file. */
@@ -381,9 +383,15 @@ stale_rec(struct hs_scan *s, const struct hs_maps_rec *rec)
 
 	if (rec->ino == 0 || rec->pathlen == 0 || rec->path[0] != '/')
 		return 0;
-	if (hs_stale_ignored(rec))
+	if ((v = hs_stale_ignored(rec)) == 1)
 		return ignore_tmp_code(s, rec);
-	if ((v = verdict(s, rec)) == VERDICT_FATAL)
+	if (v == 2) {
+		/* Temporary code, unless its name now names another file. */
+		if ((v = verdict(s, rec)) == VERDICT_FATAL)
+			return -1;
+		if (v != HS_MAP_REPLACED)
+			return ignore_tmp_code(s, rec);
+	} else if ((v = verdict(s, rec)) == VERDICT_FATAL)
 		return -1;
 	if (v <= 0)
 		return 0;

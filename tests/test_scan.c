@@ -427,6 +427,30 @@ test_scan_stale_tmp_code_ignored_whole(void **state)
 	assert_int_equal(stale_of(f, m, NULL), 2);
 }
 
+/*
+ * The same /tmp file mapped executable but replaced by rename, as an
+ * install does, not deleted: its old inode is " (deleted)" in maps too,
+ * yet it is an upgrade, and reported.
+ */
+static void
+test_scan_stale_tmp_code_replaced_is_reported(void **state)
+{
+	struct fx *f = *state;
+	struct map_how h = { NULL, PROT_READ | PROT_EXEC, MAP_PRIVATE, 0, 0 };
+	struct hs_mapping m[8];
+	char tmp[PATH_MAX + 8];
+
+	if (strncmp(f->path, "/tmp/", 5) != 0)
+		skip();
+	start(f, &h);
+	(void)snprintf(tmp, sizeof(tmp), "%s.new", f->path);
+	assert_int_equal(ts_write_file(tmp, FILE_LEN, 'b'), 0);
+	assert_int_equal(rename(tmp, f->path), 0);
+	assert_int_equal(stale_of(f, m, NULL), 1);
+	assert_true(m[0].kind & HS_MAP_REPLACED);
+	assert_true(m[0].kind & HS_MAP_CODE);
+}
+
 static void
 test_scan_stale_replaced(void **state)
 {
@@ -709,6 +733,7 @@ main(void)
 		T(test_scan_who_ioctl_and_text_agree),
 		T(test_scan_stale_control_untouched),
 		T(test_scan_stale_deleted),
+		T(test_scan_stale_tmp_code_replaced_is_reported),
 		T(test_scan_stale_replaced),
 		T(test_scan_stale_tmp_code_ignored_whole),
 		T(test_scan_stale_literal_deleted_name),

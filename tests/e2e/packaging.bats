@@ -22,7 +22,8 @@ do_install() {
 	do_install
 	for f in bin/hotswap lib/libhotswap.a lib/libhotswap.so.0.1.0 \
 	    include/hotswap.h lib/pkgconfig/hotswap.pc \
-	    share/man/man1/hotswap.1 share/man/man3/libhotswap.3; do
+	    share/man/man1/hotswap.1 share/man/man3/libhotswap.3 \
+	    share/hotswap/stale-hook; do
 		[ -f "$D/usr/$f" ] || { echo "missing $f"; false; }
 	done
 	[ "$(readlink "$D/usr/lib/libhotswap.so.0")" = libhotswap.so.0.1.0 ]

@@ -1,0 +1,128 @@
+#!/usr/bin/env bats
+# contrib.bats - the package-manager hooks and the Ansible playbook under
+# contrib/: valid where their tools can say so, and never failing the
+# package manager whatever hotswap does.
+
+load common
+
+setup() {
+	hs_setup
+	HOOK=$HS_TOP/contrib/hotswap-stale-hook
+}
+
+teardown() {
+	hs_teardown
+}
+
+# A victim that maps a library which is then replaced, as a package
+# upgrade does.  (Not deleted: stale ignores deleted files under /tmp
+# mapped executable, the way libffi's trampolines look.)
+start_stale_victim() {
+	cp "$HS_HELPERS/libvictim_v1.so" lib.so
+	start_victim "$W/lib.so"
+	"$HOTSWAP" install -q "$HS_HELPERS/libvictim_v2.so" lib.so
+}
+
+@test "apt snippet parses with apt-config and names the hook" {
+	command -v apt-config >/dev/null || skip "apt-config is not installed"
+	run apt-config dump -c "$HS_TOP/contrib/apt/80hotswap"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *'DPkg::Post-Invoke:: "/usr/share/hotswap/stale-hook || true";'* ]]
+}
+
+@test "apt hook command exits 0 when the hook is not installed at all" {
+	command -v apt-config >/dev/null || skip "apt-config is not installed"
+	cmd=$(apt-config dump -c "$HS_TOP/contrib/apt/80hotswap" |
+	    sed -n 's/^DPkg::Post-Invoke:: "\(.*\)";$/\1/p')
+	[ -n "$cmd" ]
+	[ ! -e /usr/share/hotswap/stale-hook ] ||
+		skip "a hook is installed on this machine"
+	run sh -c "$cmd"
+	[ "$status" -eq 0 ]
+}
+
+@test "hook: lists a process that runs a deleted library, exits 0" {
+	start_stale_victim
+	run env HOTSWAP="$HOTSWAP" "$HOOK"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"still run replaced files"* ]]
+	[[ "$output" == *"$VPID"* ]]
+}
+
+@test "hook: hotswap missing, hotswap failing, nothing stale: exit 0 every time" {
+	run env HOTSWAP=/nonexistent/hotswap "$HOOK"
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	printf '#!/bin/sh\necho "hotswap: something broke" >&2\nexit 2\n' >fake
+	chmod +x fake
+	run env HOTSWAP="$W/fake" "$HOOK"
+	[ "$status" -eq 0 ]
+	[ "$output" = "hotswap: could not check for stale processes: hotswap: something broke" ]
+	printf '#!/bin/sh\nkill -SEGV $$\n' >crash
+	chmod +x crash
+	run env HOTSWAP="$W/crash" "$HOOK"
+	[ "$status" -eq 0 ]
+	printf '#!/bin/sh\nexit 1\n' >none
+	chmod +x none
+	run env HOTSWAP="$W/none" "$HOOK"
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+}
+
+@test "hook as nobody (incomplete scan) still exits 0" {
+	start_stale_victim
+	run as_nobody env HOTSWAP="$HOTSWAP" "$HOOK"
+	[ "$status" -eq 0 ]
+}
+
+@test "pacman hook: the sections and keys alpm-hooks(5) defines, an Exec that exists" {
+	f=$HS_TOP/contrib/pacman/hotswap-stale.hook
+	section=
+	while IFS= read -r line; do
+		case $line in
+		''|'#'*) continue ;;
+		'['*']') section=$line; continue ;;
+		esac
+		key=${line%% = *} val=${line#* = }
+		case "$section:$key" in
+		"[Trigger]:Operation") [[ $val =~ ^(Install|Upgrade|Remove)$ ]] ;;
+		"[Trigger]:Type") [[ $val =~ ^(Path|Package)$ ]] ;;
+		"[Trigger]:Target") [[ $val != /* ]] ;;	# paths without the /
+		"[Action]:Description") [ -n "$val" ] ;;
+		"[Action]:When") [[ $val =~ ^(PreTransaction|PostTransaction)$ ]] ;;
+		"[Action]:Exec") exec_path=$val ;;
+		*) fail "unknown key '$key' in section '$section'" ;;
+		esac || fail "bad value '$val' for $key"
+	done <"$f"
+	grep -qx '\[Trigger\]' "$f"
+	grep -qx '\[Action\]' "$f"
+	[ "$exec_path" = /usr/share/hotswap/stale-hook ]
+}
+
+@test "Ansible playbook passes ansible-playbook --syntax-check" {
+	command -v ansible-playbook >/dev/null ||
+		skip "ansible-core is not installed"
+	run ansible-playbook --syntax-check -i localhost, \
+	    "$HS_TOP/contrib/ansible/rollout-library.yml"
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+}
+
+@test "Ansible playbook rolls a library out on localhost; the victim survives" {
+	command -v ansible-playbook >/dev/null ||
+		skip "ansible-core is not installed"
+	cp "$HS_HELPERS/libvictim_v1.so" libvictim.so
+	start_victim "$W/libvictim.so"
+	run env ANSIBLE_NOCOLOR=1 ANSIBLE_LOCAL_TEMP="$W/.ansible" \
+	    ANSIBLE_REMOTE_TEMP="$W/.ansible" \
+	    ansible-playbook -i localhost, -c local \
+	    -e lib_src="$HS_HELPERS/libvictim_v2.so" \
+	    -e lib_dest="$W/libvictim.so" -e stage_dir="$W" \
+	    -e hotswap="$HOTSWAP" -e "restart_command='echo restart'" \
+	    "$HS_TOP/contrib/ansible/rollout-library.yml"
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	same_content "$HS_HELPERS/libvictim_v2.so" libvictim.so
+	same_content "$HS_HELPERS/libvictim_v1.so" libvictim.so~
+	victim_alive
+	[ "$VALIVE" = 1 ]
+	[ ! -e "$W/libvictim.so.hotswap-stage" ]
+}
