@@ -170,13 +170,18 @@ const char *hs_copy_method_name(enum hs_copy_method);
  *
  * hs_scan_stale() starts the other kind of walk on the same handle; a
  * handle runs one walk at a time, and starting a walk abandons the last.
- * /proc is read one process at a time: memory does not grow with the
- * number of processes, only with the mappings of the largest one.
+ * /proc is read one process at a time (on a machine with several CPUs,
+ * a walk over all processes takes two at a time, one in a thread of its
+ * own, unless HS_SCAN_SERIAL): memory does not grow with the number of
+ * processes, only with the mappings of the largest ones.  Processes come
+ * in no particular order.  The counters are complete once
+ * hs_scan_next() has returned 0.
  *
- * Each process is read through one descriptor of its /proc/PID
- * directory, so everything reported about it (maps, stat, status,
- * cgroup) is the same process even if its PID is reused meanwhile;
- * start_time lets a caller check that later (kill, restart).
+ * Everything reported about a process (maps, stat, cgroup) is about the
+ * same process even if its PID is reused meanwhile: what was read after
+ * its maps is checked to be from a process that held the PID since
+ * before they were opened.  start_time lets a caller check that later
+ * (kill, restart).
  *
  * Errors: the functions return -1 (NULL) with errno set.  A process that
  * exits during the walk is skipped silently.  One whose maps cannot be
