@@ -183,8 +183,9 @@ clean:
 
 # --- scanner: fuzzing (clang + libFuzzer) and test prerequisites ---------
 #
-#   make fuzz        build/fuzz/fuzz_maps
-#   make fuzz-run    20 seconds over the seeds in tests/fuzz/corpus_maps;
+#   make fuzz        build/fuzz/fuzz_maps, build/fuzz/fuzz_manifest
+#   make fuzz-run    20 (maps) and 15 (manifest) seconds over the seeds in
+#                    tests/fuzz/corpus_*;
 #                    what it finds goes to build/fuzz/corpus_maps, so the
 #                    seeds in the tree stay as they are
 #   make fuzz-check  fuzz-run if $(FUZZ_CC) is installed, else say so
@@ -196,17 +197,25 @@ FUZZ_FLAGS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 
 .PHONY: fuzz-run fuzz-check
 
-fuzz: $(FUZZ)/fuzz_maps
+fuzz: $(FUZZ)/fuzz_maps $(FUZZ)/fuzz_manifest
+
+$(FUZZ)/fuzz_manifest: tests/fuzz/fuzz_manifest.c src/manifest.c \
+	include/hotswap.h
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(ALL_CPPFLAGS) -std=gnu11 $(WARN) $(WERROR) $(FUZZ_FLAGS) \
+	    -o $@ tests/fuzz/fuzz_manifest.c src/manifest.c
 
 $(FUZZ)/fuzz_maps: tests/fuzz/fuzz_maps.c src/maps.c src/maps.h
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(ALL_CPPFLAGS) -std=gnu11 $(WARN) $(WERROR) $(FUZZ_FLAGS) \
 	    -o $@ tests/fuzz/fuzz_maps.c src/maps.c
 
-fuzz-run: $(FUZZ)/fuzz_maps
-	@mkdir -p $(FUZZ)/corpus_maps
+fuzz-run: $(FUZZ)/fuzz_maps $(FUZZ)/fuzz_manifest
+	@mkdir -p $(FUZZ)/corpus_maps $(FUZZ)/corpus_manifest
 	$(FUZZ)/fuzz_maps -max_total_time=20 $(FUZZ)/corpus_maps \
 	    tests/fuzz/corpus_maps
+	$(FUZZ)/fuzz_manifest -max_total_time=15 $(FUZZ)/corpus_manifest \
+	    tests/fuzz/corpus_manifest
 
 fuzz-check:
 	@if command -v $(FUZZ_CC) >/dev/null 2>&1; then \
