@@ -121,3 +121,5 @@ m=$(median "${mapped[@]}")
 u=$(median "${unmapped[@]}")
 printf 'decision, %d processes: refused cp %s ms, unmapped cp %s ms, decision %s ms\n' \
     "$nproc" "$(ms "$m")" "$(ms "$u")" "$(ms $((m - u)))"
+# Both figures move with the load: say what it was.
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) CPUs"
