@@ -100,7 +100,8 @@ print_json_proc(int first, const struct hs_proc *p,
 		printf("%s{\"file\":%zu,\"kind\":", i == 0 ? "" : ",",
 		    m[i].which);
 		json_kinds(stdout, m[i].kind);
-		printf(",\"start\":\"%#llx\",\"end\":\"%#llx\",\"offset\":%llu}",
+		printf(",\"start\":\"%#llx\",\"end\":\"%#llx\","
+		    "\"offset\":%llu}",
 		    (unsigned long long)m[i].start,
 		    (unsigned long long)m[i].end,
 		    (unsigned long long)m[i].offset);
