@@ -11,13 +11,17 @@
  * ESRCH or ENOENT (or its maps read as empty): it is skipped.
  *
  * Per process, the least is done that answers the question: one
- * openat(2) of PID/maps relative to a /proc descriptor, the reads, one
- * close(2).  Nothing else is opened for a process that maps nothing of
- * interest.  Only a process with something to report is looked at
- * further (scan_proc.c), and then its maps descriptor, still open, is
- * read once more at the end: if its memory is still there, the process
- * was alive throughout, so its PID was not reused and everything read
- * about it is about the same process.
+ * openat(2) of PID/maps relative to a /proc descriptor, usually one
+ * read(2), one close(2).  Nothing else is opened for a process that maps
+ * nothing of interest.  Only a process with something to report is
+ * looked at further (scan_proc.c: stat, and cgroup unless HS_SCAN_BRIEF),
+ * by name, which needs a guard against PID reuse: a process that stat
+ * shows started before the walk held its PID throughout; for a younger
+ * one, its maps descriptor, still open, is read once more at the end,
+ * and if its memory is still there it was alive throughout.
+ *
+ * A walk over all processes on a machine with several CPUs takes the
+ * odd PIDs in a second thread (scan_par.c).
  *
  * Text or PROCMAP_QUERY.  Measured on Linux 6.18 in a 2-core VM (see
  * tests/bench/bench_who.sh) a system call costs about as much as
