@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 /* Each returns the process exit status. */
+int	cmd_guard(int, char **);
 int	cmd_install(int, char **);
 int	cmd_rollback(int, char **);
 int	cmd_stale(int, char **);

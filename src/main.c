@@ -14,6 +14,7 @@ static const struct {
 	const char	*name;
 	int		(*run)(int, char **);
 } commands[] = {
+	{ "guard",	cmd_guard },
 	{ "install",	cmd_install },
 	{ "recover",	cmd_recover },
 	{ "rollback",	cmd_rollback },
@@ -40,6 +41,7 @@ static const char synopsis[] =
     "       hotswap rollback [-nPqv] [--no-sync] [-S suffix] dest ...\n"
     "       hotswap who [-qv] [--json] file ...\n"
     "       hotswap stale [--json | --unit] [-p pid] ...\n"
+    "       hotswap guard [--refuse | --warn | --fix] [-q] -- command [arg ...]\n"
     "       hotswap --version\n";
 
 int
