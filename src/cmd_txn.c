@@ -344,8 +344,11 @@ fold(char *root, const char *path)
 		i++;
 	}
 	if (root[i] == '\0' && (path[i] == '/' || path[i] == '\0'))
-		return;
-	root[slash == 0 ? 1 : slash] = '\0';
+		return;			/* root holds path */
+	if (path[i] == '\0' && root[i] == '/')
+		root[i] = '\0';		/* path holds root */
+	else
+		root[slash == 0 ? 1 : slash] = '\0';
 }
 
 /*
