@@ -20,12 +20,14 @@ trap 'rm -f "$log"' EXIT
 
 # run_suite NAME COMMAND...: run, echo its TAP, count.
 run_suite() {
-	local name=$1 rc p f s
+	local name=$1 rc p f s t0
 	shift
 	echo "# --- $name"
+	t0=$(date +%s)
 	"$@" >"$log" 2>&1
 	rc=$?
 	cat "$log"
+	echo "# $name: $(($(date +%s) - t0)) s"
 	# cmocka reports a skipped test as "not ok N # SKIP", bats as "ok N # skip".
 	s=$(grep -ciE '^(not )?ok .*# skip' "$log")
 	p=$(grep -E '^ok ' "$log" | grep -civE '# skip')
