@@ -82,8 +82,11 @@ libhotswap.so: libhotswap.so.$(VERSION)
 	ln -sf $< libhotswap.so.$(SOMAJOR)
 	ln -sf $< $@
 
+# Linked under a temporary name and renamed into place, so that a test or
+# demo running ./hotswap during a rebuild never finds it half-written.
 hotswap: $(call rel_obj,$(CLI_SRC)) libhotswap.a
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@.tmp $^ $(LDLIBS)
+	mv -f $@.tmp $@
 
 # --- sanitizer build, unit tests, test helpers ---------------------------
 
@@ -96,7 +99,8 @@ $(SAN)/libhotswap.a: $(call san_obj,$(LIB_SRC))
 	$(AR) rcs $@ $^
 
 $(SAN)/hotswap: $(call san_obj,$(CLI_SRC)) $(SAN)/libhotswap.a
-	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) $(LDFLAGS) -o $@.tmp $^ $(LDLIBS)
+	mv -f $@.tmp $@
 
 $(SAN)/test_%: tests/test_%.c $(wildcard tests/testutil.*) $(SAN)/libhotswap.a
 	@mkdir -p $(@D)
@@ -107,22 +111,22 @@ $(SAN)/test_%: tests/test_%.c $(wildcard tests/testutil.*) $(SAN)/libhotswap.a
 # sanitizer runtime in the processes whose crashes we count.
 $(HLP)/%: tests/helpers/%.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -o $@ $< -ldl
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -o $@ $< -ldl
 
 $(HLP)/%.so: tests/helpers/%.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -shared -o $@ $<
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -shared -o $@ $<
 
 # The demo's programs: plain builds, like the test helpers.  Extra flags
 # for one file can be given in a comment line "// CFLAGS: ..." in it.
 build/demo/%: demo/%.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) \
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -MMD -MP \
 	    $$(sed -n 's|^// CFLAGS: ||p' $<) -o $@ $< -ldl
 
 build/demo/%.so: demo/%.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) \
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -MMD -MP \
 	    $$(sed -n 's|^// CFLAGS: ||p' $<) -shared -o $@ $<
 
 check-build: $(SAN)/hotswap $(TESTS) $(HELPERS) $(DEMO_BIN) all
@@ -179,7 +183,7 @@ uninstall:
 clean:
 	rm -rf build hotswap libhotswap.a libhotswap.so libhotswap.so.*
 
--include $(wildcard $(REL)/*.d $(SAN)/*.d)
+-include $(wildcard $(REL)/*.d $(SAN)/*.d $(HLP)/*.d build/demo/*.d)
 
 # --- scanner: fuzzing (clang + libFuzzer) and test prerequisites ---------
 #

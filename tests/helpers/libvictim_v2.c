@@ -1,5 +1,5 @@
 /*
- * libvictim_v1.c - version 2 of the library the end-to-end tests replace
+ * libvictim_v2.c - version 2 of the library the end-to-end tests replace
  * under a running victim.
  *
  * victim_version() is placed 64 KiB into .text, behind a page-aligned
