@@ -27,7 +27,9 @@ teardown() {
 
 	run_hs install "$V2" lib/libvictim.so
 	[ "$status" -eq 0 ]
-	[ -z "$stderr" ]
+	# The one line install has to say: who still runs the old version.
+	[ "$stderr" = "hotswap: 1 process still runs the replaced version; to list: hotswap stale -p $VPID" ] ||
+		fail "unexpected stderr: $stderr"
 	same_content "$V2" lib/libvictim.so
 
 	# The old process runs the old inode, now unnamed, and still works.
@@ -82,7 +84,8 @@ teardown() {
 
 	run_hs install "$HS_HELPERS/reader" bin/prog
 	[ "$status" -eq 0 ]
-	[ -z "$stderr" ]
+	[ "$stderr" = "hotswap: 1 process still runs the replaced version; to list: hotswap stale -p $VPID" ] ||
+		fail "unexpected stderr: $stderr"
 	same_content "$HS_HELPERS/reader" bin/prog
 	[ "$(stat -c %a bin/prog)" = 755 ]
 

@@ -167,7 +167,7 @@ untouched() {
 	snap d d/dest
 	run_hs install new d/dest
 	[ "$status" -eq 1 ]
-	one_error_line "'d/dest': Device or resource busy"
+	one_error_line "'d/dest' (a mount point: --in-place writes into it): Device or resource busy"
 	untouched
 	same_content other d/dest
 	umount d/dest
