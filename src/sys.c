@@ -152,16 +152,23 @@ hs_pread_full(int fd, void *buf, size_t len, off_t off)
 	return (ssize_t)done;
 }
 
-/* Write all len bytes at off; a short write is retried, never ignored. */
-int
-hs_pwrite_full(int fd, const void *buf, size_t len, off_t off)
+/*
+ * Write all len bytes, at off or (off -1) at the file offset: a short
+ * write is retried, never ignored.
+ */
+static int
+write_all(int fd, const void *buf, size_t len, off_t off)
 {
 	size_t done = 0;
 	ssize_t n;
 
 	while (done < len) {
-		n = hs_sys.pwrite(fd, (const char *)buf + done, len - done,
-		    off + (off_t)done);
+		if (off == -1)
+			n = hs_sys.write(fd, (const char *)buf + done,
+			    len - done);
+		else
+			n = hs_sys.pwrite(fd, (const char *)buf + done,
+			    len - done, off + (off_t)done);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1)
@@ -175,24 +182,15 @@ hs_pwrite_full(int fd, const void *buf, size_t len, off_t off)
 	return 0;
 }
 
-/* Write all len bytes at the file offset (for O_APPEND journals). */
+int
+hs_pwrite_full(int fd, const void *buf, size_t len, off_t off)
+{
+	return write_all(fd, buf, len, off);
+}
+
+/* At the file offset: for O_APPEND journals. */
 int
 hs_write_full(int fd, const void *buf, size_t len)
 {
-	size_t done = 0;
-	ssize_t n;
-
-	while (done < len) {
-		n = hs_sys.write(fd, (const char *)buf + done, len - done);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			return -1;
-		if (n == 0) {
-			errno = EIO;
-			return -1;
-		}
-		done += (size_t)n;
-	}
-	return 0;
+	return write_all(fd, buf, len, -1);
 }

@@ -163,21 +163,23 @@ kind_of(const char *name, mode_t mode)
 }
 
 /*
- * Name the temporary: journal the name first (T), then claim it, so that
- * a crash leaves nothing the journal does not list.
+ * Make something under a fresh temporary name beside name: journal the
+ * record first (type T or O, with the name), then take the name, so that
+ * a crash leaves nothing the journal does not list.  A name that turns
+ * out taken is cancelled (X) and another is tried.
  */
 static int
-claim(struct hs_txn *t, struct hs_tmp *tmp, const char *dir,
-    const char *name, int kind)
+journalled(struct hs_txn *t, char type, const char *dir, const char *name,
+    int kind, int (*take)(void *, const char *), void *arg)
 {
 	char tn[NAME_MAX + 1];
 	int i;
 
 	for (i = 0; i < 100; i++) {
 		if (hs_tmp_makename(tn, sizeof(tn), name) == -1 ||
-		    hs_journal_add(&t->j, 'T', dir, name, tn, kind) == -1)
+		    hs_journal_add(&t->j, type, dir, name, tn, kind) == -1)
 			return -1;
-		if (hs_tmp_claim(tmp, tn) == 0)
+		if (take(arg, tn) == 0)
 			return 0;
 		if (errno != EEXIST ||
 		    hs_journal_add(&t->j, 'X', NULL, NULL, NULL, -1) == -1)
@@ -186,24 +188,48 @@ claim(struct hs_txn *t, struct hs_tmp *tmp, const char *dir,
 	return -1;
 }
 
+static int
+take_tmp(void *tmp, const char *tn)
+{
+	return hs_tmp_claim(tmp, tn);
+}
+
+/* Name the temporary (T). */
+static int
+claim(struct hs_txn *t, struct hs_tmp *tmp, const char *dir,
+    const char *name, int kind)
+{
+	return journalled(t, 'T', dir, name, kind, take_tmp, tmp);
+}
+
+struct link_arg {
+	int		 dirfd;
+	const char	*target;	/* old name, or a symlink's target */
+};
+
+static int
+take_link(void *arg, const char *tn)
+{
+	struct link_arg *l = arg;
+
+	return hs_sys.linkat(l->dirfd, l->target, l->dirfd, tn, 0);
+}
+
+static int
+take_symlink(void *arg, const char *tn)
+{
+	struct link_arg *l = arg;
+
+	return hs_sys.symlinkat(l->target, l->dirfd, tn);
+}
+
 /* Keep the old inode under a journalled temporary name (O). */
 static int
 link_old(struct hs_txn *t, int dirfd, const char *dir, const char *name)
 {
-	char on[NAME_MAX + 1];
-	int i;
+	struct link_arg l = { dirfd, name };
 
-	for (i = 0; i < 100; i++) {
-		if (hs_tmp_makename(on, sizeof(on), name) == -1 ||
-		    hs_journal_add(&t->j, 'O', dir, name, on, -1) == -1)
-			return -1;
-		if (hs_sys.linkat(dirfd, name, dirfd, on, 0) == 0)
-			return 0;
-		if (errno != EEXIST ||
-		    hs_journal_add(&t->j, 'X', NULL, NULL, NULL, -1) == -1)
-			return -1;
-	}
-	return -1;
+	return journalled(t, 'O', dir, name, -1, take_link, &l);
 }
 
 /* Make the staged temporary durable now, or start its writeback. */
@@ -387,9 +413,9 @@ hs_txn_add_symlink(struct hs_txn *t, const char *target, const char *dst,
     struct hs_result *res)
 {
 	struct hs_dest d = { .dirfd = -1 };
-	char tn[NAME_MAX + 1];
+	struct link_arg l = { -1, target };
 	const char *dir;
-	int i, ret = -1;
+	int ret = -1;
 
 	memset(res, 0, sizeof(*res));
 	if (hs_dest_open(dst, HS_NO_DEREF | (t->opts.flags & HS_DRY_RUN), &d,
@@ -403,19 +429,10 @@ hs_txn_add_symlink(struct hs_txn *t, const char *target, const char *dst,
 	}
 	if (journal(t, res) == -1)
 		goto out;
-	if ((dir = dir_of(t, d.dirfd)) == NULL)
-		goto fail;
-	for (i = 0; i < 100; i++) {
-		if (hs_tmp_makename(tn, sizeof(tn), d.name) == -1 ||
-		    hs_journal_add(&t->j, 'T', dir, d.name, tn, 2) == -1)
-			goto fail;
-		if (hs_sys.symlinkat(target, d.dirfd, tn) == 0)
-			break;
-		if (errno != EEXIST ||
-		    hs_journal_add(&t->j, 'X', NULL, NULL, NULL, -1) == -1)
-			goto fail;
-	}
-	if (i == 100 || (d.exists && link_old(t, d.dirfd, dir, d.name) == -1))
+	l.dirfd = d.dirfd;
+	if ((dir = dir_of(t, d.dirfd)) == NULL ||
+	    journalled(t, 'T', dir, d.name, 2, take_symlink, &l) == -1 ||
+	    (d.exists && link_old(t, d.dirfd, dir, d.name) == -1))
 		goto fail;
 	t->stats.staged++;
 	ret = 0;
