@@ -309,3 +309,24 @@ bench:
 	@build-aux/deps.sh bench
 	$(MAKE) all $(HLP)/who_mapper $(HLP)/libvictim_v1.so
 	tests/bench/bench_who.sh -n $(BENCH_PROCS) -r $(BENCH_RUNS) $(BENCH_FLAGS)
+
+# --- many files as one transaction, against cp, install, rsync ----------
+#
+#   make bench-txn   tests/bench/bench_txn.sh (never pass/fail): 1,000
+#                    files and one 1 GiB file by cp -r, GNU install,
+#                    rsync --fsync, a temp+fsync+rename loop and hotswap
+#                    install -r; reflinks on XFS and btrfs loop images;
+#                    the barrier (fsync each or syncfs).  BENCH_TXN_FLAGS
+#                    is passed on, e.g. -K to leave the page cache alone.
+
+BENCH_TXN_FLAGS ?=
+
+.PHONY: bench-txn
+bench: bench-txn
+
+$(REL)/seqinstall: tests/bench/seqinstall.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -o $@ $<
+
+bench-txn: hotswap $(REL)/seqinstall
+	tests/bench/bench_txn.sh $(BENCH_TXN_FLAGS)
