@@ -2,6 +2,7 @@
  * tree.c - stage a whole directory tree into a transaction (install -r).
  */
 #include <sys/stat.h>
+#include <bsd/string.h>
 #include <errno.h>
 #include <fts.h>
 #include <limits.h>
@@ -47,8 +48,9 @@ stage_link(struct hs_txn *t, FTSENT *e, const char *dst,
 	return hs_txn_add_symlink(t, link, dst, res);
 }
 
+/* Stage one entry of the walk. */
 static int
-stage_entry(struct hs_txn *t, FTSENT *e, const struct walk *w,
+stage_one(struct hs_txn *t, FTSENT *e, const struct walk *w,
     struct hs_result *res)
 {
 	char dst[PATH_MAX];
@@ -80,6 +82,26 @@ stage_entry(struct hs_txn *t, FTSENT *e, const struct walk *w,
 		return hs_fail(res, "not a file, directory or link:",
 		    e->fts_path);
 	}
+}
+
+/*
+ * res->path may point at fts's memory or at stage_one()'s stack, both gone
+ * once the walk moves on: keep a copy in res->target.
+ */
+static int
+stage_entry(struct hs_txn *t, FTSENT *e, const struct walk *w,
+    struct hs_result *res)
+{
+	char copy[PATH_MAX];
+
+	if (stage_one(t, e, w, res) == 0)
+		return 0;
+	if (res->path != NULL && res->path != res->target) {
+		(void)strlcpy(copy, res->path, sizeof(copy));
+		(void)strlcpy(res->target, copy, sizeof(res->target));
+		res->path = res->target;
+	}
+	return -1;
 }
 
 int

@@ -32,8 +32,16 @@ struct txn_dir {
 	char	*path;
 };
 
+/* A destination staged: its directory (a t->dirs path) and name. */
+struct txn_staged {
+	const char	*dir;
+	char		*name;
+};
+
 struct hs_txn {
 	struct hs_install_opts	 opts;
+	struct txn_staged	*staged;	/* to refuse a name twice */
+	size_t			 nstaged;
 	struct hs_txn_stats	 stats;
 	struct hs_journal	 j;
 	int			 rootfd;
@@ -85,6 +93,35 @@ dir_of(struct hs_txn *t, int fd)
 	d->ino = st.st_ino;
 	t->ndirs++;
 	return d->path;
+}
+
+/*
+ * Remember dir/name as staged; EEXIST if it already is: a second file for
+ * the same destination would make a second old-inode link and silently
+ * drop the first new file (GNU install refuses the same way).
+ */
+static int
+stage_once(struct hs_txn *t, const char *dir, const char *name,
+    struct hs_result *res)
+{
+	struct txn_staged *grown;
+	size_t i;
+
+	for (i = 0; i < t->nstaged; i++)
+		if (t->staged[i].dir == dir &&
+		    strcmp(t->staged[i].name, name) == 0) {
+			errno = EEXIST;
+			return hs_fail(res, "cannot install twice in one "
+			    "transaction to", res->target);
+		}
+	grown = reallocarray(t->staged, t->nstaged + 1, sizeof(*grown));
+	if (grown == NULL)
+		return hs_fail(res, "cannot stage", res->target);
+	t->staged = grown;
+	if ((t->staged[t->nstaged].name = strdup(name)) == NULL)
+		return hs_fail(res, "cannot stage", res->target);
+	t->staged[t->nstaged++].dir = dir;
+	return 0;
 }
 
 /* The journal, created with the first thing staged. */
@@ -356,8 +393,13 @@ hs_txn_add(struct hs_txn *t, const char *src, const char *dst,
 	s.meta.xattr_fd = -1;
 	if (o == NULL)
 		o = &t->opts;
-	if (o->flags & HS_DRY_RUN)
-		return hs_install(src, dst, o, res);
+	if (o->flags & HS_DRY_RUN) {
+		if (hs_install(src, dst, o, res) == -1)
+			return -1;
+		t->stats.unchanged += (unsigned long)res->unchanged;
+		t->stats.staged += !res->unchanged && !res->same_file;
+		return 0;
+	}
 	if ((o->flags & HS_MKDIRS) && make_parents(t, dst, res) == -1)
 		return -1;
 	if ((s.in = hs_open_source(src, &s.sst, res)) == -1)
@@ -373,7 +415,8 @@ hs_txn_add(struct hs_txn *t, const char *src, const char *dst,
 		hs_fail(res, "cannot stage", res->target);
 		goto out;
 	}
-	if (stage_file(t, &s, o, res) == -1)
+	if (stage_once(t, s.dir, s.d.name, res) == -1 ||
+	    stage_file(t, &s, o, res) == -1)
 		goto out;
 	t->stats.staged++;
 	t->stats.bytes += res->bytes;
@@ -430,8 +473,11 @@ hs_txn_add_symlink(struct hs_txn *t, const char *target, const char *dst,
 	if (journal(t, res) == -1)
 		goto out;
 	l.dirfd = d.dirfd;
-	if ((dir = dir_of(t, d.dirfd)) == NULL ||
-	    journalled(t, 'T', dir, d.name, 2, take_symlink, &l) == -1 ||
+	if ((dir = dir_of(t, d.dirfd)) == NULL)
+		goto fail;
+	if (stage_once(t, dir, d.name, res) == -1)
+		goto out;
+	if (journalled(t, 'T', dir, d.name, 2, take_symlink, &l) == -1 ||
 	    (d.exists && link_old(t, d.dirfd, dir, d.name) == -1))
 		goto fail;
 	t->stats.staged++;
@@ -585,6 +631,9 @@ hs_txn_free(struct hs_txn *t)
 	for (i = 0; i < t->ndirs; i++)
 		free(t->dirs[i].path);
 	free(t->dirs);
+	for (i = 0; i < t->nstaged; i++)
+		free(t->staged[i].name);
+	free(t->staged);
 	if (t->rootfd != -1)
 		(void)hs_close(t->rootfd);	/* and the lock with it */
 	free(t);
