@@ -289,7 +289,7 @@ clean-guard:
 	rm -f libhotswap-guard.so
 
 # The guard benchmark (never pass/fail): tests/bench/bench_guard.sh.
-bench-guard: hotswap libhotswap-guard.so $(HELPERS)
+bench-guard: deps-bench hotswap libhotswap-guard.so $(HELPERS)
 	tests/bench/bench_guard.sh
 
 -include $(wildcard $(REL)/guard/*.d)
@@ -305,8 +305,12 @@ BENCH_PROCS ?= 1000
 BENCH_RUNS ?= 11
 BENCH_FLAGS ?=
 
-bench:
+# Every benchmark needs its packages first: deps-bench is their common
+# prerequisite, so 'make bench' installs them before either script runs.
+deps-bench:
 	@build-aux/deps.sh bench
+
+bench: deps-bench
 	$(MAKE) all $(HLP)/who_mapper $(HLP)/libvictim_v1.so
 	tests/bench/bench_who.sh -n $(BENCH_PROCS) -r $(BENCH_RUNS) $(BENCH_FLAGS)
 
@@ -321,12 +325,12 @@ bench:
 
 BENCH_TXN_FLAGS ?=
 
-.PHONY: bench-txn
+.PHONY: bench-txn deps-bench
 bench: bench-txn
 
 $(REL)/seqinstall: tests/bench/seqinstall.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -o $@ $<
 
-bench-txn: hotswap $(REL)/seqinstall
+bench-txn: deps-bench hotswap $(REL)/seqinstall
 	tests/bench/bench_txn.sh $(BENCH_TXN_FLAGS)

@@ -10,7 +10,7 @@ set -eu
 case "${1:-}" in
 check)	pkgs="gcc make libc6-dev libbsd-dev libcmocka-dev bats attr libcap2-bin acl psmisc mandoc bindfs strace ansible-core" ;;
 demo)	pkgs="gcc make libc6-dev libbsd-dev psmisc" ;;
-bench)	pkgs="gcc make libc6-dev libbsd-dev psmisc lsof rsync" ;;
+bench)	pkgs="gcc make libc6-dev libbsd-dev psmisc lsof rsync xfsprogs btrfs-progs" ;;
 *)	echo "usage: build-aux/deps.sh check|demo|bench" >&2; exit 2 ;;
 esac
 
