@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -631,6 +632,45 @@ maps_gone(int fd, void *buf, size_t len, off_t off)
  * (it may be another process now) but counted as vanished.  Older ones
  * need no check.
  */
+/* Clock ticks since boot, as stat(5)'s start time counts them. */
+static uint64_t
+ticks_now(void)
+{
+	struct timespec ts;
+	long hz = sysconf(_SC_CLK_TCK);
+
+	assert_int_equal(clock_gettime(CLOCK_BOOTTIME, &ts), 0);
+	return (uint64_t)ts.tv_sec * (uint64_t)hz +
+	    (uint64_t)ts.tv_nsec / (1000000000UL / (unsigned long)hz);
+}
+
+/*
+ * Wait until the clock is two ticks past pid's start, so that a walk
+ * begun now is known to be younger than it.  (On a quiet machine a child
+ * and the walk that follows start in the same 10 ms tick, and the scanner
+ * rightly treats such a process as possibly younger.)  This waits on the
+ * clock itself, not on another process.
+ */
+static void
+age_process(pid_t pid)
+{
+	struct timespec pause = { 0, 2 * 1000 * 1000 };
+	char path[64], buf[1024], comm[64];
+	uint64_t start;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	assert_true((fd = open(path, O_RDONLY | O_CLOEXEC)) != -1);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	assert_true(n > 0);
+	buf[n] = '\0';
+	assert_int_equal(hs_procinfo_stat(buf, comm, sizeof(comm), &start), 0);
+	while (ticks_now() < start + 2)
+		(void)nanosleep(&pause, NULL);
+}
+
 static void
 test_scan_pid_reuse_guard(void **state)
 {
@@ -642,6 +682,7 @@ test_scan_pid_reuse_guard(void **state)
 	size_t n;
 
 	start(f, &h);
+	age_process(f->child.pid);
 	assert_int_equal(hs_fileid_path(f->path, &id), 0);
 	hs_sys.pread = maps_gone;
 	assert_non_null(s = hs_scan_open(HS_SCAN_SERIAL));
