@@ -51,3 +51,47 @@ man_synopsis() {
 	[[ "$output" == usage:* ]]
 	[ -z "$stderr" ]
 }
+
+teardown() {
+	[ -z "${FAKE:-}" ] || rm -rf "$FAKE"
+}
+
+# A dpkg-query that says PKG is not installed and everything else is, in
+# $FAKE/bin, a directory nobody can reach (bats's own temporary one is not).
+fake_dpkg() {
+	FAKE=$(mktemp -d /tmp/hs-fakedpkg.XXXXXX)
+	mkdir "$FAKE/bin"
+	cat >"$FAKE/bin/dpkg-query" <<EOS
+#!/bin/sh
+for last; do :; done
+[ "\$last" = "$1" ] && { echo "deinstall ok config-files"; exit 0; }
+echo "install ok installed"
+EOS
+	chmod 755 "$FAKE" "$FAKE/bin" "$FAKE/bin/dpkg-query"
+}
+
+@test "deps: not root and a package missing: the exact apt-get line, exit 1, nothing installed" {
+	fake_dpkg libcmocka-dev
+	run --separate-stderr setpriv --reuid=nobody --regid=nogroup \
+	    --clear-groups env PATH="$FAKE/bin:$PATH" \
+	    "$HS_TOP/build-aux/deps.sh" check
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"run as root:"* ]]
+	[[ "$stderr" == *"  apt-get install libcmocka-dev"* ]]
+	run --separate-stderr setpriv --reuid=nobody --regid=nogroup \
+	    --clear-groups env PATH="$FAKE/bin:$PATH" \
+	    "$HS_TOP/build-aux/deps.sh" demo
+	[ "$status" -eq 0 ]	# the demo does not need cmocka
+}
+
+@test "deps: everything installed: silent, exit 0, for check, demo and bench" {
+	fake_dpkg none
+	for what in check demo bench; do
+		run --separate-stderr env PATH="$FAKE/bin:$PATH" \
+		    "$HS_TOP/build-aux/deps.sh" "$what"
+		[ "$status" -eq 0 ]
+		[ -z "$stderr$output" ]
+	done
+	run "$HS_TOP/build-aux/deps.sh" nonsense
+	[ "$status" -eq 2 ]
+}
