@@ -230,7 +230,7 @@ slow_install_cmd() {
 @test "progress: a copy over 1 s shows a progress line when stderr is a terminal" {
 	need_strace
 	command -v script >/dev/null || skip "script(1) is not installed"
-	run script -qec "$(slow_install_cmd)" /dev/null
+	run script -qec "$(slow_install_cmd)" /dev/null </dev/null
 	[ "$status" -eq 0 ] || fail "$output"
 	same_content big d/dest
 	[[ $output == *$'\r'"hotswap: 'd/dest': "*" of "*"B ("*"%)"* ]] ||
@@ -247,7 +247,7 @@ slow_install_cmd() {
 
 @test "progress: none for a quick copy, even on a terminal" {
 	command -v script >/dev/null || skip "script(1) is not installed"
-	run script -qec "$(printf '%q ' "$HOTSWAP" install old d/dest)" /dev/null
+	run script -qec "$(printf '%q ' "$HOTSWAP" install old d/dest)" /dev/null </dev/null
 	[ "$status" -eq 0 ]
 	[ -z "$output" ] || fail "unexpected output: $(printf '%q' "$output")"
 }
