@@ -6,6 +6,10 @@
 # sanitizer abort, a crash) counts as one failure.  Called by `make check`
 # after the build; TESTS="unit e2e" selects suites, BATS_FILTER a regex.
 set -u
+# Every suite reads /dev/null, whatever stdin the runner was given: CI
+# runs with none at all, and a closed fd 0 changes how script(1) and FUSE
+# daemons behave (both bit the tests once).
+exec </dev/null
 top=$(cd "$(dirname "$0")/.." && pwd)
 export HS_TOP="$top"
 export HOTSWAP="$top/build/san/hotswap"
