@@ -256,7 +256,8 @@ bench-scan: $(REL)/bench_scan
 
 GUARD_SRC := $(sort $(wildcard src/guard/*.c))
 GUARD_OBJ := $(patsubst src/guard/%.c,$(REL)/guard/%.o,$(GUARD_SRC))
-GUARD_LIBOBJ := $(addprefix $(REL)/,meta.o sys.o procmap.o maps.o fileid.o)
+GUARD_LIBOBJ := $(addprefix $(REL)/,meta.o fail.o sys.o procmap.o maps.o \
+		fileid.o)
 GUARD_CFLAGS := -std=gnu11 $(WARN) $(WERROR) -fPIC -fvisibility=hidden \
 		$(CFLAGS)
 

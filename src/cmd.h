@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 #include <stdio.h>
+#include <time.h>
 
 /* Each returns the process exit status. */
 int	cmd_guard(int, char **);
@@ -47,6 +48,7 @@ struct install_args {
 	int		 quiet;
 };
 
+double	elapsed(const struct timespec *);
 int	parse_owner(const char *, uid_t *);
 int	parse_group(const char *, gid_t *);
 int	parse_mode(const char *, mode_t *);

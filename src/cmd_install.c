@@ -64,7 +64,8 @@ struct progress {
 	int		 shown;
 };
 
-static double
+/* Seconds on CLOCK_MONOTONIC since *since. */
+double
 elapsed(const struct timespec *since)
 {
 	struct timespec now;

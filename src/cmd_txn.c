@@ -38,16 +38,6 @@ struct run {
 	unsigned long		 done;
 };
 
-static double
-since(const struct timespec *t0)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (double)(now.tv_sec - t0->tv_sec) +
-	    (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
-}
-
 static void
 on_alarm(int sig)
 {
@@ -103,7 +93,7 @@ staged(void *arg, const char *src, const char *dst,
 	if (r->a->verbose || res->same_file || res->other_links > 0)
 		end_progress(r);
 	report_success(src, dst, res, r->a);
-	if (r->a->quiet || !isatty(STDERR_FILENO) || since(&r->start) < 1.0)
+	if (r->a->quiet || !isatty(STDERR_FILENO) || elapsed(&r->start) < 1.0)
 		return;
 	fprintf(stderr, "\rhotswap: %lu files staged", r->done);
 	r->progress = 1;
@@ -137,7 +127,7 @@ summary(const struct run *r)
 	fprintf(stderr, "hotswap: %lu file%s %s, %lu unchanged, %s in "
 	    "%.2f s\n", st->staged, st->staged == 1 ? "" : "s",
 	    r->a->opts.flags & HS_DRY_RUN ? "to install" : "installed",
-	    st->unchanged, bytes, since(&r->start));
+	    st->unchanged, bytes, elapsed(&r->start));
 }
 
 static void

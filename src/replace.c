@@ -33,14 +33,6 @@
 #include "internal.h"
 #include "sys.h"
 
-int
-hs_fail(struct hs_result *res, const char *step, const char *path)
-{
-	res->step = step;
-	res->path = path;
-	return -1;
-}
-
 void
 hs_install_opts_init(struct hs_install_opts *o)
 {

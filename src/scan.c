@@ -55,15 +55,6 @@
 
 #define DENTS_SIZE	(32 * 1024)
 
-/* The records getdents64(2) writes. */
-struct hs_dirent64 {
-	uint64_t	d_ino;
-	int64_t		d_off;
-	unsigned short	d_reclen;
-	unsigned char	d_type;
-	char		d_name[];
-};
-
 static int
 gone(int e)
 {

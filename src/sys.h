@@ -17,6 +17,7 @@
 #include <sys/types.h>
 #include <sys/stat.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct hs_sys {
 	int	(*openat)(int, const char *, int, mode_t);
@@ -61,6 +62,15 @@ struct hs_sys {
 };
 
 extern struct hs_sys hs_sys;
+
+/* The records getdents64(2) writes (glibc has no public type for them). */
+struct hs_dirent64 {
+	uint64_t	d_ino;
+	int64_t		d_off;
+	unsigned short	d_reclen;
+	unsigned char	d_type;
+	char		d_name[];
+};
 
 /* Restore every entry of hs_sys to the real system call. */
 void	hs_sys_reset(void);

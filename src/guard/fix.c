@@ -76,19 +76,6 @@ static _Atomic unsigned char fdmap[FIX_FDS];	/* entry index + 1 */
 static atomic_int live;				/* tracked descriptors */
 static pid_t owner;		/* this process, for the vfork check */
 
-/*
- * meta.c reports failures through hs_fail(), which lives in replace.c
- * with the whole engine (and libbsd) behind it: the guard links meta.o
- * alone and brings this one line.
- */
-int
-hs_fail(struct hs_result *res, const char *step, const char *path)
-{
-	res->step = step;
-	res->path = path;
-	return -1;
-}
-
 int
 fix_any(void)
 {

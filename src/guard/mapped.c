@@ -50,6 +50,7 @@
 #include "hotswap.h"
 #include "maps.h"
 #include "procmap.h"
+#include "sys.h"
 #include "guard.h"
 
 #define FRESH_MS	100
@@ -295,21 +296,13 @@ pid_of(const char *s)
 	return *s == '\0' ? (pid_t)v : 0;
 }
 
-struct dirent64_ {
-	uint64_t	d_ino;
-	int64_t		d_off;
-	unsigned short	d_reclen;
-	unsigned char	d_type;
-	char		d_name[];
-};
-
 /* Build the set afresh with one walk of /proc.  -1 if /proc is unusable. */
 static int
 walk(void)
 {
 	struct hs_maps m;
 	char *buf = NULL;
-	struct dirent64_ *d;
+	struct hs_dirent64 *d;
 	ssize_t n, off;
 	int procfd, r = -1;
 	int64_t t0 = now_ns();
@@ -325,7 +318,7 @@ walk(void)
 	hs_maps_init(&m);
 	while ((n = getdents64(procfd, buf, DENTS_SIZE)) > 0)
 		for (off = 0; off < n; off += d->d_reclen) {
-			d = (struct dirent64_ *)(void *)(buf + off);
+			d = (struct hs_dirent64 *)(void *)(buf + off);
 			if (pid_of(d->d_name) != 0)
 				add_process(procfd, pid_of(d->d_name), &m);
 		}
