@@ -187,8 +187,8 @@ clean:
 
 # --- scanner: fuzzing (clang + libFuzzer) and test prerequisites ---------
 #
-#   make fuzz        build/fuzz/fuzz_maps, build/fuzz/fuzz_manifest
-#   make fuzz-run    20 (maps) and 15 (manifest) seconds over the seeds in
+#   make fuzz        build/fuzz/fuzz_maps, fuzz_manifest, fuzz_btf
+#   make fuzz-run    20 (maps), 15 (manifest), 10 (btf) seconds over the seeds in
 #                    tests/fuzz/corpus_*;
 #                    what it finds goes to build/fuzz/corpus_maps, so the
 #                    seeds in the tree stay as they are
@@ -201,7 +201,12 @@ FUZZ_FLAGS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 
 .PHONY: fuzz-run fuzz-check
 
-fuzz: $(FUZZ)/fuzz_maps $(FUZZ)/fuzz_manifest
+fuzz: $(FUZZ)/fuzz_maps $(FUZZ)/fuzz_manifest $(FUZZ)/fuzz_btf
+
+$(FUZZ)/fuzz_btf: tests/fuzz/fuzz_btf.c src/btf.c src/btf.h
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(ALL_CPPFLAGS) -std=gnu11 $(WARN) $(WERROR) $(FUZZ_FLAGS) \
+	    -o $@ tests/fuzz/fuzz_btf.c src/btf.c
 
 $(FUZZ)/fuzz_manifest: tests/fuzz/fuzz_manifest.c src/manifest.c \
 	include/hotswap.h
@@ -214,12 +219,15 @@ $(FUZZ)/fuzz_maps: tests/fuzz/fuzz_maps.c src/maps.c src/maps.h
 	$(FUZZ_CC) $(ALL_CPPFLAGS) -std=gnu11 $(WARN) $(WERROR) $(FUZZ_FLAGS) \
 	    -o $@ tests/fuzz/fuzz_maps.c src/maps.c
 
-fuzz-run: $(FUZZ)/fuzz_maps $(FUZZ)/fuzz_manifest
-	@mkdir -p $(FUZZ)/corpus_maps $(FUZZ)/corpus_manifest
+fuzz-run: $(FUZZ)/fuzz_maps $(FUZZ)/fuzz_manifest $(FUZZ)/fuzz_btf
+	@mkdir -p $(FUZZ)/corpus_maps $(FUZZ)/corpus_manifest \
+	    $(FUZZ)/corpus_btf
 	$(FUZZ)/fuzz_maps -max_total_time=20 $(FUZZ)/corpus_maps \
 	    tests/fuzz/corpus_maps
 	$(FUZZ)/fuzz_manifest -max_total_time=15 $(FUZZ)/corpus_manifest \
 	    tests/fuzz/corpus_manifest
+	$(FUZZ)/fuzz_btf -max_total_time=10 $(FUZZ)/corpus_btf \
+	    tests/fuzz/corpus_btf
 
 fuzz-check:
 	@if command -v $(FUZZ_CC) >/dev/null 2>&1; then \
@@ -231,7 +239,8 @@ fuzz-check:
 # The unit tests are not built with -MMD: name the headers they use.
 $(SAN)/test_maps: src/maps.h
 $(SAN)/test_scan: src/maps.h src/procmap.h src/scan.h src/sys.h \
-	tests/testutil_scan.h
+	src/bpfwho.h tests/testutil_scan.h
+$(SAN)/test_btf: src/btf.h
 
 # Scanner benchmark (never pass/fail): who by PROCMAP_QUERY and by text,
 # and stale, over every process; BENCH_ARGS e.g. "-s 500 /usr/bin/bash".
@@ -257,7 +266,7 @@ bench-scan: $(REL)/bench_scan
 GUARD_SRC := $(sort $(wildcard src/guard/*.c))
 GUARD_OBJ := $(patsubst src/guard/%.c,$(REL)/guard/%.o,$(GUARD_SRC))
 GUARD_LIBOBJ := $(addprefix $(REL)/,meta.o fail.o sys.o procmap.o maps.o \
-		fileid.o)
+		fileid.o bpfwho.o btf.o)
 GUARD_CFLAGS := -std=gnu11 $(WARN) $(WERROR) -fPIC -fvisibility=hidden \
 		$(CFLAGS)
 

@@ -226,6 +226,14 @@ struct hs_fileid {
  * (a second thread, see scan_par.c); this keeps it in the caller's.
  */
 #define HS_SCAN_SERIAL	0x0008
+/*
+ * As root, on a kernel with BTF (CONFIG_DEBUG_INFO_BTF, Linux 5.12+),
+ * a who walk over all processes runs as a BPF task_vma iterator, which
+ * hands back only the wanted mappings (see bpfwho.h), and falls back to
+ * reading /proc when it cannot.  This keeps it on /proc.  HS_SCAN_TEXT
+ * and HS_SCAN_IOCTL imply it.
+ */
+#define HS_SCAN_PROC	0x0010
 
 struct hs_proc {
 	pid_t		 pid;
@@ -263,6 +271,12 @@ struct hs_scan_stats {
 					   judged (name not looked up) */
 	int		 incomplete;	/* some processes were not seen */
 	int		 used_ioctl;	/* PROCMAP_QUERY answered */
+	/*
+	 * The BPF iterator walked the processes: the kernel looked at every
+	 * one, "inspected" counts only those reported, none is
+	 * uninspectable or vanished.
+	 */
+	int		 used_bpf;
 };
 
 int	hs_fileid_path(const char *, struct hs_fileid *);

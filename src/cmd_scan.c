@@ -15,9 +15,10 @@
 #define USER_CACHE	16
 
 /*
- * HOTSWAP_SCAN, words separated by commas: "text" or "ioctl" forces one
- * way of reading the maps, "serial" keeps the walk on one CPU (the
- * benchmark shows each); other words are ignored.
+ * HOTSWAP_SCAN, words separated by commas: "proc" keeps who off the BPF
+ * iterator, "text" or "ioctl" forces one way of reading the maps (and
+ * implies "proc"), "serial" keeps the walk on one CPU (the benchmark
+ * shows each); other words are ignored.
  */
 unsigned int
 scan_flags_from_env(void)
@@ -34,6 +35,8 @@ scan_flags_from_env(void)
 			flags |= HS_SCAN_IOCTL;
 		else if (len == 6 && strncmp(w, "serial", 6) == 0)
 			flags |= HS_SCAN_SERIAL;
+		else if (len == 4 && strncmp(w, "proc", 4) == 0)
+			flags |= HS_SCAN_PROC;
 	}
 	return flags;
 }
@@ -42,6 +45,8 @@ scan_flags_from_env(void)
 const char *
 scan_method(const struct hs_scan_stats *st, unsigned int flags)
 {
+	if (st->used_bpf)
+		return "bpf_iter";
 	if (!st->used_ioctl)
 		return "text";
 	return flags & HS_SCAN_IOCTL ? "procmap_query" : "text+procmap_query";

@@ -39,6 +39,7 @@
  */
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -48,6 +49,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bpfwho.h"
 #include "hotswap.h"
 #include "procmap.h"
 #include "scan.h"
@@ -71,7 +73,7 @@ hs_scan_open(unsigned int flags)
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return NULL;
 	s->flags = flags;
-	s->listfd = s->mapsfd = s->pdir = s->rootfd = -1;
+	s->listfd = s->mapsfd = s->pdir = s->rootfd = s->bpffd = -1;
 	s->ioctl_ok = -1;
 	hs_maps_init(&s->parser);
 	s->procfd = hs_openat(AT_FDCWD, "/proc", O_RDONLY | O_DIRECTORY, 0);
@@ -146,7 +148,11 @@ end_walk(struct hs_scan *s)
 	end_process(s);
 	if (s->listfd != -1)
 		(void)hs_close(s->listfd);
-	s->listfd = -1;
+	if (s->bpffd != -1)
+		(void)hs_close(s->bpffd);
+	s->listfd = s->bpffd = -1;
+	s->bpfpos = s->bpflen = 0;
+	s->bpfhave = 0;
 	s->walk = HS_WALK_NONE;
 }
 
@@ -164,6 +170,7 @@ hs_scan_free(struct hs_scan *s)
 	free(s->ids);
 	free(s->pids);
 	free(s->dents);
+	free(s->bpfbuf);
 	free(s->maps);
 	free(s->pathoff);
 	free(s->names);
@@ -194,6 +201,28 @@ boot_ticks(void)
 	    (uint64_t)ts.tv_nsec / (1000000000UL / (unsigned long)hz);
 }
 
+/* The size of the iterator's reads: a multiple of the record size. */
+#define BPF_BUF		(680 * sizeof(struct hs_bpf_rec))
+
+/*
+ * A who walk over all processes by the BPF iterator, where it may run;
+ * -1 (and the walk reads /proc) where not.  Why it cannot is not an
+ * error: not root, no BTF, an older kernel, a container.
+ */
+static int
+begin_bpf(struct hs_scan *s)
+{
+	if (s->flags & (HS_SCAN_PROC | HS_SCAN_TEXT | HS_SCAN_IOCTL) ||
+	    s->npids != 0 || s->nids > HS_BPF_MAX_IDS)
+		return -1;
+	if (s->bpfbuf == NULL && (s->bpfbuf = malloc(BPF_BUF)) == NULL)
+		return -1;
+	if ((s->bpffd = hs_bpf_who(s->ids, s->nids)) == -1)
+		return -1;
+	s->st.used_bpf = 1;
+	return 0;
+}
+
 /* Open the /proc listing, unless a PID list replaces it. */
 static int
 begin_walk(struct hs_scan *s, enum hs_walk walk)
@@ -205,6 +234,11 @@ begin_walk(struct hs_scan *s, enum hs_walk walk)
 	memset(&s->st, 0, sizeof(s->st));
 	s->dpos = s->dlen = 0;
 	s->pidx = 0;
+	s->walk_ticks = boot_ticks();
+	if (walk == HS_WALK_WHO && begin_bpf(s) == 0) {
+		s->walk = walk;
+		return 0;
+	}
 	if (s->npids == 0) {
 		if (s->dents == NULL && (s->dents = malloc(DENTS_SIZE)) == NULL)
 			return -1;
@@ -221,7 +255,6 @@ begin_walk(struct hs_scan *s, enum hs_walk walk)
 			s->st.incomplete = 1;
 	}
 	s->walk = walk;
-	s->walk_ticks = boot_ticks();
 	hs_par_start(s);
 	return 0;
 }
@@ -655,6 +688,135 @@ own_next(struct hs_scan *s, const struct hs_proc **proc,
 	return r;
 }
 
+/* The iterator's next record into *r: 1, or 0 at its end, -1 on error. */
+static int
+bpf_rec(struct hs_scan *s, struct hs_bpf_rec *r)
+{
+	ssize_t n;
+
+	while (s->bpflen - s->bpfpos < sizeof(*r)) {
+		memmove(s->bpfbuf, s->bpfbuf + s->bpfpos,
+		    s->bpflen - s->bpfpos);
+		s->bpflen -= s->bpfpos;
+		s->bpfpos = 0;
+		/*
+		 * EAGAIN: a million VMAs went by in one read without a
+		 * record; the iterator goes on where it stopped.
+		 */
+		do
+			n = hs_sys.read(s->bpffd, s->bpfbuf + s->bpflen,
+			    BPF_BUF - s->bpflen);
+		while (n == -1 && (errno == EINTR || errno == EAGAIN));
+		if (n == -1)
+			return -1;
+		if (n == 0) {
+			if (s->bpflen == 0)
+				return 0;
+			errno = EIO;	/* a torn record: cannot be */
+			return -1;
+		}
+		s->bpflen += (size_t)n;
+	}
+	memcpy(r, s->bpfbuf + s->bpfpos, sizeof(*r));
+	s->bpfpos += sizeof(*r);
+	return 1;
+}
+
+/* A record as the maps parser would have made it of the text. */
+static void
+bpf_maps_rec(const struct hs_bpf_rec *r, struct hs_maps_rec *rec)
+{
+	static long pagesize;
+
+	if (pagesize == 0)
+		pagesize = sysconf(_SC_PAGESIZE);
+	memset(rec, 0, sizeof(*rec));
+	rec->start = r->start;
+	rec->end = r->end;
+	rec->offset = r->pgoff * (uint64_t)pagesize;
+	rec->dev = makedev(r->dev >> 20, r->dev & 0xfffff);
+	rec->ino = (ino_t)r->ino;
+	rec->perms = (r->vm_flags & 0x1 ? HS_MAPS_R : 0) |
+	    (r->vm_flags & 0x2 ? HS_MAPS_W : 0) |
+	    (r->vm_flags & 0x4 ? HS_MAPS_X : 0) |
+	    (r->vm_flags & 0x80 ? HS_MAPS_S : 0);
+}
+
+/* The process of record r, as hs_procinfo() fills it from /proc. */
+static void
+bpf_proc(struct hs_scan *s, const struct hs_bpf_rec *r)
+{
+	long hz = sysconf(_SC_CLK_TCK);
+	size_t len;
+
+	memset(&s->proc, 0, sizeof(s->proc));
+	s->proc.pid = (pid_t)r->tgid;
+	/* As /proc/PID is owned: root unless dumpable (SUID_DUMP_USER). */
+	s->proc.uid = (r->mm_flags & 3) == 1 ? (uid_t)r->euid : 0;
+	s->proc.start_time = hz > 0 ?
+	    r->start_ns / (1000000000ULL / (unsigned long long)hz) : 0;
+	s->proc.other_mntns = -1;
+	len = strnlen(r->comm, sizeof(r->comm));
+	memcpy(s->proc.comm, r->comm, len);
+	s->proc.comm[len] = '\0';
+}
+
+/*
+ * The next process from the iterator: its records come one after
+ * another, and the first record of the process after it is kept for
+ * the next call.
+ */
+static int
+bpf_next(struct hs_scan *s, const struct hs_proc **proc,
+    const struct hs_mapping **maps, size_t *n)
+{
+	struct hs_bpf_rec r;
+	struct hs_maps_rec rec;
+	uint64_t code;
+	int got;
+
+	for (;;) {
+		if (!s->bpfhave) {
+			if ((got = bpf_rec(s, &r)) != 1)
+				return got;
+		} else
+			memcpy(&r, s->bpfnext, sizeof(r));
+		s->bpfhave = 0;
+		s->nmaps = s->nameslen = 0;
+		bpf_proc(s, &r);
+		code = r.start_code;
+		for (;;) {
+			bpf_maps_rec(&r, &rec);
+			if (hs_scan_add(s, &rec, hs_scan_kind(rec.perms),
+			    r.which, NULL, 0) == -1)
+				return -1;
+			if ((got = bpf_rec(s, &r)) == -1)
+				return -1;
+			if (got == 0)
+				break;
+			if (r.tgid != (uint32_t)s->proc.pid) {
+				memcpy(s->bpfnext, &r, sizeof(r));
+				s->bpfhave = 1;
+				break;
+			}
+		}
+		(void)snprintf(s->pidname, sizeof(s->pidname), "%d",
+		    (int)s->proc.pid);
+		if (code != 0)
+			hs_procinfo_exe(s, code);
+		if (hs_procinfo_named(s, s->proc.start_time) == -1) {
+			s->st.vanished++;	/* gone since the walk */
+			continue;
+		}
+		s->st.inspected++;
+		finish(s);
+		*proc = &s->proc;
+		*maps = s->maps;
+		*n = s->nmaps;
+		return 1;
+	}
+}
+
 /*
  * Hand out the thread's finds as they come, in between our own; once
  * our part is done, wait for the thread's.
@@ -668,6 +830,11 @@ hs_scan_next(struct hs_scan *s, const struct hs_proc **proc,
 	end_process(s);
 	if (s->walk == HS_WALK_NONE)
 		return 0;
+	if (s->bpffd != -1) {
+		if ((r = bpf_next(s, proc, maps, n)) != 1)
+			end_walk(s);
+		return r;
+	}
 	for (;;) {
 		if (s->par != NULL) {
 			if (hs_par_take(s, s->own_done, proc, maps, n, &over,

@@ -80,6 +80,14 @@ struct hs_scan {
 	size_t		 ntmpx;
 	size_t		 captmpx;
 
+	/* A who walk by the BPF iterator (bpfwho.c): its records. */
+	int		 bpffd;		/* the iterator, or -1 */
+	char		*bpfbuf;
+	size_t		 bpfpos;
+	size_t		 bpflen;
+	int		 bpfhave;	/* bpfnext holds the next record */
+	unsigned char	 bpfnext[96];	/* a struct hs_bpf_rec */
+
 	/* A walk on two CPUs (scan_par.c). */
 	unsigned int	 part;		/* this handle takes PIDs with */
 	unsigned int	 nparts;	/* pid % nparts == part (nparts > 1) */
@@ -121,5 +129,7 @@ int	hs_procinfo_unit(const char *cgroup, char *unit, size_t len);
 int	hs_procinfo_stat(const char *stat, char *comm, size_t commlen,
 	    uint64_t *start_time);
 int	hs_procinfo_code(const char *stat, uint64_t *start, uint64_t *end);
+void	hs_procinfo_exe(struct hs_scan *, uint64_t code);
+int	hs_procinfo_named(struct hs_scan *, uint64_t start_time);
 
 #endif /* HS_SCAN_H */

@@ -210,8 +210,8 @@ hs_procinfo_mntns(struct hs_scan *s)
  * other mappings of the same inode number are it too (the devices may
  * be in different views, see hotswap.h).
  */
-static void
-mark_exe(struct hs_scan *s, uint64_t code)
+void
+hs_procinfo_exe(struct hs_scan *s, uint64_t code)
 {
 	struct stat st;
 	char path[32];
@@ -273,8 +273,35 @@ hs_procinfo(struct hs_scan *s, pid_t pid)
 		s->proc.start_time = 0;
 	if (hs_procinfo_code(buf, &code, &code_end) == -1)
 		code = 0;
-	mark_exe(s, code);	/* code 0: reads PID/exe, after stat */
+	hs_procinfo_exe(s, code);	/* code 0: reads PID/exe, after stat */
 	if (ok && code != 0 && s->proc.start_time + 1 <= s->walk_ticks)
 		return 0;
 	return hs_scan_alive(s);
+}
+
+/*
+ * For a process the BPF walk found (s->proc filled from its record): its
+ * mount namespace and unit, unless HS_SCAN_BRIEF, read by name; then its
+ * stat, whose start time must still be the walk's, or the PID was
+ * reused meanwhile: -1 with ESRCH.
+ */
+int
+hs_procinfo_named(struct hs_scan *s, uint64_t start_time)
+{
+	char buf[SMALL_READ], comm[sizeof(s->proc.comm)];
+	uint64_t now;
+
+	if (s->flags & HS_SCAN_BRIEF)
+		return 0;
+	(void)hs_procinfo_mntns(s);
+	if (read_small(s, "cgroup", buf, sizeof(buf)) > 0)
+		(void)hs_procinfo_unit(buf, s->proc.unit,
+		    sizeof(s->proc.unit));
+	if (read_small(s, "stat", buf, sizeof(buf)) <= 0 ||
+	    hs_procinfo_stat(buf, comm, sizeof(comm), &now) == -1 ||
+	    now != start_time) {
+		errno = ESRCH;
+		return -1;
+	}
+	return 0;
 }

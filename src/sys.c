@@ -49,6 +49,13 @@ real_openat2(int dirfd, const char *path, void *how, size_t size)
 	return (int)syscall(SYS_openat2, dirfd, path, how, size);
 }
 
+/* glibc has no bpf() wrapper. */
+static int
+real_bpf(int cmd, void *attr, unsigned int size)
+{
+	return (int)syscall(SYS_bpf, cmd, attr, size);
+}
+
 static const struct hs_sys hs_sys_real = {
 	.openat = real_openat,
 	.close = close,
@@ -85,6 +92,7 @@ static const struct hs_sys hs_sys_real = {
 	.syncfs = syncfs,
 	.flock = flock,
 	.symlinkat = symlinkat,
+	.bpf = real_bpf,
 };
 
 struct hs_sys hs_sys = hs_sys_real;

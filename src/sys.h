@@ -59,6 +59,8 @@ struct hs_sys {
 	int	(*syncfs)(int);
 	int	(*flock)(int, int);
 	int	(*symlinkat)(const char *, int, const char *);
+	/* The BPF walk of who (bpfwho.c); attr is a union bpf_attr. */
+	int	(*bpf)(int, void *, unsigned int);
 };
 
 extern struct hs_sys hs_sys;

@@ -149,7 +149,9 @@ who_walk(struct fx *f, unsigned int flags, struct hs_mapping *out,
 	procs = walk_for(s, f->child.pid, out, n, names);
 	if (used_ioctl != NULL)
 		*used_ioctl = hs_scan_stats(s)->used_ioctl;
-	assert_true(hs_scan_stats(s)->inspected > 1);
+	/* The BPF walk counts only the processes it reports. */
+	assert_true(hs_scan_stats(s)->inspected > 1 ||
+	    hs_scan_stats(s)->used_bpf);
 	hs_scan_free(s);
 	return procs;
 }
@@ -191,7 +193,7 @@ test_scan_who_kinds(void **state)
 }
 
 static void
-test_scan_who_running_executable(void **state)
+running_executable(unsigned int flags)
 {
 	const struct hs_proc *p;
 	const struct hs_mapping *m;
@@ -200,9 +202,8 @@ test_scan_who_running_executable(void **state)
 	size_t n;
 	int r, found = 0;
 
-	(void)state;
 	assert_int_equal(hs_fileid_path("/proc/self/exe", &id), 0);
-	assert_non_null(s = hs_scan_open(0));
+	assert_non_null(s = hs_scan_open(flags));
 	assert_int_equal(hs_scan_who(s, &id, 1), 0);
 	while ((r = hs_scan_next(s, &p, &m, &n)) == 1) {
 		if (p->pid != getpid())
@@ -218,6 +219,14 @@ test_scan_who_running_executable(void **state)
 	assert_int_equal(r, 0);
 	assert_true(found);
 	hs_scan_free(s);
+}
+
+static void
+test_scan_who_running_executable(void **state)
+{
+	(void)state;
+	running_executable(HS_SCAN_PROC);
+	running_executable(0);		/* the BPF walk, where it may run */
 }
 
 /* Every file-backed VMA of the child, both ways, must be the same. */
@@ -342,8 +351,9 @@ test_scan_parallel_same_as_serial(void **state)
 	(void)state;
 	if (access(LIBC_PATH, R_OK) == -1)
 		skip();
-	assert_true(libc_walk(0, a, 8192, &na) > 1);
-	assert_true(libc_walk(HS_SCAN_SERIAL, b, 8192, &nb) > 1);
+	assert_true(libc_walk(HS_SCAN_PROC, a, 8192, &na) > 1);
+	assert_true(libc_walk(HS_SCAN_PROC | HS_SCAN_SERIAL, b, 8192,
+	    &nb) > 1);
 	assert_true(na > 0 && nb > 0);
 	/* Processes come and go meanwhile: allow a few differences. */
 	for (i = 0; i < na; i++) {
@@ -353,7 +363,7 @@ test_scan_parallel_same_as_serial(void **state)
 	}
 	assert_true(missing <= 5 + na / 10);
 	assert_int_equal(hs_fileid_path(LIBC_PATH, &id), 0);
-	assert_non_null(s = hs_scan_open(0));
+	assert_non_null(s = hs_scan_open(HS_SCAN_PROC));
 	assert_int_equal(hs_scan_who(s, &id, 1), 0);
 	assert_int_equal(hs_scan_next(s, &p, &m, &n), 1);
 	hs_scan_free(s);	/* abandoned with the thread still going */
@@ -685,11 +695,11 @@ test_scan_pid_reuse_guard(void **state)
 	age_process(f->child.pid);
 	assert_int_equal(hs_fileid_path(f->path, &id), 0);
 	hs_sys.pread = maps_gone;
-	assert_non_null(s = hs_scan_open(HS_SCAN_SERIAL));
+	assert_non_null(s = hs_scan_open(HS_SCAN_SERIAL | HS_SCAN_PROC));
 	assert_int_equal(hs_scan_who(s, &id, 1), 0);
 	assert_int_equal(walk_for(s, f->child.pid, m, &n, NULL), 1);
 	hs_scan_free(s);
-	assert_non_null(s = hs_scan_open(HS_SCAN_SERIAL));
+	assert_non_null(s = hs_scan_open(HS_SCAN_SERIAL | HS_SCAN_PROC));
 	assert_int_equal(hs_scan_who(s, &id, 1), 0);
 	s->walk_ticks = 0;	/* as if every process were younger */
 	assert_int_equal(walk_for(s, f->child.pid, m, &n, NULL), 0);
@@ -717,7 +727,7 @@ test_scan_seam_faults(void **state)
 	hs_sys_reset();
 	assert_int_equal(hs_fileid_path(f->path, &id), 0);
 	hs_sys.openat = deny_maps;
-	assert_non_null(s = hs_scan_open(0));
+	assert_non_null(s = hs_scan_open(HS_SCAN_PROC));
 	assert_int_equal(hs_scan_who(s, &id, 1), 0);
 	assert_int_equal(walk_for(s, f->child.pid, m, &n, NULL), 0);
 	assert_true(hs_scan_stats(s)->uninspectable > 1);
@@ -761,6 +771,214 @@ test_scan_procinfo_parsers(void **state)
 	assert_string_equal(unit, "");
 }
 
+/* --- the BPF walk (bpfwho.c) against /proc ----------------------------- */
+
+struct seen {
+	struct hs_proc	 proc;
+	struct hs_mapping m[64];
+	size_t		 n;
+	int		 found;
+	int		 used_bpf;
+};
+
+/* Who maps f's file or libc, as the walk with flags sees f's child. */
+static void
+who_seen(struct fx *f, unsigned int flags, struct seen *out)
+{
+	const struct hs_proc *p;
+	const struct hs_mapping *m;
+	struct hs_fileid id[2];
+	struct hs_scan *s;
+	size_t n, i;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	assert_int_equal(hs_fileid_path(f->path, &id[0]), 0);
+	assert_int_equal(hs_fileid_path(LIBC_PATH, &id[1]), 0);
+	assert_non_null(s = hs_scan_open(flags));
+	assert_int_equal(hs_scan_who(s, id, 2), 0);
+	while ((r = hs_scan_next(s, &p, &m, &n)) == 1) {
+		if (p->pid != f->child.pid)
+			continue;
+		assert_false(out->found);	/* once */
+		out->found = 1;
+		out->proc = *p;
+		assert_true(n <= 64);
+		for (i = 0; i < n; i++) {
+			out->m[i] = m[i];
+			out->m[i].path = NULL;
+		}
+		out->n = n;
+	}
+	assert_int_equal(r, 0);
+	out->used_bpf = hs_scan_stats(s)->used_bpf;
+	hs_scan_free(s);
+	assert_true(out->found);
+}
+
+static void
+test_scan_bpf_and_proc_agree(void **state)
+{
+	struct fx *f = *state;
+	struct map_how h = { NULL, PROT_READ | PROT_EXEC, MAP_PRIVATE, 1, 0 };
+	struct seen a, b;
+	size_t i, mine = 0, libc = 0;
+
+	if (access(LIBC_PATH, R_OK) == -1)
+		skip();
+	start(f, &h);
+	who_seen(f, 0, &a);
+	if (!a.used_bpf)
+		skip();		/* not root, no BTF, an old kernel */
+	who_seen(f, HS_SCAN_PROC, &b);
+	assert_false(b.used_bpf);
+	assert_int_equal(a.proc.pid, b.proc.pid);
+	assert_int_equal(a.proc.uid, b.proc.uid);
+	assert_true(a.proc.start_time == b.proc.start_time);
+	assert_string_equal(a.proc.comm, b.proc.comm);
+	assert_int_equal(a.proc.kinds, b.proc.kinds);
+	assert_int_equal(a.proc.other_mntns, b.proc.other_mntns);
+	assert_string_equal(a.proc.unit, b.proc.unit);
+	assert_int_equal(a.n, b.n);
+	for (i = 0; i < a.n; i++) {
+		assert_int_equal(a.m[i].kind, b.m[i].kind);
+		assert_true(a.m[i].start == b.m[i].start);
+		assert_true(a.m[i].end == b.m[i].end);
+		assert_true(a.m[i].offset == b.m[i].offset);
+		assert_true(a.m[i].dev == b.m[i].dev);
+		assert_true(a.m[i].ino == b.m[i].ino);
+		assert_int_equal(a.m[i].which, b.m[i].which);
+		mine += a.m[i].which == 0;
+		libc += a.m[i].which == 1;
+	}
+	assert_int_equal(mine, 2);	/* code, and the rw shared page */
+	assert_true(libc >= 2);
+
+	/* Brief: nothing read by name, nothing guessed either. */
+	who_seen(f, HS_SCAN_BRIEF, &a);
+	assert_int_equal(a.proc.other_mntns, -1);
+	assert_string_equal(a.proc.unit, "");
+	assert_string_equal(a.proc.comm, b.proc.comm);
+}
+
+/* All the processes that map libc, found both ways. */
+static size_t
+libc_pids(unsigned int flags, pid_t *pids, size_t cap, int *used_bpf)
+{
+	const struct hs_proc *p;
+	const struct hs_mapping *m;
+	struct hs_fileid id;
+	struct hs_scan *s;
+	size_t n, np = 0;
+	int r;
+
+	assert_int_equal(hs_fileid_path(LIBC_PATH, &id), 0);
+	assert_non_null(s = hs_scan_open(flags | HS_SCAN_BRIEF));
+	assert_int_equal(hs_scan_who(s, &id, 1), 0);
+	while ((r = hs_scan_next(s, &p, &m, &n)) == 1) {
+		assert_true(n > 0);
+		if (np < cap)
+			pids[np++] = p->pid;
+	}
+	assert_int_equal(r, 0);
+	*used_bpf = hs_scan_stats(s)->used_bpf;
+	hs_scan_free(s);
+	return np;
+}
+
+static size_t
+missing(const pid_t *a, size_t na, const pid_t *b, size_t nb)
+{
+	size_t i, j, k = 0;
+
+	for (i = 0; i < na; i++) {
+		for (j = 0; j < nb && b[j] != a[i]; j++)
+			continue;
+		k += j == nb;
+	}
+	return k;
+}
+
+static void
+test_scan_bpf_all_processes(void **state)
+{
+	static pid_t a[8192], b[8192];
+	size_t na, nb;
+	int used;
+
+	(void)state;
+	if (access(LIBC_PATH, R_OK) == -1)
+		skip();
+	na = libc_pids(0, a, 8192, &used);
+	if (!used)
+		skip();
+	nb = libc_pids(HS_SCAN_PROC, b, 8192, &used);
+	assert_false(used);
+	assert_true(na > 1 && nb > 1);
+	/* Processes come and go meanwhile: allow a few differences. */
+	assert_true(missing(a, na, b, nb) <= 5 + na / 10);
+	assert_true(missing(b, nb, a, na) <= 5 + nb / 10);
+	assert_int_equal(missing(&(pid_t){ getpid() }, 1, a, na), 0);
+}
+
+static int
+deny_bpf(int cmd, void *attr, unsigned int size)
+{
+	(void)cmd;
+	(void)attr;
+	(void)size;
+	errno = EPERM;
+	return -1;
+}
+
+static ssize_t
+read_eio(int fd, void *buf, size_t len)
+{
+	(void)fd;
+	(void)buf;
+	(void)len;
+	errno = EIO;
+	return -1;
+}
+
+/* Where the kernel says no, /proc answers; where reading fails, -1. */
+static void
+test_scan_bpf_fallback_and_faults(void **state)
+{
+	struct fx *f = *state;
+	struct map_how h = { NULL, PROT_READ, MAP_PRIVATE, 0, 0 };
+	const struct hs_proc *p;
+	const struct hs_mapping *m;
+	struct hs_fileid id;
+	struct hs_scan *s;
+	struct seen a;
+	size_t n;
+
+	if (access(LIBC_PATH, R_OK) == -1)
+		skip();
+	start(f, &h);
+	hs_sys.bpf = deny_bpf;
+	who_seen(f, 0, &a);
+	assert_false(a.used_bpf);
+	assert_int_equal(a.m[0].kind, HS_MAP_RODATA);
+	hs_sys_reset();
+
+	assert_int_equal(hs_fileid_path(f->path, &id), 0);
+	assert_non_null(s = hs_scan_open(0));
+	assert_int_equal(hs_scan_who(s, &id, 1), 0);
+	if (!hs_scan_stats(s)->used_bpf) {
+		hs_scan_free(s);
+		skip();
+	}
+	hs_sys.read = read_eio;
+	errno = 0;
+	assert_int_equal(hs_scan_next(s, &p, &m, &n), -1);
+	assert_int_equal(errno, EIO);
+	hs_sys_reset();
+	assert_int_equal(hs_scan_next(s, &p, &m, &n), 0);	/* over */
+	hs_scan_free(s);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int
@@ -770,6 +988,9 @@ main(void)
 		T(test_scan_who_finds_the_child),
 		T(test_scan_who_kinds),
 		T(test_scan_who_running_executable),
+		T(test_scan_bpf_and_proc_agree),
+		T(test_scan_bpf_all_processes),
+		T(test_scan_bpf_fallback_and_faults),
 		T(test_scan_ioctl_and_text_agree),
 		T(test_scan_who_ioctl_and_text_agree),
 		T(test_scan_stale_control_untouched),

@@ -16,7 +16,13 @@
  *    the file or to hold CAP_LEASE, read permission, and a filesystem
  *    with leases (not NFS or FUSE); otherwise it cannot tell.
  *
- * 2. The set.  When the probe says "in use" or cannot tell, one walk of
+ * 2. The kernel.  When the probe says "in use" or cannot tell, and the
+ *    guarded program runs as root, the BPF task_vma iterator of who
+ *    (bpfwho.c) names the processes that map the file at this instant:
+ *    about 10 ms on a thousand processes, exact, no set to keep fresh.
+ *
+ * 3. The set.  Where the kernel cannot be asked (not root, no BTF, a
+ *    file on overlayfs or FUSE, inside a container), one walk of
  *    /proc collects every file-backed mapping of every process into a
  *    hash set of (dev, ino), with up to GUARD_PIDS PIDs each for the
  *    message.  The walk reads the maps text (maps.c) and finishes a
@@ -27,9 +33,10 @@
  *    found in use and the set does not list forces a new walk: a file
  *    mapped after the set was made is still caught.
  *
- * What can be missed, the window documented in hotswap(1): without a
- * usable lease, a file first mapped less than the freshness time before
- * the check; with one, nothing that was mapped before the check.  A
+ * What can be missed, the window documented in hotswap(1): with the
+ * kernel's answer or a usable lease, nothing that was mapped before the
+ * check; with only the set, a file first mapped less than the freshness
+ * time before the check.  A
  * process that maps the file after the check, during the program's own
  * write, is a race no userspace check can close.  Processes whose maps
  * we may not read (other users', for a non-root caller) are not seen.
@@ -47,6 +54,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bpfwho.h"
 #include "hotswap.h"
 #include "maps.h"
 #include "procmap.h"
@@ -94,7 +102,8 @@ now_ns(void)
  * the kernel signal us, SIGIO by default, whose default action kills:
  * F_SETSIG makes it SIGURG, which is ignored by default, and which a
  * program that does handle it (out-of-band socket data) takes as a
- * spurious wake-up.  Five system calls, no change to the signal mask.
+ * spurious wake-up.  Closing the descriptor removes the lease: four
+ * system calls, no change to the signal mask.
  */
 static int
 lease_probe(int dirfd, const char *path, int nofollow)
@@ -109,9 +118,7 @@ lease_probe(int dirfd, const char *path, int nofollow)
 	if (r == 0)
 		r = fcntl(fd, F_SETLEASE, F_WRLCK);
 	e = errno;
-	if (r == 0)
-		(void)fcntl(fd, F_SETLEASE, F_UNLCK);
-	(void)close(fd);
+	(void)close(fd);	/* and with it the lease */
 	if (r == 0)
 		return 0;
 	return e == EAGAIN ? 1 : -1;
@@ -387,6 +394,68 @@ fill(const struct mset_ent *e, struct guard_who *who)
 	memcpy(who->pids, e->pids, n * sizeof(pid_t));
 }
 
+/* ---- the kernel's answer -------------------------------------------- */
+
+/* The BPF iterator cannot run here (privilege, kernel): stop asking. */
+static int bpf_off;
+
+/*
+ * Ask the kernel, through the BPF iterator of who (bpfwho.c), which
+ * processes map this one file right now: exact at this instant, and on
+ * a thousand processes about a third of a walk.  1 mapped (who filled),
+ * 0 not, -1 cannot (then the set answers).  Called with mset_lock held.
+ */
+static int
+ask_bpf(const struct stat *st, int fd, struct guard_who *who)
+{
+	struct hs_bpf_rec rec[64];
+	struct hs_scan_id id;
+	struct hs_fileid fid;
+	const char *v;
+	uint32_t last = 0;
+	ssize_t n, i;
+	int it;
+
+	if (bpf_off)
+		return -1;
+	/* As for hotswap who: "proc" keeps to /proc (for the tests). */
+	if ((v = getenv("HOTSWAP_SCAN")) != NULL && strstr(v, "proc") != NULL) {
+		bpf_off = 1;
+		return -1;
+	}
+	/* The device as maps shows it: not stat's on btrfs. */
+	id.dev = fd != -1 && hs_fileid_fd(fd, &fid) == 0 ? fid.dev :
+	    st->st_dev;
+	id.ino = st->st_ino;
+	id.which = 0;
+	if ((it = hs_bpf_who(&id, 1)) == -1) {
+		if (errno != EOPNOTSUPP && errno != ENOMEM && errno != EMFILE)
+			bpf_off = 1;
+		return -1;
+	}
+	memset(who, 0, sizeof(*who));
+	/* Whole records: a read returns what fits, 64 always does. */
+	for (;;) {
+		do
+			n = read(it, rec, sizeof(rec));
+		while (n == -1 && (errno == EINTR || errno == EAGAIN));
+		if (n <= 0 || n % (ssize_t)sizeof(*rec) != 0)
+			break;
+		for (i = 0; i < n / (ssize_t)sizeof(*rec); i++) {
+			if (rec[i].tgid == last)
+				continue;	/* one process, VMA after VMA */
+			last = rec[i].tgid;
+			if (who->npids < GUARD_PIDS)
+				who->pids[who->npids] = (pid_t)last;
+			who->npids++;
+		}
+	}
+	(void)close(it);
+	if (n != 0)
+		return -1;	/* torn: let the walk answer */
+	return who->npids > 0;
+}
+
 /*
  * The set's answer for the file; in_use says the lease probe saw it
  * open, so a stale set that does not list it is walked again.
@@ -398,6 +467,11 @@ ask_set(const struct stat *st, int fd, int in_use, struct guard_who *who)
 	int walked = 0, r = 0;
 
 	(void)pthread_mutex_lock(&mset_lock);
+	if ((r = ask_bpf(st, fd, who)) != -1) {
+		(void)pthread_mutex_unlock(&mset_lock);
+		return r;
+	}
+	r = 0;
 	if (!fresh()) {
 		if (walk() == -1)
 			goto fail;

@@ -115,6 +115,7 @@ main(int argc, char *argv[])
 			err(1, "spawn");
 	usleep(200000);	/* let the sleeps finish loading: a benchmark */
 	bench("who", &id, HS_SCAN_BRIEF, 0, runs);
+	bench("who serial", &id, HS_SCAN_SERIAL | HS_SCAN_BRIEF, 0, runs);
 	bench("who full", &id, 0, 0, runs);
 	bench("who ioctl", &id, HS_SCAN_IOCTL | HS_SCAN_BRIEF, 0, runs);
 	bench("who text", &id, HS_SCAN_TEXT | HS_SCAN_BRIEF, 0, runs);

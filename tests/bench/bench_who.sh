@@ -80,9 +80,10 @@ exec {rfd}<&-
 # The commands, by label; each is run by bash as a plain command.
 labels=(
 	"hotswap who LIB"
+	"hotswap who LIB (/proc)"
 	"hotswap who LIB (text)"
 	"hotswap who LIB (ioctl)"
-	"hotswap who LIB (1 CPU)"
+	"hotswap who LIB (/proc, 1 CPU)"
 	"hotswap stale"
 	"fuser LIB"
 	"lsof LIB"
@@ -91,19 +92,21 @@ labels=(
 run_one() {
 	case $1 in
 	0) "$HOTSWAP" who "$LIB" ;;
-	1) HOTSWAP_SCAN=text "$HOTSWAP" who "$LIB" ;;
-	2) HOTSWAP_SCAN=ioctl "$HOTSWAP" who "$LIB" ;;
-	3) HOTSWAP_SCAN=serial "$HOTSWAP" who "$LIB" ;;
-	4) "$HOTSWAP" stale ;;
-	5) fuser "$LIB" ;;
-	6) lsof "$LIB" ;;
-	7) cat /proc/[0-9]*/maps ;;
+	1) HOTSWAP_SCAN=proc "$HOTSWAP" who "$LIB" ;;
+	2) HOTSWAP_SCAN=text "$HOTSWAP" who "$LIB" ;;
+	3) HOTSWAP_SCAN=ioctl "$HOTSWAP" who "$LIB" ;;
+	4) HOTSWAP_SCAN=proc,serial "$HOTSWAP" who "$LIB" ;;
+	5) "$HOTSWAP" stale ;;
+	6) fuser "$LIB" ;;
+	7) lsof "$LIB" ;;
+	8) cat /proc/[0-9]*/maps ;;
 	esac
 }
 
 # Sanity: every helper is found, by each way of reading.
 count() { "$@" 2>/dev/null | wc -l; }
 found=$(count "$HOTSWAP" who "$LIB")
+fproc=$(HOTSWAP_SCAN=proc count "$HOTSWAP" who "$LIB")
 ftext=$(HOTSWAP_SCAN=text count "$HOTSWAP" who "$LIB")
 fioctl=$(HOTSWAP_SCAN=ioctl count "$HOTSWAP" who "$LIB")
 method() {
@@ -111,6 +114,7 @@ method() {
 	    sed -n 's/.*"method":"\([^"]*\)".*/\1/p'
 }
 mauto=$(method)
+mproc=$(HOTSWAP_SCAN=proc method)
 mioctl=$(HOTSWAP_SCAN=ioctl method)
 
 # One line "wall user sys" (seconds) per run, in $dir/t.N.
@@ -135,15 +139,16 @@ nproc_all=${#all[@]}
 read -r load _ </proc/loadavg
 echo "kernel:     $(uname -sr), $(nproc) CPUs, load average $load"
 echo "processes:  $nproc_all in /proc, $procs helpers mapping $LIB"
-echo "found:      who $found, text $ftext, ioctl $fioctl lines"
-echo "method:     default ${mauto:-?}; HOTSWAP_SCAN=ioctl ${mioctl:-?}"
+echo "found:      who $found, /proc $fproc, text $ftext, ioctl $fioctl lines"
+echo "method:     default ${mauto:-?}; HOTSWAP_SCAN=proc ${mproc:-?};" \
+    "HOTSWAP_SCAN=ioctl ${mioctl:-?}"
 echo "runs:       $runs each, round-robin${HS_BENCH_RT:+, all under chrt -f 50}"
 echo
 base=$(median 1 "$dir/t.0")
-printf '%-26s %9s %9s %9s %7s\n' command "wall ms" "min ms" "cpu ms" "x who"
+printf '%-30s %9s %9s %9s %7s\n' command "wall ms" "min ms" "cpu ms" "x who"
 for i in "${!labels[@]}"; do
 	awk -v l="${labels[$i]}" -v med="$(median 1 "$dir/t.$i")" \
 	    -v min="$(minimum "$dir/t.$i")" -v cpu="$(median 0 "$dir/t.$i")" \
-	    -v b="$base" 'BEGIN { printf "%-26s %9.1f %9.1f %9.1f %7.2f\n",
+	    -v b="$base" 'BEGIN { printf "%-30s %9.1f %9.1f %9.1f %7.2f\n",
 	    l, med, min, cpu, med / b }'
 done

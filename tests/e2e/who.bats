@@ -129,7 +129,9 @@ for p in d["processes"]:
     assert "code" in p["kinds"]
     for m in p["maps"]:
         assert m["file"] == 0 and int(m["start"], 16) < int(m["end"], 16)
-assert d["inspected"] > 4 and d["method"] in ("text", "text+procmap_query", "procmap_query")
+assert d["method"] in ("bpf_iter", "text", "text+procmap_query", "procmap_query")
+# The kernel iterator counts only what it reports; /proc, every process.
+assert d["inspected"] == 4 if d["method"] == "bpf_iter" else d["inspected"] > 4
 assert isinstance(d["incomplete"], bool)'
 	[ "$status" -eq 0 ] || fail "$output"
 	[ "$output" = "$(sorted "${PIDS[@]}" | tr '\n' ' ' | sed 's/ $//')" ]
@@ -139,7 +141,27 @@ assert isinstance(d["incomplete"], bool)'
 	json_ok
 }
 
-@test "who: text, PROCMAP_QUERY, one or two CPUs: the same processes and ranges" {
+@test "who as root: the kernel's BPF iterator answers, and /proc agrees" {
+	[ "$(id -u)" -eq 0 ] || skip "needs root"
+	[ -r /sys/kernel/btf/vmlinux ] || skip "the kernel has no BTF"
+	command -v python3 >/dev/null || skip "python3 is not installed"
+	start_mappers 3 "$W/lib/libw.so"
+	run_hs who --json lib/libw.so
+	[ "$status" -eq 0 ]
+	run json_eval 'print(d["method"], len(d["processes"]))'
+	[ "$output" = "bpf_iter 3" ] || fail "$output"
+	run_hs who -v lib/libw.so
+	[ "$status" -eq 0 ]
+	local bpf=$output
+	HOTSWAP_SCAN=proc run_hs who -v lib/libw.so
+	[ "$status" -eq 0 ]
+	[ "$(sort <<<"$output")" = "$(sort <<<"$bpf")" ] || fail "$output"
+	HOTSWAP_SCAN=proc run_hs who --json lib/libw.so
+	run json_eval 'print(d["method"])'
+	[ "$output" = text ]
+}
+
+@test "who: BPF, text, PROCMAP_QUERY, one or two CPUs: the same processes and ranges" {
 	start_mappers 3 "$W/lib/libw.so"
 	# The order of processes is unspecified: compare the lines sorted.
 	HOTSWAP_SCAN=serial run_hs who -v lib/libw.so
@@ -147,7 +169,7 @@ assert isinstance(d["incomplete"], bool)'
 	local want
 	want=$(sort <<<"$output")
 	[ "$(grep -c $'^\t' <<<"$output")" -ge 9 ]
-	for how in "" text ioctl text,serial ioctl,serial; do
+	for how in "" proc text ioctl text,serial ioctl,serial; do
 		HOTSWAP_SCAN=$how run_hs who -v lib/libw.so
 		[ "$status" -eq 0 ]
 		[ "$(sort <<<"$output")" = "$want" ] ||
