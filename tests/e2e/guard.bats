@@ -39,10 +39,12 @@ overwrite() {
 	dd)	CMD=(dd if=short.so of="$2" status=none) ;;
 	python3) CMD=(python3 -c "import shutil; shutil.copyfileobj(open('short.so', 'rb'), open('$2', 'wb'))") ;;
 	truncate) CMD=(truncate -s 4096 "$2") ;;
+	fopen|freopen) CMD=("$HS_HELPERS/guard_stdio" "$1" "$2" short.so) ;;
 	esac
 }
 
 need() {
+	case $1 in fopen|freopen) return ;; esac	# our helper
 	command -v "$1" >/dev/null || skip "$1 is not installed"
 	if [ "$1" = install ]; then
 		install --version 2>/dev/null | grep -q GNU ||
@@ -95,6 +97,18 @@ refused() {
 	refused truncate
 }
 
+@test "guard --refuse: fopen(3) with \"w\" is refused" {
+	refused fopen
+}
+
+@test "guard --refuse: freopen(3) with \"w\" is refused" {
+	refused freopen
+}
+
+@test "guard --refuse: as root without the kernel's answer (the /proc set)" {
+	HOTSWAP_SCAN=proc refused cp
+}
+
 @test "guard: refuse is the default, and -q keeps the guard quiet" {
 	guard_on cp -q
 	[ "$status" -ne 0 ]
@@ -131,6 +145,10 @@ warned() {
 
 @test "guard --warn: python3 proceeds, the victim dies" {
 	warned python3
+}
+
+@test "guard --warn: fopen(3) proceeds, the victim dies" {
+	warned fopen
 }
 
 # ---- --fix -------------------------------------------------------------
@@ -172,6 +190,16 @@ fixed() {
 @test "guard --fix: truncate(1) replaces the file with its first 4096 bytes" {
 	chmod 755 lib.so
 	fixed truncate
+}
+
+@test "guard --fix: fopen(3) replaces the file, the victim lives" {
+	chmod 755 lib.so
+	fixed fopen
+}
+
+@test "guard --fix: freopen(3) on stdout replaces the file, the victim lives" {
+	chmod 755 lib.so
+	fixed freopen
 }
 
 @test "guard: GNU install unlinks first; it passes untouched in every mode" {
