@@ -764,6 +764,100 @@ test_rollback_without_backup_fails(void **state)
 	tu_assert_content(f->dst, "old\n");
 }
 
+/* --- a big file's writeback, started as it is copied ------------------ */
+
+#define BIG	(64 * 1024 * 1024 + 4096)	/* WRITEBACK_MIN and more */
+
+static struct {
+	int	 calls;
+	int	 fail_at;	/* this call fails with fail_errno */
+	int	 fail_errno;
+	off_t	 next;		/* where the next range must start */
+	int	 contiguous;
+	int	 write_only;
+} wb;
+
+static int
+wb_sync_file_range(int fd, off_t off, off_t len, unsigned int flags)
+{
+	wb.calls++;
+	if (off != wb.next)
+		wb.contiguous = 0;
+	wb.next = off + len;
+	if (flags != SYNC_FILE_RANGE_WRITE)
+		wb.write_only = 0;
+	if (wb.calls == wb.fail_at) {
+		errno = wb.fail_errno;
+		return -1;
+	}
+	return sync_file_range(fd, off, len, flags);
+}
+
+static void
+wb_install(struct fixture *f, unsigned int flags, int fail_at, int e)
+{
+	memset(&wb, 0, sizeof(wb));
+	wb.contiguous = wb.write_only = 1;
+	wb.fail_at = fail_at;
+	wb.fail_errno = e;
+	tu_write_str(f->dst, "old content\n");
+	hs_install_opts_init(&f->opts);
+	f->opts.flags |= flags;
+	hs_sys.sync_file_range = wb_sync_file_range;
+}
+
+static void
+test_replace_big_file_writeback(void **state)
+{
+	struct fixture *f = *state;
+	struct stat st;
+	char *big;
+	ino_t before;
+	size_t i;
+
+	assert_non_null(big = malloc(BIG));
+	for (i = 0; i < BIG; i++)
+		big[i] = (char)(i * 7 + i / 4096);
+	tu_write(f->src, big, BIG);
+
+	/* Durable: writeback of every byte, in order, before the fsync. */
+	wb_install(f, 0, 0, 0);
+	assert_int_equal(hs_install(f->src, f->dst, &f->opts, &f->res), 0);
+	assert_true(wb.calls >= 4);
+	assert_true(wb.contiguous && wb.write_only);
+	assert_true(wb.next == BIG);
+	assert_int_equal(stat(f->dst, &st), 0);
+	assert_true(st.st_size == BIG);
+
+	/* --no-sync: none. */
+	wb_install(f, HS_NO_SYNC, 0, 0);
+	assert_int_equal(hs_install(f->src, f->dst, &f->opts, &f->res), 0);
+	assert_int_equal(wb.calls, 0);
+
+	/* Where the kernel cannot, it stops asking; the fsync suffices. */
+	wb_install(f, 0, 1, EINVAL);
+	assert_int_equal(hs_install(f->src, f->dst, &f->opts, &f->res), 0);
+	assert_int_equal(wb.calls, 1);
+
+	/* A write error fails the install: DEST as it was, no temp. */
+	wb_install(f, 0, 2, EIO);
+	before = tu_ino(f->dst);
+	errno = 0;
+	assert_int_equal(hs_install(f->src, f->dst, &f->opts, &f->res), -1);
+	assert_int_equal(errno, EIO);
+	tu_assert_content(f->dst, "old content\n");
+	assert_int_equal(tu_ino(f->dst), before);
+	assert_int_equal(tu_count(f->dir), 2);
+
+	/* A small file: the fsync alone. */
+	tu_write_str(f->src, "new content\n");
+	wb_install(f, 0, 0, 0);
+	assert_int_equal(hs_install(f->src, f->dst, &f->opts, &f->res), 0);
+	assert_int_equal(wb.calls, 0);
+	hs_sys_reset();
+	free(big);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int
@@ -795,6 +889,7 @@ main(void)
 		T(test_replace_every_step_fails_cleanly_named_temp),
 		T(test_replace_eintr_is_retried),
 		T(test_replace_durable_order),
+		T(test_replace_big_file_writeback),
 		T(test_rollback_exchanges_and_rolls_forward),
 		T(test_rollback_without_exchange_renames),
 		T(test_rollback_without_backup_fails),
