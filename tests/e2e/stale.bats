@@ -174,3 +174,65 @@ assert d["incomplete"] in (True, False) and d["inspected"] == 1'
 	[ "$(pids_of_stale "'$W/")" = "${PIDS[0]}" ]
 	[[ $stderr == *" could not be inspected" ]]
 }
+
+# start_in_ns DIR: one who_mapper in a new mount namespace in which DIR is
+# a fresh tmpfs holding its own copy of the library, so that there
+# DIR/libw.so is another file than the host's DIR/libw.so.  The mount
+# lives and dies with the namespace.  Sets NSPID.
+start_in_ns() {
+	local dir=$1 fifo line fd
+	fifo=$(mktemp -u "$W/.ns-fifo.XXXXXX")
+	mkfifo "$fifo"
+	unshare -m --propagation private -- sh -c '
+	    mount -t tmpfs -o size=8m hs-e2e "$1" && cp "$2" "$1/libw.so" &&
+	    exec "$3" -n 1 "$1/libw.so"' sh "$dir" "$WHO_LIB_SRC" \
+	    "$HS_HELPERS/who_mapper" >"$fifo" 3>&- &
+	MAPPERS+=("$!")
+	track "$!"
+	exec {fd}<"$fifo"
+	rm -f "$fifo"
+	read -r -t "$HS_TIMEOUT" -u "$fd" line ||
+		fail "the mapper in a new namespace did not say ready"
+	[[ $line =~ ^ready\ ([0-9]+)$ ]] || fail "it said '$line'"
+	NSPID=${BASH_REMATCH[1]}
+	exec {fd}<&-
+}
+
+@test "stale, who: a process in another mount namespace is judged by its own files" {
+	[ "$(id -u)" -eq 0 ] || skip "needs root"
+	command -v unshare >/dev/null || skip "unshare is not installed"
+	command -v python3 >/dev/null || skip "python3 is not installed"
+	mkdir ns
+	cp "$WHO_LIB_SRC" ns/libw.so	# the host's file at the same path
+	start_in_ns "$W/ns"
+	local inside=/proc/$NSPID/root$W/ns/libw.so
+	[ "$(stat -c %i "$inside")" != "$(stat -c %i ns/libw.so)" ] ||
+		fail "the namespace does not have its own file"
+
+	# Its path names another file here, not there: not stale.
+	run_hs stale -p "$NSPID"
+	[ "$status" -eq 1 ] || fail "judged in the host's view: $output"
+	# Replacing the host's file changes nothing for it either.
+	run_hs install "$HS_HELPERS/libvictim_v2.so" ns/libw.so
+	[ "$status" -eq 0 ]
+	run_hs stale -p "$NSPID"
+	[ "$status" -eq 1 ] || fail "the host's upgrade made it stale: $output"
+	run_hs who ns/libw.so
+	[ "$status" -eq 1 ]
+
+	# Its own file, reached through its root: found, and marked.
+	run_hs who --json "$inside"
+	[ "$status" -eq 0 ]
+	run json_eval 'print(" ".join("%d %s" % (p["pid"], p["other_mntns"]) for p in d["processes"]))'
+	[ "$output" = "$NSPID True" ] || fail "$output"
+
+	# Deleted in its namespace: stale, as deleted, under its own name.
+	rm "$inside"
+	run_hs stale -p "$NSPID"
+	[ "$status" -eq 0 ]
+	printf '%s\n' "$output" | grep -q "^	deleted  '$W/ns/libw.so' (" ||
+		fail "not deleted: $output"
+	run_hs stale --json -p "$NSPID"
+	run json_eval 'print(d["processes"][0]["other_mntns"])'
+	[ "$output" = True ]
+}
