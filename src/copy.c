@@ -8,11 +8,14 @@
  * Holes stay holes: the data segments are found with SEEK_DATA/SEEK_HOLE
  * and only they are copied, and the length is set at the end.
  *
- * A big file that is to be made durable has its writeback started as it
- * is copied, every RANGE_CHUNK bytes (sync_file_range(2), WRITE only: it
- * does not wait), so that the disk writes while the next chunk is
- * copied and the fsync that follows finds little left to do: the time
- * is closer to the larger of copying and writing than to their sum.
+ * A big file that is to be made durable, and whose source is in the
+ * page cache, has its writeback started as it is copied, every
+ * RANGE_CHUNK bytes (sync_file_range(2), WRITE only: it does not wait),
+ * so that the disk writes while the next chunk is copied and the fsync
+ * that follows finds little left to do: the time is closer to the larger
+ * of copying and writing than to their sum.  A source that must be read
+ * from the disk is not: there the writes would compete with the reads,
+ * which measured slower than reading first and writing after.
  */
 #include <sys/stat.h>
 #include <errno.h>
@@ -71,6 +74,20 @@ writeback(struct copier *c, off_t off, int force)
 		return 0;
 	}
 	return hs_fail(c->res, "cannot write", c->res->target);
+}
+
+/* 1 if (nearly) all of the file's size bytes are in the page cache. */
+static int
+in_cache(int fd, off_t size)
+{
+	static long pagesize;
+	uint64_t pages;
+
+	if (pagesize == 0)
+		pagesize = sysconf(_SC_PAGESIZE);
+	if (hs_sys.cached(fd, 0, (uint64_t)size, &pages) == -1)
+		return 0;	/* cannot tell: as before */
+	return pages * (uint64_t)pagesize >= (uint64_t)size / 10 * 9;
 }
 
 static void
@@ -197,7 +214,7 @@ copy_regular(struct copier *c, off_t size)
 	if (size > 0 && !unsupported(errno))
 		return hs_fail(c->res, "cannot copy to", c->res->target);
 	c->writeback = !(c->opts->flags & HS_NO_SYNC) &&
-	    size >= WRITEBACK_MIN;
+	    size >= WRITEBACK_MIN && in_cache(c->in, size);
 	while ((r = next_segment(c, off, size, &data, &hole)) == 1) {
 		c->wb_from = data;
 		if (copy_range(c, data, hole) == -1 ||

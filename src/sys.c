@@ -56,6 +56,36 @@ real_bpf(int cmd, void *attr, unsigned int size)
 	return (int)syscall(SYS_bpf, cmd, attr, size);
 }
 
+/* cachestat(2): Debian 12's headers predate it (Linux 6.5, x86-64 451). */
+#ifndef SYS_cachestat
+#define SYS_cachestat	451
+#endif
+
+struct hs_cachestat_range {
+	uint64_t	off;
+	uint64_t	len;
+};
+
+struct hs_cachestat {
+	uint64_t	nr_cache;
+	uint64_t	nr_dirty;
+	uint64_t	nr_writeback;
+	uint64_t	nr_evicted;
+	uint64_t	nr_recently_evicted;
+};
+
+static int
+real_cached(int fd, uint64_t off, uint64_t len, uint64_t *pages)
+{
+	struct hs_cachestat_range r = { off, len };
+	struct hs_cachestat cs;
+
+	if (syscall(SYS_cachestat, fd, &r, &cs, 0) == -1)
+		return -1;
+	*pages = cs.nr_cache;
+	return 0;
+}
+
 static const struct hs_sys hs_sys_real = {
 	.openat = real_openat,
 	.close = close,
@@ -93,6 +123,7 @@ static const struct hs_sys hs_sys_real = {
 	.flock = flock,
 	.symlinkat = symlinkat,
 	.bpf = real_bpf,
+	.cached = real_cached,
 };
 
 struct hs_sys hs_sys = hs_sys_real;

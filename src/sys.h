@@ -61,6 +61,11 @@ struct hs_sys {
 	int	(*symlinkat)(const char *, int, const char *);
 	/* The BPF walk of who (bpfwho.c); attr is a union bpf_attr. */
 	int	(*bpf)(int, void *, unsigned int);
+	/*
+	 * cachestat(2) (Linux 6.5): how many of a file's pages in
+	 * [off, off + len) are in the page cache; -1 with ENOSYS before.
+	 */
+	int	(*cached)(int, uint64_t off, uint64_t len, uint64_t *pages);
 };
 
 extern struct hs_sys hs_sys;

@@ -793,6 +793,28 @@ wb_sync_file_range(int fd, off_t off, off_t len, unsigned int flags)
 	return sync_file_range(fd, off, len, flags);
 }
 
+/* The source read from the disk, or a kernel before cachestat(2). */
+static int
+not_cached(int fd, uint64_t off, uint64_t len, uint64_t *pages)
+{
+	(void)fd;
+	(void)off;
+	(void)len;
+	*pages = 0;
+	return 0;
+}
+
+static int
+no_cachestat(int fd, uint64_t off, uint64_t len, uint64_t *pages)
+{
+	(void)fd;
+	(void)off;
+	(void)len;
+	(void)pages;
+	errno = ENOSYS;
+	return -1;
+}
+
 static void
 wb_install(struct fixture *f, unsigned int flags, int fail_at, int e)
 {
@@ -820,7 +842,10 @@ test_replace_big_file_writeback(void **state)
 		big[i] = (char)(i * 7 + i / 4096);
 	tu_write(f->src, big, BIG);
 
-	/* Durable: writeback of every byte, in order, before the fsync. */
+	/*
+	 * Durable, the source just written (so in the page cache):
+	 * writeback of every byte, in order, before the fsync.
+	 */
 	wb_install(f, 0, 0, 0);
 	assert_int_equal(hs_install(f->src, f->dst, &f->opts, &f->res), 0);
 	assert_true(wb.calls >= 4);
@@ -833,6 +858,17 @@ test_replace_big_file_writeback(void **state)
 	wb_install(f, HS_NO_SYNC, 0, 0);
 	assert_int_equal(hs_install(f->src, f->dst, &f->opts, &f->res), 0);
 	assert_int_equal(wb.calls, 0);
+
+	/* A source to be read from the disk, or no cachestat: none. */
+	wb_install(f, 0, 0, 0);
+	hs_sys.cached = not_cached;
+	assert_int_equal(hs_install(f->src, f->dst, &f->opts, &f->res), 0);
+	assert_int_equal(wb.calls, 0);
+	wb_install(f, 0, 0, 0);
+	hs_sys.cached = no_cachestat;
+	assert_int_equal(hs_install(f->src, f->dst, &f->opts, &f->res), 0);
+	assert_int_equal(wb.calls, 0);
+	hs_sys_reset();
 
 	/* Where the kernel cannot, it stops asking; the fsync suffices. */
 	wb_install(f, 0, 1, EINVAL);
