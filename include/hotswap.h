@@ -228,10 +228,10 @@ struct hs_fileid {
 #define HS_SCAN_SERIAL	0x0008
 /*
  * As root, on a kernel with BTF (CONFIG_DEBUG_INFO_BTF, Linux 5.12+),
- * a who walk over all processes runs as a BPF task_vma iterator, which
- * hands back only the wanted mappings (see bpfwho.h), and falls back to
- * reading /proc when it cannot.  This keeps it on /proc.  HS_SCAN_TEXT
- * and HS_SCAN_IOCTL imply it.
+ * a who walk (and hs_count_mappers()) runs as a BPF task_vma iterator,
+ * which hands back only the wanted mappings (see bpfwho.h), and falls
+ * back to reading /proc when it cannot.  This keeps it on /proc.
+ * HS_SCAN_TEXT and HS_SCAN_IOCTL imply it.
  */
 #define HS_SCAN_PROC	0x0010
 

@@ -239,7 +239,7 @@ hint_print(const struct hs_fileid *ids, size_t n, int quiet)
 	char cmd[128];
 	size_t len, i, nm;
 
-	if (quiet || n == 0 || (s = hs_scan_open(0)) == NULL)
+	if (quiet || n == 0 || (s = hs_scan_open(HS_SCAN_BRIEF)) == NULL)
 		return;
 	if (hs_scan_who(s, ids, n) == 0)
 		while (hs_scan_next(s, &proc, &maps, &nm) == 1)

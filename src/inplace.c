@@ -27,7 +27,9 @@ scan_mappers(int fd, struct hs_result *res)
 	size_t n;
 	int r;
 
-	if (hs_fileid_fd(fd, &id) == -1 || (s = hs_scan_open(0)) == NULL)
+	/* Only the PIDs are wanted: no unit, no namespace. */
+	if (hs_fileid_fd(fd, &id) == -1 ||
+	    (s = hs_scan_open(HS_SCAN_BRIEF)) == NULL)
 		return -1;
 	if ((r = hs_scan_who(s, &id, 1)) == 0) {
 		while ((r = hs_scan_next(s, &proc, &maps, &n)) == 1) {

@@ -235,7 +235,8 @@ begin_walk(struct hs_scan *s, enum hs_walk walk)
 	s->dpos = s->dlen = 0;
 	s->pidx = 0;
 	s->walk_ticks = boot_ticks();
-	if (walk == HS_WALK_WHO && begin_bpf(s) == 0) {
+	if ((walk == HS_WALK_WHO || walk == HS_WALK_COUNT) &&
+	    begin_bpf(s) == 0) {
 		s->walk = walk;
 		return 0;
 	}
@@ -804,7 +805,8 @@ bpf_next(struct hs_scan *s, const struct hs_proc **proc,
 		    (int)s->proc.pid);
 		if (code != 0)
 			hs_procinfo_exe(s, code);
-		if (hs_procinfo_named(s, s->proc.start_time) == -1) {
+		if (s->walk != HS_WALK_COUNT &&
+		    hs_procinfo_named(s, s->proc.start_time) == -1) {
 			s->st.vanished++;	/* gone since the walk */
 			continue;
 		}
