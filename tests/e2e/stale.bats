@@ -203,6 +203,9 @@ start_in_ns() {
 	command -v unshare >/dev/null || skip "unshare is not installed"
 	command -v python3 >/dev/null || skip "python3 is not installed"
 	mkdir ns
+	unshare -m --propagation private -- \
+	    mount -t tmpfs -o size=1m hs-e2e "$W/ns" 2>/dev/null ||
+		skip "cannot mount in a new mount namespace here"
 	cp "$WHO_LIB_SRC" ns/libw.so	# the host's file at the same path
 	start_in_ns "$W/ns"
 	local inside=/proc/$NSPID/root$W/ns/libw.so
