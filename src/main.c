@@ -41,7 +41,8 @@ static const char synopsis[] =
     "       hotswap rollback [-nPqv] [--no-sync] [-S suffix] dest ...\n"
     "       hotswap who [-qv] [--json] file ...\n"
     "       hotswap stale [--json | --unit] [-p pid] ...\n"
-    "       hotswap guard [--refuse | --warn | --fix] [-q] -- command [arg ...]\n"
+    "       hotswap guard [--refuse | --warn | --fix] [-q] -- "
+    "command [arg ...]\n"
     "       hotswap --version\n";
 
 int
