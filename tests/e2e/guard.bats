@@ -260,6 +260,25 @@ fixed() {
 	done
 }
 
+@test "guard: a file that is open but not mapped is overwritten as without guard" {
+	# The lease probe fails (the file is open elsewhere): the guard must
+	# then ask who maps it, and let the write through.  Both ways of
+	# asking: the kernel's iterator (as root) and the walk of /proc.
+	local scan fd ino
+	for scan in "" proc; do
+		cp lib.so b.so
+		ino=$(stat -c %i b.so)
+		exec {fd}<b.so		# this shell holds it open, unmapped
+		HOTSWAP_SCAN=$scan run --separate-stderr "$HOTSWAP" guard -- \
+		    cp short.so b.so
+		exec {fd}<&-
+		[ "$status" -eq 0 ] || fail "HOTSWAP_SCAN=$scan: $stderr"
+		[ -z "$stderr" ] || fail "HOTSWAP_SCAN=$scan said: $stderr"
+		same_content b.so short.so
+		[ "$(stat -c %i b.so)" = "$ino" ] || fail "b.so got a new inode"
+	done
+}
+
 # ---- the command -----------------------------------------------------------
 
 @test "guard: the exit status is the command's own; 127 and 126" {
