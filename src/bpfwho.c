@@ -476,6 +476,38 @@ privileged(void)
 #undef HAS
 }
 
+/*
+ * 1 if a seccomp filter confines this process ("Seccomp:" 2 in
+ * /proc/self/status).  Whether it allows bpf(2) cannot be asked, and one
+ * that kills on it (systemd's SystemCallFilter= does by default) would
+ * kill us, or the program the guard is preloaded into: such a process
+ * reads /proc instead.  Unreadable counts as confined.
+ */
+static int
+seccomp_filtered(void)
+{
+	char buf[4096], *p;
+	ssize_t n;
+	int fd;
+
+	if ((fd = hs_openat(AT_FDCWD, "/proc/self/status", O_RDONLY,
+	    0)) == -1)
+		return 1;
+	do
+		n = hs_sys.read(fd, buf, sizeof(buf) - 1);
+	while (n == -1 && errno == EINTR);
+	(void)hs_close(fd);
+	if (n <= 0)
+		return 1;
+	buf[n] = '\0';
+	if ((p = strstr(buf, "\nSeccomp:")) == NULL)
+		return 0;	/* a kernel without seccomp */
+	p += sizeof("\nSeccomp:") - 1;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	return *p != '0';
+}
+
 static int
 in_init_pidns(void)
 {
@@ -561,7 +593,7 @@ hs_bpf_who(const struct hs_scan_id *ids, size_t n)
 		errno = E2BIG;
 		return -1;
 	}
-	if (!privileged()) {
+	if (!privileged() || seccomp_filtered()) {
 		errno = EPERM;
 		return -1;
 	}

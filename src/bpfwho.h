@@ -57,12 +57,12 @@ struct hs_bpf_rec {
  * A descriptor whose read(2) yields struct hs_bpf_rec for every VMA of
  * every thread-group leader that maps one of ids[0..n) (matched by
  * device and inode, .which copied), or -1 with errno: EPERM or EACCES
- * (not privileged), ENOENT (no BTF, or a structure field it needs is
- * not where it looks), EINVAL (the verifier refused the program),
- * EOPNOTSUPP (not in the initial PID namespace, whose PIDs it reports;
- * a file on overlayfs or FUSE), E2BIG (more than HS_BPF_MAX_IDS ids).
- * Records of one process come one after another; a record may be split
- * across two reads.
+ * (not privileged, or confined by a seccomp filter), ENOENT (no BTF, or
+ * a structure field it needs is not where it looks), EINVAL (the
+ * verifier refused the program), EOPNOTSUPP (not in the initial PID
+ * namespace, whose PIDs it reports; a file on overlayfs or FUSE), E2BIG
+ * (more than HS_BPF_MAX_IDS ids).  Records of one process come one after
+ * another; a record may be split across two reads.
  */
 int	hs_bpf_who(const struct hs_scan_id *ids, size_t n);
 

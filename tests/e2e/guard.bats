@@ -109,6 +109,19 @@ refused() {
 	HOTSWAP_SCAN=proc refused cp
 }
 
+@test "guard: a program under a seccomp filter that kills on bpf(2) is not killed" {
+	[ "$(uname -m)" = x86_64 ] || skip "the filter is written for x86-64"
+	start_victim "$W/lib.so"
+	before=$(fileid lib.so)
+	run --separate-stderr "$HOTSWAP" guard -- \
+	    "$HS_HELPERS/seccomp_nobpf" cp short.so lib.so
+	[ "$status" -ne $((128 + 31)) ] || fail "cp died of SIGSYS"
+	[ "$status" -eq 1 ] || fail "status $status: $stderr"
+	[[ $stderr == *"mapped by pid $VPID"* ]] || fail "no refusal: $stderr"
+	[ "$(fileid lib.so)" = "$before" ] || fail "lib.so changed"
+	victim_alive
+}
+
 @test "guard: refuse is the default, and -q keeps the guard quiet" {
 	guard_on cp -q
 	[ "$status" -ne 0 ]

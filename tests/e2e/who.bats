@@ -177,6 +177,21 @@ bpf_possible() {
 	[ "$output" = text ]
 }
 
+@test "who under a seccomp filter that kills on bpf(2): answered from /proc" {
+	command -v python3 >/dev/null || skip "python3 is not installed"
+	command -v perl >/dev/null || skip "perl is not installed"
+	# Control: the filter does kill a bpf(2) call (321 on x86-64).
+	[ "$(uname -m)" = x86_64 ] || skip "the filter is written for x86-64"
+	run "$HS_HELPERS/seccomp_nobpf" perl -e 'syscall(321, 0, 0, 0)'
+	[ "$status" -eq $((128 + 31)) ] || fail "bpf(2) not killed: $status"
+	start_mappers 2 "$W/lib/libw.so"
+	run --separate-stderr "$HS_HELPERS/seccomp_nobpf" "$HOTSWAP" who \
+	    --json lib/libw.so
+	[ "$status" -eq 0 ] || fail "who ended with $status: $output"
+	run json_eval 'print(d["method"], len(d["processes"]))'
+	[ "$output" = "text 2" ] || fail "$output"
+}
+
 @test "who: BPF, text, PROCMAP_QUERY, one or two CPUs: the same processes and ranges" {
 	start_mappers 3 "$W/lib/libw.so"
 	# The order of processes is unspecified: compare the lines sorted.
