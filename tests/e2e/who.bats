@@ -143,7 +143,8 @@ assert isinstance(d["incomplete"], bool)'
 
 # bpf_possible: the conditions under which who must use the BPF iterator
 # (hotswap(1)): CAP_BPF and CAP_PERFMON or CAP_SYS_ADMIN, the kernel's
-# BTF, the initial PID namespace, no lockdown of kernel reads.  Where one
+# BTF, the initial PID namespace, no lockdown of kernel reads, no seccomp
+# filter.  Where one
 # is missing (an unprivileged container, say) the test is skipped, not
 # failed: who then reads /proc, which the other tests cover.
 bpf_possible() {
@@ -152,6 +153,7 @@ bpf_possible() {
 	[ "$(stat -L -c %i /proc/self/ns/pid)" = 4026531836 ] || return 1
 	grep -q '\[confidentiality\]' /sys/kernel/security/lockdown \
 	    2>/dev/null && return 1
+	grep -q '^Seccomp:[[:space:]]*0' /proc/self/status || return 1
 	eff=$(awk '/^CapEff:/ { print $2 }' /proc/self/status)
 	(( (0x$eff >> 21) & 1 )) && return 0			# CAP_SYS_ADMIN
 	(( (0x$eff >> 38) & 1 && (0x$eff >> 39) & 1 ))	# PERFMON, BPF
