@@ -240,7 +240,7 @@ fuzz-check:
 $(SAN)/test_maps: src/maps.h
 $(SAN)/test_scan: src/maps.h src/procmap.h src/scan.h src/sys.h \
 	src/bpfwho.h tests/testutil_scan.h
-$(SAN)/test_btf: src/btf.h
+$(SAN)/test_btf: src/btf.h src/bpfwho.h src/sys.h
 
 # Scanner benchmark (never pass/fail): who by PROCMAP_QUERY and by text,
 # and stale, over every process; BENCH_ARGS e.g. "-s 500 /usr/bin/bash".

@@ -97,6 +97,61 @@ static const struct field fields[] = {
 };
 
 /*
+ * All of fd's file from where it stands, NUL-terminated, in a malloc'd
+ * buffer (*lenp without the NUL).  hint is the expected size, 0 if the
+ * file cannot tell (/proc files report none).
+ */
+static int
+read_fd(int fd, size_t hint, char **bufp, size_t *lenp)
+{
+	/* hint + 2: room for the NUL and for the read(2) that sees the end. */
+	size_t cap = hint > 0 ? hint + 2 : 64 * 1024, len = 0;
+	char *buf, *nb;
+	ssize_t n;
+
+	if ((buf = malloc(cap)) == NULL)
+		return -1;
+	for (;;) {
+		if (cap - len < 2) {
+			if ((nb = realloc(buf, cap * 2)) == NULL)
+				goto fail;
+			buf = nb;
+			cap *= 2;
+		}
+		do
+			n = hs_sys.read(fd, buf + len, cap - len - 1);
+		while (n == -1 && errno == EINTR);
+		if (n == -1)
+			goto fail;
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	*bufp = buf;
+	*lenp = len;
+	return 0;
+fail:
+	free(buf);
+	return -1;
+}
+
+/* read_fd() of a file opened by name. */
+static int
+read_file(const char *path, char **bufp, size_t *lenp)
+{
+	int fd, r, serrno;
+
+	if ((fd = hs_openat(AT_FDCWD, path, O_RDONLY, 0)) == -1)
+		return -1;
+	r = read_fd(fd, 0, bufp, lenp);
+	serrno = errno;
+	(void)hs_close(fd);
+	errno = serrno;
+	return r;
+}
+
+/*
  * The kernel's BTF, some 5 MiB: mapped where sysfs lets us (Linux 6.16
  * and later), which saves copying it 4 KiB per read(2); read otherwise.
  * *mapped says which, for release().
@@ -105,54 +160,28 @@ static int
 load_btf(char **bufp, size_t *lenp, int *mapped)
 {
 	struct stat st;
-	size_t cap, len = 0;
-	char *buf = NULL, *nb;
+	size_t size;
 	void *m;
-	ssize_t n;
-	int fd, serrno;
+	int fd, r, serrno;
 
 	if ((fd = hs_openat(AT_FDCWD, VMLINUX_BTF, O_RDONLY, 0)) == -1)
 		return -1;
-	cap = hs_sys.fstat(fd, &st) == 0 && st.st_size > 0 ?
+	size = hs_sys.fstat(fd, &st) == 0 && st.st_size > 0 ?
 	    (size_t)st.st_size : 0;
-	if (cap > 0 && (m = hs_sys.mmap(NULL, cap, PROT_READ,
+	if (size > 0 && (m = hs_sys.mmap(NULL, size, PROT_READ,
 	    MAP_PRIVATE, fd, 0)) != MAP_FAILED) {
-		(void)hs_close(fd);
 		*bufp = m;
-		*lenp = cap;
+		*lenp = size;
 		*mapped = 1;
-		return 0;
+		r = 0;
+	} else {
+		*mapped = 0;
+		r = read_fd(fd, size, bufp, lenp);
 	}
-	cap = cap > 0 ? cap + 1 : 1 << 20;
-	if ((buf = malloc(cap)) == NULL)
-		goto fail;
-	for (;;) {
-		if (len == cap) {
-			if ((nb = realloc(buf, cap * 2)) == NULL)
-				goto fail;
-			buf = nb;
-			cap *= 2;
-		}
-		do
-			n = hs_sys.read(fd, buf + len, cap - len);
-		while (n == -1 && errno == EINTR);
-		if (n == -1)
-			goto fail;
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	(void)hs_close(fd);
-	*bufp = buf;
-	*lenp = len;
-	*mapped = 0;
-	return 0;
-fail:
 	serrno = errno;
-	free(buf);
 	(void)hs_close(fd);
 	errno = serrno;
-	return -1;
+	return r;
 }
 
 static void
@@ -486,26 +515,22 @@ privileged(void)
 static int
 seccomp_filtered(void)
 {
-	char buf[4096], *p;
-	ssize_t n;
-	int fd;
+	char *buf, *p;
+	size_t len;
+	int r;
 
-	if ((fd = hs_openat(AT_FDCWD, "/proc/self/status", O_RDONLY,
-	    0)) == -1)
+	if (read_file("/proc/self/status", &buf, &len) == -1)
 		return 1;
-	do
-		n = hs_sys.read(fd, buf, sizeof(buf) - 1);
-	while (n == -1 && errno == EINTR);
-	(void)hs_close(fd);
-	if (n <= 0)
-		return 1;
-	buf[n] = '\0';
 	if ((p = strstr(buf, "\nSeccomp:")) == NULL)
-		return 0;	/* a kernel without seccomp */
-	p += sizeof("\nSeccomp:") - 1;
-	while (*p == ' ' || *p == '\t')
-		p++;
-	return *p != '0';
+		r = 0;		/* a kernel without seccomp */
+	else {
+		p += sizeof("\nSeccomp:") - 1;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		r = *p != '0';
+	}
+	free(buf);
+	return r;
 }
 
 static int
@@ -526,35 +551,17 @@ in_init_pidns(void)
 static int
 stacked(const struct hs_scan_id *ids, size_t n)
 {
-	char *buf = NULL, *line, *next, *dash, type[32];
+	char *buf, *line, *next, *dash, type[32];
 	unsigned int maj, min;
-	size_t i, len, cap = 0;
-	ssize_t got;
-	int fd, hit = 0, anon = 0;
+	size_t i, len;
+	int hit = 0, anon = 0;
 
 	for (i = 0; i < n; i++)
 		anon |= major(ids[i].dev) == 0;
 	if (!anon)
 		return 0;
-	if ((fd = hs_openat(AT_FDCWD, "/proc/self/mountinfo", O_RDONLY,
-	    0)) == -1)
+	if (read_file("/proc/self/mountinfo", &buf, &len) == -1)
 		return 1;	/* cannot tell: do not risk it */
-	for (len = 0;; len += (size_t)got) {
-		if (cap - len < 4096) {
-			cap = cap ? cap * 2 : 65536;
-			if ((next = realloc(buf, cap + 1)) == NULL)
-				goto out;
-			buf = next;
-		}
-		do
-			got = hs_sys.read(fd, buf + len, cap - len);
-		while (got == -1 && errno == EINTR);
-		if (got == -1)
-			goto out;
-		if (got == 0)
-			break;
-	}
-	buf[len] = '\0';
 	/* "ID PARENT MAJ:MIN ROOT MOUNT OPTIONS [TAGS...] - TYPE ..." */
 	for (line = buf; line != NULL && *line != '\0'; line = next) {
 		if ((next = strchr(line, '\n')) != NULL)
@@ -571,13 +578,8 @@ stacked(const struct hs_scan_id *ids, size_t n)
 			    minor(ids[i].dev) == min)
 				hit = 1;
 	}
-	(void)hs_close(fd);
 	free(buf);
 	return hit;
-out:
-	(void)hs_close(fd);
-	free(buf);
-	return 1;
 }
 
 int
