@@ -479,17 +479,19 @@ test_scan_stale_replaced(void **state)
 	assert_string_equal(names[0], f->path);
 }
 
-/* A file literally named "x (deleted)" is not stale until it is. */
+/*
+ * A file named name in the test directory, mapped by the child: not
+ * stale; deleted: stale, as deleted, under its own name.
+ */
 static void
-test_scan_stale_literal_deleted_name(void **state)
+stale_once_deleted(struct fx *f, const char *name, char fill)
 {
-	struct fx *f = *state;
 	struct map_how h = { NULL, PROT_READ, MAP_PRIVATE, 0, 0 };
 	struct hs_mapping m[8];
 	char names[8][PATH_MAX], path[PATH_MAX + 16];
 
-	(void)snprintf(path, sizeof(path), "%s/x (deleted)", f->dir);
-	assert_int_equal(ts_write_file(path, 4096, 'c'), 0);
+	(void)snprintf(path, sizeof(path), "%s/%s", f->dir, name);
+	assert_int_equal(ts_write_file(path, 4096, fill), 0);
 	h.path = path;
 	start(f, &h);
 	assert_int_equal(stale_of(f, m, NULL), 0);
@@ -499,23 +501,18 @@ test_scan_stale_literal_deleted_name(void **state)
 	assert_string_equal(names[0], path);
 }
 
+/* A file literally named "x (deleted)" is not stale until it is. */
+static void
+test_scan_stale_literal_deleted_name(void **state)
+{
+	stale_once_deleted(*state, "x (deleted)", 'c');
+}
+
 /* A newline in the name is "\012" in maps; still judged right. */
 static void
 test_scan_stale_newline_name(void **state)
 {
-	struct fx *f = *state;
-	struct map_how h = { NULL, PROT_READ, MAP_PRIVATE, 0, 0 };
-	struct hs_mapping m[8];
-	char names[8][PATH_MAX], path[PATH_MAX + 16];
-
-	(void)snprintf(path, sizeof(path), "%s/a\nb c", f->dir);
-	assert_int_equal(ts_write_file(path, 4096, 'd'), 0);
-	h.path = path;
-	start(f, &h);
-	assert_int_equal(stale_of(f, m, NULL), 0);
-	assert_int_equal(unlink(path), 0);
-	assert_int_equal(stale_of(f, m, names), 1);
-	assert_string_equal(names[0], path);
+	stale_once_deleted(*state, "a\nb c", 'd');
 }
 
 static void
