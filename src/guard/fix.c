@@ -52,6 +52,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "sys.h"
 #include "guard.h"
 
 #define FIX_MAX		32		/* temporaries in flight */
@@ -384,17 +385,6 @@ report(const char *what, const char *path, int e)
 	guard_say(1, what, path, post);
 }
 
-static int
-fsync_retry(int fd)
-{
-	int r;
-
-	do
-		r = fsync(fd);
-	while (r == -1 && errno == EINTR);
-	return r;
-}
-
 static void
 sync_dir(const char *dpath)
 {
@@ -406,7 +396,7 @@ sync_dir(const char *dpath)
 		return;
 	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
 		return;
-	if (fsync_retry(dfd) == -1)
+	if (hs_fsync(dfd) == -1)
 		guard_say(1, "replaced, but cannot sync the directory of ",
 		    dpath, "");
 	(void)close(dfd);
@@ -420,7 +410,7 @@ sync_dir(const char *dpath)
 static void
 commit(struct fix_ent *e, int pfd)
 {
-	if (fsync_retry(pfd) == -1) {
+	if (hs_fsync(pfd) == -1) {
 		report("cannot sync new copy of ", e->dpath, errno);
 		(void)unlink(e->tpath);
 		return;
