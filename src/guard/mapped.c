@@ -22,24 +22,25 @@
  *    about 10 ms on a thousand processes, exact, no set to keep fresh.
  *
  * 3. The set.  Where the kernel cannot be asked (not root, no BTF, a
- *    file on overlayfs or FUSE, inside a container), one walk of
- *    /proc collects every file-backed mapping of every process into a
- *    hash set of (dev, ino), with up to GUARD_PIDS PIDs each for the
- *    message.  The walk reads the maps text (maps.c) and finishes a
- *    process whose text is mostly anonymous mappings with PROCMAP_QUERY
- *    (procmap.c, Linux 6.11+): see add_maps().  The set is reused while it is fresh (FRESH_MS, or ten
- *    walk times if a walk is slower: the guard never spends more than
- *    about a tenth of the time on walks), except that a file the probe
- *    found in use and the set does not list forces a new walk: a file
- *    mapped after the set was made is still caught.
+ *    file on overlayfs or FUSE, inside a container, a seccomp filter),
+ *    one walk of /proc collects every file-backed mapping of every
+ *    process into a hash set of (dev, ino), with up to GUARD_PIDS PIDs
+ *    each for the message.  The walk reads the maps text (maps.c) and
+ *    finishes a process whose text is mostly anonymous mappings with
+ *    PROCMAP_QUERY (procmap.c, Linux 6.11+): see add_maps().  The set is
+ *    reused while it is fresh (FRESH_MS, or ten walk times if a walk is
+ *    slower: the guard never spends more than about a tenth of the time
+ *    on walks), except that a file the probe found in use and the set
+ *    does not list forces a new walk: a file mapped after the set was
+ *    made is still caught.
  *
  * What can be missed, the window documented in hotswap(1): with the
  * kernel's answer or a usable lease, nothing that was mapped before the
  * check; with only the set, a file first mapped less than the freshness
- * time before the check.  A
- * process that maps the file after the check, during the program's own
- * write, is a race no userspace check can close.  Processes whose maps
- * we may not read (other users', for a non-root caller) are not seen.
+ * time before the check.  A process that maps the file after the check,
+ * during the program's own write, is a race no userspace check can
+ * close.  Processes whose maps we may not read (other users', for a
+ * non-root caller) are not seen.
  */
 #include <sys/stat.h>
 #include <dirent.h>
