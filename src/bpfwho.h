@@ -35,14 +35,19 @@
 /* More files than this and the program would be long: /proc instead. */
 #define HS_BPF_MAX_IDS	128
 
+/* The kernel's VM_* bits of vm_flags that maps shows as "rwxs". */
+#define HS_VM_READ	0x01
+#define HS_VM_WRITE	0x02
+#define HS_VM_EXEC	0x04
+#define HS_VM_MAYSHARE	0x80
+
 /* What the iterator's read(2) yields, one per matching VMA. */
 struct hs_bpf_rec {
 	uint32_t	tgid;		/* PID, in the initial namespace */
 	uint32_t	which;		/* index into the ids given */
 	uint64_t	start;		/* the VMA */
 	uint64_t	end;
-	uint64_t	vm_flags;	/* VM_READ 1, VM_WRITE 2, VM_EXEC 4,
-					   VM_MAYSHARE 0x80 */
+	uint64_t	vm_flags;	/* HS_VM_*, the kernel's VM_* */
 	uint64_t	pgoff;		/* in pages */
 	uint64_t	start_code;	/* mm->start_code */
 	uint64_t	mm_flags;	/* low 2 bits: dumpable (1 if unknown) */

@@ -152,7 +152,6 @@ end_walk(struct hs_scan *s)
 		(void)hs_close(s->bpffd);
 	s->listfd = s->bpffd = -1;
 	s->bpfpos = s->bpflen = 0;
-	s->bpfhave = 0;
 	s->walk = HS_WALK_NONE;
 }
 
@@ -689,9 +688,12 @@ own_next(struct hs_scan *s, const struct hs_proc **proc,
 	return r;
 }
 
-/* The iterator's next record into *r: 1, or 0 at its end, -1 on error. */
+/*
+ * The iterator's next record into *r, left in the buffer: 1, or 0 at its
+ * end, -1 on error.
+ */
 static int
-bpf_rec(struct hs_scan *s, struct hs_bpf_rec *r)
+bpf_peek(struct hs_scan *s, struct hs_bpf_rec *r)
 {
 	ssize_t n;
 
@@ -719,7 +721,6 @@ bpf_rec(struct hs_scan *s, struct hs_bpf_rec *r)
 		s->bpflen += (size_t)n;
 	}
 	memcpy(r, s->bpfbuf + s->bpfpos, sizeof(*r));
-	s->bpfpos += sizeof(*r);
 	return 1;
 }
 
@@ -737,10 +738,10 @@ bpf_maps_rec(const struct hs_bpf_rec *r, struct hs_maps_rec *rec)
 	rec->offset = r->pgoff * (uint64_t)pagesize;
 	rec->dev = makedev(r->dev >> 20, r->dev & 0xfffff);
 	rec->ino = (ino_t)r->ino;
-	rec->perms = (r->vm_flags & 0x1 ? HS_MAPS_R : 0) |
-	    (r->vm_flags & 0x2 ? HS_MAPS_W : 0) |
-	    (r->vm_flags & 0x4 ? HS_MAPS_X : 0) |
-	    (r->vm_flags & 0x80 ? HS_MAPS_S : 0);
+	rec->perms = (r->vm_flags & HS_VM_READ ? HS_MAPS_R : 0) |
+	    (r->vm_flags & HS_VM_WRITE ? HS_MAPS_W : 0) |
+	    (r->vm_flags & HS_VM_EXEC ? HS_MAPS_X : 0) |
+	    (r->vm_flags & HS_VM_MAYSHARE ? HS_MAPS_S : 0);
 }
 
 /* The process of record r, as hs_procinfo() fills it from /proc. */
@@ -764,8 +765,7 @@ bpf_proc(struct hs_scan *s, const struct hs_bpf_rec *r)
 
 /*
  * The next process from the iterator: its records come one after
- * another, and the first record of the process after it is kept for
- * the next call.
+ * another, so they are taken while the next one is of the same PID.
  */
 static int
 bpf_next(struct hs_scan *s, const struct hs_proc **proc,
@@ -777,30 +777,21 @@ bpf_next(struct hs_scan *s, const struct hs_proc **proc,
 	int got;
 
 	for (;;) {
-		if (!s->bpfhave) {
-			if ((got = bpf_rec(s, &r)) != 1)
-				return got;
-		} else
-			memcpy(&r, s->bpfnext, sizeof(r));
-		s->bpfhave = 0;
+		if ((got = bpf_peek(s, &r)) != 1)
+			return got;
 		s->nmaps = s->nameslen = 0;
 		bpf_proc(s, &r);
 		code = r.start_code;
-		for (;;) {
+		do {
+			s->bpfpos += sizeof(r);		/* taken */
 			bpf_maps_rec(&r, &rec);
 			if (hs_scan_add(s, &rec, hs_scan_kind(rec.perms),
 			    r.which, NULL, 0) == -1)
 				return -1;
-			if ((got = bpf_rec(s, &r)) == -1)
-				return -1;
-			if (got == 0)
-				break;
-			if (r.tgid != (uint32_t)s->proc.pid) {
-				memcpy(s->bpfnext, &r, sizeof(r));
-				s->bpfhave = 1;
-				break;
-			}
-		}
+		} while ((got = bpf_peek(s, &r)) == 1 &&
+		    r.tgid == (uint32_t)s->proc.pid);
+		if (got == -1)
+			return -1;
 		(void)snprintf(s->pidname, sizeof(s->pidname), "%d",
 		    (int)s->proc.pid);
 		if (code != 0)

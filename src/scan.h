@@ -85,8 +85,6 @@ struct hs_scan {
 	char		*bpfbuf;
 	size_t		 bpfpos;
 	size_t		 bpflen;
-	int		 bpfhave;	/* bpfnext holds the next record */
-	unsigned char	 bpfnext[96];	/* a struct hs_bpf_rec */
 
 	/* A walk on two CPUs (scan_par.c). */
 	unsigned int	 part;		/* this handle takes PIDs with */
