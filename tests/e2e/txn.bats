@@ -525,11 +525,13 @@ pick_kill() {
 			fns+=(mkdirat)
 		fi
 		KFN=${fns[RANDOM % ${#fns[@]}]}
+		# Only calls made before the commit record: an openat among
+		# the directory fsyncs after it is not staging.
 		case $KFN in
 		write) KN=$(( big % (c[write] - 1) + 1 )) ;;	# not C
 		# On the disk a file more or less may be fsynced instead.
 		sync_file_range) KN=$(( big % (c[$KFN] - 2) + 1 )) ;;
-		*) KN=$(( big % c[$KFN] + 1 )) ;;
+		*) KN=$(( big % c[$KFN@lastwrite] + 1 )) ;;
 		esac ;;
 	3)
 		KPHASE=barrier

@@ -14,8 +14,9 @@
  * --seccomp-bpf, and tracing every call makes a 2,000-file install three
  * times slower).  With HS_KILLAT_COUNT=FILE it kills nothing and writes
  * "NAME COUNT" lines to FILE at exit: the range a random N is drawn from;
- * and "fsync@lastwrite COUNT", the fsyncs made before the last write (in
- * a transaction: the journal's commit record).
+ * and "NAME@lastwrite COUNT", the calls made before the last write (in a
+ * transaction: the journal's commit record), which bound the draws of a
+ * kill that must come before the commit.
  *
  * Only calls through the dynamic symbols are seen, which is how the
  * library reaches the kernel (src/sys.c); glibc's internal calls (stdio,
@@ -45,7 +46,7 @@ static const char *const names[K_N] = {
 };
 
 static unsigned long counts[K_N];
-static unsigned long fsync_at_write;	/* fsyncs before the last write */
+static unsigned long at_write[K_N];	/* counts[] before the last write */
 static int target = -1;			/* which wrapper kills, if any */
 static unsigned long when;		/* on its when-th call */
 
@@ -75,8 +76,8 @@ killat_report(void)
 	if (path == NULL || (f = fopen(path, "w")) == NULL)
 		return;
 	for (i = 0; i < K_N; i++)
-		fprintf(f, "%s %lu\n", names[i], counts[i]);
-	fprintf(f, "fsync@lastwrite %lu\n", fsync_at_write);
+		fprintf(f, "%s %lu\n%s@lastwrite %lu\n", names[i], counts[i],
+		    names[i], at_write[i]);
 	fclose(f);
 }
 
@@ -85,10 +86,12 @@ static void
 enter(int k)
 {
 	unsigned long n = __atomic_add_fetch(&counts[k], 1, __ATOMIC_SEQ_CST);
+	int i;
 
 	if (k == K_WRITE)
-		fsync_at_write = __atomic_load_n(&counts[K_FSYNC],
-		    __ATOMIC_SEQ_CST);
+		for (i = 0; i < K_N; i++)
+			at_write[i] = __atomic_load_n(&counts[i],
+			    __ATOMIC_SEQ_CST);
 	if (k == target && n == when)
 		(void)kill(getpid(), SIGKILL);
 }
