@@ -15,7 +15,7 @@
  * a child that then runs cat).  Keeping a reference count across
  * processes would need shared memory and would miss exec.  Instead the
  * kernel counts for us: the temporary's open file description holds an
- * OFD lock (F_OFD_SETLK) on one byte far beyond any data, and an OFD
+ * OFD lock (F_OFD_SETLK) on a byte far beyond any data, and an OFD
  * lock lives exactly as long as the open file description.  After a
  * process closes a descriptor of a temporary, it opens the temporary by
  * name and asks F_OFD_GETLK: if no lock is left, no descriptor is left
@@ -60,8 +60,13 @@
 #define FIX_MARK	".hsg-"		/* ".NAME.hsg-XXXXXXXXXX" */
 #define FIX_RANDOM	10
 #define FIX_TRIES	100
-/* The byte the OFD lock holds: far past the end of any real file. */
-#define LOCK_OFF	((off_t)0x7ffffffffffff000LL)
+/*
+ * Where the OFD locks are: far past the end of any real file, one byte
+ * for each open file description, so that two of them (freopen's reopen
+ * through /proc/self/fd, say) never conflict.
+ */
+#define LOCK_BASE	((off_t)0x7fff000000000000LL)
+#define LOCK_SPAN	((off_t)1 << 32)
 
 struct fix_ent {
 	atomic_int	 state;		/* 0 free, 1 in use */
@@ -263,20 +268,33 @@ out:
 	return r;
 }
 
-/* Hold the OFD lock that says "a descriptor of this is still open". */
+/*
+ * Hold the OFD lock that says "a descriptor of this is still open": a
+ * read lock for a read-only descriptor (a write lock needs write
+ * access), else a write lock, on a byte of our own in the span.  The
+ * byte is this process's PID and a count, unique on the host but for
+ * PID namespaces: a byte another description holds (EAGAIN) is skipped.
+ */
 static int
 lock_ofd(int fd)
 {
+	static atomic_uint count;
 	struct flock fl;
-	int fl_acc = fcntl(fd, F_GETFL);
+	int fl_acc = fcntl(fd, F_GETFL), i, r = -1;
+	uint64_t slot;
 
 	memset(&fl, 0, sizeof(fl));
 	fl.l_type = (fl_acc != -1 && (fl_acc & O_ACCMODE) == O_RDONLY) ?
 	    F_RDLCK : F_WRLCK;
 	fl.l_whence = SEEK_SET;
-	fl.l_start = LOCK_OFF;
 	fl.l_len = 1;
-	return fcntl(fd, F_OFD_SETLK, &fl);
+	for (i = 0; i < 64; i++) {
+		slot = ((uint64_t)getpid() << 10) + atomic_fetch_add(&count, 1);
+		fl.l_start = LOCK_BASE + (off_t)(slot % (uint64_t)LOCK_SPAN);
+		if ((r = fcntl(fd, F_OFD_SETLK, &fl)) == 0 || errno != EAGAIN)
+			break;
+	}
+	return r;
 }
 
 /*
@@ -472,8 +490,8 @@ release(int idx)
 	memset(&fl, 0, sizeof(fl));
 	fl.l_type = F_WRLCK;
 	fl.l_whence = SEEK_SET;
-	fl.l_start = LOCK_OFF;
-	fl.l_len = 1;
+	fl.l_start = LOCK_BASE;
+	fl.l_len = LOCK_SPAN;
 	if (fcntl(pfd, F_OFD_GETLK, &fl) == 0 && fl.l_type == F_UNLCK)
 		commit(e, pfd);
 	(void)close(pfd);
