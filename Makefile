@@ -105,7 +105,12 @@ $(SAN)/hotswap: $(call san_obj,$(CLI_SRC)) $(SAN)/libhotswap.a
 $(SAN)/test_%: tests/test_%.c $(wildcard tests/testutil.*) $(SAN)/libhotswap.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(SAN_FLAGS) -o $@ $< \
-	    $(wildcard tests/testutil.c) $(SAN)/libhotswap.a $(LDLIBS) -lcmocka
+	    $(wildcard tests/testutil.c) $(TEST_OBJ) $(SAN)/libhotswap.a \
+	    $(LDLIBS) -lcmocka
+
+# The guard's --fix engine, tested without the interposers of guard.c.
+$(SAN)/test_guard: TEST_OBJ = $(SAN)/guard/fix.o
+$(SAN)/test_guard: $(SAN)/guard/fix.o src/guard/guard.h src/sys.h
 
 # Helpers are the victims of the end-to-end tests: plain builds, no
 # sanitizer runtime in the processes whose crashes we count.

@@ -33,6 +33,14 @@
  * program (no preload), never runs them: if it held the last descriptor
  * the temporary stays and the old file is kept.
  *
+ * Failures keep the old file.  A write the program loses (ENOSPC, EIO:
+ * fix_lost()) unlinks the temporary, so that no process commits it; a
+ * failed fsync or rename at the commit is said, the temporary removed,
+ * and its errno returned for the interposed close(2) to report.  The
+ * calls that make, fill, sync, rename and remove temporaries go through
+ * the seam (sys.h), so that tests/test_guard.c can fail each in turn;
+ * the descriptor bookkeeping (fcntl locks, dup3) does not.
+ *
  * Signal safety: the close path (fix_closed and what it calls) uses only
  * system calls, atomics and stack buffers: no malloc, no locks, no
  * stdio.  fix_open() is not async-signal-safe (realpath).
@@ -73,6 +81,7 @@ struct fix_ent {
 	atomic_int	 nfd;		/* our descriptors for it */
 	dev_t		 dev;		/* of the temporary */
 	ino_t		 ino;
+	FILE		*stream;	/* fopen's or freopen's, or NULL */
 	char		 tpath[PATH_MAX];
 	char		 dpath[PATH_MAX];
 };
@@ -105,6 +114,7 @@ ent_alloc(void)
 		zero = 0;
 		if (atomic_compare_exchange_strong(&ents[i].state, &zero, 1)) {
 			atomic_store(&ents[i].nfd, 0);
+			ents[i].stream = NULL;
 			return i;
 		}
 	}
@@ -126,7 +136,7 @@ untrack(int fd)
 	return old - 1;
 }
 
-static void release(int);
+static int release(int);
 
 static int
 track(int fd, int idx)
@@ -138,7 +148,7 @@ track(int fd, int idx)
 		return -1;
 	}
 	if ((stale = untrack(fd)) != -1)
-		release(stale);		/* closed behind our back */
+		(void)release(stale);	/* closed behind our back */
 	atomic_fetch_add(&ents[idx].nfd, 1);
 	atomic_store(&fdmap[fd], (unsigned char)(idx + 1));
 	atomic_fetch_add(&live, 1);
@@ -178,8 +188,9 @@ make_tmpname(char *buf, const char *dir, const char *base)
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
-		errno = EAGAIN;
+	if (hs_sys.getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
+		if (errno == 0)
+			errno = EAGAIN;
 		return -1;
 	}
 	for (i = 0; i < FIX_RANDOM; i++)
@@ -253,17 +264,20 @@ copy_meta(int tfd, const char *dpath)
 	opts.uid = (uid_t)-1;
 	opts.gid = (gid_t)-1;
 	memset(&res, 0, sizeof(res));
-	ofd = open(dpath, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
-	    O_CLOEXEC);
-	if ((ofd != -1 ? fstat(ofd, &ost) :
-	    fstatat(AT_FDCWD, dpath, &ost, AT_SYMLINK_NOFOLLOW)) == -1)
+	ofd = hs_sys.openat(AT_FDCWD, dpath, O_RDONLY | O_NOFOLLOW |
+	    O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0);
+	/* A file the program may write but not read: no xattrs to copy. */
+	if (ofd == -1 && errno != EACCES)
+		goto out;
+	if ((ofd != -1 ? hs_sys.fstat(ofd, &ost) :
+	    hs_sys.fstatat(AT_FDCWD, dpath, &ost, AT_SYMLINK_NOFOLLOW)) == -1)
 		goto out;
 	hs_meta_plan(&ost, &ost, ofd, &opts, &m);
 	r = hs_meta_apply(tfd, &m, &res);
 out:
 	serrno = errno;
 	if (ofd != -1)
-		(void)close(ofd);
+		(void)hs_sys.close(ofd);
 	errno = serrno;
 	return r;
 }
@@ -315,22 +329,22 @@ create_tmp(struct fix_ent *e, int flags)
 	for (i = 0; i < FIX_TRIES && fd == -1; i++) {
 		if (make_tmpname(e->tpath, dir, base) == -1)
 			return -1;
-		fd = open(e->tpath, flags | O_CREAT | O_EXCL | O_NOFOLLOW |
-		    O_NOCTTY, 0600);
+		fd = hs_sys.openat(AT_FDCWD, e->tpath, flags | O_CREAT |
+		    O_EXCL | O_NOFOLLOW | O_NOCTTY, 0600);
 		if (fd == -1 && errno != EEXIST)
 			return -1;
 	}
 	if (fd == -1)
 		return -1;
-	if (copy_meta(fd, e->dpath) == -1 || fstat(fd, &st) == -1)
+	if (copy_meta(fd, e->dpath) == -1 || hs_sys.fstat(fd, &st) == -1)
 		goto fail;
 	e->dev = st.st_dev;
 	e->ino = st.st_ino;
 	return fd;
 fail:
 	serrno = errno;
-	(void)close(fd);
-	(void)unlink(e->tpath);
+	(void)hs_sys.close(fd);
+	(void)hs_sys.unlinkat(AT_FDCWD, e->tpath, 0);
 	errno = serrno;
 	return -1;
 }
@@ -350,8 +364,8 @@ fix_open(int dirfd, const char *path, int flags, mode_t mode)
 		goto fail;
 	if (lock_ofd(fd) == -1 || track(fd, idx) == -1) {
 		serrno = errno;
-		(void)close(fd);
-		(void)unlink(e->tpath);
+		(void)hs_sys.close(fd);
+		(void)hs_sys.unlinkat(AT_FDCWD, e->tpath, 0);
 		errno = serrno;
 		goto fail;
 	}
@@ -367,9 +381,9 @@ fix_abandon(int fd)
 	int idx = untrack(fd);
 
 	guard_busy++;
-	(void)close(fd);
+	(void)hs_sys.close(fd);
 	if (idx != -1) {
-		(void)unlink(ents[idx].tpath);
+		(void)hs_sys.unlinkat(AT_FDCWD, ents[idx].tpath, 0);
 		if (atomic_fetch_sub(&ents[idx].nfd, 1) == 1)
 			atomic_store(&ents[idx].state, 0);
 	}
@@ -403,45 +417,54 @@ report(const char *what, const char *path, int e)
 	guard_say(1, what, path, post);
 }
 
-static void
+/* 0, or the errno of a failure, said on stderr: the file is replaced. */
+static int
 sync_dir(const char *dpath)
 {
 	char dir[PATH_MAX];
 	const char *base;
-	int dfd;
+	int dfd, e = 0;
 
 	if (split(dpath, dir, &base) == -1)
-		return;
-	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
-		return;
-	if (hs_fsync(dfd) == -1)
+		return 0;
+	if ((dfd = hs_sys.openat(AT_FDCWD, dir, O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC, 0)) == -1 || hs_fsync(dfd) == -1) {
+		e = errno;
 		guard_say(1, "replaced, but cannot sync the directory of ",
 		    dpath, "");
-	(void)close(dfd);
+	}
+	if (dfd != -1)
+		(void)hs_sys.close(dfd);
+	return e;
+}
+
+/* Say why, drop the temporary, return the errno. */
+static int
+fail_commit(const char *what, const struct fix_ent *e, int err)
+{
+	report(what, e->dpath, err);
+	(void)hs_sys.unlinkat(AT_FDCWD, e->tpath, 0);
+	return err;
 }
 
 /*
  * The last descriptor is gone: fsync (data and metadata on disk before a
  * name points at them), rename over the destination, fsync the
- * directory (or the rename may not survive a power cut).
+ * directory (or the rename may not survive a power cut).  0, or the
+ * errno of the step that failed, said on stderr.
  */
-static void
+static int
 commit(struct fix_ent *e, int pfd)
 {
-	if (hs_fsync(pfd) == -1) {
-		report("cannot sync new copy of ", e->dpath, errno);
-		(void)unlink(e->tpath);
-		return;
+	if (hs_fsync(pfd) == -1)
+		return fail_commit("cannot sync new copy of ", e, errno);
+	if (hs_sys.renameat2(AT_FDCWD, e->tpath, AT_FDCWD, e->dpath, 0) ==
+	    -1) {
+		if (errno == ENOENT)	/* another process did it */
+			return 0;
+		return fail_commit("cannot rename new copy over ", e, errno);
 	}
-	if (rename(e->tpath, e->dpath) == -1) {
-		if (errno != ENOENT) {	/* ENOENT: another process did it */
-			report("cannot rename new copy over ", e->dpath,
-			    errno);
-			(void)unlink(e->tpath);
-		}
-		return;
-	}
-	sync_dir(e->dpath);
+	return sync_dir(e->dpath);
 }
 
 /* Open the temporary anew, to ask about its lock and to sync it. */
@@ -449,18 +472,23 @@ static int
 probe_open(const struct fix_ent *e)
 {
 	struct stat st;
-	int fd;
+	int fd, serrno;
 
-	fd = open(e->tpath, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
-	    O_CLOEXEC);
+	fd = hs_sys.openat(AT_FDCWD, e->tpath, O_RDONLY | O_NOFOLLOW |
+	    O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0);
 	if (fd == -1 && errno == EACCES)
-		fd = open(e->tpath, O_WRONLY | O_NOFOLLOW | O_NONBLOCK |
-		    O_NOCTTY | O_CLOEXEC);
+		fd = hs_sys.openat(AT_FDCWD, e->tpath, O_WRONLY | O_NOFOLLOW |
+		    O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0);
 	if (fd == -1)
 		return -1;
-	if (fstat(fd, &st) == -1 || st.st_dev != e->dev ||
-	    st.st_ino != e->ino) {
-		(void)close(fd);
+	if (hs_sys.fstat(fd, &st) == -1) {
+		serrno = errno;
+		(void)hs_sys.close(fd);
+		errno = serrno;
+		return -1;
+	}
+	if (st.st_dev != e->dev || st.st_ino != e->ino) {
+		(void)hs_sys.close(fd);
 		errno = ENOENT;		/* the name is no longer ours */
 		return -1;
 	}
@@ -469,22 +497,24 @@ probe_open(const struct fix_ent *e)
 
 /*
  * One of our descriptors of entry idx was closed.  If it was our last,
- * ask whether any descriptor is left anywhere; if none, commit.
+ * ask whether any descriptor is left anywhere; if none, commit.  0, or
+ * the errno of a failed commit (the old file is kept, or replaced but
+ * not made durable), said on stderr.
  */
-static void
+static int
 release(int idx)
 {
 	struct fix_ent *e = &ents[idx];
 	struct flock fl;
-	int pfd;
+	int pfd, r = 0;
 
 	if (atomic_fetch_sub(&e->nfd, 1) != 1)
-		return;			/* we hold another one */
+		return 0;		/* we hold another one */
 	if ((pfd = probe_open(e)) == -1) {
-		if (errno != ENOENT) {
-			report("cannot reopen new copy of ", e->dpath, errno);
-			(void)unlink(e->tpath);
-		}
+		/* ENOENT: committed elsewhere, or a lost write unlinked it */
+		if (errno != ENOENT)
+			r = fail_commit("cannot reopen new copy of ", e,
+			    errno);
 		goto out;
 	}
 	memset(&fl, 0, sizeof(fl));
@@ -492,25 +522,29 @@ release(int idx)
 	fl.l_whence = SEEK_SET;
 	fl.l_start = LOCK_BASE;
 	fl.l_len = LOCK_SPAN;
-	if (fcntl(pfd, F_OFD_GETLK, &fl) == 0 && fl.l_type == F_UNLCK)
-		commit(e, pfd);
-	(void)close(pfd);
+	if (fcntl(pfd, F_OFD_GETLK, &fl) == -1)
+		r = fail_commit("cannot ask who holds new copy of ", e, errno);
+	else if (fl.l_type == F_UNLCK)
+		r = commit(e, pfd);
+	(void)hs_sys.close(pfd);
 out:
 	atomic_store(&e->state, 0);
+	return r;
 }
 
-void
+int
 fix_closed(int fd)
 {
-	int idx, serrno;
+	int idx, serrno, r;
 
 	if ((idx = untrack(fd)) == -1)
-		return;
+		return 0;
 	serrno = errno;
 	guard_busy++;
-	release(idx);
+	r = release(idx);
 	guard_busy--;
 	errno = serrno;
+	return r;
 }
 
 void
@@ -522,11 +556,72 @@ fix_dup(int oldfd, int newfd)
 		return;
 	guard_busy++;
 	if ((idx = untrack(newfd)) != -1)
-		release(idx);		/* dup2 over it closed it */
+		(void)release(idx);	/* dup2 over it closed it */
 	if (fix_tracked(oldfd))
 		(void)track(newfd, atomic_load(&fdmap[oldfd]) - 1);
 	guard_busy--;
 	errno = serrno;
+}
+
+/*
+ * A call that writes to fd failed with e (0: a stdio stream's error flag,
+ * cause unknown).  If fd is one of our temporaries and e is an error
+ * that loses data (ENOSPC, EDQUOT, EIO, EFBIG; not EINTR or EAGAIN,
+ * which wrote nothing and are retried, nor copy_file_range's EXDEV or
+ * EINVAL, after which cp falls back to read and write), what the program
+ * meant for the file is not all in the temporary, and the temporary must
+ * not replace the file.  Every process that holds the temporary shares
+ * its name, not our memory: unlinking the name tells them all.  The last
+ * close then finds no name (ENOENT, as after another process's commit)
+ * and the old file stays.  Said once, by the process that unlinked.
+ * Async-signal-safe, like the close path; errno is kept.
+ */
+void
+fix_lost(int fd, int e)
+{
+	int idx, serrno = errno;
+
+	if (e != 0 && e != ENOSPC && e != EDQUOT && e != EIO && e != EFBIG)
+		return;
+	if (!fix_tracked(fd) || (idx = atomic_load(&fdmap[fd]) - 1) < 0)
+		return;
+	guard_busy++;
+	if (hs_sys.unlinkat(AT_FDCWD, ents[idx].tpath, 0) == 0) {
+		if (e != 0)
+			report("lost a write to the new copy of ",
+			    ents[idx].dpath, e);
+		else
+			guard_say(1, "lost a write to the new copy of ",
+			    ents[idx].dpath, ": the program's stream has an "
+			    "error; the old file is kept");
+	}
+	guard_busy--;
+	errno = serrno;
+}
+
+void
+fix_stream(int fd, FILE *stream)
+{
+	if (fix_tracked(fd))
+		ents[atomic_load(&fdmap[fd]) - 1].stream = stream;
+}
+
+/*
+ * A stream of ours with its error flag set lost a write, even if
+ * nothing is left to flush: glibc drops the buffer a write failed on, so
+ * a program that exits after a failed fwrite(3) (err(3), say) without
+ * fclose leaves nothing for exit's flush to fail on.
+ */
+static void
+check_stream(int fd)
+{
+	FILE *s;
+
+	if (!fix_tracked(fd) ||
+	    (s = ents[atomic_load(&fdmap[fd]) - 1].stream) == NULL)
+		return;
+	if (fileno(s) == fd && ferror(s))
+		fix_lost(fd, 0);
 }
 
 /* ---- truncate and ftruncate ----------------------------------------- */
@@ -540,15 +635,15 @@ copy_head(int from, int to, off_t len)
 	ssize_t n, w;
 
 	while (off < len) {
-		n = pread(from, buf, (size_t)(len - off) < sizeof(buf) ?
+		n = hs_sys.pread(from, buf, (size_t)(len - off) < sizeof(buf) ?
 		    (size_t)(len - off) : sizeof(buf), off);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			return n == 0 ? 0 : -1;	/* the file shrank meanwhile */
 		for (w = 0; w < n; ) {
-			ssize_t k = pwrite(to, buf + w, (size_t)(n - w),
-			    off + w);
+			ssize_t k = hs_sys.pwrite(to, buf + w,
+			    (size_t)(n - w), off + w);
 			if (k == -1 && errno == EINTR)
 				continue;
 			if (k <= 0)
@@ -569,24 +664,25 @@ tmp_with_head(struct fix_ent *e, int accmode, off_t len)
 	if ((fd = create_tmp(e, accmode == O_RDONLY ? O_RDWR : accmode)) ==
 	    -1)
 		return -1;
-	src = open(e->dpath, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+	src = hs_sys.openat(AT_FDCWD, e->dpath, O_RDONLY | O_NOFOLLOW |
+	    O_NOCTTY | O_CLOEXEC, 0);
 	if (src == -1 || copy_head(src, fd, len) == -1) {
 		serrno = errno;
 		if (src != -1)
-			(void)close(src);
-		(void)close(fd);
-		(void)unlink(e->tpath);
+			(void)hs_sys.close(src);
+		(void)hs_sys.close(fd);
+		(void)hs_sys.unlinkat(AT_FDCWD, e->tpath, 0);
 		errno = serrno;
 		return -1;
 	}
-	(void)close(src);
+	(void)hs_sys.close(src);
 	return fd;
 }
 
 int
 fix_truncate(const char *path, off_t len)
 {
-	int idx, fd = -1, r = -1;
+	int idx, fd = -1, r = -1, err;
 	struct fix_ent *e;
 
 	if ((idx = ent_alloc()) == -1)
@@ -595,12 +691,16 @@ fix_truncate(const char *path, off_t len)
 	if (final_name(AT_FDCWD, path, e->dpath) == -1 ||
 	    (fd = tmp_with_head(e, O_WRONLY, len)) == -1)
 		goto out;
-	commit(e, fd);
-	r = 0;
+	if ((err = commit(e, fd)) == 0)
+		r = 0;
+	else
+		errno = err;
 out:
+	err = errno;
 	if (fd != -1)
-		(void)close(fd);
+		(void)hs_sys.close(fd);
 	atomic_store(&e->state, 0);
+	errno = err;
 	return r;
 }
 
@@ -635,15 +735,15 @@ fix_ftruncate(int fd, off_t len)
 	if (lock_ofd(tfd) == -1 || dup3(tfd, fd, (fdfl & FD_CLOEXEC) ?
 	    O_CLOEXEC : 0) == -1 || track(fd, idx) == -1)
 		goto fail;
-	(void)close(tfd);
+	(void)hs_sys.close(tfd);
 	(void)fcntl(fd, F_SETFL, fl);
 	(void)lseek(fd, off, SEEK_SET);
 	return 0;
 fail:
 	serrno = errno;
 	if (tfd != -1) {
-		(void)close(tfd);
-		(void)unlink(e->tpath);
+		(void)hs_sys.close(tfd);
+		(void)hs_sys.unlinkat(AT_FDCWD, e->tpath, 0);
 	}
 	atomic_store(&e->state, 0);
 	errno = serrno;
@@ -719,20 +819,28 @@ void
 fix_exit(int flush)
 {
 	struct stat st;
-	int fd, idx;
+	int fd, idx, lost = 0;
 
 	if (getpid() != owner)
 		return;
-	if (flush)
-		(void)fflush(NULL);
+	/*
+	 * Which stream failed to flush cannot be told: if one lost data,
+	 * none of our temporaries replaces its file.
+	 */
+	if (flush && fflush(NULL) == EOF)
+		lost = errno;
 	guard_busy++;
 	for (fd = 0; fd < FIX_FDS && fix_any(); fd++) {
+		if (lost != 0)
+			fix_lost(fd, lost);
+		if (flush)
+			check_stream(fd);
 		if ((idx = untrack(fd)) == -1)
 			continue;
 		if (fstat(fd, &st) == 0 && st.st_dev == ents[idx].dev &&
 		    st.st_ino == ents[idx].ino)
 			(void)close(fd);
-		release(idx);
+		(void)release(idx);
 	}
 	guard_busy--;
 }

@@ -11,13 +11,17 @@
  *
  * The descriptor calls (close, dup*, fcntl F_DUPFD*, fclose) and _exit
  * are interposed for --fix alone, which follows the descriptors of its
- * temporaries; in the other modes they pass straight through.
+ * temporaries, and so are the writes (write, pwrite, writev and their
+ * variants, copy_file_range, sendfile, splice, fsync, fdatasync), whose
+ * failures on a temporary keep the old file; in the other modes they
+ * pass straight through after one test.
  *
  * Reentrancy: guard_busy is set while the guard works, so the opens and
  * closes of its own walk pass straight through; a signal handler that
  * truncates a file while the same thread is inside the guard is not
  * checked (rather than deadlocked).
  */
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <dlfcn.h>
@@ -87,6 +91,20 @@ guard_resolve(void)
 	RESOLVE(fcntl64, "fcntl64");
 	RESOLVE(exit_, "_exit");
 	RESOLVE(Exit_, "_Exit");
+	RESOLVE(write, "write");
+	RESOLVE(pwrite, "pwrite");
+	RESOLVE(pwrite64, "pwrite64");
+	RESOLVE(writev, "writev");
+	RESOLVE(pwritev, "pwritev");
+	RESOLVE(pwritev64, "pwritev64");
+	RESOLVE(pwritev2, "pwritev2");
+	RESOLVE(pwritev64v2, "pwritev64v2");
+	RESOLVE(copy_file_range, "copy_file_range");
+	RESOLVE(sendfile, "sendfile");
+	RESOLVE(sendfile64, "sendfile64");
+	RESOLVE(splice, "splice");
+	RESOLVE(fsync, "fsync");
+	RESOLVE(fdatasync, "fdatasync");
 	guard_busy--;
 	errno = serrno;
 }
@@ -365,7 +383,7 @@ guarded_openat(int (*real)(int, const char *, int, ...), int dirfd,
 		return fd;
 	fd = real(dirfd, path, flags, mode);
 	if (fd != -1 && !guard_busy && fix_any())
-		fix_closed(fd);		/* a number we tracked was reused */
+		(void)fix_closed(fd);	/* a number we tracked was reused */
 	return fd;
 }
 
@@ -380,7 +398,7 @@ guarded_open(int (*real)(const char *, int, ...), const char *path,
 		return fd;
 	fd = real(path, flags, mode);
 	if (fd != -1 && !guard_busy && fix_any())
-		fix_closed(fd);
+		(void)fix_closed(fd);
 	return fd;
 }
 
@@ -520,7 +538,8 @@ guarded_fopen(FILE *(*real)(const char *, const char *), const char *path,
 		serrno = errno;
 		fix_abandon(fd);
 		errno = serrno;
-	}
+	} else
+		fix_stream(fd, f);
 	return f;
 }
 
@@ -567,10 +586,10 @@ guarded_freopen(FILE *(*real)(const char *, const char *, FILE *),
 	if (oldfd != -1 && path == NULL && f != NULL)
 		(void)fix_adopt(oldfd, fileno(f));	/* same file */
 	else if (oldfd != -1)
-		fix_closed(oldfd);
+		(void)fix_closed(oldfd);
 	if (fd != -1) {
-		if (f != NULL)
-			(void)fix_adopt(fd, fileno(f));
+		if (f != NULL && fix_adopt(fd, fileno(f)) == 0)
+			fix_stream(fileno(f), f);
 		(void)close(fd);
 	}
 	errno = serrno;
@@ -589,17 +608,30 @@ freopen64(const char *path, const char *mode, FILE *stream)
 	return guarded_freopen(REAL(freopen64), path, mode, stream);
 }
 
+/*
+ * stdio writes through glibc's internal write, which no preload sees: a
+ * stream's error flag, or its last flush failing, is how a lost write
+ * shows (fix_lost()).
+ */
 GUARD_EXPORT int
 fclose(FILE *stream)
 {
-	int fd = -1, r;
+	int fd = -1, r, err = 0;
 
 	if (!guard_busy && fix_any() && stream != NULL &&
 	    (fd = fileno(stream)) != -1 && !fix_tracked(fd))
 		fd = -1;
+	if (fd != -1 && ferror(stream))
+		fix_lost(fd, 0);
 	r = REAL(fclose)(stream);
-	if (fd != -1)
-		fix_closed(fd);
+	if (fd != -1) {
+		if (r == EOF)
+			fix_lost(fd, errno);
+		if ((err = fix_closed(fd)) != 0 && r == 0) {
+			errno = err;	/* the replacement failed */
+			r = EOF;
+		}
+	}
 	return r;
 }
 
@@ -650,13 +682,18 @@ ftruncate64(int fd, off_t len)
 GUARD_EXPORT int
 close(int fd)
 {
-	int r;
+	int r, e;
 
 	if (guard_busy || !fix_any())
 		return guard_real.close != NULL ? guard_real.close(fd) :
 		    (int)syscall(SYS_close, fd);
 	r = REAL(close)(fd);
-	fix_closed(fd);
+	if (r == -1)
+		fix_lost(fd, errno);	/* NFS reports a failed write here */
+	if ((e = fix_closed(fd)) != 0 && r == 0) {
+		errno = e;		/* the replacement failed */
+		r = -1;
+	}
 	return r;
 }
 
@@ -728,6 +765,148 @@ fcntl64(int fd, int cmd, ...)
 	va_end(ap);
 	return guarded_fcntl(guard_real.fcntl64 != NULL ?
 	    REAL(fcntl64) : REAL(fcntl), fd, cmd, arg);
+}
+
+/* ---- writes, for --fix ---------------------------------------------- */
+
+/*
+ * A write that fails on a temporary of --fix loses what the program
+ * meant for the file: fix_lost() keeps the old file.  Every other write
+ * costs one flag test after the real call.
+ */
+#define WATCH(r, fd)							\
+	do {								\
+		if ((r) == -1 && !guard_busy && fix_any())		\
+			fix_lost((fd), errno);				\
+	} while (0)
+
+GUARD_EXPORT ssize_t
+write(int fd, const void *buf, size_t n)
+{
+	ssize_t r = REAL(write)(fd, buf, n);
+
+	WATCH(r, fd);
+	return r;
+}
+
+GUARD_EXPORT ssize_t
+pwrite(int fd, const void *buf, size_t n, off_t off)
+{
+	ssize_t r = REAL(pwrite)(fd, buf, n, off);
+
+	WATCH(r, fd);
+	return r;
+}
+
+GUARD_EXPORT ssize_t
+pwrite64(int fd, const void *buf, size_t n, off_t off)
+{
+	ssize_t r = REAL(pwrite64)(fd, buf, n, off);
+
+	WATCH(r, fd);
+	return r;
+}
+
+GUARD_EXPORT ssize_t
+writev(int fd, const struct iovec *iov, int cnt)
+{
+	ssize_t r = REAL(writev)(fd, iov, cnt);
+
+	WATCH(r, fd);
+	return r;
+}
+
+GUARD_EXPORT ssize_t
+pwritev(int fd, const struct iovec *iov, int cnt, off_t off)
+{
+	ssize_t r = REAL(pwritev)(fd, iov, cnt, off);
+
+	WATCH(r, fd);
+	return r;
+}
+
+GUARD_EXPORT ssize_t
+pwritev64(int fd, const struct iovec *iov, int cnt, off_t off)
+{
+	ssize_t r = REAL(pwritev64)(fd, iov, cnt, off);
+
+	WATCH(r, fd);
+	return r;
+}
+
+GUARD_EXPORT ssize_t
+pwritev2(int fd, const struct iovec *iov, int cnt, off_t off, int flags)
+{
+	ssize_t r = REAL(pwritev2)(fd, iov, cnt, off, flags);
+
+	WATCH(r, fd);
+	return r;
+}
+
+GUARD_EXPORT ssize_t
+pwritev64v2(int fd, const struct iovec *iov, int cnt, off_t off, int flags)
+{
+	ssize_t r = REAL(pwritev64v2)(fd, iov, cnt, off, flags);
+
+	WATCH(r, fd);
+	return r;
+}
+
+GUARD_EXPORT ssize_t
+copy_file_range(int in, off_t *inoff, int out, off_t *outoff, size_t n,
+    unsigned int flags)
+{
+	ssize_t r = REAL(copy_file_range)(in, inoff, out, outoff, n, flags);
+
+	WATCH(r, out);
+	return r;
+}
+
+GUARD_EXPORT ssize_t
+sendfile(int out, int in, off_t *off, size_t n)
+{
+	ssize_t r = REAL(sendfile)(out, in, off, n);
+
+	WATCH(r, out);
+	return r;
+}
+
+GUARD_EXPORT ssize_t
+sendfile64(int out, int in, off_t *off, size_t n)
+{
+	ssize_t r = REAL(sendfile64)(out, in, off, n);
+
+	WATCH(r, out);
+	return r;
+}
+
+GUARD_EXPORT ssize_t
+splice(int in, off_t *inoff, int out, off_t *outoff, size_t n,
+    unsigned int flags)
+{
+	ssize_t r = REAL(splice)(in, inoff, out, outoff, n, flags);
+
+	WATCH(r, out);
+	return r;
+}
+
+/* A failed fsync means written data did not reach the file. */
+GUARD_EXPORT int
+fsync(int fd)
+{
+	int r = REAL(fsync)(fd);
+
+	WATCH(r, fd);
+	return r;
+}
+
+GUARD_EXPORT int
+fdatasync(int fd)
+{
+	int r = REAL(fdatasync)(fd);
+
+	WATCH(r, fd);
+	return r;
 }
 
 /* _exit skips atexit and destructors: commit our temporaries first. */

@@ -19,6 +19,7 @@
 
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include <stdio.h>
 
 #define GUARD_EXPORT	__attribute__((visibility("default")))
@@ -68,6 +69,22 @@ struct guard_real {
 	int	(*fcntl64)(int, int, ...);
 	void	(*exit_)(int);
 	void	(*Exit_)(int);
+	/* The writes, watched for --fix (fix_lost()). */
+	ssize_t	(*write)(int, const void *, size_t);
+	ssize_t	(*pwrite)(int, const void *, size_t, off_t);
+	ssize_t	(*pwrite64)(int, const void *, size_t, off_t);
+	ssize_t	(*writev)(int, const struct iovec *, int);
+	ssize_t	(*pwritev)(int, const struct iovec *, int, off_t);
+	ssize_t	(*pwritev64)(int, const struct iovec *, int, off_t);
+	ssize_t	(*pwritev2)(int, const struct iovec *, int, off_t, int);
+	ssize_t	(*pwritev64v2)(int, const struct iovec *, int, off_t, int);
+	ssize_t	(*copy_file_range)(int, off_t *, int, off_t *, size_t,
+		    unsigned int);
+	ssize_t	(*sendfile)(int, int, off_t *, size_t);
+	ssize_t	(*sendfile64)(int, int, off_t *, size_t);
+	ssize_t	(*splice)(int, off_t *, int, off_t *, size_t, unsigned int);
+	int	(*fsync)(int);
+	int	(*fdatasync)(int);
 };
 
 extern struct guard_real guard_real;
@@ -120,9 +137,20 @@ int	fix_truncate(const char *path, off_t len);
 /* ftruncate(2): fd is moved onto a temporary of the first len bytes. */
 int	fix_ftruncate(int fd, off_t len);
 int	fix_tracked(int fd);
-/* Descriptor events: closed (already, by the real call), duplicated. */
-void	fix_closed(int fd);
+/*
+ * Descriptor events: closed (already, by the real call), duplicated.
+ * fix_closed() returns 0, or the errno of a replacement that failed
+ * (said on stderr) for the close to report; errno is kept.
+ */
+int	fix_closed(int fd);
 void	fix_dup(int oldfd, int newfd);
+/*
+ * A write to fd failed with errno e (0: a stream's error flag): if fd
+ * is a temporary, it will not replace the file.
+ */
+void	fix_lost(int fd, int e);
+/* The stream fopen or freopen made on temporary fd, checked at exit. */
+void	fix_stream(int fd, FILE *stream);
 /* fd is a new open file description of the temporary that tfd holds. */
 int	fix_adopt(int tfd, int fd);
 /* Nonzero if any descriptor is tracked: the fast path's one test. */

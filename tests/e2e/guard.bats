@@ -23,9 +23,14 @@ setup() {
 	[ "$status" -ne 2 ] || skip "hotswap guard is not in main.c yet"
 	cp "$HS_HELPERS/libvictim_v1.so" lib.so
 	head -c 4096 lib.so >short.so
+	IMMUTABLE=()
 }
 
 teardown() {
+	local f
+	for f in "${IMMUTABLE[@]}"; do
+		chattr -i "$f" 2>/dev/null || true
+	done
 	hs_teardown
 }
 
@@ -247,6 +252,84 @@ fixed() {
 		fail "got: $output"
 	same_content lib.so short.so
 	victim_alive
+}
+
+# ---- --fix when the replacement cannot be made -------------------------
+
+# A filesystem of 1 MiB holding the victim's library, and big.so, 2 MiB
+# that cannot fit: the library's first page, then ud2 (0f 0b) to the
+# end.  Written in place, the victim's next call runs ud2 (SIGILL) or
+# finds its page gone (SIGBUS).
+small_fs() {
+	local i
+	mkdir small
+	mount_it -t tmpfs -o size=1m,mode=755 tmpfs small ||
+		skip "cannot mount a tmpfs here (not root?)"
+	printf '\x0f\x0b%.0s' {1..512} >ud
+	for ((i = 0; i < 11; i++)); do
+		cat ud ud >ud.2 && mv ud.2 ud
+	done
+	cat short.so ud >big.so
+}
+
+# overwrite_big HOW: CMD writes big.so over small/lib.so the way HOW does.
+overwrite_big() {
+	overwrite "$1" small/lib.so
+	CMD=("${CMD[@]//short.so/big.so}")
+}
+
+@test "guard --fix: a write that fails (ENOSPC) keeps the old file, for every writer" {
+	local how free
+	small_fs
+	# The control: unguarded, cp truncates in place, the disk fills
+	# half way, and the victim dies.
+	cp "$HS_HELPERS/libvictim_v1.so" small/lib.so
+	start_victim "$W/small/lib.so"
+	run cp big.so small/lib.so
+	[ "$status" -ne 0 ] || fail "cp of 2 MiB into 1 MiB succeeded"
+	[[ $output == *"No space left on device"* ]] || fail "cp: $output"
+	victim_status
+	[ "$VSTATUS" -gt 128 ] || fail "victim ended with $VSTATUS"
+	for how in cp dd bash python3 fopen freopen; do
+		[ "$how" != python3 ] || command -v python3 >/dev/null ||
+			continue
+		cp "$HS_HELPERS/libvictim_v1.so" small/lib.so
+		free=$(stat -f -c %f small)
+		start_victim "$W/small/lib.so"
+		before=$(fileid small/lib.so)
+		overwrite_big "$how"
+		run --separate-stderr "$HOTSWAP" guard --fix -- "${CMD[@]}"
+		[ "$status" -ne 0 ] || fail "$how: succeeded: $stderr"
+		[[ $stderr == *"hotswap guard: lost a write to the new copy of '$W/small/lib.so'"*"; the old file is kept"* ]] ||
+			fail "$how: no line for the lost write: $stderr"
+		[ "$(fileid small/lib.so)" = "$before" ] ||
+			fail "$how: small/lib.so changed"
+		[ "$(listing small)" = lib.so ] ||
+			fail "$how: left behind: $(listing small)"
+		[ "$(stat -f -c %f small)" = "$free" ] ||
+			fail "$how: $free free blocks before, $(stat -f -c %f small) after"
+		victim_alive
+		[ "$VALIVE" = 1 ]
+		kill "$VPID"
+	done
+}
+
+@test "guard --fix: a rename that fails is said, the old file kept, and the command fails" {
+	chattr +i lib.so 2>/dev/null ||
+		skip "no immutable files here (not root, or not ext4/xfs/btrfs)"
+	IMMUTABLE+=("$W/lib.so")
+	for how in cp dd bash; do
+		guard_on "$how" --fix
+		[ "$status" -ne 0 ] || fail "$how: succeeded: $stderr"
+		[[ $stderr == *"hotswap guard: cannot rename new copy over '$W/lib.so': Operation not permitted; the old file is kept"* ]] ||
+			fail "$how: no line for the failed rename: $stderr"
+		[ "$(fileid lib.so)" = "$before" ] || fail "$how: lib.so changed"
+		[ -z "$(ls -A | grep -F .hsg-)" ] ||
+			fail "$how: temporary left: $(ls -A)"
+		victim_alive
+		[ "$VALIVE" = 1 ]
+		kill "$VPID"
+	done
 }
 
 # ---- files nothing maps -------------------------------------------------
