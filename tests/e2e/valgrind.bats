@@ -69,3 +69,46 @@ vg() {
 	vg stale --json
 	[ "$status" -eq 0 ]
 }
+
+# vg_guarded MODE ARGS...: ARGS run under memcheck with the release
+# libhotswap-guard.so preloaded in MODE: the library, built without
+# sanitizers for other people's programs, is what ASan never sees.
+vg_guarded() {
+	local mode=$1
+	shift
+	run --separate-stderr env HOTSWAP_GUARD_MODE="$mode" \
+	    LD_PRELOAD="$HS_TOP/libhotswap-guard.so" "${VG[@]}" "$@"
+	[ "$status" -ne 99 ] || { echo "$stderr"; false; }
+}
+
+@test "valgrind: the guard library, refusing and fixing: no memcheck error" {
+	local scan
+	cp "$HS_HELPERS/libvictim_v1.so" lib.so
+	cp lib.so unmapped.so
+	head -c 4096 lib.so >short.so
+	start_victim "$W/lib.so"
+	# A file nobody maps: the lease probe says so, the write proceeds.
+	vg_guarded refuse "$HS_HELPERS/guard_stdio" fopen unmapped.so short.so
+	[ "$status" -eq 0 ] || fail "$stderr"
+	same_content unmapped.so short.so
+	# A mapped file: the kernel's iterator (as root), then the walk.
+	for scan in "" proc; do
+		HOTSWAP_SCAN=$scan vg_guarded refuse \
+		    "$HS_HELPERS/guard_stdio" fopen lib.so short.so
+		[ "$status" -eq 1 ] || fail "HOTSWAP_SCAN=$scan: $stderr"
+		[[ $stderr == *"refused to truncate 'lib.so': mapped by pid $VPID"* ]] ||
+			fail "HOTSWAP_SCAN=$scan: $stderr"
+	done
+	# --fix, following dup'ed descriptors, then a fork.
+	vg_guarded fix "$HS_HELPERS/guard_dupwrite" lib.so short.so
+	[ "$status" -eq 0 ] || fail "$stderr"
+	[ "$output" = $'close1 same\nclose2 same\nclose3 new' ] ||
+		fail "got: $output"
+	"$HS_TOP/hotswap" install -q "$HS_HELPERS/libvictim_v1.so" lib.so
+	start_victim "$W/lib.so"
+	vg_guarded fix "$HS_HELPERS/guard_forkwrite" lib.so short.so
+	[ "$status" -eq 0 ] || fail "$stderr"
+	[ "$output" = $'parent-closed same\nchild-exited new' ] ||
+		fail "got: $output"
+	same_content lib.so short.so
+}
