@@ -772,142 +772,54 @@ fcntl64(int fd, int cmd, ...)
 /*
  * A write that fails on a temporary of --fix loses what the program
  * meant for the file: fix_lost() keeps the old file.  Every other write
- * costs one flag test after the real call.
+ * costs one test after the real call.  One interposer per call, the
+ * same but for its parameters and the descriptor written to; fsync and
+ * fdatasync are among them because a failed one means written data did
+ * not reach the file.
  */
-#define WATCH(r, fd)							\
-	do {								\
-		if ((r) == -1 && !guard_busy && fix_any())		\
-			fix_lost((fd), errno);				\
-	} while (0)
-
-GUARD_EXPORT ssize_t
-write(int fd, const void *buf, size_t n)
-{
-	ssize_t r = REAL(write)(fd, buf, n);
-
-	WATCH(r, fd);
-	return r;
+#define WATCHED(type, name, params, args, fd)				\
+GUARD_EXPORT type							\
+name params								\
+{									\
+	type r = REAL(name) args;					\
+									\
+	if (r == -1 && !guard_busy && fix_any())			\
+		fix_lost((fd), errno);					\
+	return r;							\
 }
 
-GUARD_EXPORT ssize_t
-pwrite(int fd, const void *buf, size_t n, off_t off)
-{
-	ssize_t r = REAL(pwrite)(fd, buf, n, off);
-
-	WATCH(r, fd);
-	return r;
-}
-
-GUARD_EXPORT ssize_t
-pwrite64(int fd, const void *buf, size_t n, off_t off)
-{
-	ssize_t r = REAL(pwrite64)(fd, buf, n, off);
-
-	WATCH(r, fd);
-	return r;
-}
-
-GUARD_EXPORT ssize_t
-writev(int fd, const struct iovec *iov, int cnt)
-{
-	ssize_t r = REAL(writev)(fd, iov, cnt);
-
-	WATCH(r, fd);
-	return r;
-}
-
-GUARD_EXPORT ssize_t
-pwritev(int fd, const struct iovec *iov, int cnt, off_t off)
-{
-	ssize_t r = REAL(pwritev)(fd, iov, cnt, off);
-
-	WATCH(r, fd);
-	return r;
-}
-
-GUARD_EXPORT ssize_t
-pwritev64(int fd, const struct iovec *iov, int cnt, off_t off)
-{
-	ssize_t r = REAL(pwritev64)(fd, iov, cnt, off);
-
-	WATCH(r, fd);
-	return r;
-}
-
-GUARD_EXPORT ssize_t
-pwritev2(int fd, const struct iovec *iov, int cnt, off_t off, int flags)
-{
-	ssize_t r = REAL(pwritev2)(fd, iov, cnt, off, flags);
-
-	WATCH(r, fd);
-	return r;
-}
-
-GUARD_EXPORT ssize_t
-pwritev64v2(int fd, const struct iovec *iov, int cnt, off_t off, int flags)
-{
-	ssize_t r = REAL(pwritev64v2)(fd, iov, cnt, off, flags);
-
-	WATCH(r, fd);
-	return r;
-}
-
-GUARD_EXPORT ssize_t
-copy_file_range(int in, off_t *inoff, int out, off_t *outoff, size_t n,
-    unsigned int flags)
-{
-	ssize_t r = REAL(copy_file_range)(in, inoff, out, outoff, n, flags);
-
-	WATCH(r, out);
-	return r;
-}
-
-GUARD_EXPORT ssize_t
-sendfile(int out, int in, off_t *off, size_t n)
-{
-	ssize_t r = REAL(sendfile)(out, in, off, n);
-
-	WATCH(r, out);
-	return r;
-}
-
-GUARD_EXPORT ssize_t
-sendfile64(int out, int in, off_t *off, size_t n)
-{
-	ssize_t r = REAL(sendfile64)(out, in, off, n);
-
-	WATCH(r, out);
-	return r;
-}
-
-GUARD_EXPORT ssize_t
-splice(int in, off_t *inoff, int out, off_t *outoff, size_t n,
-    unsigned int flags)
-{
-	ssize_t r = REAL(splice)(in, inoff, out, outoff, n, flags);
-
-	WATCH(r, out);
-	return r;
-}
-
-/* A failed fsync means written data did not reach the file. */
-GUARD_EXPORT int
-fsync(int fd)
-{
-	int r = REAL(fsync)(fd);
-
-	WATCH(r, fd);
-	return r;
-}
-
-GUARD_EXPORT int
-fdatasync(int fd)
-{
-	int r = REAL(fdatasync)(fd);
-
-	WATCH(r, fd);
-	return r;
-}
+WATCHED(ssize_t, write, (int fd, const void *buf, size_t n),
+    (fd, buf, n), fd)
+WATCHED(ssize_t, pwrite, (int fd, const void *buf, size_t n, off_t off),
+    (fd, buf, n, off), fd)
+WATCHED(ssize_t, pwrite64, (int fd, const void *buf, size_t n, off_t off),
+    (fd, buf, n, off), fd)
+WATCHED(ssize_t, writev, (int fd, const struct iovec *iov, int cnt),
+    (fd, iov, cnt), fd)
+WATCHED(ssize_t, pwritev,
+    (int fd, const struct iovec *iov, int cnt, off_t off),
+    (fd, iov, cnt, off), fd)
+WATCHED(ssize_t, pwritev64,
+    (int fd, const struct iovec *iov, int cnt, off_t off),
+    (fd, iov, cnt, off), fd)
+WATCHED(ssize_t, pwritev2,
+    (int fd, const struct iovec *iov, int cnt, off_t off, int fl),
+    (fd, iov, cnt, off, fl), fd)
+WATCHED(ssize_t, pwritev64v2,
+    (int fd, const struct iovec *iov, int cnt, off_t off, int fl),
+    (fd, iov, cnt, off, fl), fd)
+WATCHED(ssize_t, copy_file_range,
+    (int in, off_t *ino, int out, off_t *outo, size_t n, unsigned int fl),
+    (in, ino, out, outo, n, fl), out)
+WATCHED(ssize_t, sendfile, (int out, int in, off_t *off, size_t n),
+    (out, in, off, n), out)
+WATCHED(ssize_t, sendfile64, (int out, int in, off_t *off, size_t n),
+    (out, in, off, n), out)
+WATCHED(ssize_t, splice,
+    (int in, off_t *ino, int out, off_t *outo, size_t n, unsigned int fl),
+    (in, ino, out, outo, n, fl), out)
+WATCHED(int, fsync, (int fd), (fd), fd)
+WATCHED(int, fdatasync, (int fd), (fd), fd)
 
 /* _exit skips atexit and destructors: commit our temporaries first. */
 GUARD_EXPORT void
