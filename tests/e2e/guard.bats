@@ -375,6 +375,43 @@ overwrite_big() {
 	done
 }
 
+@test "guard: calls that fail, fail exactly as without guard, in every mode" {
+	# The guard looks at these calls (O_TRUNC, "w", truncate) and must
+	# leave their errors to the kernel: ENOENT, EISDIR, EACCES.
+	local mode cmd plain
+	mkdir dir
+	chmod 755 lib.so
+	start_victim "$W/lib.so"
+	local -a cmds=(
+		"cp short.so missing/x"
+		"cp short.so /proc/version"
+		"bash -c 'cat short.so > dir'"
+		"dd if=short.so of=dir status=none"
+		"truncate -s 0 dir"
+		"$HS_HELPERS/guard_stdio fopen dir short.so"
+		"$HS_HELPERS/guard_stdio freopen missing/x short.so"
+	)
+	command -v python3 >/dev/null &&
+		cmds+=("python3 -c \"open('dir', 'w')\"")
+	for cmd in "${cmds[@]}"; do
+		run --separate-stderr eval "$cmd"
+		[ "$status" -ne 0 ] ||
+			{ fail "$cmd: succeeded unguarded"; return; }
+		plain="$status $stderr"
+		for mode in --refuse --warn --fix; do
+			run --separate-stderr eval \
+			    "'$HOTSWAP' guard $mode -- $cmd"
+			[ "$status $stderr" = "$plain" ] || {
+				fail "$cmd $mode: '$status $stderr'," \
+				    "unguarded '$plain'"
+				return
+			}
+		done
+	done
+	victim_alive
+	[ "$(stat -c %s lib.so)" != 4096 ] || fail "lib.so was overwritten"
+}
+
 # ---- the command -----------------------------------------------------------
 
 @test "guard: the exit status is the command's own; 127 and 126" {
