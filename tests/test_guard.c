@@ -281,9 +281,10 @@ test_fix_lost_write_keeps_the_old_file(void **state)
 	fix_lost(fd, EIO);
 	assert_string_equal(said, "");
 	assert_int_equal(close(fd), 0);
-	assert_int_equal(fix_closed(fd), 0);
+	assert_int_equal(fix_closed(fd), 0);	/* fd2 is still open */
 	assert_int_equal(close(fd2), 0);
-	assert_int_equal(fix_closed(fd2), 0);	/* nothing to commit */
+	/* The last close reports the loss, nothing is committed. */
+	assert_int_equal(fix_closed(fd2), ENOSPC);
 	assert_untouched(f);
 	assert_string_equal(said, "");
 
@@ -296,7 +297,20 @@ test_fix_lost_write_keeps_the_old_file(void **state)
 	    "is kept") == NULL)
 		fail_msg("said %s", said);
 	assert_int_equal(close(fd), 0);
-	assert_int_equal(fix_closed(fd), 0);
+	assert_int_equal(fix_closed(fd), EIO);
+	assert_untouched(f);
+
+	/*
+	 * A program that retries after ENOSPC and then writes everything
+	 * still has its close fail: the file was not replaced.
+	 */
+	prepare(f);
+	fd = fix_open(AT_FDCWD, f->dst, O_WRONLY | O_TRUNC, 0666);
+	assert_int_not_equal(fd, -1);
+	fix_lost(fd, ENOSPC);
+	assert_int_equal(write(fd, NEW, strlen(NEW)), (ssize_t)strlen(NEW));
+	assert_int_equal(close(fd), 0);
+	assert_int_equal(fix_closed(fd), ENOSPC);
 	assert_untouched(f);
 
 	/* Not ours: nothing happens. */

@@ -82,6 +82,7 @@ struct fix_ent {
 	dev_t		 dev;		/* of the temporary */
 	ino_t		 ino;
 	FILE		*stream;	/* fopen's or freopen's, or NULL */
+	atomic_int	 lost;		/* errno of a lost write seen here */
 	char		 tpath[PATH_MAX];
 	char		 dpath[PATH_MAX];
 };
@@ -115,6 +116,7 @@ ent_alloc(void)
 		if (atomic_compare_exchange_strong(&ents[i].state, &zero, 1)) {
 			atomic_store(&ents[i].nfd, 0);
 			ents[i].stream = NULL;
+			atomic_store(&ents[i].lost, 0);
 			return i;
 		}
 	}
@@ -510,6 +512,8 @@ release(int idx)
 
 	if (atomic_fetch_sub(&e->nfd, 1) != 1)
 		return 0;		/* we hold another one */
+	if ((r = atomic_load(&e->lost)) != 0)
+		goto out;		/* not replaced: the close says so */
 	if ((pfd = probe_open(e)) == -1) {
 		/* ENOENT: committed elsewhere, or a lost write unlinked it */
 		if (errno != ENOENT)
@@ -573,8 +577,11 @@ fix_dup(int oldfd, int newfd)
  * not replace the file.  Every process that holds the temporary shares
  * its name, not our memory: unlinking the name tells them all.  The last
  * close then finds no name (ENOENT, as after another process's commit)
- * and the old file stays.  Said once, by the process that unlinked.
- * Async-signal-safe, like the close path; errno is kept.
+ * and the old file stays.  Said once, by the process that unlinked;
+ * and this process's last close of it fails with e (EIO if unknown),
+ * so that a program that retried and thinks it succeeded learns that
+ * the file was not replaced.  Async-signal-safe, like the close path;
+ * errno is kept.
  */
 void
 fix_lost(int fd, int e)
@@ -586,6 +593,9 @@ fix_lost(int fd, int e)
 	if (!fix_tracked(fd) || (idx = atomic_load(&fdmap[fd]) - 1) < 0)
 		return;
 	guard_busy++;
+	/* Even if the program retries and succeeds: its last close fails. */
+	(void)atomic_compare_exchange_strong(&ents[idx].lost, &(int){ 0 },
+	    e != 0 ? e : EIO);
 	if (hs_sys.unlinkat(AT_FDCWD, ents[idx].tpath, 0) == 0) {
 		if (e != 0)
 			report("lost a write to the new copy of ",
