@@ -60,7 +60,7 @@ HELPERS	:= $(patsubst tests/helpers/%.c,$(HLP)/%,$(HELPER_SRC)) \
 	   $(patsubst tests/helpers/%.c,$(HLP)/%.so,$(HELPER_LIB_SRC))
 
 .PHONY: all check check-build demo deps-check deps-demo install uninstall \
-	clean bench fuzz lint
+	clean bench fuzz
 
 all: hotswap libhotswap.a libhotswap.so
 
