@@ -27,7 +27,9 @@
  *
  * In each process a table maps descriptor numbers to temporaries:
  * copied by fork, rebuilt after execve by fix_init(), which recognises
- * inherited temporaries by their name in /proc/self/fd.  Exit handlers
+ * inherited temporaries by their name in /proc/self/fd and our lock on
+ * them.  A vfork child shares the table but not the descriptors, and
+ * leaves the table alone (foreign()).  Exit handlers
  * (the destructor, and the _exit interposer) close what is left and
  * commit.  A process killed by a signal, or a static or set-user-ID
  * program (no preload), never runs them: if it held the last descriptor
@@ -47,6 +49,8 @@
  */
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <linux/kcmp.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -63,8 +67,6 @@
 #include "sys.h"
 #include "guard.h"
 
-#define FIX_MAX		32		/* temporaries in flight */
-#define FIX_FDS		65536		/* descriptors we can follow */
 #define FIX_MARK	".hsg-"		/* ".NAME.hsg-XXXXXXXXXX" */
 #define FIX_RANDOM	10
 #define FIX_TRIES	100
@@ -91,6 +93,7 @@ static struct fix_ent ents[FIX_MAX];
 static _Atomic unsigned char fdmap[FIX_FDS];	/* entry index + 1 */
 static atomic_int live;				/* tracked descriptors */
 static pid_t owner;		/* this process, for the vfork check */
+static atomic_int table_full;		/* the table was full at the last try */
 
 int
 fix_any(void)
@@ -102,6 +105,38 @@ int
 fix_tracked(int fd)
 {
 	return fd >= 0 && fd < FIX_FDS && atomic_load(&fdmap[fd]) != 0;
+}
+
+int
+fix_full(void)
+{
+	return atomic_load(&table_full);
+}
+
+/*
+ * Is this a child that shares our memory (vfork(2), or clone(2) with
+ * CLONE_VM)?  Then the table is its parent's, while its descriptors are
+ * its own copies: it must not touch the table.  A child of fork(2) has
+ * owner set by the atfork handler; one made without it (_Fork, a raw
+ * clone) has a copy of the table and takes it over.  Whether two
+ * processes share their memory only kcmp(2) can tell; if it cannot,
+ * the child is taken for a vfork child, which is the common case.
+ */
+static int
+foreign(void)
+{
+	pid_t self = getpid();
+
+	if (self == owner)
+		return 0;
+	if (owner == 0) {		/* fix_init() has not run */
+		owner = self;
+		return 0;
+	}
+	if (syscall(SYS_kcmp, self, owner, KCMP_VM, 0, 0) <= 0)
+		return 1;
+	owner = self;
+	return 0;
 }
 
 /* ---- the table ------------------------------------------------------ */
@@ -117,9 +152,11 @@ ent_alloc(void)
 			atomic_store(&ents[i].nfd, 0);
 			ents[i].stream = NULL;
 			atomic_store(&ents[i].lost, 0);
+			atomic_store(&table_full, 0);
 			return i;
 		}
 	}
+	atomic_store(&table_full, 1);
 	errno = EMFILE;
 	return -1;
 }
@@ -358,6 +395,10 @@ fix_open(int dirfd, const char *path, int flags, mode_t mode)
 	struct fix_ent *e;
 
 	(void)mode;		/* the file exists: its mode is kept */
+	if (foreign()) {
+		errno = ENOTSUP;	/* not in a vfork child */
+		return -1;
+	}
 	if ((idx = ent_alloc()) == -1)
 		return -1;
 	e = &ents[idx];
@@ -397,7 +438,7 @@ fix_adopt(int tfd, int fd)
 {
 	int idx, r = -1;
 
-	if (!fix_tracked(tfd))
+	if (!fix_tracked(tfd) || foreign())
 		return -1;
 	idx = atomic_load(&fdmap[tfd]) - 1;
 	guard_busy++;
@@ -498,6 +539,26 @@ probe_open(const struct fix_ent *e)
 }
 
 /*
+ * Does any open file description of the temporary that pfd (a probe of
+ * our own, holding no lock) opens hold one of our locks?  1 yes, 0 no,
+ * -1 if the kernel cannot say.
+ */
+static int
+locked(int pfd)
+{
+	struct flock fl;
+
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	fl.l_start = LOCK_BASE;
+	fl.l_len = LOCK_SPAN;
+	if (fcntl(pfd, F_OFD_GETLK, &fl) == -1)
+		return -1;
+	return fl.l_type != F_UNLCK;
+}
+
+/*
  * One of our descriptors of entry idx was closed.  If it was our last,
  * ask whether any descriptor is left anywhere; if none, commit.  0, or
  * the errno of a failed commit (the old file is kept, or replaced but
@@ -507,8 +568,7 @@ static int
 release(int idx)
 {
 	struct fix_ent *e = &ents[idx];
-	struct flock fl;
-	int pfd, r = 0;
+	int pfd, r = 0, held;
 
 	if (atomic_fetch_sub(&e->nfd, 1) != 1)
 		return 0;		/* we hold another one */
@@ -521,14 +581,9 @@ release(int idx)
 			    errno);
 		goto out;
 	}
-	memset(&fl, 0, sizeof(fl));
-	fl.l_type = F_WRLCK;
-	fl.l_whence = SEEK_SET;
-	fl.l_start = LOCK_BASE;
-	fl.l_len = LOCK_SPAN;
-	if (fcntl(pfd, F_OFD_GETLK, &fl) == -1)
+	if ((held = locked(pfd)) == -1)
 		r = fail_commit("cannot ask who holds new copy of ", e, errno);
-	else if (fl.l_type == F_UNLCK)
+	else if (!held)
 		r = commit(e, pfd);
 	(void)hs_sys.close(pfd);
 out:
@@ -537,18 +592,35 @@ out:
 }
 
 int
-fix_closed(int fd)
+fix_closing(int fd)
 {
-	int idx, serrno, r;
+	if (!fix_tracked(fd) || foreign())
+		return -1;
+	return untrack(fd);
+}
 
-	if ((idx = untrack(fd)) == -1)
+static void lost(int, int);
+
+int
+fix_done(int idx, int err)
+{
+	int serrno = errno, r;
+
+	if (idx < 0)
 		return 0;
-	serrno = errno;
 	guard_busy++;
+	if (err != 0)
+		lost(idx, err);	/* NFS reports a failed write at close */
 	r = release(idx);
 	guard_busy--;
 	errno = serrno;
 	return r;
+}
+
+int
+fix_closed(int fd)
+{
+	return fix_done(fix_closing(fd), 0);
 }
 
 void
@@ -556,7 +628,7 @@ fix_dup(int oldfd, int newfd)
 {
 	int idx, serrno = errno;
 
-	if (oldfd == newfd)
+	if (oldfd == newfd || foreign())
 		return;
 	guard_busy++;
 	if ((idx = untrack(newfd)) != -1)
@@ -583,14 +655,12 @@ fix_dup(int oldfd, int newfd)
  * the file was not replaced.  Async-signal-safe, like the close path;
  * errno is kept.
  */
-void
-fix_lost(int fd, int e)
+static void
+lost(int idx, int e)
 {
-	int idx, serrno = errno;
+	int serrno = errno;
 
 	if (e != 0 && e != ENOSPC && e != EDQUOT && e != EIO && e != EFBIG)
-		return;
-	if (!fix_tracked(fd) || (idx = atomic_load(&fdmap[fd]) - 1) < 0)
 		return;
 	guard_busy++;
 	/* Even if the program retries and succeeds: its last close fails. */
@@ -607,6 +677,15 @@ fix_lost(int fd, int e)
 	}
 	guard_busy--;
 	errno = serrno;
+}
+
+void
+fix_lost(int fd, int e)
+{
+	int idx;
+
+	if (fix_tracked(fd) && (idx = atomic_load(&fdmap[fd]) - 1) >= 0)
+		lost(idx, e);
 }
 
 void
@@ -730,6 +809,10 @@ fix_ftruncate(int fd, off_t len)
 	ssize_t n;
 	off_t off;
 
+	if (foreign()) {
+		errno = ENOTSUP;
+		return -1;
+	}
 	if ((fl = fcntl(fd, F_GETFL)) == -1 ||
 	    (fdfl = fcntl(fd, F_GETFD)) == -1 ||
 	    (off = lseek(fd, 0, SEEK_CUR)) == -1 || (idx = ent_alloc()) == -1)
@@ -768,26 +851,33 @@ atfork_child(void)
 	owner = getpid();
 }
 
-/* Adopt fd if it is a temporary of ours inherited across execve. */
+/*
+ * Adopt fd if it is a temporary of ours inherited across execve: named
+ * like one, still under that name, and locked by the guard that made it
+ * (a file that merely looks like one, or one left by a killed program,
+ * is nobody's to rename).
+ */
 static void
 adopt_inherited(int fd, const char *tpath)
 {
 	struct fix_ent *e;
 	struct stat st;
-	int idx;
+	int idx, pfd, held = 0;
 
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
 	    (idx = ent_alloc()) == -1)
 		return;
 	e = &ents[idx];
-	if (dest_of(tpath, e->dpath) == -1 ||
-	    snprintf(e->tpath, PATH_MAX, "%s", tpath) >= PATH_MAX ||
-	    track(fd, idx) == -1) {
-		atomic_store(&e->state, 0);
-		return;
-	}
 	e->dev = st.st_dev;
 	e->ino = st.st_ino;
+	if (dest_of(tpath, e->dpath) == 0 &&
+	    snprintf(e->tpath, PATH_MAX, "%s", tpath) < PATH_MAX &&
+	    (pfd = probe_open(e)) != -1) {
+		held = locked(pfd) == 1;
+		(void)hs_sys.close(pfd);
+	}
+	if (!held || track(fd, idx) == -1)
+		atomic_store(&e->state, 0);
 }
 
 void
@@ -831,7 +921,7 @@ fix_exit(int flush)
 	struct stat st;
 	int fd, idx, lost = 0;
 
-	if (getpid() != owner)
+	if (foreign())
 		return;
 	/*
 	 * Which stream failed to flush cannot be told: if one lost data,

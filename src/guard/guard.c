@@ -84,6 +84,8 @@ guard_resolve(void)
 	RESOLVE(ftruncate, "ftruncate");
 	RESOLVE(ftruncate64, "ftruncate64");
 	RESOLVE(close, "close");
+	RESOLVE(close_range, "close_range");
+	RESOLVE(closefrom, "closefrom");
 	RESOLVE(dup, "dup");
 	RESOLVE(dup2, "dup2");
 	RESOLVE(dup3, "dup3");
@@ -132,7 +134,7 @@ guard_init(void)
 __attribute__((destructor)) static void
 guard_fini(void)
 {
-	if (guard_mode == GUARD_FIX && !guard_busy)
+	if (guard_mode == GUARD_FIX && !guard_busy && fix_any())
 		fix_exit(1);
 }
 
@@ -250,6 +252,38 @@ say_mapped(const char *pre, const char *path, const char *mid,
 
 /* ---- the decision --------------------------------------------------- */
 
+/*
+ * Would the kernel let the program's own call truncate the file that
+ * dirfd/path names (fd >= 0: through that descriptor, path unused)?
+ * The guard acts only where it would: a call that fails unguarded (a
+ * descriptor not open for writing, no permission, a read-only file
+ * system, an immutable or append-only file) goes to the kernel to fail
+ * with its own error, and --fix never replaces a file that the program
+ * could not have written.  acc is the open's O_ACCMODE.
+ */
+static int
+may_truncate(int dirfd, const char *path, int nofollow, int acc, int fd)
+{
+	int at = nofollow ? AT_SYMLINK_NOFOLLOW : 0, fl;
+	struct statx stx;
+
+	if (fd >= 0) {
+		if ((fl = fcntl(fd, F_GETFL)) == -1 ||
+		    (fl & O_ACCMODE) == O_RDONLY || (fl & O_PATH))
+			return 0;
+		dirfd = fd;
+		path = "";
+		at = AT_EMPTY_PATH;
+	} else if (faccessat(dirfd, path, acc == O_WRONLY ? W_OK :
+	    R_OK | W_OK, AT_EACCESS | at) == -1)
+		return 0;
+	if (statx(dirfd, path, at, 0, &stx) == 0 &&
+	    (stx.stx_attributes & stx.stx_attributes_mask &
+	    (STATX_ATTR_IMMUTABLE | STATX_ATTR_APPEND)))
+		return 0;
+	return 1;
+}
+
 enum verdict {
 	PASS,		/* make the real call */
 	DONE		/* answered: *fdp is the result, errno set if -1 */
@@ -276,7 +310,8 @@ decide_open(int dirfd, const char *path, int flags, mode_t mode, int *fdp)
 	guard_busy++;
 	if (fstatat(dirfd, path, &st, nofollow ? AT_SYMLINK_NOFOLLOW : 0) ==
 	    -1 || !S_ISREG(st.st_mode) || st.st_size == 0 ||
-	    guard_mapped(dirfd, path, nofollow, &st, &who) != 1)
+	    guard_mapped(dirfd, path, nofollow, &st, &who) != 1 ||
+	    !may_truncate(dirfd, path, nofollow, flags & O_ACCMODE, -1))
 		goto out;
 	v = DONE;
 	*fdp = -1;
@@ -292,8 +327,12 @@ decide_open(int dirfd, const char *path, int flags, mode_t mode, int *fdp)
 			break;
 		}
 		e = errno;
-		(void)snprintf(why, sizeof(why), "; cannot make a new file "
-		    "beside it: %s", strerrordesc_np(e));
+		if (fix_full())
+			(void)snprintf(why, sizeof(why), "; the guard "
+			    "follows at most %d new files at once", FIX_MAX);
+		else
+			(void)snprintf(why, sizeof(why), "; cannot make a "
+			    "new file beside it: %s", strerrordesc_np(e));
 		say_mapped("refused to truncate ", path, ": mapped by ", &who,
 		    why);
 		errno = ETXTBSY;
@@ -306,7 +345,7 @@ decide_open(int dirfd, const char *path, int flags, mode_t mode, int *fdp)
 	}
 out:
 	guard_busy--;
-	if (v == PASS)
+	if (v == PASS || *fdp != -1)
 		errno = serrno;
 	return v;
 }
@@ -344,7 +383,7 @@ decide_truncate(const char *path, int fd, off_t len, int *rp)
 		goto out;
 	r = path != NULL ? guard_mapped(AT_FDCWD, path, 0, &st, &who) :
 	    guard_mapped_fd(fd, &st, &who);
-	if (r != 1)
+	if (r != 1 || !may_truncate(AT_FDCWD, path, 0, O_WRONLY, fd))
 		goto out;
 	if (path == NULL)
 		path = fd_name(fd, name, sizeof(name));
@@ -365,7 +404,7 @@ decide_truncate(const char *path, int fd, off_t len, int *rp)
 	}
 out:
 	guard_busy--;
-	if (v == PASS)
+	if (v == PASS || *rp == 0)
 		errno = serrno;
 	return v;
 }
@@ -522,11 +561,18 @@ fopen_trunc_flags(const char *mode)
 	return flags;
 }
 
+/*
+ * --fix hands the program a stream on the temporary: fdopen(3) on it,
+ * or, for a mode with ",ccs=" (which fdopen ignores), fopen of it anew
+ * through /proc/self/fd, a second open file description that
+ * fix_adopt() follows.
+ */
 static FILE *
 guarded_fopen(FILE *(*real)(const char *, const char *), const char *path,
     const char *mode)
 {
 	int flags = fopen_trunc_flags(mode), fd, serrno;
+	char proc[64];
 	FILE *f;
 
 	if (guard_busy || flags == 0 ||
@@ -534,7 +580,24 @@ guarded_fopen(FILE *(*real)(const char *, const char *), const char *path,
 		return real(path, mode);
 	if (fd == -1)
 		return NULL;
-	if ((f = fdopen(fd, mode)) == NULL) {
+	if (strchr(mode, ',') == NULL)
+		f = fdopen(fd, mode);
+	else {
+		(void)snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+		if ((f = real(proc, mode)) != NULL &&
+		    fix_adopt(fd, fileno(f)) == -1) {
+			serrno = errno;
+			(void)REAL(fclose)(f);
+			f = NULL;
+			errno = serrno;
+		}
+		if (f != NULL) {
+			fix_stream(fileno(f), f);
+			(void)close(fd);
+			return f;
+		}
+	}
+	if (f == NULL) {
 		serrno = errno;
 		fix_abandon(fd);
 		errno = serrno;
@@ -566,7 +629,8 @@ guarded_freopen(FILE *(*real)(const char *, const char *, FILE *),
     const char *path, const char *mode, FILE *stream)
 {
 	int flags = fopen_trunc_flags(mode), fd = -1, oldfd = -1, serrno;
-	char proc[64];
+	char proc[64], name[PATH_MAX];
+	const char *file = path;
 	FILE *f;
 
 	if (guard_busy)
@@ -574,8 +638,13 @@ guarded_freopen(FILE *(*real)(const char *, const char *, FILE *),
 	if (fix_any() && stream != NULL && (oldfd = fileno(stream)) != -1 &&
 	    !fix_tracked(oldfd))
 		oldfd = -1;
-	if (path != NULL && flags != 0 &&
-	    decide_open(AT_FDCWD, path, flags, 0666, &fd) == DONE) {
+	/* freopen(NULL, "w", s) truncates s's own file, by its name. */
+	if (path == NULL && flags != 0 && oldfd == -1 && stream != NULL &&
+	    fileno(stream) != -1 &&
+	    (file = fd_name(fileno(stream), name, sizeof(name)))[0] != '/')
+		file = NULL;
+	if (file != NULL && flags != 0 &&
+	    decide_open(AT_FDCWD, file, flags, 0666, &fd) == DONE) {
 		if (fd == -1)
 			return NULL;
 		(void)snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
@@ -616,21 +685,20 @@ freopen64(const char *path, const char *mode, FILE *stream)
 GUARD_EXPORT int
 fclose(FILE *stream)
 {
-	int fd = -1, r, err = 0;
+	int fd = -1, idx, r, err;
 
 	if (!guard_busy && fix_any() && stream != NULL &&
 	    (fd = fileno(stream)) != -1 && !fix_tracked(fd))
 		fd = -1;
-	if (fd != -1 && ferror(stream))
+	if (fd == -1)
+		return REAL(fclose)(stream);
+	if (ferror(stream))
 		fix_lost(fd, 0);
+	idx = fix_closing(fd);
 	r = REAL(fclose)(stream);
-	if (fd != -1) {
-		if (r == EOF)
-			fix_lost(fd, errno);
-		if ((err = fix_closed(fd)) != 0 && r == 0) {
-			errno = err;	/* the replacement failed */
-			r = EOF;
-		}
+	if ((err = fix_done(idx, r == EOF ? errno : 0)) != 0 && r == 0) {
+		errno = err;		/* the replacement failed */
+		r = EOF;
 	}
 	return r;
 }
@@ -682,19 +750,55 @@ ftruncate64(int fd, off_t len)
 GUARD_EXPORT int
 close(int fd)
 {
-	int r, e;
+	int idx, r, e;
 
-	if (guard_busy || !fix_any())
+	if (guard_busy || !fix_any() || (idx = fix_closing(fd)) == -1)
 		return guard_real.close != NULL ? guard_real.close(fd) :
 		    (int)syscall(SYS_close, fd);
 	r = REAL(close)(fd);
-	if (r == -1)
-		fix_lost(fd, errno);	/* NFS reports a failed write here */
-	if ((e = fix_closed(fd)) != 0 && r == 0) {
+	if ((e = fix_done(idx, r == -1 ? errno : 0)) != 0 && r == 0) {
 		errno = e;		/* the replacement failed */
 		r = -1;
 	}
 	return r;
+}
+
+/*
+ * close_range(2) and closefrom(3) close many at once: each of ours in
+ * the range is then released as by close.  CLOSE_RANGE_CLOEXEC closes
+ * nothing.
+ */
+static void
+closed_range(unsigned int first, unsigned int last)
+{
+	unsigned int fd;
+
+	for (fd = first; fd <= last && fd < FIX_FDS && fix_any(); fd++)
+		(void)fix_closed((int)fd);
+}
+
+GUARD_EXPORT int
+close_range(unsigned int first, unsigned int last, int flags)
+{
+	int r = guard_real.close_range != NULL ?
+	    REAL(close_range)(first, last, flags) :
+	    (int)syscall(SYS_close_range, first, last, flags);
+
+	if (r == 0 && !(flags & CLOSE_RANGE_CLOEXEC) && !guard_busy &&
+	    fix_any())
+		closed_range(first, last);
+	return r;
+}
+
+GUARD_EXPORT void
+closefrom(int lowfd)
+{
+	if (guard_real.closefrom != NULL)
+		REAL(closefrom)(lowfd);
+	else
+		(void)syscall(SYS_close_range, (unsigned int)lowfd, ~0U, 0);
+	if (lowfd >= 0 && !guard_busy && fix_any())
+		closed_range((unsigned int)lowfd, ~0U);
 }
 
 GUARD_EXPORT int

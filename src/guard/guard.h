@@ -62,6 +62,8 @@ struct guard_real {
 	int	(*ftruncate)(int, off_t);
 	int	(*ftruncate64)(int, off_t);
 	int	(*close)(int);
+	int	(*close_range)(unsigned int, unsigned int, int);
+	void	(*closefrom)(int);
 	int	(*dup)(int);
 	int	(*dup2)(int, int);
 	int	(*dup3)(int, int, int);
@@ -120,6 +122,9 @@ int	guard_mapped(int dirfd, const char *path, int nofollow,
 int	guard_mapped_fd(int fd, const struct stat *st, struct guard_who *who);
 
 /* fix.c */
+#define FIX_MAX		32	/* temporaries in flight in one process */
+#define FIX_FDS		(1 << 20) /* descriptors it can follow (nr_open) */
+
 void	fix_init(void);		/* constructor: adopt inherited temps */
 void	fix_exit(int flush);	/* exit, _exit: close and commit ours */
 /*
@@ -127,7 +132,8 @@ void	fix_exit(int flush);	/* exit, _exit: close and commit ours */
  * name, symlinks followed), with the program's flags less O_TRUNC and
  * the old file's owner, mode and extended attributes; it replaces the
  * file when the last descriptor for it is closed.  Returns the fd, or
- * -1 with errno set (the caller then refuses).
+ * -1 with errno set (the caller then refuses; fix_full() says whether
+ * it was for want of a free entry).
  */
 int	fix_open(int dirfd, const char *path, int flags, mode_t mode);
 /* Drop a temporary fix_open() made, unused: nothing is replaced. */
@@ -137,11 +143,18 @@ int	fix_truncate(const char *path, off_t len);
 /* ftruncate(2): fd is moved onto a temporary of the first len bytes. */
 int	fix_ftruncate(int fd, off_t len);
 int	fix_tracked(int fd);
+int	fix_full(void);		/* the last fix_open() found no entry */
 /*
- * Descriptor events: closed (already, by the real call), duplicated.
- * fix_closed() returns 0, or the errno of a replacement that failed
- * (said on stderr) for the close to report; errno is kept.
+ * Descriptor events.  A close: fix_closing(fd) before the real call
+ * (the entry fd stood for, untracked, so that no thread that gets the
+ * number next is taken for it; -1 if none), fix_done(entry, err) after
+ * it, err the close's errno if it failed, else 0.  fix_closed(fd) is
+ * both, for a descriptor the real call already closed.  They return 0,
+ * or the errno of a replacement that failed (said on stderr) for the
+ * close to report; errno is kept.
  */
+int	fix_closing(int fd);
+int	fix_done(int entry, int err);
 int	fix_closed(int fd);
 void	fix_dup(int oldfd, int newfd);
 /*

@@ -29,7 +29,7 @@ setup() {
 teardown() {
 	local f
 	for f in "${IMMUTABLE[@]}"; do
-		chattr -i "$f" 2>/dev/null || true
+		chattr -i -a "$f" 2>/dev/null || true
 	done
 	hs_teardown
 }
@@ -315,13 +315,15 @@ overwrite_big() {
 }
 
 @test "guard --fix: a rename that fails is said, the old file kept, and the command fails" {
-	chattr +i lib.so 2>/dev/null ||
-		skip "no immutable files here (not root, or not ext4/xfs/btrfs)"
-	IMMUTABLE+=("$W/lib.so")
+	# A file with a mount on it cannot be renamed over (EBUSY), while
+	# its directory takes and drops the new file as usual.
+	cp lib.so mounted.so
+	mount_it --bind "$W/mounted.so" "$W/lib.so" ||
+		skip "cannot bind-mount here (not root)"
 	for how in cp dd bash; do
 		guard_on "$how" --fix
 		[ "$status" -ne 0 ] || fail "$how: succeeded: $stderr"
-		[[ $stderr == *"hotswap guard: cannot rename new copy over '$W/lib.so': Operation not permitted; the old file is kept"* ]] ||
+		[[ $stderr == *"hotswap guard: cannot rename new copy over '$W/lib.so': Device or resource busy; the old file is kept"* ]] ||
 			fail "$how: no line for the failed rename: $stderr"
 		[ "$(fileid lib.so)" = "$before" ] || fail "$how: lib.so changed"
 		[ -z "$(ls -A | grep -F .hsg-)" ] ||
@@ -410,6 +412,181 @@ overwrite_big() {
 	done
 	victim_alive
 	[ "$(stat -c %s lib.so)" != 4096 ] || fail "lib.so was overwritten"
+}
+
+@test "guard: a file the program may not write fails as without guard, in every mode" {
+	# Immutable, append-only, and read-only to the user (nobody, whose
+	# own victim maps it, so that even a walk of /proc as nobody sees
+	# the mapping): the kernel refuses the program, and the guard must
+	# neither turn that into ETXTBSY nor, with --fix, replace the file
+	# by a rename the program had no right to make.
+	local attr mode plain
+	chmod 755 lib.so
+	start_victim "$W/lib.so"
+	before=$(fileid lib.so)
+	for attr in +i +a; do
+		chattr "$attr" lib.so 2>/dev/null ||
+			skip "no chattr $attr here (not root, or not ext4/xfs/btrfs)"
+		IMMUTABLE+=("$W/lib.so")
+		run --separate-stderr cp short.so lib.so
+		[ "$status" -ne 0 ] || fail "chattr $attr: cp succeeded unguarded"
+		plain="$status $stderr"
+		for mode in --refuse --warn --fix; do
+			run --separate-stderr "$HOTSWAP" guard $mode -- \
+			    cp short.so lib.so
+			[ "$status $stderr" = "$plain" ] ||
+				fail "chattr $attr $mode: '$status $stderr', unguarded '$plain'"
+		done
+		chattr "-${attr#+}" lib.so
+	done
+	[ "$(fileid lib.so)" = "$before" ] || fail "lib.so changed"
+	victim_alive
+
+	mkdir pub
+	chmod 777 pub
+	cp lib.so pub/ro.so
+	chown nobody pub/ro.so
+	chmod 444 pub/ro.so
+	printf '#!/bin/sh\nexec setpriv --reuid=nobody --regid=nogroup --clear-groups -- "%s" "$1"\n' \
+	    "$HS_HELPERS/victim" >as-nobody
+	chmod 755 as-nobody
+	start_victim "$W/pub/ro.so" "$W/as-nobody"
+	before=$(fileid pub/ro.so)
+	run --separate-stderr as_nobody cp short.so pub/ro.so
+	[ "$status" -ne 0 ] || fail "nobody overwrote a 0444 file unguarded"
+	plain="$status $stderr"
+	for mode in --refuse --warn --fix; do
+		run --separate-stderr as_nobody "$HOTSWAP" guard $mode -- \
+		    cp short.so pub/ro.so
+		[ "$status $stderr" = "$plain" ] ||
+			fail "0444 $mode: '$status $stderr', unguarded '$plain'"
+	done
+	[ "$(fileid pub/ro.so)" = "$before" ] || fail "pub/ro.so changed"
+	[ "$(listing pub)" = ro.so ] || fail "left behind: $(listing pub)"
+	victim_alive
+}
+
+# ---- corners no common tool reaches (tests/helpers/guard_calls.c) ------
+
+# calls CASE MODE: run guard_calls CASE on the mapped lib.so under MODE.
+calls() {
+	start_victim "$W/lib.so"
+	before=$(fileid lib.so)
+	run --separate-stderr "$HOTSWAP" guard "$2" -- \
+	    "$HS_HELPERS/guard_calls" "$1" lib.so short.so
+}
+
+@test "guard: errno after a call the guard answered is the call's own" {
+	calls errno --refuse
+	[ "$output" = $'open -1 errno 26\ntruncate -1 errno 26' ] ||
+		fail "--refuse: $output"
+	kill "$VPID"
+	calls errno --fix
+	[ "$output" = $'open fd errno 1234\ntruncate 0 errno 1234' ] ||
+		fail "--fix: a successful call changed errno: $output"
+	victim_alive
+}
+
+@test "guard: ftruncate(2) through a read-only descriptor fails as without guard" {
+	local mode
+	for mode in --refuse --warn --fix; do
+		calls ftrunc-rdonly "$mode"
+		[ "$status" -eq 0 ] || fail "$mode: $stderr"
+		[ "$output" = "ftruncate -1 errno 22" ] ||
+			fail "$mode: $output (EINVAL unguarded)"
+		[ -z "$stderr" ] || fail "$mode said: $stderr"
+		[ "$(fileid lib.so)" = "$before" ] || fail "$mode: lib.so changed"
+		victim_alive
+		kill "$VPID"
+	done
+}
+
+@test "guard --fix: close_range(2) and closefrom(3) close, and the last commits" {
+	local how
+	for how in close-range closefrom; do
+		calls "$how" --fix
+		[ "$status" -eq 0 ] || fail "$how: $stderr"
+		[ "$output" = "closed new" ] ||
+			fail "$how: not replaced at the close: $output"
+		same_content lib.so short.so
+		victim_alive
+		kill "$VPID"
+		cp "$HS_HELPERS/libvictim_v1.so" lib.so
+	done
+}
+
+@test "guard --fix: a vfork child's close is its own; the parent's commits" {
+	calls vfork --fix
+	[ "$status" -eq 0 ] || fail "$stderr"
+	[ "$output" = $'child same\nparent new' ] || fail "got: $output"
+	same_content lib.so short.so
+	[ -z "$(ls -A | grep -F .hsg-)" ] || fail "temporary left: $(ls -A)"
+	victim_alive
+}
+
+@test "guard: freopen(NULL, \"w\") truncates the stream's own file: refused, and fixed" {
+	calls freopen-null --refuse
+	[ "$output" = "freopen errno 26" ] || fail "--refuse: $output"
+	[[ $stderr == *"refused to truncate '$W/lib.so': mapped by pid $VPID"* ]] ||
+		fail "--refuse: no refusal line: $stderr"
+	[ "$(fileid lib.so)" = "$before" ] || fail "--refuse: lib.so changed"
+	victim_alive
+	kill "$VPID"
+	calls freopen-null --fix
+	[ "$output" = "freopen ok" ] || fail "--fix: $output $stderr"
+	[ "$(cat lib.so)" = "new content" ] || fail "--fix: not written"
+	[ "$(stat -c %i lib.so)" != "${before%% *}" ] || fail "same inode"
+	victim_alive
+}
+
+@test "guard --fix: fopen(3) with \",ccs=UTF-8\" keeps the stream's encoding" {
+	cp lib.so plain.so
+	run "$HS_HELPERS/guard_calls" ccs plain.so
+	[ "$output" = "wide 1" ] || fail "unguarded: $output"
+	calls ccs --fix
+	[ "$status" -eq 0 ] || fail "$stderr"
+	[ "$output" = "wide 1" ] || fail "--fix lost the encoding: $output"
+	same_content lib.so plain.so
+	[ "$(stat -c %i lib.so)" != "${before%% *}" ] || fail "same inode"
+	victim_alive
+}
+
+@test "guard --fix: past 32 new files at once, refused, and said why" {
+	calls table --fix
+	[ "$status" -eq 0 ] || fail "$stderr"
+	[ "$output" = "opened 32 errno 26" ] || fail "got: $output"
+	[[ $stderr == *"refused to truncate 'lib.so': mapped by pid $VPID; the guard follows at most 32 new files at once"* ]] ||
+		fail "no reason given: $stderr"
+	[ -z "$(ls -A | grep -F .hsg-)" ] || fail "temporaries left: $(ls -A)"
+	victim_alive
+}
+
+@test "guard --fix: exit does not wait for a stream another thread holds" {
+	# Nothing is mapped, so nothing is the guard's to flush.  The stdin
+	# fifo is held open and never written: the reader blocks for good,
+	# and timeout(1) bounds a hang, it synchronises nothing.
+	local fd
+	mkfifo in
+	exec {fd}<>in
+	run --separate-stderr timeout 60 "$HOTSWAP" guard --fix -- \
+	    "$HS_HELPERS/guard_calls" thread-exit lib.so <in
+	exec {fd}<&-
+	[ "$status" -eq 0 ] || fail "exit status $status (124: hung): $stderr"
+	[ "$output" = exiting ] || fail "got: $output"
+}
+
+@test "guard --fix: a file named like a new copy is not taken for one" {
+	# Only a descriptor whose file still carries the guard's lock is a
+	# new copy to rename at exit; a look-alike (or one a killed program
+	# left behind) is nobody's to rename.
+	echo precious >notes
+	echo "user data" >.notes.hsg-abcdefghij
+	run --separate-stderr "$HOTSWAP" guard --fix -- \
+	    sh -c 'cat >/dev/null' <.notes.hsg-abcdefghij
+	[ "$status" -eq 0 ] || fail "$stderr"
+	[ "$(cat notes)" = precious ] || fail "notes was replaced: $(cat notes)"
+	[ "$(cat .notes.hsg-abcdefghij)" = "user data" ] ||
+		fail "the look-alike changed"
 }
 
 # ---- the command -----------------------------------------------------------

@@ -1,0 +1,186 @@
+/*
+ * guard_calls.c - the corners of hotswap guard that no common tool
+ * reaches, one per subcommand, each printing what it saw for the test
+ * (tests/e2e/guard.bats) to compare.
+ *
+ *	guard_calls CASE FILE [SOURCE]
+ *
+ * FILE is the file the victim maps; SOURCE the new content.  "same" and
+ * "new" say whether FILE's inode is still the one it had at the start.
+ *
+ * errno		errno is 1234 before open(FILE, O_WRONLY|O_TRUNC) and
+ *			truncate(FILE, 1): prints "open N errno E", then
+ *			"truncate R errno E".
+ * ftrunc-rdonly	ftruncate(2) to 0 through an O_RDONLY descriptor:
+ *			"ftruncate R errno E".
+ * close-range		open, write SOURCE, close_range(fd, ~0U, 0): prints
+ *			"closed same|new" before exiting.
+ * closefrom		the same with closefrom(3).
+ * vfork		open, write SOURCE; a vfork(2) child closes its copy
+ *			and exits; "child same|new"; the parent closes:
+ *			"parent same|new".
+ * freopen-null		fopen(FILE, "r"), then freopen(NULL, "w", it), write
+ *			SOURCE: "freopen ok" or "freopen errno E".
+ * ccs			fopen(FILE, "w,ccs=UTF-8"): "wide 1" if the stream
+ *			is wide-oriented, as glibc makes it; then a wide
+ *			string is written.
+ * table		opens FILE with O_TRUNC until an open fails, without
+ *			closing: "opened N errno E" (or "opened N" at 100).
+ * thread-exit		a second thread locks stdin and blocks reading it;
+ *			then the main thread exits (0): exit must not wait
+ *			for that lock.  FILE unused.
+ *
+ * Exit 0, or 1 on an unexpected error.
+ */
+#include <sys/stat.h>
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <wchar.h>
+
+static char buf[1 << 20];
+static ino_t ino0;
+static const char *file;
+
+static const char *
+state(void)
+{
+	struct stat st;
+
+	if (stat(file, &st) == -1)
+		err(1, "stat '%s'", file);
+	return st.st_ino == ino0 ? "same" : "new";
+}
+
+/* Open FILE with O_TRUNC and write SOURCE to it; the descriptor. */
+static int
+open_and_write(const char *source)
+{
+	ssize_t n;
+	int src, fd;
+
+	if (source == NULL)
+		errx(1, "this case needs SOURCE");
+	if ((src = open(source, O_RDONLY)) == -1 ||
+	    (n = read(src, buf, sizeof(buf))) == -1)
+		err(1, "read '%s'", source);
+	(void)close(src);
+	if ((fd = open(file, O_WRONLY | O_TRUNC)) == -1)
+		err(1, "open '%s'", file);
+	if (write(fd, buf, (size_t)n) != n)
+		err(1, "write '%s'", file);
+	return fd;
+}
+
+static sem_t locked;
+
+static void *
+reader(void *arg)
+{
+	(void)arg;
+	flockfile(stdin);
+	(void)sem_post(&locked);
+	(void)fgets(buf, sizeof(buf), stdin);	/* blocks, holding the lock */
+	funlockfile(stdin);
+	return NULL;
+}
+
+int
+main(int argc, char *argv[])
+{
+	const char *what = argc > 1 ? argv[1] : "", *source = argv[3];
+	struct stat st;
+	pthread_t t;
+	FILE *f;
+	int fd, r, n;
+	pid_t pid;
+
+	if (argc < 3 || argc > 4) {
+		fprintf(stderr, "usage: guard_calls CASE FILE [SOURCE]\n");
+		return 2;
+	}
+	file = argv[2];
+	if (stat(file, &st) == -1)
+		err(1, "stat '%s'", file);
+	ino0 = st.st_ino;
+	setvbuf(stdout, NULL, _IOLBF, 0);
+
+	if (strcmp(what, "errno") == 0) {
+		errno = 1234;
+		fd = open(file, O_WRONLY | O_TRUNC);
+		printf("open %s errno %d\n", fd == -1 ? "-1" : "fd", errno);
+		if (fd != -1)
+			(void)close(fd);
+		errno = 1234;
+		r = truncate(file, 1);
+		printf("truncate %d errno %d\n", r, errno);
+	} else if (strcmp(what, "ftrunc-rdonly") == 0) {
+		if ((fd = open(file, O_RDONLY)) == -1)
+			err(1, "open '%s'", file);
+		r = ftruncate(fd, 0);
+		printf("ftruncate %d errno %d\n", r, r == -1 ? errno : 0);
+	} else if (strcmp(what, "close-range") == 0 ||
+	    strcmp(what, "closefrom") == 0) {
+		fd = open_and_write(source);
+		if (what[5] == 'f')
+			closefrom(fd);
+		else if (close_range((unsigned int)fd, ~0U, 0) == -1)
+			err(1, "close_range");
+		printf("closed %s\n", state());
+	} else if (strcmp(what, "vfork") == 0) {
+		fd = open_and_write(source);
+		if ((pid = vfork()) == -1)
+			err(1, "vfork");
+		if (pid == 0) {
+			(void)close(fd);
+			_exit(0);
+		}
+		printf("child %s\n", state());
+		if (close(fd) == -1)
+			err(1, "close");
+		printf("parent %s\n", state());
+	} else if (strcmp(what, "freopen-null") == 0) {
+		if ((f = fopen(file, "r")) == NULL)
+			err(1, "fopen '%s'", file);
+		if ((f = freopen(NULL, "w", f)) == NULL) {
+			printf("freopen errno %d\n", errno);
+			return 0;
+		}
+		if (fputs("new content\n", f) == EOF || fclose(f) == EOF)
+			err(1, "write '%s'", file);
+		printf("freopen ok\n");
+	} else if (strcmp(what, "ccs") == 0) {
+		if ((f = fopen(file, "w,ccs=UTF-8")) == NULL)
+			err(1, "fopen '%s'", file);
+		printf("wide %d\n", fwide(f, 0) > 0);
+		if (fputws(L"new content \u00e9\n", f) == -1 ||
+		    fclose(f) == EOF)
+			err(1, "write '%s'", file);
+	} else if (strcmp(what, "table") == 0) {
+		for (n = 0; n < 100; n++)
+			if (open(file, O_WRONLY | O_TRUNC) == -1)
+				break;
+		if (n < 100)
+			printf("opened %d errno %d\n", n, errno);
+		else
+			printf("opened %d\n", n);
+	} else if (strcmp(what, "thread-exit") == 0) {
+		if (sem_init(&locked, 0, 0) == -1 ||
+		    pthread_create(&t, NULL, reader, NULL) != 0)
+			err(1, "thread");
+		while (sem_wait(&locked) == -1)
+			;
+		printf("exiting\n");
+		exit(0);
+	} else {
+		fprintf(stderr, "guard_calls: no case '%s'\n", what);
+		return 2;
+	}
+	return 0;
+}
