@@ -880,6 +880,83 @@ adopt_inherited(int fd, const char *tpath)
 		atomic_store(&e->state, 0);
 }
 
+/* ---- execve -------------------------------------------------------- */
+
+/*
+ * A descriptor of a temporary with FD_CLOEXEC is closed by a successful
+ * execve(2), by the kernel, where no interposer sees it: if it was the
+ * last, nobody would commit.  So before an exec, fix_exec_carry() makes
+ * a copy of each without FD_CLOEXEC and names the copies in the new
+ * image's environment (GUARD_ENV_CARRIED); the new image adopts them
+ * like any inherited temporary, and closes them at once, committing
+ * what was last.  If the exec fails, fix_exec_drop() closes the copies
+ * and nothing has happened.
+ */
+int
+fix_exec_carry(int *fds, int max, char *env, size_t envlen)
+{
+	int fd, n = 0, fl, copy, seen = 0, tracked;
+	size_t len;
+
+	if (foreign() || !fix_any())
+		return 0;		/* a vfork child's copies are its own */
+	tracked = atomic_load(&live);
+	guard_busy++;
+	len = (size_t)snprintf(env, envlen, "%s=", GUARD_ENV_CARRIED);
+	for (fd = 0; fd < FIX_FDS && seen < tracked && n < max; fd++) {
+		if (!fix_tracked(fd))
+			continue;
+		seen++;
+		if ((fl = fcntl(fd, F_GETFD)) == -1 || !(fl & FD_CLOEXEC) ||
+		    (copy = fcntl(fd, F_DUPFD, 0)) == -1)
+			continue;
+		len += (size_t)snprintf(env + len, len < envlen ?
+		    envlen - len : 0, "%s%d", n ? "," : "", copy);
+		if (len >= envlen) {
+			(void)hs_sys.close(copy);
+			break;
+		}
+		fds[n++] = copy;
+	}
+	guard_busy--;
+	return n;
+}
+
+void
+fix_exec_drop(const int *fds, int n)
+{
+	int serrno = errno;
+
+	while (n-- > 0)
+		(void)hs_sys.close(fds[n]);
+	errno = serrno;
+}
+
+/* In the new image: close the copies the old one carried across. */
+static void
+close_carried(void)
+{
+	const char *v = getenv(GUARD_ENV_CARRIED);
+	char *end;
+	long fd;
+
+	if (v == NULL)
+		return;
+	while (*v != '\0') {
+		fd = strtol(v, &end, 10);
+		if (end == v || fd < 0 || fd >= FIX_FDS)
+			break;
+		if (fix_tracked((int)fd)) {
+			guard_busy++;
+			(void)hs_sys.close((int)fd);
+			guard_busy--;
+			(void)fix_closed((int)fd);
+		}
+		v = *end == ',' ? end + 1 : end;
+	}
+	(void)unsetenv(GUARD_ENV_CARRIED);
+}
+
 void
 fix_init(void)
 {
@@ -908,6 +985,7 @@ fix_init(void)
 	(void)closedir(dir);
 out:
 	guard_busy--;
+	close_carried();
 }
 
 /*

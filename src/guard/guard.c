@@ -107,14 +107,15 @@ guard_resolve(void)
 	RESOLVE(splice, "splice");
 	RESOLVE(fsync, "fsync");
 	RESOLVE(fdatasync, "fdatasync");
+	RESOLVE(execve, "execve");
+	RESOLVE(execveat, "execveat");
+	RESOLVE(fexecve, "fexecve");
+	RESOLVE(execv, "execv");
+	RESOLVE(execvp, "execvp");
+	RESOLVE(execvpe, "execvpe");
 	guard_busy--;
 	errno = serrno;
 }
-
-/* The real call, resolved on first use (before our constructor ran). */
-#define REAL(field)							\
-	(guard_real.field != NULL ? guard_real.field :			\
-	    (guard_resolve(), guard_real.field))
 
 __attribute__((constructor)) static void
 guard_init(void)

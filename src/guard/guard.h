@@ -33,6 +33,8 @@ enum guard_mode {
 /* The environment cmd_guard.c passes the mode and -q through. */
 #define GUARD_ENV_MODE	"HOTSWAP_GUARD_MODE"	/* refuse, warn, fix */
 #define GUARD_ENV_QUIET	"HOTSWAP_GUARD_QUIET"	/* "1": no messages */
+/* From an image to the one it execs: descriptors to close (fix.c). */
+#define GUARD_ENV_CARRIED "HOTSWAP_GUARD_CARRIED"
 
 extern enum guard_mode guard_mode;
 extern int guard_quiet;
@@ -87,12 +89,24 @@ struct guard_real {
 	ssize_t	(*splice)(int, off_t *, int, off_t *, size_t, unsigned int);
 	int	(*fsync)(int);
 	int	(*fdatasync)(int);
+	/* The execs, for --fix (exec.c). */
+	int	(*execve)(const char *, char *const[], char *const[]);
+	int	(*execveat)(int, const char *, char *const[], char *const[],
+		    int);
+	int	(*fexecve)(int, char *const[], char *const[]);
+	int	(*execv)(const char *, char *const[]);
+	int	(*execvp)(const char *, char *const[]);
+	int	(*execvpe)(const char *, char *const[], char *const[]);
 };
 
 extern struct guard_real guard_real;
 
 /* guard.c */
 void	guard_resolve(void);
+/* The real call, resolved on first use (before our constructor ran). */
+#define REAL(field)							\
+	(guard_real.field != NULL ? guard_real.field :			\
+	    (guard_resolve(), guard_real.field))
 /*
  * Write one line "hotswap guard: ..." to stderr with write(2), the
  * path escaped; never through stdio, so the program's own stderr
@@ -168,5 +182,13 @@ void	fix_stream(int fd, FILE *stream);
 int	fix_adopt(int tfd, int fd);
 /* Nonzero if any descriptor is tracked: the fast path's one test. */
 int	fix_any(void);
+/*
+ * Before an exec: copy each tracked descriptor that has FD_CLOEXEC to
+ * one without, at most max, into fds, and write "NAME=fd,fd" for the
+ * new image's environment to env; the number of copies.  After an exec
+ * that failed, fix_exec_drop() closes them.
+ */
+int	fix_exec_carry(int *fds, int max, char *env, size_t envlen);
+void	fix_exec_drop(const int *fds, int n);
 
 #endif /* HS_GUARD_H */

@@ -515,6 +515,16 @@ calls() {
 	done
 }
 
+@test "guard --fix: a close-on-exec descriptor is closed, and commits, at exec" {
+	calls exec --fix
+	[ "$status" -eq 0 ] || fail "$stderr"
+	[ "$output" = $'failed errno 2\nexec new\nenv unset' ] ||
+		fail "got: $output"
+	same_content lib.so short.so
+	[ -z "$(ls -A | grep -F .hsg-)" ] || fail "temporary left: $(ls -A)"
+	victim_alive
+}
+
 @test "guard --fix: a vfork child's close is its own; the parent's commits" {
 	calls vfork --fix
 	[ "$status" -eq 0 ] || fail "$stderr"

@@ -16,6 +16,13 @@
  * close-range		open, write SOURCE, close_range(fd, ~0U, 0): prints
  *			"closed same|new" before exiting.
  * closefrom		the same with closefrom(3).
+ * exec		open FILE with O_CLOEXEC|O_TRUNC, write the first half
+ *			of SOURCE, try execve(2) of a missing program
+ *			("failed errno E"), write the rest, then execlp(3) a
+ *			shell that prints "exec same|new" and "env unset"
+ *			(the guard's note to it is gone): a temporary held
+ *			only by a close-on-exec descriptor is committed
+ *			when the exec closes it.
  * vfork		open, write SOURCE; a vfork(2) child closes its copy
  *			and exits; "child same|new"; the parent closes:
  *			"parent same|new".
@@ -38,11 +45,14 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <wchar.h>
+
+extern char **environ;
 
 static char buf[1 << 20];
 static ino_t ino0;
@@ -133,6 +143,29 @@ main(int argc, char *argv[])
 		else if (close_range((unsigned int)fd, ~0U, 0) == -1)
 			err(1, "close_range");
 		printf("closed %s\n", state());
+	} else if (strcmp(what, "exec") == 0) {
+		char ino[32], name[] = "none", *none[] = { name, NULL };
+		ssize_t len, half;
+
+		if ((fd = open(source, O_RDONLY)) == -1 ||
+		    (len = read(fd, buf, sizeof(buf))) == -1)
+			err(1, "read '%s'", source);
+		(void)close(fd);
+		if ((fd = open(file, O_WRONLY | O_TRUNC | O_CLOEXEC)) == -1)
+			err(1, "open '%s'", file);
+		half = len / 2;
+		if (write(fd, buf, (size_t)half) != half)
+			err(1, "write '%s'", file);
+		(void)execve("/nonexistent/program", none, environ);
+		printf("failed errno %d\n", errno);
+		if (write(fd, buf + half, (size_t)(len - half)) != len - half)
+			err(1, "write '%s' after the failed exec", file);
+		(void)snprintf(ino, sizeof(ino), "%ju", (uintmax_t)ino0);
+		(void)execlp("sh", "sh", "-c", "[ \"$(stat -c %i \"$1\")\" = "
+		    "\"$2\" ] && echo exec same || echo exec new; echo "
+		    "\"env ${HOTSWAP_GUARD_CARRIED-unset}\"", "sh", file,
+		    ino, (char *)NULL);
+		err(1, "execlp sh");
 	} else if (strcmp(what, "vfork") == 0) {
 		fd = open_and_write(source);
 		if ((pid = vfork()) == -1)
