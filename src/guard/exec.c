@@ -169,75 +169,49 @@ execvp(const char *file, char *const argv[])
 }
 
 /*
- * execl, execle, execlp: the arguments up to the NULL into an array on
- * the stack, as glibc does, then the calls above.
+ * execl, execle, execlp: the arguments up to the NULL (and for execle
+ * the environment after it) into an array on the stack, as glibc does,
+ * then the calls above.  how: 'v' execv, 'p' execvp, 'e' execve.
  */
-#define COUNT_ARGS(ap, arg0, n)						\
-	do {								\
-		va_start(ap, arg0);					\
-		for (n = 1; va_arg(ap, const char *) != NULL; n++)	\
-			if (n == ARGS_MAX) {				\
-				va_end(ap);				\
-				errno = E2BIG;				\
-				return -1;				\
-			}						\
-		va_end(ap);						\
-	} while (0)
-
-#define FILL_ARGS(ap, arg0, argv, n)					\
-	do {								\
-		size_t i_;						\
-		va_start(ap, arg0);					\
-		argv[0] = (char *)(uintptr_t)arg0;					\
-		for (i_ = 1; i_ <= n; i_++)				\
-			argv[i_] = va_arg(ap, char *);			\
-	} while (0)
-
-GUARD_EXPORT int
-execl(const char *path, const char *arg, ...)
+static int
+exec_list(int how, const char *path, const char *arg, va_list ap)
 {
-	va_list ap;
-	size_t n;
+	va_list count;
+	size_t n = 1, i;
 
-	COUNT_ARGS(ap, arg, n);
+	va_copy(count, ap);
+	while (va_arg(count, const char *) != NULL)
+		if (++n == ARGS_MAX) {
+			va_end(count);
+			errno = E2BIG;
+			return -1;
+		}
+	va_end(count);
 	{
 		char *argv[n + 1];
 
-		FILL_ARGS(ap, arg, argv, n);
-		va_end(ap);
-		return execv(path, argv);
+		argv[0] = (char *)(uintptr_t)arg;
+		for (i = 1; i <= n; i++)	/* argv[n]: the NULL */
+			argv[i] = va_arg(ap, char *);
+		if (how == 'e')
+			return execve(path, argv, va_arg(ap, char *const *));
+		return how == 'p' ? execvp(path, argv) : execv(path, argv);
 	}
 }
 
-GUARD_EXPORT int
-execlp(const char *file, const char *arg, ...)
-{
-	va_list ap;
-	size_t n;
-
-	COUNT_ARGS(ap, arg, n);
-	{
-		char *argv[n + 1];
-
-		FILL_ARGS(ap, arg, argv, n);
-		va_end(ap);
-		return execvp(file, argv);
-	}
+#define EXEC_LIST(name, how)						\
+GUARD_EXPORT int							\
+name(const char *path, const char *arg, ...)				\
+{									\
+	va_list ap;							\
+	int r;								\
+									\
+	va_start(ap, arg);						\
+	r = exec_list(how, path, arg, ap);				\
+	va_end(ap);							\
+	return r;							\
 }
 
-GUARD_EXPORT int
-execle(const char *path, const char *arg, ...)
-{
-	va_list ap;
-	size_t n;
-
-	COUNT_ARGS(ap, arg, n);
-	{
-		char *argv[n + 1], *const *envp;
-
-		FILL_ARGS(ap, arg, argv, n);
-		envp = va_arg(ap, char *const *);
-		va_end(ap);
-		return execve(path, argv, envp);
-	}
-}
+EXEC_LIST(execl, 'v')
+EXEC_LIST(execlp, 'p')
+EXEC_LIST(execle, 'e')

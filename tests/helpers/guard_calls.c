@@ -17,7 +17,7 @@
  *			"closed same|new" before exiting.
  * closefrom		the same with closefrom(3).
  * exec		open FILE with O_CLOEXEC|O_TRUNC, write the first half
- *			of SOURCE, try execve(2) of a missing program
+ *			of SOURCE, try execle(3) of a missing program
  *			("failed errno E"), write the rest, then execlp(3) a
  *			shell that prints "exec same|new" and "env unset"
  *			(the guard's note to it is gone): a temporary held
@@ -144,7 +144,7 @@ main(int argc, char *argv[])
 			err(1, "close_range");
 		printf("closed %s\n", state());
 	} else if (strcmp(what, "exec") == 0) {
-		char ino[32], name[] = "none", *none[] = { name, NULL };
+		char ino[32];
 		ssize_t len, half;
 
 		if ((fd = open(source, O_RDONLY)) == -1 ||
@@ -156,7 +156,8 @@ main(int argc, char *argv[])
 		half = len / 2;
 		if (write(fd, buf, (size_t)half) != half)
 			err(1, "write '%s'", file);
-		(void)execve("/nonexistent/program", none, environ);
+		(void)execle("/nonexistent/program", "none", (char *)NULL,
+		    environ);
 		printf("failed errno %d\n", errno);
 		if (write(fd, buf + half, (size_t)(len - half)) != len - half)
 			err(1, "write '%s' after the failed exec", file);
