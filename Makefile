@@ -279,8 +279,13 @@ $(REL)/guard/%.o: src/guard/%.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CPPFLAGS) $(GUARD_CFLAGS) -MMD -MP -c -o $@ $<
 
+# --wrap: the allocations of the guard's code go to src/guard/alloc.c,
+# which a signal handler may call.
+GUARD_WRAP := $(foreach f,malloc calloc realloc reallocarray free,\
+		-Wl,--wrap=$(f))
+
 libhotswap-guard.so: $(GUARD_OBJ) $(GUARD_LIBOBJ) src/guard/guard.map
-	$(CC) $(GUARD_CFLAGS) -shared \
+	$(CC) $(GUARD_CFLAGS) -shared $(GUARD_WRAP) \
 	    -Wl,--version-script=src/guard/guard.map -Wl,-z,defs \
 	    $(LDFLAGS) -o $@ $(GUARD_OBJ) $(GUARD_LIBOBJ) -ldl -lpthread
 

@@ -7,6 +7,10 @@
  *             then a cached set of every mapped (dev, ino) in the system)
  *   fix.c     --fix: a temporary takes the write, renamed over the file
  *             when the last descriptor for it is closed
+ *   exec.c    --fix: the exec calls, which carry close-on-exec
+ *             descriptors of temporaries across to the new image
+ *   alloc.c   malloc and friends of all this code (linked with --wrap):
+ *             mmap'ed, so that a signal handler's open may allocate
  *
  * Everything here runs inside other people's programs.  Two rules follow.
  * Reentrancy: the library's own work opens and closes files, and those

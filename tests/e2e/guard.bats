@@ -571,6 +571,28 @@ calls() {
 	victim_alive
 }
 
+@test "guard: a truncating open in a signal handler, amid malloc, does not deadlock" {
+	# open(2) is async-signal-safe; the guard's answer for a mapped
+	# file allocates, and with the C library's malloc a handler that
+	# interrupted malloc waited for malloc's lock for good (both ways of
+	# asking: the kernel's iterator and the /proc set).  timeout(1)
+	# bounds a hang; it synchronises nothing.
+	local scan
+	start_victim "$W/lib.so"
+	before=$(fileid lib.so)
+	for scan in "" proc; do
+		HOTSWAP_SCAN=$scan run --separate-stderr timeout 60 \
+		    "$HOTSWAP" guard -q -- \
+		    "$HS_HELPERS/guard_calls" signal-open lib.so
+		[ "$status" -eq 0 ] ||
+			fail "HOTSWAP_SCAN=$scan: exit $status (124: deadlocked): $stderr"
+		[ "$output" = "handled 200 refused 200" ] ||
+			fail "HOTSWAP_SCAN=$scan: $output"
+	done
+	[ "$(fileid lib.so)" = "$before" ] || fail "lib.so changed"
+	victim_alive
+}
+
 @test "guard --fix: exit does not wait for a stream another thread holds" {
 	# Nothing is mapped, so nothing is the guard's to flush.  The stdin
 	# fifo is held open and never written: the reader blocks for good,

@@ -33,6 +33,12 @@
  *			string is written.
  * table		opens FILE with O_TRUNC until an open fails, without
  *			closing: "opened N errno E" (or "opened N" at 100).
+ * signal-open		a SIGALRM handler, every millisecond, opens FILE with
+ *			O_TRUNC (and closes it), while the main thread
+ *			allocates and frees without end and a second thread
+ *			waits (so that malloc takes its locks); after 200
+ *			handlers: "handled 200 refused N".  open(2) is
+ *			async-signal-safe: the guard in it must be too.
  * thread-exit		a second thread locks stdin and blocks reading it;
  *			then the main thread exits (0): exit must not wait
  *			for that lock.  FILE unused.
@@ -40,11 +46,13 @@
  * Exit 0, or 1 on an unexpected error.
  */
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,6 +97,30 @@ open_and_write(const char *source)
 }
 
 static sem_t locked;
+static volatile sig_atomic_t handled, refused;
+
+static void
+on_alarm(int sig)
+{
+	int serrno = errno, fd;
+
+	(void)sig;
+	if ((fd = open(file, O_WRONLY | O_TRUNC)) != -1)
+		(void)close(fd);
+	else if (errno == ETXTBSY)
+		refused++;
+	handled++;
+	errno = serrno;
+}
+
+static void *
+waiter(void *arg)
+{
+	(void)arg;
+	while (sem_wait(&locked) == -1)
+		;
+	return NULL;
+}
 
 static void *
 reader(void *arg)
@@ -204,6 +236,30 @@ main(int argc, char *argv[])
 			printf("opened %d errno %d\n", n, errno);
 		else
 			printf("opened %d\n", n);
+	} else if (strcmp(what, "signal-open") == 0) {
+		struct itimerval every = { { 0, 1000 }, { 0, 1000 } }, off;
+		struct sigaction sa;
+		size_t i;
+		void *p;
+
+		memset(&sa, 0, sizeof(sa));
+		memset(&off, 0, sizeof(off));
+		sa.sa_handler = on_alarm;
+		sa.sa_flags = SA_RESTART;
+		if (sem_init(&locked, 0, 0) == -1 ||
+		    pthread_create(&t, NULL, waiter, NULL) != 0 ||
+		    sigaction(SIGALRM, &sa, NULL) == -1 ||
+		    setitimer(ITIMER_REAL, &every, NULL) == -1)
+			err(1, "setting up");
+		for (i = 0; handled < 200; i++) {
+			if ((p = malloc(4096 + (i * 4099) % 60000)) == NULL)
+				err(1, "malloc");
+			free(p);
+		}
+		(void)setitimer(ITIMER_REAL, &off, NULL);
+		printf("handled 200 refused %d\n", (int)refused);
+		(void)sem_post(&locked);
+		(void)pthread_join(t, NULL);
 	} else if (strcmp(what, "thread-exit") == 0) {
 		if (sem_init(&locked, 0, 0) == -1 ||
 		    pthread_create(&t, NULL, reader, NULL) != 0)
