@@ -83,7 +83,6 @@ struct fix_ent {
 	atomic_int	 nfd;		/* our descriptors for it */
 	dev_t		 dev;		/* of the temporary */
 	ino_t		 ino;
-	FILE		*stream;	/* fopen's or freopen's, or NULL */
 	atomic_int	 lost;		/* errno of a lost write seen here */
 	char		 tpath[PATH_MAX];
 	char		 dpath[PATH_MAX];
@@ -150,7 +149,6 @@ ent_alloc(void)
 		zero = 0;
 		if (atomic_compare_exchange_strong(&ents[i].state, &zero, 1)) {
 			atomic_store(&ents[i].nfd, 0);
-			ents[i].stream = NULL;
 			atomic_store(&ents[i].lost, 0);
 			atomic_store(&table_full, 0);
 			return i;
@@ -688,31 +686,6 @@ fix_lost(int fd, int e)
 		lost(idx, e);
 }
 
-void
-fix_stream(int fd, FILE *stream)
-{
-	if (fix_tracked(fd))
-		ents[atomic_load(&fdmap[fd]) - 1].stream = stream;
-}
-
-/*
- * A stream of ours with its error flag set lost a write, even if
- * nothing is left to flush: glibc drops the buffer a write failed on, so
- * a program that exits after a failed fwrite(3) (err(3), say) without
- * fclose leaves nothing for exit's flush to fail on.
- */
-static void
-check_stream(int fd)
-{
-	FILE *s;
-
-	if (!fix_tracked(fd) ||
-	    (s = ents[atomic_load(&fdmap[fd]) - 1].stream) == NULL)
-		return;
-	if (fileno(s) == fd && ferror(s))
-		fix_lost(fd, 0);
-}
-
 /* ---- truncate and ftruncate ----------------------------------------- */
 
 /* Copy the first len bytes of from into to. */
@@ -989,30 +962,57 @@ out:
 }
 
 /*
- * At exit: flush stdio (exit runs our destructor before it flushes the
- * streams itself), close what we still track, commit what was last.
- * Not in a vfork child, which shares our memory with its parent.
+ * glibc's list of open streams (libio, exported since 2.2.5; FILE's
+ * _chain and _fileno are in its public struct_FILE.h), walked as its
+ * own exit flush walks it.
+ */
+extern FILE	*_IO_list_all;
+void		 _IO_list_lock(void);
+void		 _IO_list_unlock(void);
+
+/*
+ * Flush the streams on our temporaries: exit runs our destructor before
+ * it flushes the streams itself, and a stream whose write failed lost
+ * data even with nothing left to flush (glibc drops the buffer a write
+ * failed on, so a program that exits after a failed fwrite(3) leaves
+ * nothing for exit's flush to fail on): its error flag says so.  Only
+ * ours: another thread may hold a lock on any other stream (stdin, in a
+ * read that never ends), and glibc's own exit flush takes none.
+ */
+static void
+flush_ours(void)
+{
+	FILE *f;
+
+	_IO_list_lock();
+	for (f = _IO_list_all; f != NULL; f = f->_chain) {
+		if (!fix_tracked(f->_fileno))
+			continue;
+		if (ferror(f))
+			fix_lost(f->_fileno, 0);
+		else if (fflush(f) == EOF)
+			fix_lost(f->_fileno, errno);
+	}
+	_IO_list_unlock();
+}
+
+/*
+ * At exit: flush our streams, close what we still track, commit what
+ * was last.  Not in a vfork child, which shares our memory with its
+ * parent.
  */
 void
 fix_exit(int flush)
 {
 	struct stat st;
-	int fd, idx, lost = 0;
+	int fd, idx;
 
 	if (foreign())
 		return;
-	/*
-	 * Which stream failed to flush cannot be told: if one lost data,
-	 * none of our temporaries replaces its file.
-	 */
-	if (flush && fflush(NULL) == EOF)
-		lost = errno;
+	if (flush)
+		flush_ours();
 	guard_busy++;
 	for (fd = 0; fd < FIX_FDS && fix_any(); fd++) {
-		if (lost != 0)
-			fix_lost(fd, lost);
-		if (flush)
-			check_stream(fd);
 		if ((idx = untrack(fd)) == -1)
 			continue;
 		if (fstat(fd, &st) == 0 && st.st_dev == ents[idx].dev &&

@@ -593,7 +593,6 @@ guarded_fopen(FILE *(*real)(const char *, const char *), const char *path,
 			errno = serrno;
 		}
 		if (f != NULL) {
-			fix_stream(fileno(f), f);
 			(void)close(fd);
 			return f;
 		}
@@ -602,8 +601,7 @@ guarded_fopen(FILE *(*real)(const char *, const char *), const char *path,
 		serrno = errno;
 		fix_abandon(fd);
 		errno = serrno;
-	} else
-		fix_stream(fd, f);
+	}
 	return f;
 }
 
@@ -658,8 +656,8 @@ guarded_freopen(FILE *(*real)(const char *, const char *, FILE *),
 	else if (oldfd != -1)
 		(void)fix_closed(oldfd);
 	if (fd != -1) {
-		if (f != NULL && fix_adopt(fd, fileno(f)) == 0)
-			fix_stream(fileno(f), f);
+		if (f != NULL)
+			(void)fix_adopt(fd, fileno(f));
 		(void)close(fd);
 	}
 	errno = serrno;

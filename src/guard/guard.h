@@ -180,8 +180,6 @@ void	fix_dup(int oldfd, int newfd);
  * is a temporary, it will not replace the file.
  */
 void	fix_lost(int fd, int e);
-/* The stream fopen or freopen made on temporary fd, checked at exit. */
-void	fix_stream(int fd, FILE *stream);
 /* fd is a new open file description of the temporary that tfd holds. */
 int	fix_adopt(int tfd, int fd);
 /* Nonzero if any descriptor is tracked: the fast path's one test. */

@@ -594,17 +594,29 @@ calls() {
 }
 
 @test "guard --fix: exit does not wait for a stream another thread holds" {
-	# Nothing is mapped, so nothing is the guard's to flush.  The stdin
-	# fifo is held open and never written: the reader blocks for good,
-	# and timeout(1) bounds a hang, it synchronises nothing.
+	# The stdin fifo is held open and never written: the reader blocks
+	# for good, holding stdin's lock, and timeout(1) bounds a hang, it
+	# synchronises nothing.  First with nothing mapped, then with a new
+	# file in flight, whose stream exit must flush and commit.
 	local fd
 	mkfifo in
 	exec {fd}<>in
 	run --separate-stderr timeout 60 "$HOTSWAP" guard --fix -- \
 	    "$HS_HELPERS/guard_calls" thread-exit lib.so <in
-	exec {fd}<&-
 	[ "$status" -eq 0 ] || fail "exit status $status (124: hung): $stderr"
 	[ "$output" = exiting ] || fail "got: $output"
+
+	start_victim "$W/lib.so"
+	before=$(fileid lib.so)
+	run --separate-stderr timeout 60 "$HOTSWAP" guard --fix -- \
+	    "$HS_HELPERS/guard_calls" thread-exit lib.so short.so <in
+	exec {fd}<&-
+	[ "$status" -eq 0 ] ||
+		fail "in flight: exit status $status (124: hung): $stderr"
+	same_content lib.so short.so
+	[ "$(stat -c %i lib.so)" != "${before%% *}" ] || fail "same inode"
+	[ -z "$(ls -A | grep -F .hsg-)" ] || fail "temporary left: $(ls -A)"
+	victim_alive
 }
 
 @test "guard --fix: a file named like a new copy is not taken for one" {

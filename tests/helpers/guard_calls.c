@@ -41,7 +41,10 @@
  *			async-signal-safe: the guard in it must be too.
  * thread-exit		a second thread locks stdin and blocks reading it;
  *			then the main thread exits (0): exit must not wait
- *			for that lock.  FILE unused.
+ *			for that lock.  With SOURCE, its bytes are first
+ *			written to FILE through fopen(3) "w" and fwrite(3),
+ *			never flushed or closed: exit must still write them
+ *			to FILE.
  *
  * Exit 0, or 1 on an unexpected error.
  */
@@ -62,7 +65,7 @@
 
 extern char **environ;
 
-static char buf[1 << 20];
+static char buf[1 << 20], sbuf[1 << 20];
 static ino_t ino0;
 static const char *file;
 
@@ -261,6 +264,17 @@ main(int argc, char *argv[])
 		(void)sem_post(&locked);
 		(void)pthread_join(t, NULL);
 	} else if (strcmp(what, "thread-exit") == 0) {
+		if (source != NULL) {
+			if ((fd = open(source, O_RDONLY)) == -1 ||
+			    (n = (int)read(fd, buf, sizeof(buf))) == -1)
+				err(1, "read '%s'", source);
+			(void)close(fd);
+			/* Buffered whole: nothing written before exit. */
+			if ((f = fopen(file, "w")) == NULL ||
+			    setvbuf(f, sbuf, _IOFBF, sizeof(sbuf)) != 0 ||
+			    fwrite(buf, 1, (size_t)n, f) != (size_t)n)
+				err(1, "write '%s'", file);
+		}
 		if (sem_init(&locked, 0, 0) == -1 ||
 		    pthread_create(&t, NULL, reader, NULL) != 0)
 			err(1, "thread");
