@@ -4,17 +4,18 @@
  * A successful exec closes every descriptor with FD_CLOEXEC in the
  * kernel, where no interposer sees it; a temporary of --fix held that
  * way by its last holder would never be committed.  Each exec therefore
- * asks fix_exec_carry() for copies of those descriptors that survive the
- * exec, and passes their numbers to the new image in its environment,
- * whose fix_init() closes them at once (fix.c).  If the exec fails, the
- * copies are closed and nothing else has changed.
+ * asks fix_exec_carry() for lockless copies of those temporaries that
+ * survive the exec, and passes them to the new image in its
+ * environment, whose fix_init() closes them at once (fix.c).  If the
+ * exec fails, the copies are closed and nothing else has changed.
  *
  * glibc's exec functions call each other through internal symbols, so
- * each is interposed: execve, execveat, fexecve, and the ones that take
- * the environment from environ (execv, execvp) or build argv from their
- * arguments (execl, execle, execlp).  Every other program passes
- * through after one test.  Async-signal-safe, as exec is after fork:
- * the new environment array is mmap'ed, never malloc'ed.
+ * each is interposed: execve, execveat, fexecve, execvpe, and the ones
+ * that take the environment from environ (execv, execvp; never by
+ * pointing environ elsewhere, which other threads may be reading) or
+ * build argv from their arguments (execl, execle, execlp).  Every other
+ * program passes through after one test.  Async-signal-safe, as exec
+ * is after fork: the new environment array is mmap'ed, never malloc'ed.
  */
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -26,7 +27,7 @@
 
 #include "guard.h"
 
-#define CARRY_MAX	64	/* descriptors carried across one exec */
+#define CARRY_MAX	FIX_MAX	/* one copy for each temporary */
 #define ARGS_MAX	65536	/* arguments execl and friends take */
 
 extern char **environ;
@@ -34,7 +35,7 @@ extern char **environ;
 struct carry {
 	int	 fds[CARRY_MAX];
 	int	 n;
-	char	 entry[sizeof(GUARD_ENV_CARRIED) + CARRY_MAX * 8 + 8];
+	char	 entry[sizeof(GUARD_ENV_CARRIED) + 16 + CARRY_MAX * 56];
 	char	**env;		/* mmap'ed, or NULL */
 	size_t	 envsz;
 };
@@ -140,32 +141,17 @@ execvpe(const char *file, char *const argv[], char *const envp[])
 	return r;
 }
 
-/* execv and execvp take environ: point it at the copy for the call. */
-static int
-with_environ(int (*real)(const char *, char *const[]), const char *file,
-    char *const argv[])
-{
-	char **saved = environ;
-	struct carry c;
-	int r;
-
-	environ = (char **)(uintptr_t)carry_begin(&c, environ);
-	r = real(file, argv);
-	environ = saved;
-	carry_end(&c);
-	return r;
-}
-
+/* execv and execvp take environ: the calls above, with it. */
 GUARD_EXPORT int
 execv(const char *path, char *const argv[])
 {
-	return with_environ(REAL(execv), path, argv);
+	return execve(path, argv, environ);
 }
 
 GUARD_EXPORT int
 execvp(const char *file, char *const argv[])
 {
-	return with_environ(REAL(execvp), file, argv);
+	return execvpe(file, argv, environ);
 }
 
 /*

@@ -117,14 +117,17 @@ fix_full(void)
  * CLONE_VM)?  Then the table is its parent's, while its descriptors are
  * its own copies: it must not touch the table.  A child of fork(2) has
  * owner set by the atfork handler; one made without it (_Fork, a raw
- * clone) has a copy of the table and takes it over.  Whether two
- * processes share their memory only kcmp(2) can tell; if it cannot,
- * the child is taken for a vfork child, which is the common case.
+ * clone) has a copy of the table and takes it over, and so does a child
+ * whose owner is gone (ESRCH).  Whether two processes share their
+ * memory only kcmp(2) can tell; if it cannot otherwise, the child is
+ * taken for a vfork child, which is the common case.
  */
 static int
 foreign(void)
 {
 	pid_t self = getpid();
+	int serrno = errno, shared;
+	long r;
 
 	if (self == owner)
 		return 0;
@@ -132,9 +135,12 @@ foreign(void)
 		owner = self;
 		return 0;
 	}
-	if (syscall(SYS_kcmp, self, owner, KCMP_VM, 0, 0) <= 0)
+	r = syscall(SYS_kcmp, self, owner, KCMP_VM, 0, 0);
+	shared = r == 0 || (r == -1 && errno != ESRCH);
+	errno = serrno;
+	if (shared)
 		return 1;
-	owner = self;
+	owner = self;		/* not shared, or the owner is gone */
 	return 0;
 }
 
@@ -777,6 +783,7 @@ int
 fix_ftruncate(int fd, off_t len)
 {
 	int idx, tfd = -1, fl, fdfl, serrno;
+	struct stat st, nst;
 	char proc[64];
 	struct fix_ent *e;
 	ssize_t n;
@@ -796,6 +803,18 @@ fix_ftruncate(int fd, off_t len)
 	    e->dpath[0] != '/')
 		goto fail;
 	e->dpath[n] = '\0';
+	/*
+	 * Only a file that its name still reaches can be replaced: not an
+	 * unlinked one (the name ends in " (deleted)"), a memfd, or one
+	 * renamed or reached through another mount namespace.
+	 */
+	if (fstat(fd, &st) == -1 || hs_sys.fstatat(AT_FDCWD, e->dpath, &nst,
+	    AT_SYMLINK_NOFOLLOW) == -1)
+		goto fail;
+	if (st.st_dev != nst.st_dev || st.st_ino != nst.st_ino) {
+		errno = ENOENT;
+		goto fail;
+	}
 	if ((tfd = tmp_with_head(e, fl & O_ACCMODE, len)) == -1)
 		goto fail;
 	if (lock_ofd(tfd) == -1 || dup3(tfd, fd, (fdfl & FD_CLOEXEC) ?
@@ -826,16 +845,16 @@ atfork_child(void)
 
 /*
  * Adopt fd if it is a temporary of ours inherited across execve: named
- * like one, still under that name, and locked by the guard that made it
- * (a file that merely looks like one, or one left by a killed program,
- * is nobody's to rename).
+ * like one, still under that name, and (if locked is set) locked by the
+ * guard that made it: a file that merely looks like one, or one left by
+ * a killed program, is nobody's to rename.
  */
 static void
-adopt_inherited(int fd, const char *tpath)
+adopt_inherited(int fd, const char *tpath, int locked_only)
 {
 	struct fix_ent *e;
 	struct stat st;
-	int idx, pfd, held = 0;
+	int idx, pfd, ok = 0;
 
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
 	    (idx = ent_alloc()) == -1)
@@ -846,45 +865,77 @@ adopt_inherited(int fd, const char *tpath)
 	if (dest_of(tpath, e->dpath) == 0 &&
 	    snprintf(e->tpath, PATH_MAX, "%s", tpath) < PATH_MAX &&
 	    (pfd = probe_open(e)) != -1) {
-		held = locked(pfd) == 1;
+		ok = !locked_only || locked(pfd) == 1;
 		(void)hs_sys.close(pfd);
 	}
-	if (!held || track(fd, idx) == -1)
+	if (!ok || track(fd, idx) == -1)
 		atomic_store(&e->state, 0);
+}
+
+/* The name /proc/self/fd gives fd, in buf; 0, or -1. */
+static int
+fd_link(int fd, char *buf, size_t len)
+{
+	char name[32];
+	ssize_t n;
+
+	(void)snprintf(name, sizeof(name), "/proc/self/fd/%d", fd);
+	if ((n = readlink(name, buf, len - 1)) <= 0)
+		return -1;
+	buf[n] = '\0';
+	return 0;
 }
 
 /* ---- execve -------------------------------------------------------- */
 
 /*
  * A descriptor of a temporary with FD_CLOEXEC is closed by a successful
- * execve(2), by the kernel, where no interposer sees it: if it was the
- * last, nobody would commit.  So before an exec, fix_exec_carry() makes
- * a copy of each without FD_CLOEXEC and names the copies in the new
- * image's environment (GUARD_ENV_CARRIED); the new image adopts them
- * like any inherited temporary, and closes them at once, committing
- * what was last.  If the exec fails, fix_exec_drop() closes the copies
- * and nothing has happened.
+ * execve(2), in the kernel, where no interposer sees it: if it was the
+ * last, nobody would commit.  So before an exec, fix_exec_carry() opens
+ * each such temporary anew by name, without FD_CLOEXEC and without a
+ * lock, and names these copies in the new image's environment
+ * (GUARD_ENV_CARRIED, "PID FD/DEV/INO ..."); the new image's fix_init()
+ * closes them at once, and whoever closes the last locked descriptor
+ * commits: the new image, if the exec took the last one away.  As a
+ * copy holds no lock, an image that never closes it (static, set-ID,
+ * run without the guard) keeps nobody else from committing.  If the
+ * exec fails, fix_exec_drop() closes the copies and nothing happened.
+ * The PID, device and inode make sure that a variable passed on by an
+ * image without the guard closes nothing else.
  */
 int
 fix_exec_carry(int *fds, int max, char *env, size_t envlen)
 {
-	int fd, n = 0, fl, copy, seen = 0, tracked;
+	unsigned char want[FIX_MAX];
+	int fd, n = 0, fl, copy, seen = 0, tracked, idx;
 	size_t len;
 
 	if (foreign() || !fix_any())
 		return 0;		/* a vfork child's copies are its own */
+	memset(want, 0, sizeof(want));
 	tracked = atomic_load(&live);
 	guard_busy++;
-	len = (size_t)snprintf(env, envlen, "%s=", GUARD_ENV_CARRIED);
-	for (fd = 0; fd < FIX_FDS && seen < tracked && n < max; fd++) {
+	for (fd = 0; fd < FIX_FDS && seen < tracked; fd++) {
 		if (!fix_tracked(fd))
 			continue;
 		seen++;
-		if ((fl = fcntl(fd, F_GETFD)) == -1 || !(fl & FD_CLOEXEC) ||
-		    (copy = fcntl(fd, F_DUPFD, 0)) == -1)
+		if ((fl = fcntl(fd, F_GETFD)) != -1 && (fl & FD_CLOEXEC) &&
+		    (idx = atomic_load(&fdmap[fd]) - 1) >= 0)
+			want[idx] = 1;
+	}
+	len = (size_t)snprintf(env, envlen, "%s=%d", GUARD_ENV_CARRIED,
+	    (int)getpid());
+	for (idx = 0; idx < FIX_MAX && n < max; idx++) {
+		if (!want[idx] || (fd = probe_open(&ents[idx])) == -1)
+			continue;	/* gone: committed, or a lost write */
+		/* Not on 0, 1 or 2, where a program would take it for one. */
+		copy = fcntl(fd, F_DUPFD, 10);
+		(void)hs_sys.close(fd);
+		if (copy == -1)
 			continue;
 		len += (size_t)snprintf(env + len, len < envlen ?
-		    envlen - len : 0, "%s%d", n ? "," : "", copy);
+		    envlen - len : 0, " %d/%ju/%ju", copy,
+		    (uintmax_t)ents[idx].dev, (uintmax_t)ents[idx].ino);
 		if (len >= envlen) {
 			(void)hs_sys.close(copy);
 			break;
@@ -910,22 +961,27 @@ static void
 close_carried(void)
 {
 	const char *v = getenv(GUARD_ENV_CARRIED);
-	char *end;
-	long fd;
+	char link[PATH_MAX], *end;
+	uintmax_t dev, ino;
+	struct stat st;
+	int fd, k;
 
 	if (v == NULL)
 		return;
-	while (*v != '\0') {
-		fd = strtol(v, &end, 10);
-		if (end == v || fd < 0 || fd >= FIX_FDS)
-			break;
-		if (fix_tracked((int)fd)) {
+	if (strtol(v, &end, 10) == (long)getpid() && end != v) {
+		for (v = end; sscanf(v, " %d/%ju/%ju%n", &fd, &dev, &ino,
+		    &k) == 3; v += k) {
+			if (fstat(fd, &st) == -1 || (uintmax_t)st.st_dev != dev ||
+			    (uintmax_t)st.st_ino != ino)
+				continue;	/* not our copy any more */
 			guard_busy++;
-			(void)hs_sys.close((int)fd);
+			if (!fix_tracked(fd) && fd_link(fd, link,
+			    sizeof(link)) == 0)
+				adopt_inherited(fd, link, 0);
+			(void)hs_sys.close(fd);
 			guard_busy--;
-			(void)fix_closed((int)fd);
+			(void)fix_closed(fd);
 		}
-		v = *end == ',' ? end + 1 : end;
 	}
 	(void)unsetenv(GUARD_ENV_CARRIED);
 }
@@ -933,9 +989,8 @@ close_carried(void)
 void
 fix_init(void)
 {
-	char name[32], link[PATH_MAX];
+	char link[PATH_MAX];
 	struct dirent *d;
-	ssize_t n;
 	DIR *dir;
 	int fd;
 
@@ -946,14 +1001,11 @@ fix_init(void)
 		goto out;
 	while ((d = readdir(dir)) != NULL) {
 		if (d->d_name[0] < '0' || d->d_name[0] > '9' ||
-		    (fd = atoi(d->d_name)) == dirfd(dir))
+		    (fd = atoi(d->d_name)) == dirfd(dir) ||
+		    fd_link(fd, link, sizeof(link)) == -1)
 			continue;
-		(void)snprintf(name, sizeof(name), "/proc/self/fd/%d", fd);
-		if ((n = readlink(name, link, sizeof(link) - 1)) <= 0)
-			continue;
-		link[n] = '\0';
 		if (strstr(link, FIX_MARK) != NULL)
-			adopt_inherited(fd, link);
+			adopt_inherited(fd, link, 1);
 	}
 	(void)closedir(dir);
 out:

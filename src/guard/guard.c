@@ -110,8 +110,6 @@ guard_resolve(void)
 	RESOLVE(execve, "execve");
 	RESOLVE(execveat, "execveat");
 	RESOLVE(fexecve, "fexecve");
-	RESOLVE(execv, "execv");
-	RESOLVE(execvp, "execvp");
 	RESOLVE(execvpe, "execvpe");
 	guard_busy--;
 	errno = serrno;
@@ -258,7 +256,8 @@ say_mapped(const char *pre, const char *path, const char *mid,
  * dirfd/path names (fd >= 0: through that descriptor, path unused)?
  * The guard acts only where it would: a call that fails unguarded (a
  * descriptor not open for writing, no permission, a read-only file
- * system, an immutable or append-only file) goes to the kernel to fail
+ * system, an immutable or append-only file, a sealed memfd) goes to the
+ * kernel to fail
  * with its own error, and --fix never replaces a file that the program
  * could not have written.  acc is the open's O_ACCMODE.
  */
@@ -271,6 +270,10 @@ may_truncate(int dirfd, const char *path, int nofollow, int acc, int fd)
 	if (fd >= 0) {
 		if ((fl = fcntl(fd, F_GETFL)) == -1 ||
 		    (fl & O_ACCMODE) == O_RDONLY || (fl & O_PATH))
+			return 0;
+		/* A sealed memfd refuses with EPERM. */
+		if ((fl = fcntl(fd, F_GET_SEALS)) > 0 && (fl & (F_SEAL_SHRINK |
+		    F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)))
 			return 0;
 		dirfd = fd;
 		path = "";

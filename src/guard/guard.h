@@ -98,8 +98,6 @@ struct guard_real {
 	int	(*execveat)(int, const char *, char *const[], char *const[],
 		    int);
 	int	(*fexecve)(int, char *const[], char *const[]);
-	int	(*execv)(const char *, char *const[]);
-	int	(*execvp)(const char *, char *const[]);
 	int	(*execvpe)(const char *, char *const[], char *const[]);
 };
 

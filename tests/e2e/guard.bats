@@ -525,6 +525,93 @@ calls() {
 	victim_alive
 }
 
+@test "guard --fix: a child that execs without the guard keeps no new file from committing" {
+	# The parent's descriptor is close-on-exec; the child's image runs
+	# without LD_PRELOAD, so nothing of the guard closes what the exec
+	# carried across: that copy must not count as a holder.
+	calls exec-child --fix
+	[ "$status" -eq 0 ] || fail "$stderr"
+	[ "$output" = $'parent-closed new\nchild-exited new' ] ||
+		fail "got: $output"
+	same_content lib.so short.so
+	[ -z "$(ls -A | grep -F .hsg-)" ] || fail "temporary left: $(ls -A)"
+	victim_alive
+}
+
+@test "guard --fix: execv(3) while another thread reads the environment" {
+	calls execv-threads --fix
+	[ "$status" -eq 0 ] || fail "exit status $status: $stderr"
+	[ "$output" = survived ] || fail "got: $output"
+	victim_alive
+}
+
+@test "guard --fix: a child made without atfork handlers commits once orphaned" {
+	# run waits for the end of the output, which the orphan holds.
+	calls orphan --fix
+	[ "$output" = "orphan-closed new" ] || fail "got: $output $stderr"
+	same_content lib.so short.so
+	[ -z "$(ls -A | grep -F .hsg-)" ] || fail "temporary left: $(ls -A)"
+	victim_alive
+}
+
+@test "guard: ftruncate(2) of a sealed memfd fails as without guard" {
+	local mode
+	run "$HS_HELPERS/guard_calls" memfd-sealed lib.so
+	[ "$output" = "ftruncate -1 errno 1" ] || fail "unguarded: $output"
+	for mode in --refuse --warn --fix; do
+		run --separate-stderr "$HOTSWAP" guard "$mode" -- \
+		    "$HS_HELPERS/guard_calls" memfd-sealed lib.so
+		[ "$output" = "ftruncate -1 errno 1" ] ||
+			fail "$mode: $output (EPERM unguarded)"
+		[ -z "$stderr" ] || fail "$mode said: $stderr"
+	done
+}
+
+@test "guard --fix: ftruncate(2) of a mapped file with no name left is refused" {
+	# Nothing can be renamed over an unlinked file.  /proc/self/fd names
+	# it "NAME (deleted)", and a file of that name must not be taken
+	# for it.
+	local i
+	for i in 1 2; do
+		cp "$HS_HELPERS/libvictim_v1.so" lib.so
+		[ "$i" = 1 ] || echo "another file" >"lib.so (deleted)"
+		run --separate-stderr "$HOTSWAP" guard --fix -- \
+		    "$HS_HELPERS/guard_calls" unlinked lib.so
+		[ "$output" = "ftruncate -1 errno 26" ] ||
+			fail "$i: $output $stderr"
+		[[ $stderr == *"refused to truncate '$W/lib.so (deleted)': mapped by pid"* ]] ||
+			fail "$i: no refusal line: $stderr"
+	done
+	[ "$(cat "lib.so (deleted)")" = "another file" ] ||
+		fail "'lib.so (deleted)' was replaced"
+	[ "$(listing .)" = $'lib.so\\ (deleted)\nshort.so' ] ||
+		fail "left behind: $(listing .)"
+}
+
+@test "guard: a running program's file: refused like the kernel, replaced by --fix" {
+	# The kernel refuses to write a running executable (ETXTBSY); --fix
+	# replaces it like a mapped library, which is what the issue asks.
+	local pid
+	cp "$(type -P sleep)" ./sl
+	./sl 600 &
+	pid=$!
+	track "$pid"
+	wait_for 10 test "$(readlink "/proc/$pid/exe")" = "$W/sl"
+	before=$(fileid sl)
+	run --separate-stderr cp "$(type -P true)" sl
+	[[ $stderr == *"Text file busy"* ]] || fail "unguarded: $stderr"
+	run --separate-stderr "$HOTSWAP" guard -- cp "$(type -P true)" sl
+	[ "$status" -eq 1 ] || fail "--refuse: $status"
+	[[ $stderr == *"refused to truncate 'sl': mapped by pid $pid"* ]] ||
+		fail "--refuse: $stderr"
+	[ "$(fileid sl)" = "$before" ] || fail "--refuse: sl changed"
+	run --separate-stderr "$HOTSWAP" guard --fix -- \
+	    cp "$(type -P true)" sl
+	[ "$status" -eq 0 ] || fail "--fix: $stderr"
+	cmp -s sl "$(type -P true)" || fail "--fix: sl not replaced"
+	kill -0 "$pid" || fail "the running program died"
+}
+
 @test "guard --fix: a vfork child's close is its own; the parent's commits" {
 	calls vfork --fix
 	[ "$status" -eq 0 ] || fail "$stderr"

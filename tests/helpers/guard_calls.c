@@ -23,6 +23,22 @@
  *			(the guard's note to it is gone): a temporary held
  *			only by a close-on-exec descriptor is committed
  *			when the exec closes it.
+ * exec-child		open FILE with O_CLOEXEC|O_TRUNC, write SOURCE,
+ *			fork; the child execs sh without the guard (no
+ *			LD_PRELOAD), says it runs and waits on a pipe; the
+ *			parent then closes:
+ *			"parent-closed same|new", lets the child go and
+ *			waits for it: "child-exited same|new".
+ * execv-threads	open FILE with O_CLOEXEC|O_TRUNC; a second thread
+ *			reads the environment without end while the main
+ *			thread fails to execv(3) 20,000 times: "survived".
+ * orphan		open, write SOURCE, _Fork(2) (no atfork handlers);
+ *			the parent exits; the child, once it has another
+ *			parent, closes: "orphan-closed same|new".
+ * memfd-sealed		ftruncate(2) to 0 of a mapped memfd sealed against
+ *			shrinking: "ftruncate R errno E".  FILE unused.
+ * unlinked		open FILE O_RDWR, map it, unlink it, ftruncate to
+ *			0: "ftruncate R errno E" (FILE is gone after).
  * vfork		open, write SOURCE; a vfork(2) child closes its copy
  *			and exits; "child same|new"; the parent closes:
  *			"parent same|new".
@@ -48,8 +64,10 @@
  *
  * Exit 0, or 1 on an unexpected error.
  */
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -114,6 +132,17 @@ on_alarm(int sig)
 		refused++;
 	handled++;
 	errno = serrno;
+}
+
+static volatile int stop;
+
+static void *
+env_reader(void *arg)
+{
+	(void)arg;
+	while (!stop)
+		(void)getenv("PATH");
+	return NULL;
 }
 
 static void *
@@ -202,6 +231,73 @@ main(int argc, char *argv[])
 		    "\"env ${HOTSWAP_GUARD_CARRIED-unset}\"", "sh", file,
 		    ino, (char *)NULL);
 		err(1, "execlp sh");
+	} else if (strcmp(what, "exec-child") == 0) {
+		char path[] = "PATH=/usr/bin:/bin", *env[] = { path, NULL };
+		int go[2], ready[2];
+
+		fd = open_and_write(source);
+		if (fcntl(fd, F_SETFD, FD_CLOEXEC) == -1 || pipe(go) == -1 ||
+		    pipe(ready) == -1 || (pid = fork()) == -1)
+			err(1, "fork");
+		if (pid == 0) {
+			(void)dup2(go[0], 0);
+			(void)dup2(ready[1], 1);
+			(void)close(go[1]);
+			(void)close(ready[0]);
+			(void)execle("/bin/sh", "sh", "-c", "echo ready; read x",
+			    (char *)NULL, env);
+			_exit(127);
+		}
+		(void)close(go[0]);
+		(void)close(ready[1]);
+		/* The exec is done (and closed the child's copy of fd). */
+		if (read(ready[0], buf, 6) != 6)
+			errx(1, "the child did not say ready");
+		if (close(fd) == -1)
+			err(1, "close");
+		printf("parent-closed %s\n", state());
+		(void)close(go[1]);
+		if (waitpid(pid, &r, 0) == -1)
+			err(1, "waitpid");
+		printf("child-exited %s\n", state());
+	} else if (strcmp(what, "execv-threads") == 0) {
+		char name[] = "none", *none[] = { name, NULL };
+
+		if ((fd = open(file, O_WRONLY | O_TRUNC | O_CLOEXEC)) == -1 ||
+		    pthread_create(&t, NULL, env_reader, NULL) != 0)
+			err(1, "setting up");
+		for (n = 0; n < 20000; n++)
+			(void)execv("/nonexistent/program", none);
+		stop = 1;
+		(void)pthread_join(t, NULL);
+		printf("survived\n");
+	} else if (strcmp(what, "orphan") == 0) {
+		pid_t parent = getpid();
+
+		fd = open_and_write(source);
+		if ((pid = _Fork()) == -1)
+			err(1, "_Fork");
+		if (pid > 0)
+			_exit(0);	/* without closing: the child is last */
+		while (getppid() == parent)
+			(void)usleep(1000);	/* polls a condition */
+		if (close(fd) == -1)
+			err(1, "close");
+		printf("orphan-closed %s\n", state());
+	} else if (strcmp(what, "memfd-sealed") == 0 ||
+	    strcmp(what, "unlinked") == 0) {
+		if (what[0] == 'm')
+			fd = memfd_create("sealed", MFD_ALLOW_SEALING);
+		else
+			fd = open(file, O_RDWR);
+		if (fd == -1 || write(fd, buf, 8192) != 8192 ||
+		    mmap(NULL, 8192, PROT_READ, MAP_SHARED, fd, 0) == MAP_FAILED)
+			err(1, "setting up");
+		if (what[0] == 'm' ? fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK) :
+		    unlink(file))
+			err(1, "sealing or unlinking");
+		r = ftruncate(fd, 0);
+		printf("ftruncate %d errno %d\n", r, r == -1 ? errno : 0);
 	} else if (strcmp(what, "vfork") == 0) {
 		fd = open_and_write(source);
 		if ((pid = vfork()) == -1)
