@@ -274,18 +274,45 @@ dest_of(const char *tpath, char *dpath)
 	return 0;
 }
 
-/* The absolute final name of dirfd/path, symlinks followed. */
+/*
+ * The absolute final name of dirfd/path, symlinks followed: what
+ * /proc/self/fd says of an O_PATH descriptor of it, if that name still
+ * reaches the same file.  Not realpath(3), which may allocate: a signal
+ * handler may be the one opening.
+ */
 static int
 final_name(int dirfd, const char *path, char *out)
 {
-	char full[PATH_MAX + 64];
+	struct stat st, nst;
+	char proc[64];
+	ssize_t n;
+	int fd, serrno;
 
-	if (path[0] == '/' || dirfd == AT_FDCWD)
-		(void)snprintf(full, sizeof(full), "%s", path);
-	else
-		(void)snprintf(full, sizeof(full), "/proc/self/fd/%d/%s",
-		    dirfd, path);
-	return realpath(full, out) == NULL ? -1 : 0;
+	if ((fd = hs_sys.openat(dirfd, path, O_PATH | O_CLOEXEC, 0)) == -1)
+		return -1;
+	(void)snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	if ((n = readlink(proc, out, PATH_MAX - 1)) <= 0 ||
+	    n >= PATH_MAX - 1) {
+		serrno = n == -1 ? errno : ENAMETOOLONG;
+		goto fail;
+	}
+	out[n] = '\0';
+	/* The name must still reach the file (not "NAME (deleted)"). */
+	if (hs_sys.fstat(fd, &st) == -1 || hs_sys.fstatat(AT_FDCWD, out,
+	    &nst, AT_SYMLINK_NOFOLLOW) == -1) {
+		serrno = errno;
+		goto fail;
+	}
+	if (st.st_dev != nst.st_dev || st.st_ino != nst.st_ino) {
+		serrno = ENOENT;
+		goto fail;
+	}
+	(void)hs_sys.close(fd);
+	return 0;
+fail:
+	(void)hs_sys.close(fd);
+	errno = serrno;
+	return -1;
 }
 
 /* ---- making the temporary ------------------------------------------- */
@@ -783,10 +810,8 @@ int
 fix_ftruncate(int fd, off_t len)
 {
 	int idx, tfd = -1, fl, fdfl, serrno;
-	struct stat st, nst;
 	char proc[64];
 	struct fix_ent *e;
-	ssize_t n;
 	off_t off;
 
 	if (foreign()) {
@@ -798,23 +823,13 @@ fix_ftruncate(int fd, off_t len)
 	    (off = lseek(fd, 0, SEEK_CUR)) == -1 || (idx = ent_alloc()) == -1)
 		return -1;
 	e = &ents[idx];
-	(void)snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-	if ((n = readlink(proc, e->dpath, PATH_MAX - 1)) <= 0 ||
-	    e->dpath[0] != '/')
-		goto fail;
-	e->dpath[n] = '\0';
 	/*
 	 * Only a file that its name still reaches can be replaced: not an
-	 * unlinked one (the name ends in " (deleted)"), a memfd, or one
-	 * renamed or reached through another mount namespace.
+	 * unlinked one (/proc says "NAME (deleted)"), nor a memfd.
 	 */
-	if (fstat(fd, &st) == -1 || hs_sys.fstatat(AT_FDCWD, e->dpath, &nst,
-	    AT_SYMLINK_NOFOLLOW) == -1)
+	(void)snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	if (final_name(AT_FDCWD, proc, e->dpath) == -1)
 		goto fail;
-	if (st.st_dev != nst.st_dev || st.st_ino != nst.st_ino) {
-		errno = ENOENT;
-		goto fail;
-	}
 	if ((tfd = tmp_with_head(e, fl & O_ACCMODE, len)) == -1)
 		goto fail;
 	if (lock_ofd(tfd) == -1 || dup3(tfd, fd, (fdfl & FD_CLOEXEC) ?

@@ -678,6 +678,27 @@ calls() {
 	done
 	[ "$(fileid lib.so)" = "$before" ] || fail "lib.so changed"
 	victim_alive
+	# --fix: the first open makes the new file and its close commits it;
+	# the later ones truncate that new file, which nobody maps.  The
+	# path is over 1,024 bytes long: realpath(3) would allocate for it.
+	local long d
+	d=$(printf 'd%.0s' {1..200})
+	long="$d/$d/$d/$d/$d/$d"
+	mkdir -p "$long"
+	cp "$HS_HELPERS/libvictim_v1.so" "$long/lib.so"
+	kill "$VPID"
+	start_victim "$W/$long/lib.so"
+	before=$(fileid "$long/lib.so")
+	run --separate-stderr timeout 60 "$HOTSWAP" guard -q --fix -- \
+	    "$HS_HELPERS/guard_calls" signal-open "$long/lib.so"
+	[ "$status" -eq 0 ] ||
+		fail "--fix: exit $status (124: deadlocked): $stderr"
+	[ "$output" = "handled 200 refused 0" ] || fail "--fix: $output"
+	[ "$(stat -c %i "$long/lib.so")" != "${before%% *}" ] ||
+		fail "--fix: lib.so was not replaced"
+	[ "$(listing "$long")" = lib.so ] ||
+		fail "left behind: $(listing "$long")"
+	victim_alive
 }
 
 @test "guard --fix: exit does not wait for a stream another thread holds" {
