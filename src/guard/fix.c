@@ -274,6 +274,18 @@ dest_of(const char *tpath, char *dpath)
 	return 0;
 }
 
+ssize_t
+fix_fd_path(int fd, char *buf, size_t len)
+{
+	char proc[32];
+	ssize_t n;
+
+	(void)snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	if ((n = readlink(proc, buf, len - 1)) >= 0)
+		buf[n] = '\0';
+	return n;
+}
+
 /*
  * The absolute final name of dirfd/path, symlinks followed: what
  * /proc/self/fd says of an O_PATH descriptor of it, if that name still
@@ -284,19 +296,15 @@ static int
 final_name(int dirfd, const char *path, char *out)
 {
 	struct stat st, nst;
-	char proc[64];
 	ssize_t n;
 	int fd, serrno;
 
 	if ((fd = hs_sys.openat(dirfd, path, O_PATH | O_CLOEXEC, 0)) == -1)
 		return -1;
-	(void)snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-	if ((n = readlink(proc, out, PATH_MAX - 1)) <= 0 ||
-	    n >= PATH_MAX - 1) {
+	if ((n = fix_fd_path(fd, out, PATH_MAX)) <= 0 || n >= PATH_MAX - 1) {
 		serrno = n == -1 ? errno : ENAMETOOLONG;
 		goto fail;
 	}
-	out[n] = '\0';
 	/* The name must still reach the file (not "NAME (deleted)"). */
 	if (hs_sys.fstat(fd, &st) == -1 || hs_sys.fstatat(AT_FDCWD, out,
 	    &nst, AT_SYMLINK_NOFOLLOW) == -1) {
@@ -887,20 +895,6 @@ adopt_inherited(int fd, const char *tpath, int locked_only)
 		atomic_store(&e->state, 0);
 }
 
-/* The name /proc/self/fd gives fd, in buf; 0, or -1. */
-static int
-fd_link(int fd, char *buf, size_t len)
-{
-	char name[32];
-	ssize_t n;
-
-	(void)snprintf(name, sizeof(name), "/proc/self/fd/%d", fd);
-	if ((n = readlink(name, buf, len - 1)) <= 0)
-		return -1;
-	buf[n] = '\0';
-	return 0;
-}
-
 /* ---- execve -------------------------------------------------------- */
 
 /*
@@ -990,8 +984,8 @@ close_carried(void)
 			    (uintmax_t)st.st_ino != ino)
 				continue;	/* not our copy any more */
 			guard_busy++;
-			if (!fix_tracked(fd) && fd_link(fd, link,
-			    sizeof(link)) == 0)
+			if (!fix_tracked(fd) && fix_fd_path(fd, link,
+			    sizeof(link)) > 0)
 				adopt_inherited(fd, link, 0);
 			(void)hs_sys.close(fd);
 			guard_busy--;
@@ -1017,7 +1011,7 @@ fix_init(void)
 	while ((d = readdir(dir)) != NULL) {
 		if (d->d_name[0] < '0' || d->d_name[0] > '9' ||
 		    (fd = atoi(d->d_name)) == dirfd(dir) ||
-		    fd_link(fd, link, sizeof(link)) == -1)
+		    fix_fd_path(fd, link, sizeof(link)) <= 0)
 			continue;
 		if (strstr(link, FIX_MARK) != NULL)
 			adopt_inherited(fd, link, 1);

@@ -257,9 +257,9 @@ say_mapped(const char *pre, const char *path, const char *mid,
  * The guard acts only where it would: a call that fails unguarded (a
  * descriptor not open for writing, no permission, a read-only file
  * system, an immutable or append-only file, a sealed memfd) goes to the
- * kernel to fail
- * with its own error, and --fix never replaces a file that the program
- * could not have written.  acc is the open's O_ACCMODE.
+ * kernel to fail with its own error, and --fix never replaces a file
+ * that the program could not have written.  acc is the open's
+ * O_ACCMODE.
  */
 static int
 may_truncate(int dirfd, const char *path, int nofollow, int acc, int fd)
@@ -358,14 +358,7 @@ out:
 static const char *
 fd_name(int fd, char *buf, size_t len)
 {
-	char proc[64];
-	ssize_t n;
-
-	(void)snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-	if ((n = readlink(proc, buf, len - 1)) <= 0)
-		return "(descriptor)";
-	buf[n] = '\0';
-	return buf;
+	return fix_fd_path(fd, buf, len) > 0 ? buf : "(descriptor)";
 }
 
 /* The same for truncate(2) and ftruncate(2) to len. */

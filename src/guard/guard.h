@@ -159,6 +159,11 @@ int	fix_truncate(const char *path, off_t len);
 /* ftruncate(2): fd is moved onto a temporary of the first len bytes. */
 int	fix_ftruncate(int fd, off_t len);
 int	fix_tracked(int fd);
+/*
+ * What /proc/self/fd says fd is, NUL-terminated in buf (cut to len - 1
+ * bytes); readlink(2)'s length, or -1.
+ */
+ssize_t	fix_fd_path(int fd, char *buf, size_t len);
 int	fix_full(void);		/* the last fix_open() found no entry */
 /*
  * Descriptor events.  A close: fix_closing(fd) before the real call
@@ -183,10 +188,11 @@ int	fix_adopt(int tfd, int fd);
 /* Nonzero if any descriptor is tracked: the fast path's one test. */
 int	fix_any(void);
 /*
- * Before an exec: copy each tracked descriptor that has FD_CLOEXEC to
- * one without, at most max, into fds, and write "NAME=fd,fd" for the
- * new image's environment to env; the number of copies.  After an exec
- * that failed, fix_exec_drop() closes them.
+ * Before an exec: for each temporary that a descriptor with FD_CLOEXEC
+ * holds, a lockless copy without it (at most max, into fds), and
+ * "NAME=PID FD/DEV/INO ..." for the new image's environment in env;
+ * the number of copies.  After an exec that failed, fix_exec_drop()
+ * closes them.
  */
 int	fix_exec_carry(int *fds, int max, char *env, size_t envlen);
 void	fix_exec_drop(const int *fds, int n);
