@@ -97,12 +97,12 @@ state(void)
 	return st.st_ino == ino0 ? "same" : "new";
 }
 
-/* Open FILE with O_TRUNC and write SOURCE to it; the descriptor. */
-static int
-open_and_write(const char *source)
+/* SOURCE's bytes into buf; how many. */
+static ssize_t
+read_source(const char *source)
 {
 	ssize_t n;
-	int src, fd;
+	int src;
 
 	if (source == NULL)
 		errx(1, "this case needs SOURCE");
@@ -110,6 +110,16 @@ open_and_write(const char *source)
 	    (n = read(src, buf, sizeof(buf))) == -1)
 		err(1, "read '%s'", source);
 	(void)close(src);
+	return n;
+}
+
+/* Open FILE with O_TRUNC and write SOURCE to it; the descriptor. */
+static int
+open_and_write(const char *source)
+{
+	ssize_t n = read_source(source);
+	int fd;
+
 	if ((fd = open(file, O_WRONLY | O_TRUNC)) == -1)
 		err(1, "open '%s'", file);
 	if (write(fd, buf, (size_t)n) != n)
@@ -211,10 +221,7 @@ main(int argc, char *argv[])
 		char ino[32];
 		ssize_t len, half;
 
-		if ((fd = open(source, O_RDONLY)) == -1 ||
-		    (len = read(fd, buf, sizeof(buf))) == -1)
-			err(1, "read '%s'", source);
-		(void)close(fd);
+		len = read_source(source);
 		if ((fd = open(file, O_WRONLY | O_TRUNC | O_CLOEXEC)) == -1)
 			err(1, "open '%s'", file);
 		half = len / 2;
@@ -361,10 +368,7 @@ main(int argc, char *argv[])
 		(void)pthread_join(t, NULL);
 	} else if (strcmp(what, "thread-exit") == 0) {
 		if (source != NULL) {
-			if ((fd = open(source, O_RDONLY)) == -1 ||
-			    (n = (int)read(fd, buf, sizeof(buf))) == -1)
-				err(1, "read '%s'", source);
-			(void)close(fd);
+			n = (int)read_source(source);
 			/* Buffered whole: nothing written before exit. */
 			if ((f = fopen(file, "w")) == NULL ||
 			    setvbuf(f, sbuf, _IOFBF, sizeof(sbuf)) != 0 ||
