@@ -5,6 +5,10 @@
 #   make demo       build and run the crash demo
 #   make install    PREFIX (default /usr/local) and DESTDIR honoured
 #
+# Every target that compiles first asks build-aux/deps.sh for the Debian
+# packages it needs: as root it installs what is missing, otherwise it
+# prints the apt-get line and stops, before any compiler runs.
+#
 # Sources are found by wildcard: a new src/foo.c joins the library, a new
 # src/cmd_foo.c the command line, a new tests/test_foo.c the unit tests.
 
@@ -59,14 +63,17 @@ TESTS	:= $(patsubst tests/%.c,$(SAN)/%,$(TEST_SRC))
 HELPERS	:= $(patsubst tests/helpers/%.c,$(HLP)/%,$(HELPER_SRC)) \
 	   $(patsubst tests/helpers/%.c,$(HLP)/%.so,$(HELPER_LIB_SRC))
 
-.PHONY: all check check-build demo deps-check deps-demo install uninstall \
-	clean bench fuzz
+.PHONY: all check check-build demo deps-build deps-check deps-demo \
+	deps-fuzz install uninstall clean bench fuzz
 
 all: hotswap libhotswap.a libhotswap.so
 
 # --- release build -------------------------------------------------------
 
-$(REL)/%.o: src/%.c
+# Every compile waits for deps-build (order-only: it never makes an object
+# out of date), so a missing library is one apt-get line, not a compiler
+# error.
+$(REL)/%.o: src/%.c | deps-build
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
@@ -90,7 +97,7 @@ hotswap: $(call rel_obj,$(CLI_SRC)) libhotswap.a
 
 # --- sanitizer build, unit tests, test helpers ---------------------------
 
-$(SAN)/%.o: src/%.c
+$(SAN)/%.o: src/%.c | deps-build
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(SAN_FLAGS) -MMD -MP -c -o $@ $<
 
@@ -102,7 +109,8 @@ $(SAN)/hotswap: $(call san_obj,$(CLI_SRC)) $(SAN)/libhotswap.a
 	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) $(LDFLAGS) -o $@.tmp $^ $(LDLIBS)
 	mv -f $@.tmp $@
 
-$(SAN)/test_%: tests/test_%.c $(wildcard tests/testutil.*) $(SAN)/libhotswap.a
+$(SAN)/test_%: tests/test_%.c $(wildcard tests/testutil.*) $(SAN)/libhotswap.a \
+	| deps-check
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(SAN_FLAGS) -o $@ $< \
 	    $(wildcard tests/testutil.c) $(TEST_OBJ) $(SAN)/libhotswap.a \
@@ -114,33 +122,39 @@ $(SAN)/test_guard: $(SAN)/guard/fix.o src/guard/guard.h src/sys.h
 
 # Helpers are the victims of the end-to-end tests: plain builds, no
 # sanitizer runtime in the processes whose crashes we count.
-$(HLP)/%: tests/helpers/%.c
+$(HLP)/%: tests/helpers/%.c | deps-build
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -o $@ $< -ldl
 
-$(HLP)/%.so: tests/helpers/%.c
+$(HLP)/%.so: tests/helpers/%.c | deps-build
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -shared -o $@ $<
 
 # The demo's programs: plain builds, like the test helpers.  Extra flags
 # for one file can be given in a comment line "// CFLAGS: ..." in it.
-build/demo/%: demo/%.c
+build/demo/%: demo/%.c | deps-build
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -MMD -MP \
 	    $$(sed -n 's|^// CFLAGS: ||p' $<) -o $@ $< -ldl
 
-build/demo/%.so: demo/%.c
+build/demo/%.so: demo/%.c | deps-build
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -MMD -MP \
 	    $$(sed -n 's|^// CFLAGS: ||p' $<) -shared -o $@ $<
 
 check-build: $(SAN)/hotswap $(TESTS) $(HELPERS) $(DEMO_BIN) all
 
+deps-build:
+	@build-aux/deps.sh build
+
 deps-check:
 	@build-aux/deps.sh check
 
 deps-demo:
 	@build-aux/deps.sh demo
+
+deps-fuzz:
+	@build-aux/deps.sh fuzz
 
 # make check always builds with -Werror and the sanitizers.
 check: deps-check
@@ -208,18 +222,18 @@ FUZZ_FLAGS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 
 fuzz: $(FUZZ)/fuzz_maps $(FUZZ)/fuzz_manifest $(FUZZ)/fuzz_btf
 
-$(FUZZ)/fuzz_btf: tests/fuzz/fuzz_btf.c src/btf.c src/btf.h
+$(FUZZ)/fuzz_btf: tests/fuzz/fuzz_btf.c src/btf.c src/btf.h | deps-fuzz
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(ALL_CPPFLAGS) -std=gnu11 $(WARN) $(WERROR) $(FUZZ_FLAGS) \
 	    -o $@ tests/fuzz/fuzz_btf.c src/btf.c
 
 $(FUZZ)/fuzz_manifest: tests/fuzz/fuzz_manifest.c src/manifest.c \
-	include/hotswap.h
+	include/hotswap.h | deps-fuzz
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(ALL_CPPFLAGS) -std=gnu11 $(WARN) $(WERROR) $(FUZZ_FLAGS) \
 	    -o $@ tests/fuzz/fuzz_manifest.c src/manifest.c
 
-$(FUZZ)/fuzz_maps: tests/fuzz/fuzz_maps.c src/maps.c src/maps.h
+$(FUZZ)/fuzz_maps: tests/fuzz/fuzz_maps.c src/maps.c src/maps.h | deps-fuzz
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(ALL_CPPFLAGS) -std=gnu11 $(WARN) $(WERROR) $(FUZZ_FLAGS) \
 	    -o $@ tests/fuzz/fuzz_maps.c src/maps.c
@@ -253,7 +267,7 @@ BENCH_ARGS ?= -s 200 /usr/lib/x86_64-linux-gnu/libc.so.6
 
 .PHONY: bench-scan
 
-$(REL)/bench_scan: tests/bench/bench_scan.c libhotswap.a
+$(REL)/bench_scan: tests/bench/bench_scan.c libhotswap.a | deps-bench
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -o $@ $< libhotswap.a $(LDLIBS)
 
@@ -275,7 +289,7 @@ GUARD_LIBOBJ := $(addprefix $(REL)/,meta.o fail.o sys.o procmap.o maps.o \
 GUARD_CFLAGS := -std=gnu11 $(WARN) $(WERROR) -fPIC -fvisibility=hidden \
 		$(CFLAGS)
 
-$(REL)/guard/%.o: src/guard/%.c
+$(REL)/guard/%.o: src/guard/%.c | deps-build
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CPPFLAGS) $(GUARD_CFLAGS) -MMD -MP -c -o $@ $<
 
@@ -348,7 +362,7 @@ BENCH_TXN_FLAGS ?=
 .PHONY: bench-txn deps-bench
 bench: bench-txn
 
-$(REL)/seqinstall: tests/bench/seqinstall.c
+$(REL)/seqinstall: tests/bench/seqinstall.c | deps-bench
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -o $@ $<
 

@@ -1,17 +1,22 @@
 #!/bin/sh
 # deps.sh - make sure the Debian packages a target needs are installed.
 #
-#   build-aux/deps.sh check|demo|bench
+#   build-aux/deps.sh build|check|demo|bench|fuzz
 #
-# As root, installs what is missing with apt-get.  Otherwise prints the
-# exact apt-get line and fails, so that a build never half-works.
+# As root, installs what is missing with apt-get.  Otherwise prints one
+# line, the missing packages and the exact apt-get command, and fails, so
+# that a build never half-works or stops at a compiler error.
 set -eu
 
+build="gcc make libc6-dev libbsd-dev"
+fuzz="clang libclang-rt-dev"
 case "${1:-}" in
-check)	pkgs="gcc make libc6-dev libbsd-dev libcmocka-dev bats attr libcap2-bin acl psmisc mandoc bindfs strace ansible-core" ;;
-demo)	pkgs="gcc make libc6-dev libbsd-dev psmisc" ;;
-bench)	pkgs="gcc make libc6-dev libbsd-dev psmisc lsof rsync xfsprogs btrfs-progs" ;;
-*)	echo "usage: build-aux/deps.sh check|demo|bench" >&2; exit 2 ;;
+build)	pkgs="$build" ;;
+check)	pkgs="$build $fuzz libcmocka-dev bats attr libcap2-bin acl psmisc mandoc bindfs strace ansible-core" ;;
+demo)	pkgs="$build psmisc" ;;
+bench)	pkgs="$build psmisc lsof rsync xfsprogs btrfs-progs" ;;
+fuzz)	pkgs="$build $fuzz" ;;
+*)	echo "usage: build-aux/deps.sh build|check|demo|bench|fuzz" >&2; exit 2 ;;
 esac
 
 missing=
@@ -25,8 +30,7 @@ done
 [ -z "$missing" ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then
-	echo "hotswap: missing build dependencies; run as root:" >&2
-	echo "  apt-get install$missing" >&2
+	echo "hotswap: missing Debian packages:$missing; as root run: apt-get install$missing" >&2
 	exit 1
 fi
 echo "hotswap: installing missing build dependencies:$missing" >&2

@@ -9,12 +9,14 @@
  * on open) or "torn" (anything else: empty, short, a mix of the two,
  * another error).  This is what any program that opens the path sees:
  * a loader starting, a package checksum, a backup.  After the first round
- * it writes "ready" to stdout; on SIGTERM or SIGINT it writes
+ * it writes "ready" to stdout; on SIGUSR1 it writes the counts so far,
  *
  *	reads=N old=N new=N missing=N torn=N torn_len=N
  *
  * torn_len being the length of the shortest torn read (-1 if none), and
- * exits 0.  stdout is a FIFO that run.sh reads: each line is flushed.
+ * goes on; on SIGTERM or SIGINT it writes them and exits 0.  stdout is a
+ * FIFO that run.sh reads: each line is flushed.  The signals restart the
+ * calls they interrupt, so that no read is miscounted as torn by them.
  *
  * Exit status: 0 after the counts, 1 if OLD or NEW cannot be read, 2 on
  * usage.
@@ -37,13 +39,15 @@ struct counts {
 	long		 torn_len;
 };
 
-static volatile sig_atomic_t stop;
+static volatile sig_atomic_t stop, report;
 
 static void
 on_signal(int sig)
 {
-	(void)sig;
-	stop = 1;
+	if (sig == SIGUSR1)
+		report = 1;
+	else
+		stop = 1;
 }
 
 /* Read fd to its end, cap bytes at most: the length, or -1. */
@@ -104,7 +108,10 @@ poll_once(const char *path, const struct ref *ro, const struct ref *rn,
 	int fd;
 
 	c->reads++;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+	while ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 &&
+	    errno == EINTR)
+		;
+	if (fd == -1) {
 		if (errno == ENOENT)
 			c->missing++;
 		else
@@ -131,9 +138,19 @@ catch_signals(void)
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_RESTART;
 	sigemptyset(&sa.sa_mask);
 	(void)sigaction(SIGTERM, &sa, NULL);
 	(void)sigaction(SIGINT, &sa, NULL);
+	(void)sigaction(SIGUSR1, &sa, NULL);
+}
+
+static void
+print_counts(const struct counts *c)
+{
+	printf("reads=%lu old=%lu new=%lu missing=%lu torn=%lu torn_len=%ld\n",
+	    c->reads, c->old, c->new, c->missing, c->torn, c->torn_len);
+	fflush(stdout);
 }
 
 int
@@ -161,10 +178,13 @@ main(int argc, char *argv[])
 	poll_once(argv[1], &ro, &rn, buf, cap, &c);
 	printf("ready\n");
 	fflush(stdout);
-	while (!stop)
+	while (!stop) {
 		poll_once(argv[1], &ro, &rn, buf, cap, &c);
-	printf("reads=%lu old=%lu new=%lu missing=%lu torn=%lu torn_len=%ld\n",
-	    c.reads, c.old, c.new, c.missing, c.torn, c.torn_len);
-	fflush(stdout);
+		if (report) {
+			report = 0;
+			print_counts(&c);
+		}
+	}
+	print_counts(&c);
 	return 0;
 }
