@@ -262,7 +262,8 @@ refused() {
 
 	run_hs install -r src t
 	[ "$status" -eq 1 ]
-	[[ $stderr == *"cannot stage (its directory is outside the tree) '$W/out/passwd': Operation not permitted"* ]]
+	[ "${stderr_lines[0]}" = "hotswap: cannot stage (its directory is outside the tree) 't/u/f-dir/passwd': Operation not permitted" ]
+	[ "${stderr_lines[1]}" = "hotswap: nothing was changed in 't'" ]
 	[ "$(cat out/passwd)" = 'root:x:0:0' ]
 	[ ! -e t/g ] && [ ! -e t/u/f ]
 	[ -z "$(find t out -name '.*.hs-*')" ] && [ ! -e t/.hotswap-journal ]
