@@ -206,9 +206,10 @@ clean:
 
 # --- scanner: fuzzing (clang + libFuzzer) and test prerequisites ---------
 #
-#   make fuzz        build/fuzz/fuzz_maps, fuzz_manifest, fuzz_btf
-#   make fuzz-run    20 (maps), 15 (manifest), 10 (btf) seconds over the seeds in
-#                    tests/fuzz/corpus_*;
+#   make fuzz        build/fuzz/fuzz_maps, fuzz_manifest, fuzz_btf,
+#                    fuzz_journal
+#   make fuzz-run    15 (maps), 12 (manifest), 8 (btf), 10 (journal)
+#                    seconds over the seeds in tests/fuzz/corpus_*;
 #                    what it finds goes to build/fuzz/corpus_maps, so the
 #                    seeds in the tree stay as they are
 #   make fuzz-check  fuzz-run if $(FUZZ_CC) is installed, else say so
@@ -220,7 +221,8 @@ FUZZ_FLAGS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 
 .PHONY: fuzz-run fuzz-check
 
-fuzz: $(FUZZ)/fuzz_maps $(FUZZ)/fuzz_manifest $(FUZZ)/fuzz_btf
+fuzz: $(FUZZ)/fuzz_maps $(FUZZ)/fuzz_manifest $(FUZZ)/fuzz_btf \
+	$(FUZZ)/fuzz_journal
 
 $(FUZZ)/fuzz_btf: tests/fuzz/fuzz_btf.c src/btf.c src/btf.h | deps-fuzz
 	@mkdir -p $(@D)
@@ -238,15 +240,25 @@ $(FUZZ)/fuzz_maps: tests/fuzz/fuzz_maps.c src/maps.c src/maps.h | deps-fuzz
 	$(FUZZ_CC) $(ALL_CPPFLAGS) -std=gnu11 $(WARN) $(WERROR) $(FUZZ_FLAGS) \
 	    -o $@ tests/fuzz/fuzz_maps.c src/maps.c
 
-fuzz-run: $(FUZZ)/fuzz_maps $(FUZZ)/fuzz_manifest $(FUZZ)/fuzz_btf
+# The journal parser lives with its writer; the target stubs the seam.
+$(FUZZ)/fuzz_journal: tests/fuzz/fuzz_journal.c src/journal.c \
+	src/internal.h src/sys.h
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(ALL_CPPFLAGS) -std=gnu11 $(WARN) $(WERROR) $(FUZZ_FLAGS) \
+	    -o $@ tests/fuzz/fuzz_journal.c src/journal.c -lbsd
+
+fuzz-run: $(FUZZ)/fuzz_maps $(FUZZ)/fuzz_manifest $(FUZZ)/fuzz_btf \
+	$(FUZZ)/fuzz_journal
 	@mkdir -p $(FUZZ)/corpus_maps $(FUZZ)/corpus_manifest \
-	    $(FUZZ)/corpus_btf
-	$(FUZZ)/fuzz_maps -max_total_time=20 $(FUZZ)/corpus_maps \
+	    $(FUZZ)/corpus_btf $(FUZZ)/corpus_journal
+	$(FUZZ)/fuzz_maps -max_total_time=15 $(FUZZ)/corpus_maps \
 	    tests/fuzz/corpus_maps
-	$(FUZZ)/fuzz_manifest -max_total_time=15 $(FUZZ)/corpus_manifest \
+	$(FUZZ)/fuzz_manifest -max_total_time=12 $(FUZZ)/corpus_manifest \
 	    tests/fuzz/corpus_manifest
-	$(FUZZ)/fuzz_btf -max_total_time=10 $(FUZZ)/corpus_btf \
+	$(FUZZ)/fuzz_btf -max_total_time=8 $(FUZZ)/corpus_btf \
 	    tests/fuzz/corpus_btf
+	$(FUZZ)/fuzz_journal -max_total_time=10 $(FUZZ)/corpus_journal \
+	    tests/fuzz/corpus_journal
 
 fuzz-check:
 	@if command -v $(FUZZ_CC) >/dev/null 2>&1; then \
@@ -260,6 +272,7 @@ $(SAN)/test_maps: src/maps.h
 $(SAN)/test_scan: src/maps.h src/procmap.h src/scan.h src/sys.h \
 	src/bpfwho.h tests/testutil_scan.h
 $(SAN)/test_btf: src/btf.h src/bpfwho.h src/sys.h
+$(SAN)/test_txn: src/internal.h src/sys.h
 
 # Scanner benchmark (never pass/fail): who by PROCMAP_QUERY and by text,
 # and stale, over every process; BENCH_ARGS e.g. "-s 500 /usr/bin/bash".

@@ -11,6 +11,7 @@
  */
 #define LIBBSD_NETBSD_VIS
 #include <sys/stat.h>
+#include <linux/openat2.h>
 #include <bsd/string.h>
 #include <bsd/vis.h>
 #include <errno.h>
@@ -23,149 +24,123 @@
 #include "internal.h"
 #include "sys.h"
 
-struct jrec {
-	char	 type;
-	int	 kind;
-	int	 cancelled;
-	char	*f[3];			/* DIR, NAME, TMP/OLD (unescaped) */
-};
-
 struct journal {
-	char		*text;
-	struct jrec	*rec;
-	size_t		 n;
-	char		*suffix;	/* S record, or NULL */
-	int		 committed, aborted;
+	struct hs_jtext	 p;
+	int		 rootfd;
 	int		 dirfd;		/* the open directory below */
-	const char	*dirpath;
+	const char	*dirpath;	/* dirfd's, relative to the root */
+	char		 root[PATH_MAX];	/* for messages */
 };
 
-/* Read the whole journal; ENOENT if there is none. */
-static char *
-slurp(int rootfd)
+/*
+ * Why st, the journal's status, is not to be trusted, or NULL.  Only a
+ * journal this user wrote itself is replayed: in a tree others may write
+ * into, anyone can create .hotswap-journal, and a replay renames and
+ * removes what it lists with this user's rights.
+ */
+static const char *
+untrusted(const struct stat *st)
 {
-	struct stat st;
-	char *buf = NULL;
-	ssize_t n;
-	int fd;
-
-	fd = hs_openat(rootfd, HS_JOURNAL, O_RDONLY | O_NOFOLLOW, 0);
-	if (fd == -1)
-		return NULL;
-	if (hs_sys.fstat(fd, &st) == 0 && (buf = malloc((size_t)st.st_size +
-	    1)) != NULL) {
-		n = hs_pread_full(fd, buf, (size_t)st.st_size, 0);
-		if (n == -1) {
-			free(buf);
-			buf = NULL;
-		} else
-			buf[n] = '\0';
+	errno = EPERM;
+	if (S_ISLNK(st->st_mode)) {
+		errno = ELOOP;
+		return "refusing the journal (a symbolic link)";
 	}
-	(void)hs_close(fd);
-	return buf;
-}
-
-/* How many path fields a record of this type has. */
-static int
-nfields(char type)
-{
-	switch (type) {
-	case 'S': case 'D': return 1;
-	case 'T': case 'O': return 3;
-	default: return 0;
+	if (!S_ISREG(st->st_mode))
+		return "refusing the journal (not a regular file)";
+	if (st->st_uid != geteuid())
+		return "refusing the journal (not owned by the user running "
+		    "hotswap)";
+	if (st->st_mode & 077)
+		return "refusing the journal (group or others have access)";
+	if (st->st_nlink != 1)
+		return "refusing the journal (it has more than one link)";
+	if (st->st_size > HS_JOURNAL_MAX) {
+		errno = EFBIG;
+		return "refusing the journal (larger than 64 MiB)";
 	}
-}
-
-/* Split line into the record r; -1 (EINVAL) if it is not one. */
-static int
-parse_record(char *line, struct jrec *r)
-{
-	char *save = NULL, *tok;
-	int i = 0, nf;
-
-	memset(r, 0, sizeof(*r));
-	r->kind = -1;
-	if (strchr("SDTOXCA", line[0]) == NULL || (line[1] != ' ' &&
-	    line[1] != '\0'))
-		goto bad;
-	r->type = line[0];
-	nf = nfields(r->type);
-	for (tok = strtok_r(line + 1, " ", &save); tok != NULL;
-	    tok = strtok_r(NULL, " ", &save)) {
-		if (i < nf) {
-			if (strunvis(tok, tok) < 0)
-				goto bad;
-			r->f[i++] = tok;
-		} else if (r->type == 'T' && r->kind == -1 &&
-		    tok[0] >= '0' && tok[0] <= '2' && tok[1] == '\0')
-			r->kind = tok[0] - '0';
-		else
-			goto bad;
-	}
-	if (i != nf || (r->type == 'T' && r->kind == -1))
-		goto bad;
-	return 0;
-bad:
-	errno = EINVAL;
-	return -1;
+	return NULL;
 }
 
 /*
- * Only whole lines count: a crash can cut the journal anywhere after the
- * last fsync, and a record is acted on only if its newline made it.  A
- * journal cut inside its header recorded nothing.
+ * The journal's text into *text (NULL and 0 if there is none), once it
+ * is known to be trusted: looked at before it is opened, so that no FIFO
+ * or device is ever opened, and checked again on the descriptor, which
+ * is what is read (O_NONBLOCK: a FIFO swapped in between cannot block).
  */
 static int
-parse(struct journal *j)
+slurp(int rootfd, char **text, size_t *len, const char **why)
 {
-	char *line, *save = NULL, *last = strrchr(j->text, '\n');
+	struct stat st;
+	ssize_t n;
+	int fd = -1, ret = -1, serrno;
 
-	if (last == NULL || last < j->text + 17) {
-		if (strncmp(j->text, HS_JOURNAL_HEADER, strlen(j->text)) == 0) {
-			j->text[0] = '\0';	/* cut in the header: empty */
-			return 0;
-		}
-		errno = EINVAL;
+	*text = NULL;
+	*len = 0;
+	*why = "cannot read the journal";
+	if (hs_sys.fstatat(rootfd, HS_JOURNAL, &st, AT_SYMLINK_NOFOLLOW) == -1)
+		return errno == ENOENT ? 0 : -1;
+	if ((*why = untrusted(&st)) != NULL)
 		return -1;
+	*why = "cannot read the journal";
+	fd = hs_openat(rootfd, HS_JOURNAL, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_NOCTTY, 0);
+	if (fd == -1) {
+		if (errno == ELOOP)
+			*why = "refusing the journal (a symbolic link)";
+		return errno == ENOENT ? 0 : -1;
 	}
-	last[1] = '\0';
-	if (strncmp(j->text, HS_JOURNAL_HEADER, 18) != 0) {
-		errno = EINVAL;
-		return -1;
+	if (hs_sys.fstat(fd, &st) == -1)
+		goto out;
+	if ((*why = untrusted(&st)) != NULL)
+		goto out;
+	*why = "cannot read the journal";
+	if ((*text = malloc((size_t)st.st_size + 1)) == NULL)
+		goto out;
+	if ((n = hs_pread_full(fd, *text, (size_t)st.st_size, 0)) == -1)
+		goto out;
+	*len = (size_t)n;
+	ret = 0;
+out:
+	serrno = errno;
+	if (ret == -1) {
+		free(*text);
+		*text = NULL;
 	}
-	j->rec = calloc(strlen(j->text) / 2 + 1, sizeof(*j->rec));
-	if (j->rec == NULL)
-		return -1;
-	for (line = strtok_r(j->text + strlen(HS_JOURNAL_HEADER), "\n", &save);
-	    line != NULL;
-	    line = strtok_r(NULL, "\n", &save)) {
-		if (parse_record(line, &j->rec[j->n]) == -1)
-			return -1;
-		switch (j->rec[j->n].type) {
-		case 'S': j->suffix = j->rec[j->n].f[0]; break;
-		case 'C': j->committed = 1; break;
-		case 'A': j->aborted = 1; break;
-		case 'X':
-			if (j->n > 0)
-				j->rec[j->n - 1].cancelled = 1;
-			break;
-		}
-		j->n++;
-	}
-	return 0;
+	(void)hs_close(fd);
+	errno = serrno;
+	return ret;
 }
 
-/* The directory path, opened (the last one is kept open). */
+/* The directory rel beneath the root, opened (the last one is kept). */
 static int
-dir(struct journal *j, const char *path)
+dir(struct journal *j, const char *rel)
 {
-	if (j->dirfd != -1 && strcmp(j->dirpath, path) == 0)
+	if (j->dirfd != -1 && strcmp(j->dirpath, rel) == 0)
 		return j->dirfd;
 	if (j->dirfd != -1)
 		(void)hs_close(j->dirfd);
-	j->dirpath = path;
-	j->dirfd = hs_openat(AT_FDCWD, path, O_RDONLY | O_DIRECTORY, 0);
+	j->dirpath = rel;
+	j->dirfd = hs_open_beneath(j->rootfd, rel);
 	return j->dirfd;
+}
+
+/*
+ * Before the first step: every directory the journal names can be
+ * reached beneath the root, or is gone (its steps are skipped, as those
+ * of a replay done before).  A symbolic link on the way is an error: the
+ * replay stops before it has done anything.
+ */
+static int
+reachable(struct journal *j)
+{
+	size_t i;
+
+	for (i = 0; i < j->p.n; i++)
+		if (j->p.rec[i].dir != NULL && dir(j, j->p.rec[i].dir) == -1 &&
+		    errno != ENOENT)
+			return -1;
+	return 0;
 }
 
 /* 1 if dir/name exists, 0 if not, -1 if we cannot tell. */
@@ -209,15 +184,15 @@ move_name(struct journal *j, const char *d, const char *from, const char *to)
 static int
 forward(struct journal *j)
 {
-	struct jrec *r;
+	struct hs_jrec *r;
 	size_t i;
 	int k;
 
 	for (k = 0; k <= 2; k++)
-		for (i = 0; i < j->n; i++) {
-			r = &j->rec[i];
+		for (i = 0; i < j->p.n; i++) {
+			r = &j->p.rec[i];
 			if (r->type == 'T' && !r->cancelled && r->kind == k &&
-			    move_name(j, r->f[0], r->f[2], r->f[1]) == -1)
+			    move_name(j, r->dir, r->aux, r->name) == -1)
 				return -1;
 		}
 	return 0;
@@ -231,34 +206,34 @@ static int
 drop_old(struct journal *j)
 {
 	char bname[NAME_MAX + 1];
-	struct jrec *r;
+	struct hs_jrec *r;
 	size_t i;
 
-	for (i = 0; i < j->n; i++) {
-		r = &j->rec[i];
+	for (i = 0; i < j->p.n; i++) {
+		r = &j->p.rec[i];
 		if (r->type != 'O' || r->cancelled)
 			continue;
-		if (j->suffix != NULL) {
-			if (hs_backup_name(bname, r->f[1], j->suffix) == -1 ||
-			    move_name(j, r->f[0], r->f[2], bname) == -1)
+		if (j->p.suffix != NULL) {
+			if (hs_backup_name(bname, r->name, j->p.suffix) == -1 ||
+			    move_name(j, r->dir, r->aux, bname) == -1)
 				return -1;
-		} else if (remove_name(j, r->f[0], r->f[2]) == -1)
+		} else if (remove_name(j, r->dir, r->aux) == -1)
 			return -1;
 	}
 	return 0;
 }
 
 /* The O record for dir/name, or NULL if the name was new. */
-static struct jrec *
-old_of(struct journal *j, const struct jrec *t)
+static struct hs_jrec *
+old_of(struct journal *j, const struct hs_jrec *t)
 {
 	size_t i;
 
-	for (i = 0; i < j->n; i++)
-		if (j->rec[i].type == 'O' && !j->rec[i].cancelled &&
-		    strcmp(j->rec[i].f[0], t->f[0]) == 0 &&
-		    strcmp(j->rec[i].f[1], t->f[1]) == 0)
-			return &j->rec[i];
+	for (i = 0; i < j->p.n; i++)
+		if (j->p.rec[i].type == 'O' && !j->p.rec[i].cancelled &&
+		    strcmp(j->p.rec[i].dir, t->dir) == 0 &&
+		    strcmp(j->p.rec[i].name, t->name) == 0)
+			return &j->p.rec[i];
 	return NULL;
 }
 
@@ -271,39 +246,41 @@ old_of(struct journal *j, const struct jrec *t)
 static int
 backward(struct journal *j)
 {
-	struct jrec *r, *o;
+	struct hs_jrec *r, *o;
 	size_t i;
 	int fd, e;
 
-	for (i = j->n; i-- > 0;) {
-		r = &j->rec[i];
+	for (i = j->p.n; i-- > 0;) {
+		r = &j->p.rec[i];
 		if (r->type != 'T' || r->cancelled)
 			continue;
-		if ((fd = dir(j, r->f[0])) == -1) {
+		if ((fd = dir(j, r->dir)) == -1) {
 			if (errno == ENOENT)
 				continue;
 			return -1;
 		}
-		if ((e = exists(fd, r->f[2])) == -1)
+		if ((e = exists(fd, r->aux)) == -1)
 			return -1;
 		if (e == 1) {
-			if (remove_name(j, r->f[0], r->f[2]) == -1)
+			if (remove_name(j, r->dir, r->aux) == -1)
 				return -1;
-		} else if (j->committed) {
+		} else if (j->p.committed) {
 			o = old_of(j, r);
-			if (o != NULL ? move_name(j, o->f[0], o->f[2],
-			    r->f[1]) == -1 : remove_name(j, r->f[0],
-			    r->f[1]) == -1)
+			if (o != NULL ? move_name(j, o->dir, o->aux,
+			    r->name) == -1 : remove_name(j, r->dir,
+			    r->name) == -1)
 				return -1;
 		}
 	}
-	for (i = j->n; i-- > 0;) {
-		r = &j->rec[i];
+	for (i = j->p.n; i-- > 0;) {
+		r = &j->p.rec[i];
 		if (r->type == 'O' && !r->cancelled &&
-		    remove_name(j, r->f[0], r->f[2]) == -1)
+		    remove_name(j, r->dir, r->aux) == -1)
 			return -1;
-		if (r->type == 'D' && !r->cancelled)
-			(void)hs_sys.unlinkat(AT_FDCWD, r->f[0], AT_REMOVEDIR);
+		/* A directory we made goes only if it is empty. */
+		if (r->type == 'D' && !r->cancelled &&
+		    (fd = dir(j, r->dir)) != -1)
+			(void)hs_sys.unlinkat(fd, r->name, AT_REMOVEDIR);
 	}
 	return 0;
 }
@@ -318,15 +295,15 @@ cmp_str(const void *a, const void *b)
 static int
 sync_dirs(struct journal *j)
 {
-	const char **dirs = calloc(j->n + 1, sizeof(*dirs));
+	const char **dirs = calloc(j->p.n + 1, sizeof(*dirs));
 	size_t i, n = 0;
 	int fd, ret = -1;
 
 	if (dirs == NULL)
 		return -1;
-	for (i = 0; i < j->n; i++)
-		if (strchr("TOD", j->rec[i].type) != NULL)
-			dirs[n++] = j->rec[i].f[0];
+	for (i = 0; i < j->p.n; i++)
+		if (strchr("TOD", j->p.rec[i].type) != NULL)
+			dirs[n++] = j->p.rec[i].dir;
 	qsort(dirs, n, sizeof(*dirs), cmp_str);
 	for (i = 0; i < n; i++) {
 		if (i > 0 && strcmp(dirs[i], dirs[i - 1]) == 0)
@@ -340,49 +317,101 @@ out:
 	return ret;
 }
 
+/* root/rel into buf, for messages: cut short if it does not fit. */
+static void
+join(char *buf, size_t len, const char *root, const char *rel)
+{
+	if (snprintf(buf, len, "%s/%s", root, rel) >= (int)len)
+		buf[len - 1] = '\0';
+}
+
 /* Record the directory being worked on when a step failed. */
 static void
 failed(struct journal *j, struct hs_result *res, const char *step)
 {
-	if (j->dirpath != NULL)
-		(void)strlcpy(res->target, j->dirpath, sizeof(res->target));
+	if (j->dirpath != NULL && strcmp(j->dirpath, ".") != 0)
+		join(res->target, sizeof(res->target), j->root, j->dirpath);
 	hs_fail(res, step, res->target);
+}
+
+/*
+ * Read, check and parse the journal: 1 if there is one to replay, 0 if
+ * there is none, -1 (res set, res->target the journal's path) if it is
+ * refused.  Format 1 needs the root's absolute path.
+ */
+static int
+load(struct journal *j, struct hs_result *res)
+{
+	static __thread char step[160];	/* res->step of a parse error */
+	char rootpath[PATH_MAX], *text;
+	const char *why, *msg;
+	unsigned long line;
+	size_t len;
+	int r;
+
+	join(res->target, sizeof(res->target), j->root, HS_JOURNAL);
+	if (slurp(j->rootfd, &text, &len, &why) == -1)
+		return hs_fail(res, why, res->target);
+	if (text == NULL)
+		return 0;
+	r = hs_fd_path(j->rootfd, rootpath, sizeof(rootpath));
+	r = hs_journal_parse(text, len, r == 0 ? rootpath : NULL, &j->p,
+	    &line, &msg);
+	free(text);
+	if (r == -1) {
+		(void)snprintf(step, sizeof(step), "refusing the journal "
+		    "(line %lu: %s)", line, msg);
+		errno = EINVAL;
+		return hs_fail(res, step, res->target);
+	}
+	(void)strlcpy(res->target, j->root, sizeof(res->target));
+	return 1;
+}
+
+/* Forward after C (unless A), else backward; *outcome as replay's. */
+static int
+carry_out(struct journal *j, int *outcome, struct hs_result *res)
+{
+	int fwd = j->p.committed && !j->p.aborted;
+
+	if (reachable(j) == -1) {
+		failed(j, res, fwd ? "cannot rename into" :
+		    "cannot roll back in");
+		return -1;
+	}
+	if (fwd) {
+		if (forward(j) == -1) {
+			failed(j, res, "cannot rename into");
+			return -1;
+		}
+		*outcome = 1;
+		if (drop_old(j) == -1) {
+			failed(j, res, "installed, but cannot remove old "
+			    "links in");
+			return -1;
+		}
+	} else {
+		if (backward(j) == -1) {
+			failed(j, res, "cannot roll back in");
+			return -1;
+		}
+		*outcome = -1;
+	}
+	return 0;
 }
 
 int
 hs_journal_replay(int rootfd, int sync, int *outcome, struct hs_result *res)
 {
-	struct journal j = { .dirfd = -1 };
-	int ret = -1, serrno;
+	struct journal j = { .rootfd = rootfd, .dirfd = -1 };
+	int ret = -1, serrno, r;
 
 	*outcome = 0;
-	if ((j.text = slurp(rootfd)) == NULL) {
-		if (errno == ENOENT)
-			return 0;
-		return hs_fail(res, "cannot read the journal in", res->target);
-	}
-	if (parse(&j) == -1) {
-		hs_fail(res, "cannot read the journal in", res->target);
+	(void)strlcpy(j.root, res->target, sizeof(j.root));
+	if ((r = load(&j, res)) <= 0)
+		return r;
+	if (carry_out(&j, outcome, res) == -1)
 		goto out;
-	}
-	if (j.committed && !j.aborted) {
-		if (forward(&j) == -1) {
-			failed(&j, res, "cannot rename into");
-			goto out;
-		}
-		*outcome = 1;
-		if (drop_old(&j) == -1) {
-			failed(&j, res, "installed, but cannot remove old "
-			    "links in");
-			goto out;
-		}
-	} else {
-		if (backward(&j) == -1) {
-			failed(&j, res, "cannot roll back in");
-			goto out;
-		}
-		*outcome = -1;
-	}
 	if (sync && sync_dirs(&j) == -1) {
 		failed(&j, res, *outcome == 1 ? "installed, but cannot sync" :
 		    "rolled back, but cannot sync");
@@ -399,8 +428,113 @@ out:
 	serrno = errno;
 	if (j.dirfd != -1)
 		(void)hs_close(j.dirfd);
-	free(j.rec);
-	free(j.text);
+	hs_journal_text_free(&j.p);
 	errno = serrno;
 	return ret;
+}
+
+/* --- directories beneath the root ----------------------------------- */
+
+/* 1 if dirfd/name is a symbolic link; errno is kept. */
+static int
+is_link(int dirfd, const char *name)
+{
+	struct stat st;
+	int serrno = errno, r;
+
+	r = hs_sys.fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISLNK(st.st_mode);
+	errno = serrno;
+	return r;
+}
+
+/*
+ * The fallback for kernels before openat2(2) (Linux 5.6), or where a
+ * seccomp filter refuses it: one component at a time from rootfd, each
+ * opened with O_NOFOLLOW; "", "." and ".." are refused.  Mount points
+ * are crossed, as openat2 crosses them without RESOLVE_NO_XDEV.
+ */
+static int
+walk_beneath(int rootfd, const char *rel)
+{
+	char buf[PATH_MAX], *p, *slash;
+	int fd, next, last = 0;
+
+	if (strlcpy(buf, rel, sizeof(buf)) >= sizeof(buf)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if (strcmp(buf, ".") == 0)
+		return hs_openat(rootfd, ".", O_RDONLY | O_DIRECTORY, 0);
+	fd = rootfd;
+	for (p = buf; !last; p = slash + 1) {
+		if ((slash = strchr(p, '/')) == NULL)
+			slash = p + strlen(p), last = 1;
+		*slash = '\0';
+		if (*p == '\0' || strcmp(p, ".") == 0 || strcmp(p, "..") == 0) {
+			errno = EINVAL;
+			next = -1;
+		} else
+			next = hs_openat(fd, p, (last ? O_RDONLY : O_PATH) |
+			    O_DIRECTORY | O_NOFOLLOW, 0);
+		if (next == -1 && errno == ENOTDIR && is_link(fd, p))
+			errno = ELOOP;		/* as openat2 says it */
+		if (fd != rootfd)
+			(void)hs_close(fd);
+		if ((fd = next) == -1)
+			return -1;
+	}
+	return fd;
+}
+
+/*
+ * RESOLVE_NO_SYMLINKS, not only RESOLVE_NO_MAGICLINKS: the journal's
+ * directories are named by the path the kernel reported for them while
+ * staging, which has no symbolic link in it, so a link found there now
+ * was put there since, perhaps by the user who owns the directory, and
+ * would redirect the replay to a directory of someone else's.
+ */
+/* 1 if rel is "." or components without "", "." or "..". */
+static int
+plain_rel(const char *rel)
+{
+	const char *p;
+	size_t n;
+
+	if (strcmp(rel, ".") == 0)
+		return 1;
+	for (p = rel;; p += n + 1) {
+		n = strcspn(p, "/");
+		if (n == 0 || (n == 1 && p[0] == '.') ||
+		    (n == 2 && p[0] == '.' && p[1] == '.'))
+			return 0;
+		if (p[n] == '\0')
+			return 1;
+	}
+}
+
+int
+hs_open_beneath(int rootfd, const char *rel)
+{
+	struct open_how how;
+	int fd, tries = 0;
+
+	/* RESOLVE_BENEATH alone would let "a/../b" through. */
+	if (!plain_rel(rel)) {
+		errno = EINVAL;
+		return -1;
+	}
+	memset(&how, 0, sizeof(how));
+	/* No O_NOFOLLOW: RESOLVE_NO_SYMLINKS covers the last component. */
+	how.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
+	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+	    RESOLVE_NO_MAGICLINKS;
+	/* EAGAIN: a rename elsewhere raced the lookup; a few tries. */
+	do
+		fd = hs_sys.openat2(rootfd, rel, &how, sizeof(how));
+	while (fd == -1 && (errno == EINTR || errno == EAGAIN) &&
+	    ++tries < 16);
+	if (fd == -1 && (errno == ENOSYS || errno == EPERM))
+		return walk_beneath(rootfd, rel);
+	return fd;
 }

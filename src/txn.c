@@ -29,7 +29,7 @@
 struct txn_dir {
 	dev_t	 dev;
 	ino_t	 ino;
-	char	*path;
+	char	*path;			/* relative to the root, or "." */
 };
 
 /* A destination staged: its directory (a t->dirs path) and name. */
@@ -49,11 +49,11 @@ struct hs_txn {
 	struct txn_dir		*dirs;		/* every directory staged in */
 	size_t			 ndirs;
 	char			 root[PATH_MAX];
+	char			 rootpath[PATH_MAX]; /* absolute, or "" */
 };
 
-/* The absolute path of an open directory. */
-static int
-fd_path(int fd, char *buf, size_t len)
+int
+hs_fd_path(int fd, char *buf, size_t len)
 {
 	char proc[64];
 	ssize_t n;
@@ -66,33 +66,94 @@ fd_path(int fd, char *buf, size_t len)
 	return 0;
 }
 
-/* The path of directory fd, remembered in t->dirs for the barrier. */
+/* path below root's, relative ("." for root itself), or NULL. */
 static const char *
-dir_of(struct hs_txn *t, int fd)
+below(const char *root, const char *path)
+{
+	size_t n = strlen(root);
+
+	if (strcmp(path, root) == 0)
+		return ".";
+	if (strcmp(root, "/") == 0)
+		return path[0] == '/' && path[1] != '\0' ? path + 1 : NULL;
+	if (strncmp(path, root, n) == 0 && path[n] == '/' &&
+	    path[n + 1] != '\0')
+		return path + n + 1;
+	return NULL;
+}
+
+/*
+ * 1 if rel, opened beneath the root without following a symbolic link,
+ * is the directory st describes; 0 if it is not (or not so reached), -1
+ * if we cannot tell.
+ */
+static int
+same_dir(struct hs_txn *t, const char *rel, const struct stat *st)
+{
+	struct stat bst;
+	int fd, r, serrno;
+
+	if ((fd = hs_open_beneath(t->rootfd, rel)) == -1)
+		return errno == ELOOP || errno == ENOENT || errno == ENOTDIR ||
+		    errno == EXDEV ? 0 : -1;
+	r = hs_sys.fstat(fd, &bst);
+	serrno = errno;
+	(void)hs_close(fd);
+	errno = serrno;
+	if (r == -1)
+		return -1;
+	return bst.st_dev == st->st_dev && bst.st_ino == st->st_ino;
+}
+
+/*
+ * The journal's name for directory fd, remembered in t->dirs for the
+ * barrier: its path relative to the root, which must reach it beneath the
+ * root through directories only.  A destination whose directory is
+ * elsewhere (a symbolic link led out of the tree) is refused: the journal
+ * could not name it safely, and the tree's lock does not cover it.
+ */
+static const char *
+dir_of(struct hs_txn *t, int fd, struct hs_result *res)
 {
 	char path[PATH_MAX];
+	const char *rel;
 	struct txn_dir *d;
 	struct stat st;
 	size_t i;
+	int r;
 
 	if (hs_sys.fstat(fd, &st) == -1)
-		return NULL;
+		goto fail;
 	for (i = t->ndirs; i-- > 0;)
 		if (t->dirs[i].dev == st.st_dev && t->dirs[i].ino == st.st_ino)
 			return t->dirs[i].path;
-	if (fd_path(fd, path, sizeof(path)) == -1)
+	if ((t->rootpath[0] == '\0' && hs_fd_path(t->rootfd, t->rootpath,
+	    sizeof(t->rootpath)) == -1) || hs_fd_path(fd, path,
+	    sizeof(path)) == -1)
+		goto fail;
+	if ((rel = below(t->rootpath, path)) == NULL ||
+	    (r = same_dir(t, rel, &st)) == 0) {
+		errno = EPERM;
+		hs_fail(res, "cannot stage (its directory is outside the "
+		    "tree)", res->target);
 		return NULL;
+	}
+	if (r == -1)
+		goto fail;
 	d = reallocarray(t->dirs, t->ndirs + 1, sizeof(*d));
 	if (d == NULL)
-		return NULL;
+		goto fail;
 	t->dirs = d;
 	d = &t->dirs[t->ndirs];
-	if ((d->path = strdup(path)) == NULL)
-		return NULL;
+	if ((d->path = strdup(rel)) == NULL)
+		goto fail;
 	d->dev = st.st_dev;
 	d->ino = st.st_ino;
 	t->ndirs++;
 	return d->path;
+fail:
+	hs_fail(res, "cannot stage", res->target);
+	return NULL;
 }
 
 /*
@@ -411,10 +472,8 @@ hs_txn_add(struct hs_txn *t, const char *src, const char *dst,
 	}
 	if (journal(t, res) == -1)
 		goto out;
-	if ((s.dir = dir_of(t, s.d.dirfd)) == NULL) {
-		hs_fail(res, "cannot stage", res->target);
+	if ((s.dir = dir_of(t, s.d.dirfd, res)) == NULL)
 		goto out;
-	}
 	if (stage_once(t, s.dir, s.d.name, res) == -1 ||
 	    stage_file(t, &s, o, res) == -1)
 		goto out;
@@ -473,8 +532,8 @@ hs_txn_add_symlink(struct hs_txn *t, const char *target, const char *dst,
 	if (journal(t, res) == -1)
 		goto out;
 	l.dirfd = d.dirfd;
-	if ((dir = dir_of(t, d.dirfd)) == NULL)
-		goto fail;
+	if ((dir = dir_of(t, d.dirfd, res)) == NULL)
+		goto out;
 	if (stage_once(t, dir, d.name, res) == -1)
 		goto out;
 	if (journalled(t, 'T', dir, d.name, 2, take_symlink, &l) == -1 ||
@@ -494,7 +553,8 @@ int
 hs_txn_mkdir(struct hs_txn *t, const char *path, mode_t mode,
     struct hs_result *res)
 {
-	char parent[PATH_MAX], base[NAME_MAX + 1], abs[PATH_MAX];
+	char base[NAME_MAX + 1], rel[PATH_MAX];
+	const char *parent;
 	struct hs_dest d = { .dirfd = -1 };
 	struct stat st;
 	int ret = -1;
@@ -513,12 +573,13 @@ hs_txn_mkdir(struct hs_txn *t, const char *path, mode_t mode,
 	}
 	(void)strlcpy(base, d.name, sizeof(base));
 	/* The parent's new entry must be durable too: it joins the barrier. */
-	if (journal(t, res) == -1 || dir_of(t, d.dirfd) == NULL)
+	if (journal(t, res) == -1 ||
+	    (parent = dir_of(t, d.dirfd, res)) == NULL)
 		goto out;
-	if (fd_path(d.dirfd, parent, sizeof(parent)) == -1 ||
-	    snprintf(abs, sizeof(abs), "%s/%s", strcmp(parent, "/") == 0 ?
-	    "" : parent, base) >= (int)sizeof(abs) ||
-	    hs_journal_add(&t->j, 'D', abs, NULL, NULL, -1) == -1) {
+	if (snprintf(rel, sizeof(rel), "%s%s%s", strcmp(parent, ".") == 0 ?
+	    "" : parent, strcmp(parent, ".") == 0 ? "" : "/", base) >=
+	    (int)sizeof(rel) ||
+	    hs_journal_add(&t->j, 'D', rel, NULL, NULL, -1) == -1) {
 		hs_fail(res, "cannot create directory", path);
 		goto out;
 	}
@@ -552,8 +613,7 @@ barrier(struct hs_txn *t, struct hs_result *res)
 			seen |= t->dirs[k].dev == t->dirs[i].dev;
 		if (seen)
 			continue;
-		fd = hs_openat(AT_FDCWD, t->dirs[i].path,
-		    O_RDONLY | O_DIRECTORY, 0);
+		fd = hs_open_beneath(t->rootfd, t->dirs[i].path);
 		if (fd == -1)
 			return hs_fail(res, "cannot sync", t->dirs[i].path);
 		r = t->stats.used_syncfs ? hs_sys.syncfs(fd) : hs_fsync(fd);

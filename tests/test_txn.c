@@ -20,6 +20,7 @@
 
 #include "testutil.h"
 #include "hotswap.h"
+#include "internal.h"
 #include "sys.h"
 
 struct fixture {
@@ -28,6 +29,7 @@ struct fixture {
 	struct hs_install_opts opts;
 	struct hs_result res;
 	int	 nextra;		/* extra data files, for the syncfs path */
+	int	 no_openat2;		/* as on a kernel before Linux 5.6 */
 };
 
 static const char *const files[] = { "lib/libx.so.1", "bin/prog", "data" };
@@ -248,6 +250,23 @@ test_txn_renames_libraries_before_executables(void **state)
 	assert_true(prog < link);
 }
 
+static int
+enosys_openat2(int d, const char *p, void *how, size_t n)
+{
+	(void)d, (void)p, (void)how, (void)n;
+	errno = ENOSYS;
+	return -1;
+}
+
+/* Faults armed; without openat2 if asked, so the walk is what fails. */
+static void
+faults(struct fixture *f)
+{
+	tu_faults_install();
+	if (f->no_openat2)
+		hs_sys.openat2 = enosys_openat2;
+}
+
 static void
 fail_every_step(struct fixture *f, int e)
 {
@@ -255,7 +274,7 @@ fail_every_step(struct fixture *f, int e)
 
 	for (n = 1;; n++) {
 		make_old(f);
-		tu_faults_install();
+		faults(f);
 		tu_faults_arm(n, e);
 		r = run_txn(f);
 		hs_sys_reset();
@@ -318,7 +337,7 @@ crash_every_step(struct fixture *f)
 		pid = fork();
 		assert_true(pid != -1);
 		if (pid == 0) {
-			tu_faults_install();
+			faults(f);
 			tu_faults_crash_at(n);
 			_exit(run_txn(f) == 0 ? 0 : 1);
 		}
@@ -352,6 +371,71 @@ test_txn_crash_anywhere_then_recover_syncfs(void **state)
 
 	add_extra_files(f, 6);
 	crash_every_step(f);
+}
+
+/* The same, on a kernel without openat2(2): the walk of components. */
+static void
+test_txn_every_step_fails_without_openat2(void **state)
+{
+	struct fixture *f = *state;
+
+	f->no_openat2 = 1;
+	fail_every_step(f, EIO);
+	crash_every_step(f);
+}
+
+/*
+ * hs_open_beneath, with openat2 and without: a directory beneath is
+ * reached, a symbolic link on the way (to a directory beneath, even) is
+ * ELOOP, and "..", "/" or an empty component never leave the root.
+ */
+static void
+beneath_cases(struct fixture *f)
+{
+	int root, fd;
+
+	root = open(f->dst, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(root != -1);
+	fd = hs_open_beneath(root, "lib");
+	assert_true(fd != -1);
+	close(fd);
+	fd = hs_open_beneath(root, ".");
+	assert_true(fd != -1);
+	close(fd);
+	assert_int_equal(hs_open_beneath(root, "ln"), -1);
+	assert_int_equal(errno, ELOOP);
+	assert_int_equal(hs_open_beneath(root, "ln/x"), -1);
+	assert_int_equal(errno, ELOOP);
+	assert_int_equal(hs_open_beneath(root, "lib/../bin"), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_int_equal(hs_open_beneath(root, "/tmp"), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_int_equal(hs_open_beneath(root, "missing"), -1);
+	assert_int_equal(errno, ENOENT);
+	close(root);
+}
+
+static void
+test_txn_open_beneath_follows_no_link(void **state)
+{
+	struct fixture *f = *state;
+	int root, fd;
+
+	make_old(f);
+	assert_int_equal(mkdir(tu_path(f->dst, "lib/x"), 0755), 0);
+	assert_int_equal(symlink("lib", tu_path(f->dst, "ln")), 0);
+	beneath_cases(f);
+	hs_sys.openat2 = enosys_openat2;
+	beneath_cases(f);
+	root = open(f->dst, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_int_equal(hs_open_beneath(root, "lib//x"), -1);
+	assert_int_equal(errno, EINVAL);
+	close(root);
+	/* The control: the same path, plain, is reached. */
+	root = open(f->dst, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true((fd = hs_open_beneath(root, "lib/x")) != -1);
+	close(fd);
+	close(root);
 }
 
 /* The next transaction into the tree recovers the last one first. */
@@ -440,6 +524,8 @@ main(void)
 		T(test_txn_every_step_fails_all_or_nothing_syncfs),
 		T(test_txn_crash_anywhere_then_recover),
 		T(test_txn_crash_anywhere_then_recover_syncfs),
+		T(test_txn_every_step_fails_without_openat2),
+		T(test_txn_open_beneath_follows_no_link),
 		T(test_txn_lock_recovers_and_serialises),
 		T(test_txn_failed_source_rolls_back_everything),
 		T(test_txn_failed_add_leaves_the_others),

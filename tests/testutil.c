@@ -204,6 +204,7 @@ WRAP(int, sync_file_range, (int fd, off_t o, off_t n, unsigned int f),
 WRAP(int, syncfs, (int fd), (fd))
 WRAP(int, flock, (int fd, int op), (fd, op))
 WRAP(int, symlinkat, (const char *t, int d, const char *p), (t, d, p))
+WRAP(int, openat2, (int d, const char *p, void *h, size_t n), (d, p, h, n))
 
 /* fsync is traced with what it syncs, to check the durable order. */
 static int
@@ -249,6 +250,7 @@ tu_faults_install(void)
 	hs_sys.syncfs = w_syncfs;
 	hs_sys.flock = w_flock;
 	hs_sys.symlinkat = w_symlinkat;
+	hs_sys.openat2 = w_openat2;
 	tu_faults_arm(0, 0);
 	tu_faults_only(NULL);
 }
