@@ -112,7 +112,7 @@ print_human(const struct hs_proc *p, const struct hs_mapping *m, size_t n)
 	size_t i;
 	int first;
 
-	printf("%d %s %s", (int)p->pid, user_label(p->uid),
+	printf("%d %s %s", (int)p->pid, vis_path(user_label(p->uid)),
 	    vis_path(p->comm));
 	if (p->unit[0] != '\0')
 		printf(" unit %s", vis_path(p->unit));

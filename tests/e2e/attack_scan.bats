@@ -3,6 +3,8 @@
 # who and install --manifest: the attacker's steps run as nobody, root's
 # hotswap as root, and each test checks that the harm did not happen.
 #
+#  - a command name and a mapped path holding ESC, CSI (U+009B, and a
+#    raw 0x9b byte) and a newline: escaped in every output;
 #  - a manifest line with a NUL byte: refused, not cut at the NUL.
 
 load common
@@ -56,6 +58,51 @@ no_raw_controls() {
 		fail "raw ESC or CSI in the output: $1"
 	! printf '%s' "$1" | LC_ALL=C grep -q $'[\x01-\x08\x0b-\x1f\x7f]' ||
 		fail "a control character in the output: $1"
+}
+
+@test "attack: ESC, CSI and newline in a command name and a mapped path: escaped in stale and who" {
+	local name comm p
+	name=$'lib\e[31m\xc2\x9b\x9b\nx.so'
+	comm=$'\e]0;\xc2\x9b\x9b\nX'
+	start_attacker name "$W/nb/$name" "$comm"
+
+	run_hs stale -p "$APID"
+	[ "$status" -eq 0 ]
+	no_raw_controls "$output"
+	[ "${#lines[@]}" -eq 2 ] || fail "not two lines: $output"
+	[[ "${lines[0]}" == "$APID nobody \\033]0;\\302\\233\\233\\nX" ]] ||
+		fail "process line: ${lines[0]}"
+	[[ "${lines[1]}" == *"/nb/lib\\033[31m\\302\\233\\233\\nx.so' ("* ]] ||
+		fail "file line: ${lines[1]}"
+
+	run_hs stale --json -p "$APID"
+	[ "$status" -eq 0 ]
+	no_raw_controls "$output"
+	[[ "$output" == *'"comm":"\u001b]0;\u009b\udc9b\nX"'* ]] ||
+		fail "comm in JSON: $output"
+	[[ "$output" == *'/nb/lib\u001b[31m\u009b\udc9b\nx.so"'* ]] ||
+		fail "path in JSON: $output"
+	# Lossless: decoded with surrogateescape, the exact bytes come back.
+	python3 -c '
+import json, os, sys
+d = json.loads(sys.argv[1])["processes"][0]
+enc = lambda s: s.encode("utf-8", "surrogateescape")
+assert enc(d["comm"]) == os.fsencode(sys.argv[2]), d["comm"]
+assert enc(d["files"][0]["path"]) == os.fsencode(sys.argv[3]), d["files"]
+' "$output" "$comm" "$W/nb/$name"
+
+	# who: the same command name, and the path as given.
+	start_attacker keep "$W/nb/k$name" "$comm"
+	run_hs who "$W/nb/k$name"
+	[ "$status" -eq 0 ]
+	no_raw_controls "$output"
+	[ "${#lines[@]}" -ge 1 ]
+	[[ "$output" == *"\\033]0;\\302\\233\\233\\nX"* ]] || fail "who: $output"
+	run_hs who --json "$W/nb/k$name"
+	[ "$status" -eq 0 ]
+	no_raw_controls "$output"
+	[[ "$output" == *'"comm":"\u001b]0;\u009b\udc9b\nX"'* ]] ||
+		fail "who --json: $output"
 }
 
 @test "attack: a manifest line 'SRC d<NUL>.evil' is refused, not installed to d" {
