@@ -3,6 +3,8 @@
 # who and install --manifest: the attacker's steps run as nobody, root's
 # hotswap as root, and each test checks that the harm did not happen.
 #
+#  - a cgroup that nobody names "--host=evil.example.service" below a
+#    cgroup delegated to it: never printed as a unit for systemctl;
 #  - a command name and a mapped path holding ESC, CSI (U+009B, and a
 #    raw 0x9b byte) and a newline: escaped in every output;
 #  - a manifest line with a NUL byte: refused, not cut at the NUL.
@@ -58,6 +60,59 @@ no_raw_controls() {
 		fail "raw ESC or CSI in the output: $1"
 	! printf '%s' "$1" | LC_ALL=C grep -q $'[\x01-\x08\x0b-\x1f\x7f]' ||
 		fail "a control character in the output: $1"
+}
+
+@test "attack: a cgroup named --host=evil.example.service by nobody is not a unit for systemctl" {
+	local mnt line
+	mnt=$(awk '{ for (i = 7; i <= NF; i++) if ($i == "-") {
+		if ($(i + 1) == "cgroup2") print $5; break } }' \
+	    /proc/self/mountinfo | head -n 1)
+	[ -n "$mnt" ] || skip "no cgroup2 file system mounted"
+	EVIL=--host=evil.example.service
+	# Root delegates a cgroup to nobody, as systemd does with Delegate=.
+	mkdir "$mnt/hs-attack-$$.scope" 2>/dev/null ||
+		skip "cannot make a cgroup under $mnt"
+	CG=$mnt/hs-attack-$$.scope
+	chown nobody:nogroup "$CG" "$CG/cgroup.procs"
+	as_nobody mkdir -- "$CG/$EVIL"
+
+	cp "$HS_HELPERS/libvictim_v1.so" lib.so
+	local fifo
+	fifo=$(mktemp -u "$W/.fifo.XXXXXX")
+	mkfifo "$fifo"
+	# Root puts the process in the delegated cgroup; nobody moves itself
+	# into the cgroup it named, then maps the library.
+	(echo "$BASHPID" >"$CG/cgroup.procs" &&
+	    exec setpriv --reuid=nobody --regid=nogroup --clear-groups -- \
+	    sh -c 'echo $$ >"$1/cgroup.procs" && exec "$2" -m "$3"' sh \
+	    "$CG/$EVIL" "$HS_HELPERS/who_mapper" "$W/lib.so") >"$fifo" 3>&- &
+	APID=$!
+	track "$APID"
+	exec {AFD}<"$fifo"
+	rm -f "$fifo"
+	read -r -t "$HS_TIMEOUT" -u "$AFD" line || fail "mapper not ready"
+	[ "$(grep '^0::' "/proc/$APID/cgroup")" = "0::/hs-attack-$$.scope/$EVIL" ] ||
+		skip "cgroup2 at $mnt is not the root of our cgroup namespace"
+
+	run_hs install -q "$HS_HELPERS/libvictim_v2.so" lib.so
+	[ "$status" -eq 0 ]
+
+	run_hs stale --unit
+	[ "$status" -eq 0 ]
+	[[ "$output" != *evil.example* ]] || fail "the attacker's name: $output"
+	! printf '%s\n' "$output" | grep -q '^-' || fail "an option: $output"
+	printf '%s\n' "$output" | grep -qx "hs-attack-$$.scope" ||
+		fail "not the delegated unit: $output"
+
+	run_hs stale --json -p "$APID"
+	[ "$status" -eq 0 ]
+	[[ "$output" != *evil.example* ]] || fail "the attacker's name: $output"
+	[ "$(jq -r '.processes[0].unit' <<<"$output")" = "hs-attack-$$.scope" ]
+
+	run_hs stale -p "$APID"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *" unit hs-attack-$$.scope"* ]]
+	[[ "$output" != *evil.example* ]]
 }
 
 @test "attack: ESC, CSI and newline in a command name and a mapped path: escaped in stale and who" {
