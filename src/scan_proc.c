@@ -320,6 +320,7 @@ hs_procinfo(struct hs_scan *s, pid_t pid)
 	memset(&s->proc, 0, sizeof(s->proc));
 	s->proc.pid = pid;
 	s->proc.other_mntns = other_mntns;
+	s->proc.dropped = s->walk == HS_WALK_STALE ? s->dropped : 0;
 	s->proc.uid = hs_sys.fstat(s->mapsfd, &st) == 0 ? st.st_uid :
 	    (uid_t)-1;
 	if (!(s->flags & HS_SCAN_BRIEF) || s->walk == HS_WALK_STALE) {

@@ -3,6 +3,13 @@
 # who and install --manifest: the attacker's steps run as nobody, root's
 # hotswap as root, and each test checks that the harm did not happen.
 #
+#  - 65,000 mappings of one deleted file with a 4000-byte name: stale
+#    (and so the apt hook) used to compare every mapping with every other
+#    one, minutes of CPU and 500 MB; it must finish within 60 s (it takes
+#    about 10 s here, the old code more than 11 minutes: a margin of an
+#    order of magnitude either way, so the bound cannot flake);
+#  - mappings that alternate between two long names: what is kept of one
+#    process is bounded, and the output says how much was left out;
 #  - a cgroup that nobody names "--host=evil.example.service" below a
 #    cgroup delegated to it: never printed as a unit for systemctl;
 #  - a command name and a mapped path holding ESC, CSI (U+009B, and a
@@ -60,6 +67,51 @@ no_raw_controls() {
 		fail "raw ESC or CSI in the output: $1"
 	! printf '%s' "$1" | LC_ALL=C grep -q $'[\x01-\x08\x0b-\x1f\x7f]' ||
 		fail "a control character in the output: $1"
+}
+
+@test "attack: 65,000 mappings of a deleted long name: the apt hook and stale --json end in 60 s" {
+	local max count
+	max=$(sysctl -n vm.max_map_count)
+	count=$(( max - 200 < 65000 ? max - 200 : 65000 ))
+	[ "$count" -ge 10000 ] || skip "vm.max_map_count is only $max"
+	start_attacker many "$count" 1 4000
+	[ "$(wc -l <"/proc/$APID/maps")" -ge "$count" ]
+
+	# The apt hook runs stale over every process, synchronously.
+	run timeout 60 env HOTSWAP="$HOTSWAP" "$HS_TOP/contrib/hotswap-stale-hook"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"still run replaced files"* ]] ||
+		fail "the hook did not finish or list it: $output"
+	[ "$(printf '%s\n' "$output" | grep -c "^$APID nobody ")" -eq 1 ]
+	# One line for the file, however many mappings.
+	[ "$(printf '%s\n' "$output" | grep -c "deleted  '$W/nb/ddd")" -eq 1 ]
+
+	run --separate-stderr timeout 60 "$HOTSWAP" stale --json -p "$APID"
+	[ "$status" -eq 0 ] || fail "stale --json: status $status"
+	[ "$(jq '.processes | length' <<<"$output")" -eq 1 ]
+	[ "$(jq '.processes[0].files | length' <<<"$output")" -eq 1 ]
+	[ "$(jq '.processes[0].files[0].maps | length' <<<"$output")" -eq "$count" ]
+	[ "$(jq '.processes[0].dropped' <<<"$output")" -eq 0 ]
+}
+
+@test "attack: mappings alternating between two long names: memory bounded, the cut said" {
+	start_attacker many 4000 2 4000
+
+	run_hs stale --json -p "$APID"
+	[ "$status" -eq 0 ]
+	local kept dropped
+	kept=$(jq '[.processes[0].files[].maps | length] | add' <<<"$output")
+	dropped=$(jq '.processes[0].dropped' <<<"$output")
+	[ "$(jq '.processes[0].files | length' <<<"$output")" -eq 2 ]
+	# 1 MiB of names: about 260 names of 4000 bytes kept, not 4000.
+	[ "$kept" -gt 0 ] && [ "$kept" -lt 300 ] || fail "kept $kept"
+	[ "$(( kept + dropped ))" -eq 4000 ] ||
+		fail "kept $kept + dropped $dropped != 4000"
+
+	run_hs stale -p "$APID"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"($dropped more stale mappings not listed: the process passed the limit of what is kept for one)"* ]] ||
+		fail "no line about the mappings left out: $output"
 }
 
 @test "attack: a cgroup named --host=evil.example.service by nobody is not a unit for systemctl" {
