@@ -245,6 +245,12 @@ struct hs_proc {
 	unsigned int	 kinds;		/* union of the mappings' kinds */
 	char		 comm[64];	/* raw: print it escaped */
 	char		 unit[256];	/* systemd unit or scope, or "" */
+	/*
+	 * stale: mappings not reported because the process passed the
+	 * limits of what is kept for one process (1 MiB of names, 65536
+	 * mappings; see hs_scan_stale()); 0 from who.
+	 */
+	unsigned long	 dropped;
 };
 
 struct hs_mapping {
@@ -296,7 +302,10 @@ int	hs_scan_who(struct hs_scan *, const struct hs_fileid *, size_t n);
  * With npids > 0, only those processes are looked at (a PID that does
  * not exist is skipped, as if it had exited).  What is ignored (memfd,
  * shared memory, GPU buffers, libffi and JNA trampolines...) is listed
- * in scan.c.
+ * in scan_stale.c.  Consecutive mappings of the same file under the same
+ * name share one path pointer.  Memory is bounded whatever a process
+ * maps: past 1 MiB of names or 65536 mappings, its further stale
+ * mappings are counted in hs_proc.dropped instead of being reported.
  */
 int	hs_scan_stale(struct hs_scan *, const pid_t *pids, size_t npids);
 

@@ -72,31 +72,96 @@ add_pids(struct stale_args *a, const char *arg)
 }
 
 /*
- * The files of one process, each once: the mappings of one file come
- * in a row, but a file may be mapped again further on.  first[i] is 1
- * for the first mapping of its file; kind[i] the union of its kinds.
+ * The files of one process, each once, in the order of their first
+ * mappings; a file is a device, an inode and a name.  A process chooses
+ * how many mappings it has (tens of thousands), so this is linear: a row
+ * of mappings that share one path pointer (hs_scan_stale() promises it)
+ * is one file without comparing names, and the others are looked up in
+ * a hash table.  Comparing every mapping with every other one took 11
+ * minutes for 65,000 mappings of one long name.
  */
+struct files {
+	size_t		*next;		/* per mapping: the next of its file */
+	size_t		*first;		/* per file: its first mapping */
+	size_t		*last;		/* per file: its last mapping so far */
+	unsigned int	*kind;		/* per file: the union of the kinds */
+	size_t		 n;
+	size_t		*slot;		/* file + 1, or 0 for an empty slot */
+	size_t		 mask;
+};
+
 static int
 same_file(const struct hs_mapping *x, const struct hs_mapping *y)
 {
 	return x->dev == y->dev && x->ino == y->ino &&
-	    strcmp(x->path, y->path) == 0;
+	    (x->path == y->path || strcmp(x->path, y->path) == 0);
 }
 
-static unsigned int
-file_kinds(const struct hs_mapping *m, size_t n, size_t i, int *first)
+static size_t
+file_hash(const struct hs_mapping *m)
 {
-	unsigned int kind = 0;
-	size_t j;
+	uint64_t h = 14695981039346656037ULL;	/* FNV-1a */
+	const unsigned char *p;
 
-	*first = 1;
-	for (j = 0; j < i; j++)
-		if (same_file(&m[j], &m[i]))
-			*first = 0;
-	for (j = i; j < n; j++)
-		if (same_file(&m[j], &m[i]))
-			kind |= m[j].kind;
-	return kind;
+	for (p = (const unsigned char *)m->path; *p != '\0'; p++)
+		h = (h ^ *p) * 1099511628211ULL;
+	h ^= (uint64_t)m->ino * 0x9e3779b97f4a7c15ULL ^ (uint64_t)m->dev;
+	return (size_t)(h ^ (h >> 29));
+}
+
+/* The file of m[i] (prev: that of m[i - 1]): found, or added. */
+static size_t
+file_of(struct files *f, const struct hs_mapping *m, size_t i, size_t prev)
+{
+	size_t h;
+
+	if (i > 0 && m[i].path == m[i - 1].path && same_file(&m[i], &m[i - 1]))
+		return prev;
+	for (h = file_hash(&m[i]) & f->mask; f->slot[h] != 0;
+	    h = (h + 1) & f->mask)
+		if (same_file(&m[f->first[f->slot[h] - 1]], &m[i]))
+			return f->slot[h] - 1;
+	f->slot[h] = f->n + 1;
+	f->first[f->n] = f->last[f->n] = i;
+	f->kind[f->n] = 0;
+	return f->n++;
+}
+
+static void
+files_free(struct files *f)
+{
+	free(f->next);
+	free(f->first);
+	free(f->last);
+	free(f->kind);
+	free(f->slot);
+	memset(f, 0, sizeof(*f));
+}
+
+/* Group the n mappings m by file; exits on ENOMEM. */
+static void
+files_group(struct files *f, const struct hs_mapping *m, size_t n)
+{
+	size_t i, k = 0, nslots = 2;
+
+	memset(f, 0, sizeof(*f));
+	while (nslots < 2 * n)
+		nslots *= 2;
+	f->mask = nslots - 1;
+	if ((f->next = calloc(n + 1, sizeof(*f->next))) == NULL ||
+	    (f->first = calloc(n + 1, sizeof(*f->first))) == NULL ||
+	    (f->last = calloc(n + 1, sizeof(*f->last))) == NULL ||
+	    (f->kind = calloc(n + 1, sizeof(*f->kind))) == NULL ||
+	    (f->slot = calloc(nslots, sizeof(*f->slot))) == NULL)
+		err(HS_EXIT_USAGE, NULL);
+	for (i = 0; i < n; i++) {
+		k = file_of(f, m, i, k);
+		f->next[i] = SIZE_MAX;
+		if (f->last[k] != i)
+			f->next[f->last[k]] = i;
+		f->last[k] = i;
+		f->kind[k] |= m[i].kind;
+	}
 }
 
 static const char *
@@ -105,53 +170,62 @@ why(unsigned int kind)
 	return kind & HS_MAP_DELETED ? "deleted" : "replaced";
 }
 
+/* A process over the limits of hs_scan_stale(): say so. */
+static void
+print_dropped(const struct hs_proc *p)
+{
+	if (p->dropped > 0)
+		printf("\t(%lu more stale mapping%s not listed: the process "
+		    "passed the limit of what is kept for one)\n", p->dropped,
+		    p->dropped == 1 ? "" : "s");
+}
+
 static void
 print_human(const struct hs_proc *p, const struct hs_mapping *m, size_t n)
 {
-	unsigned int kind;
+	struct files f;
 	size_t i;
-	int first;
 
-	printf("%d %s %s", (int)p->pid, user_label(p->uid),
+	printf("%d %s %s", (int)p->pid, vis_path(user_label(p->uid)),
 	    vis_path(p->comm));
 	if (p->unit[0] != '\0')
 		printf(" unit %s", vis_path(p->unit));
 	if (p->other_mntns == 1)
 		fputs(" (other mount namespace)", stdout);
 	putchar('\n');
-	for (i = 0; i < n; i++) {
-		kind = file_kinds(m, n, i, &first);
-		if (!first)
-			continue;
-		printf("\t%-8s '%s' (", why(kind), vis_path(m[i].path));
-		print_kinds(stdout, kind & ~(HS_MAP_DELETED | HS_MAP_REPLACED));
+	files_group(&f, m, n);
+	for (i = 0; i < f.n; i++) {
+		printf("\t%-8s '%s' (", why(f.kind[i]),
+		    vis_path(m[f.first[i]].path));
+		print_kinds(stdout,
+		    f.kind[i] & ~(HS_MAP_DELETED | HS_MAP_REPLACED));
 		puts(")");
 	}
+	files_free(&f);
+	print_dropped(p);
 }
 
 static void
-print_json_file(const struct hs_mapping *m, size_t n, size_t i,
-    unsigned int kind)
+print_json_file(const struct hs_mapping *m, const struct files *f,
+    size_t k)
 {
+	const struct hs_mapping *x = &m[f->first[k]];
 	size_t j;
 	int sep = 0;
 
 	fputs("{\"path\":", stdout);
-	json_string(stdout, m[i].path);
+	json_string(stdout, x->path);
 	printf(",\"why\":\"%s\",\"dev\":\"%u:%u\",\"ino\":%llu,\"kind\":",
-	    why(kind), major(m[i].dev), minor(m[i].dev),
-	    (unsigned long long)m[i].ino);
-	json_kinds(stdout, kind & ~(HS_MAP_DELETED | HS_MAP_REPLACED));
+	    why(f->kind[k]), major(x->dev), minor(x->dev),
+	    (unsigned long long)x->ino);
+	json_kinds(stdout, f->kind[k] & ~(HS_MAP_DELETED | HS_MAP_REPLACED));
 	fputs(",\"maps\":[", stdout);
-	for (j = i; j < n; j++) {
-		if (!same_file(&m[j], &m[i]))
-			continue;
+	for (j = f->first[k]; j != SIZE_MAX; j = f->next[j])
 		printf("%s{\"start\":\"%#llx\",\"end\":\"%#llx\","
 		    "\"offset\":%llu}", sep++ ? "," : "",
 		    (unsigned long long)m[j].start,
 		    (unsigned long long)m[j].end,
 		    (unsigned long long)m[j].offset);
-	}
 	fputs("]}", stdout);
 }
 
@@ -159,21 +233,19 @@ static void
 print_json_proc(int firstproc, const struct hs_proc *p,
     const struct hs_mapping *m, size_t n)
 {
-	unsigned int kind;
+	struct files f;
 	size_t i;
-	int first, sep = 0;
 
 	printf("%s{", firstproc ? "" : ",");
 	json_proc(stdout, p);
-	fputs(",\"files\":[", stdout);
-	for (i = 0; i < n; i++) {
-		kind = file_kinds(m, n, i, &first);
-		if (!first)
-			continue;
-		if (sep++)
+	printf(",\"dropped\":%lu,\"files\":[", p->dropped);
+	files_group(&f, m, n);
+	for (i = 0; i < f.n; i++) {
+		if (i > 0)
 			putchar(',');
-		print_json_file(m, n, i, kind);
+		print_json_file(m, &f, i);
 	}
+	files_free(&f);
 	fputs("]}", stdout);
 }
 

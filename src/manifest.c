@@ -11,6 +11,8 @@
  * quotes, inside which \" \\ \n \t and \xHH stand for those bytes, so
  * any name can be written.  With -0 (nul), every field ends with a NUL
  * byte and an entry ends with an empty field: printf '%s\0' SRC DST ''.
+ * In the text form a NUL byte is an error wherever it is on a line: it
+ * would end a field where no one reading the file sees an end.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -167,6 +169,16 @@ attribute(struct parser *ps, struct hs_manifest_entry *e, char *f)
 	return -1;
 }
 
+/* Text form: whether the line from ps->p on holds a NUL byte. */
+static int
+line_has_nul(const struct parser *ps)
+{
+	const char *nl = memchr(ps->p, '\n', (size_t)(ps->end - ps->p));
+
+	return memchr(ps->p, '\0',
+	    (size_t)((nl != NULL ? nl : ps->end) - ps->p)) != NULL;
+}
+
 /* One entry; 1 if parsed, 0 for a blank or comment line, -1 on error. */
 static int
 entry(struct parser *ps, int nul, struct hs_manifest_entry *e)
@@ -177,6 +189,11 @@ entry(struct parser *ps, int nul, struct hs_manifest_entry *e)
 	memset(e, 0, sizeof(*e));
 	e->line = ps->line;
 	if (!nul) {
+		if (line_has_nul(ps)) {
+			ps->err = "NUL byte in the line (-0 reads NUL-separated "
+			    "fields)";
+			return -1;
+		}
 		while (ps->p < ps->end && (*ps->p == ' ' || *ps->p == '\t'))
 			ps->p++;
 		if (ps->p < ps->end && *ps->p == '#')

@@ -3,17 +3,24 @@
  * above all, paths read from /proc, which any local user can choose.
  *
  * Human output goes through strvis(3): control characters, newlines and
- * bytes that are not printable ASCII come out as C-style or octal escapes,
- * so one record is always one line and a name cannot move the cursor or
- * forge a line of output.  A backslash is doubled, so the escaping is
- * reversible with strunvis(3).
+ * every byte that is not printable ASCII (0x80 and above, so UTF-8 too)
+ * come out as C-style or octal escapes, so one record is always one line
+ * and a name cannot move the cursor or forge a line of output.  A
+ * backslash is doubled, so the escaping is reversible with strunvis(3).
+ * VIS_NOLOCALE: in a UTF-8 locale libbsd's strvis(3) decodes characters
+ * and passes some of their bytes through raw (U+202E came out as a raw
+ * 0xe2, "\200" and a raw 0xae); in the C locale it escapes each byte.
  *
- * JSON output: strings are escaped per RFC 8259.  Bytes that are not valid
- * UTF-8 cannot appear in a JSON string; each such byte b is written as
- * the code point U+DC00+b (a lone low surrogate, "\udcXX"), the convention
- * of Python's surrogateescape, so that no name is lost or merged with
- * another.  A consumer that decodes with surrogateescape gets the bytes
- * back exactly.
+ * JSON output: strings are escaped per RFC 8259, and beyond it every
+ * control character is written as \u00XX: C0 (U+0000-U+001F), DEL and
+ * C1 (U+0080-U+009F, which a terminal may take as ESC [ and the like),
+ * so that printing the JSON on a terminal is as safe as the human form.
+ * Bytes that are not valid UTF-8 cannot appear in a JSON string; each
+ * such byte b is written as the code point U+DC00+b (a lone low
+ * surrogate, "\udcXX"), the convention of Python's surrogateescape, so
+ * that no name is lost or merged with another.  A consumer that decodes
+ * with surrogateescape gets the bytes back exactly; a raw 0x9b byte is
+ * thus "\udc9b", never the byte itself.
  */
 #define LIBBSD_NETBSD_VIS	/* strnvisx() with the NetBSD arguments */
 #include <bsd/string.h>
@@ -43,7 +50,7 @@ vis_path(const char *s)
 	int serrno = errno;	/* callers print errno after us: warn(3) */
 
 	(void)strnvisx(buf, VIS_MAX, s, len,
-	    VIS_CSTYLE | VIS_OCTAL | VIS_TAB | VIS_NL);
+	    VIS_CSTYLE | VIS_OCTAL | VIS_TAB | VIS_NL | VIS_NOLOCALE);
 	if (s[len] != '\0')
 		(void)strlcat(buf, "...", VIS_MAX);
 	errno = serrno;
@@ -90,6 +97,11 @@ json_string(FILE *fp, const char *s)
 		n = utf8_len(p);
 		if (n == 0) {
 			fprintf(fp, "\\udc%02x", *p++);
+			continue;
+		}
+		if (n == 2 && p[0] == 0xc2 && p[1] < 0xa0) {
+			fprintf(fp, "\\u%04x", p[1]);	/* C1 */
+			p += n;
 			continue;
 		}
 		if (n > 1) {

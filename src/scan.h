@@ -72,6 +72,8 @@ struct hs_scan {
 	dev_t		 lastdev;
 	ino_t		 lastino;
 	int		 lastverdict;	/* -2: none */
+	int		 lastkept;	/* it is maps[nmaps - 1], its name kept */
+	unsigned long	 dropped;	/* stale mappings over the limits */
 	char		*tmp;		/* a name being looked up */
 	size_t		 tmpcap;
 	int		 cacheable;	/* judge(): the verdict holds for all */

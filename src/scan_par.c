@@ -62,8 +62,9 @@ fill(struct hs_slot *sl, const struct hs_proc *p,
 	size_t i, len, need = 0;
 	void *np;
 
+	/* A row of mappings sharing one name keeps sharing one copy. */
 	for (i = 0; i < n; i++)
-		if (m[i].path != NULL)
+		if (m[i].path != NULL && (i == 0 || m[i].path != m[i - 1].path))
 			need += strlen(m[i].path) + 1;
 	if (n > sl->capmaps) {
 		if ((np = reallocarray(sl->maps, n, sizeof(*m))) == NULL)
@@ -88,6 +89,10 @@ fill(struct hs_slot *sl, const struct hs_proc *p,
 		sl->off[i] = SIZE_MAX;
 		if (m[i].path == NULL)
 			continue;
+		if (i > 0 && m[i].path == m[i - 1].path) {
+			sl->off[i] = sl->off[i - 1];
+			continue;
+		}
 		len = strlen(m[i].path) + 1;
 		memcpy(sl->names + sl->nameslen, m[i].path, len);
 		sl->off[i] = sl->nameslen;	/* names may still move */

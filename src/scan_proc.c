@@ -117,46 +117,110 @@ hs_procinfo_code(const char *stat, uint64_t *start, uint64_t *end)
 	return 0;
 }
 
-static int
-unit_suffix(const char *s, size_t len)
-{
-	static const char *const sfx[] = {
-		".service", ".scope", ".socket", ".mount", ".swap",
-	};
-	size_t i, n;
+/*
+ * systemd's unit types, which a unit name ends with: unit_name_is_valid()
+ * in systemd's src/basic/unit-name.c.
+ */
+static const char *const unit_types[] = {
+	"service", "mount", "swap", "socket", "target", "device",
+	"automount", "timer", "path", "slice", "scope",
+};
 
-	for (i = 0; i < sizeof(sfx) / sizeof(*sfx); i++) {
-		n = strlen(sfx[i]);
-		if (len > n && memcmp(s + len - n, sfx[i], n) == 0)
-			return 1;
+#define UNIT_NAME_MAX	256	/* systemd's, the NUL included */
+
+/* c is a character systemd allows in a unit name ("@" aside). */
+static int
+unit_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || c == ':' || c == '-' || c == '_' ||
+	    c == '.' || c == '\\';
+}
+
+/*
+ * Whether [s, s + len) is a unit name that systemd itself accepts for a
+ * running unit, plain or an instance (unit_name_is_valid() with
+ * UNIT_NAME_PLAIN | UNIT_NAME_INSTANCE): fewer than 256 bytes of
+ * [A-Za-z0-9:_.\\@-], a known type after the last '.', no '@' first
+ * and, after the first '@', an instance.  Stricter than
+ * systemd in one point: no '-' first (the root slice "-.slice" and mount
+ * "-.mount"), since a shell would pass such a name to systemctl(1) as an
+ * option.  *type: the index in unit_types[].
+ */
+static int
+unit_name_ok(const char *s, size_t len, size_t *type)
+{
+	const char *dot = NULL, *at = NULL, *p;
+	size_t i;
+
+	if (len == 0 || len >= UNIT_NAME_MAX || s[0] == '-' || s[0] == '@')
+		return 0;
+	for (p = s; p < s + len; p++)
+		if (*p == '.')
+			dot = p;
+	if (dot == NULL || dot == s)
+		return 0;
+	for (p = s; p < dot; p++) {
+		if (*p == '@' && at == NULL)
+			at = p;
+		else if (*p != '@' && !unit_char(*p))
+			return 0;
 	}
+	if (at != NULL && at + 1 == dot)
+		return 0;	/* a template, "foo@.service": never running */
+	for (i = 0; i < sizeof(unit_types) / sizeof(*unit_types); i++)
+		if (strlen(unit_types[i]) == (size_t)(s + len - dot - 1) &&
+		    memcmp(dot + 1, unit_types[i], (size_t)(s + len - dot - 1))
+		    == 0) {
+			*type = i;
+			return 1;
+		}
 	return 0;
 }
 
-/* The deepest unit-like component of one cgroup path [p, end). */
+/*
+ * The unit of one cgroup path [p, end), as systemd's cg_path_get_unit()
+ * finds it: skip the slices from the root ("/system.slice/",
+ * "/user.slice/user-1000.slice/"), and the next component is the unit,
+ * if it is a valid name that is not a slice.  Only systemd (root) makes
+ * the directories down to there; below a unit's own cgroup the names
+ * are chosen by whoever the unit delegates to (user@1000.service,
+ * containers), so they are never taken for a unit: the unit of a
+ * process in ".../user@1000.service/app.slice/x.service" is
+ * user@1000.service.  A name that systemd escaped for cgroupfs (a '_'
+ * put first, cg_escape()) is taken without it.
+ */
 static int
 unit_of_path(const char *p, const char *end, char *unit, size_t len)
 {
 	const char *c, *slash;
-	int found = 0;
+	size_t n, type;
 
-	for (c = p; c < end; c = slash + 1) {
+	for (c = p;; c = slash) {
+		while (c < end && *c == '/')
+			c++;
 		if ((slash = memchr(c, '/', (size_t)(end - c))) == NULL)
 			slash = end;
-		if (unit_suffix(c, (size_t)(slash - c)) &&
-		    (size_t)(slash - c) < len) {
-			memcpy(unit, c, (size_t)(slash - c));
-			unit[slash - c] = '\0';
-			found = 1;
-		}
+		n = (size_t)(slash - c);
+		if (n > 0 && *c == '_')
+			c++, n--;
+		if (!unit_name_ok(c, n, &type))
+			return -1;
+		if (strcmp(unit_types[type], "slice") != 0)
+			break;
 	}
-	return found ? 0 : -1;
+	if (n >= len)
+		return -1;
+	memcpy(unit, c, n);
+	unit[n] = '\0';
+	return 0;
 }
 
 /*
- * The systemd unit of a process from /proc/PID/cgroup: the deepest path
- * component ending in .service, .scope, .socket, .mount or .swap, on the
- * cgroup v2 line ("0::") or else the v1 "name=systemd" line.
+ * The systemd unit of a process from /proc/PID/cgroup (see
+ * unit_of_path()), on the cgroup v2 line ("0::") or else the v1
+ * "name=systemd" line; "" and -1 if it has none that systemd would
+ * call valid.
  */
 int
 hs_procinfo_unit(const char *cgroup, char *unit, size_t len)
@@ -168,14 +232,13 @@ hs_procinfo_unit(const char *cgroup, char *unit, size_t len)
 	for (line = cgroup; *line != '\0'; line = nl + 1) {
 		if ((nl = strchr(line, '\n')) == NULL)
 			nl = line + strlen(line);
-		if (strncmp(line, "0::", 3) == 0)
-			path = line + 3;
-		else if ((path = strstr(line, ":name=systemd:")) != NULL &&
-		    path < nl)
-			path += strlen(":name=systemd:");
-		else
-			path = NULL;
-		if (path != NULL && unit_of_path(path, nl, unit, len) == 0)
+		if (strncmp(line, "0::", 3) == 0) {
+			if (unit_of_path(line + 3, nl, unit, len) == 0)
+				return 0;
+		} else if (r == -1 &&
+		    (path = strstr(line, ":name=systemd:")) != NULL &&
+		    path < nl && unit_of_path(path + strlen(":name=systemd:"),
+		    nl, unit, len) == 0)
 			r = 0;
 		if (*nl == '\0')
 			break;
@@ -257,6 +320,7 @@ hs_procinfo(struct hs_scan *s, pid_t pid)
 	memset(&s->proc, 0, sizeof(s->proc));
 	s->proc.pid = pid;
 	s->proc.other_mntns = other_mntns;
+	s->proc.dropped = s->walk == HS_WALK_STALE ? s->dropped : 0;
 	s->proc.uid = hs_sys.fstat(s->mapsfd, &st) == 0 ? st.st_uid :
 	    (uid_t)-1;
 	if (!(s->flags & HS_SCAN_BRIEF) || s->walk == HS_WALK_STALE) {

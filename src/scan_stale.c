@@ -53,6 +53,15 @@
  * file.  The table has a fixed size, so memory stays constant; a
  * collision just looks the name up again.  The mount namespace of a
  * process is asked only when it maps a file with a name to judge.
+ *
+ * Memory: any user chooses how many mappings a process has (up to
+ * vm.max_map_count, 65530 by default) and how long their names are (up
+ * to PATH_MAX).  A row of mappings of the same file under the same name
+ * keeps that name once: their paths are one pointer, which scan_par.c
+ * and the callers rely on to group them without comparing the names.
+ * Past STALE_NAMES_MAX bytes of names or STALE_MAPS_MAX mappings, a
+ * process's further stale mappings are counted in hs_proc.dropped, not
+ * kept: 65530 mappings of 4 KiB names would otherwise be 256 MiB.
  */
 #include <sys/stat.h>
 #include <linux/openat2.h>
@@ -67,6 +76,8 @@
 #include "sys.h"
 
 #define LAST_NONE	(-3)
+#define STALE_NAMES_MAX	(1024 * 1024)	/* bytes of names kept per process */
+#define STALE_MAPS_MAX	65536		/* mappings kept per process */
 #define CACHE_SLOTS	1024		/* a power of two */
 #define CACHE_NAME	224		/* longer names are not kept */
 
@@ -335,6 +346,9 @@ ignore_tmp_code(struct hs_scan *s, const struct hs_maps_rec *rec)
 
 	if (!(rec->flags & HS_MAPS_DELETED) || !(rec->perms & HS_MAPS_X))
 		return 0;
+	if (s->ntmpx > 0 && s->tmpx[s->ntmpx - 1].dev == rec->dev &&
+	    s->tmpx[s->ntmpx - 1].ino == rec->ino)
+		return 0;	/* the same file's next VMA */
 	if (s->ntmpx == s->captmpx) {
 		cap = s->captmpx ? s->captmpx * 2 : 8;
 		if ((v = reallocarray(s->tmpx, cap, sizeof(*v))) == NULL)
@@ -349,17 +363,27 @@ ignore_tmp_code(struct hs_scan *s, const struct hs_maps_rec *rec)
 }
 
 static int
-is_tmp_code(const struct hs_scan *s, const struct hs_mapping *m)
+id_cmp(const void *a, const void *b)
 {
-	size_t i;
+	const struct hs_scan_id *x = a, *y = b;
 
-	for (i = 0; i < s->ntmpx; i++)
-		if (s->tmpx[i].dev == m->dev && s->tmpx[i].ino == m->ino)
-			return 1;
-	return 0;
+	if (x->dev != y->dev)
+		return x->dev < y->dev ? -1 : 1;
+	return x->ino < y->ino ? -1 : x->ino > y->ino;
 }
 
-/* Drop the mappings of the files ignore_tmp_code() saw. */
+static int
+is_tmp_code(const struct hs_scan *s, const struct hs_mapping *m)
+{
+	struct hs_scan_id key = { .dev = m->dev, .ino = m->ino };
+
+	return bsearch(&key, s->tmpx, s->ntmpx, sizeof(key), id_cmp) != NULL;
+}
+
+/*
+ * Drop the mappings of the files ignore_tmp_code() saw.  Sorted and
+ * searched, as one process may make tens of thousands of each.
+ */
 static void
 drop_tmp_code(struct hs_scan *s)
 {
@@ -367,6 +391,11 @@ drop_tmp_code(struct hs_scan *s)
 
 	if (s->ntmpx == 0)
 		return;
+	qsort(s->tmpx, s->ntmpx, sizeof(*s->tmpx), id_cmp);
+	for (i = o = 1; i < s->ntmpx; i++)
+		if (id_cmp(&s->tmpx[i], &s->tmpx[o - 1]) != 0)
+			s->tmpx[o++] = s->tmpx[i];
+	s->ntmpx = o;
 	for (i = o = 0; i < s->nmaps; i++) {
 		if (is_tmp_code(s, &s->maps[i]))
 			continue;
@@ -376,15 +405,43 @@ drop_tmp_code(struct hs_scan *s)
 	s->nmaps = o;
 }
 
+/*
+ * Keep a stale mapping, within the limits (see the top of the file).
+ * again: it is the same file under the same name as the last mapping
+ * kept, whose name it shares.
+ */
+static int
+keep(struct hs_scan *s, const struct hs_maps_rec *rec, unsigned int kind,
+    int again)
+{
+	if (s->nmaps >= STALE_MAPS_MAX || (!again &&
+	    s->nameslen + rec->namelen + 1 > STALE_NAMES_MAX)) {
+		s->dropped++;
+		s->lastkept = 0;
+		return 0;
+	}
+	if (!again) {
+		s->lastkept = 1;
+		return hs_scan_add(s, rec, kind, 0, rec->path, rec->namelen);
+	}
+	if (hs_scan_add(s, rec, kind, 0, NULL, 0) == -1)
+		return -1;
+	s->pathoff[s->nmaps - 1] = s->pathoff[s->nmaps - 2];
+	return 0;
+}
+
 static int
 stale_rec(struct hs_scan *s, const struct hs_maps_rec *rec)
 {
-	int v;
+	int v, again;
 
 	if (rec->ino == 0 || rec->pathlen == 0 || rec->path[0] != '/')
 		return 0;
 	if ((v = hs_stale_ignored(rec)) == 1)
 		return ignore_tmp_code(s, rec);
+	again = s->lastkept && same_as_last(s, rec);
+	if (!again)
+		s->lastkept = 0;	/* verdict() moves "last" to rec */
 	if (v == 2) {
 		/* Temporary code, unless its name now names another file. */
 		if ((v = verdict(s, rec)) == VERDICT_FATAL)
@@ -395,8 +452,7 @@ stale_rec(struct hs_scan *s, const struct hs_maps_rec *rec)
 		return -1;
 	if (v <= 0)
 		return 0;
-	return hs_scan_add(s, rec, hs_scan_kind(rec->perms) | (unsigned)v,
-	    0, rec->path, rec->namelen);
+	return keep(s, rec, hs_scan_kind(rec->perms) | (unsigned)v, again);
 }
 
 /* Collect the current process's stale mappings. */
@@ -406,6 +462,8 @@ hs_stale_maps(struct hs_scan *s)
 	int r;
 
 	s->lastverdict = LAST_NONE;
+	s->lastkept = 0;
+	s->dropped = 0;
 	s->ntmpx = 0;
 	if ((r = hs_scan_read_text(s, s->mapsfd, stale_rec, NULL)) == 0)
 		drop_tmp_code(s);

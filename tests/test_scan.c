@@ -768,6 +768,73 @@ test_scan_procinfo_parsers(void **state)
 	assert_string_equal(unit, "");
 }
 
+/*
+ * The unit is the first component after the slices, as systemd finds
+ * it, and only a name systemd accepts: below it the names belong to
+ * whoever the unit delegates to, a user who may name a cgroup
+ * "--host=evil.example.service" or "sshd.service".
+ */
+static void
+test_scan_procinfo_unit_names(void **state)
+{
+	static const struct {
+		const char	*cgroup;
+		const char	*unit;		/* "" for none */
+	} t[] = {
+		{ "0::/user.slice/user-65534.slice/user@65534.service/"
+		  "app.slice/--host=evil.example.service\n",
+		  "user@65534.service" },
+		{ "0::/user.slice/user-65534.slice/user@65534.service/"
+		  "app.slice/sshd.service\n", "user@65534.service" },
+		{ "0::/machine.slice/systemd-nspawn@c1.service/payload/"
+		  "system.slice/sshd.service\n", "systemd-nspawn@c1.service" },
+		{ "0::/system.slice/systemd-fsck@dev-disk-by\\x2duuid-1."
+		  "service\n", "systemd-fsck@dev-disk-by\\x2duuid-1.service" },
+		{ "0::/system.slice/_cpu.service\n", "cpu.service" },
+		{ "0::/init.scope\n", "init.scope" },
+		{ "1:name=systemd:/system.slice/cron.service\n0::/\n",
+		  "cron.service" },
+		{ "1:name=systemd:/system.slice/a.service\n"
+		  "0::/system.slice/b.service\n", "b.service" },
+		{ "0::/--host=evil.example.service\n", "" },
+		{ "0::/system.slice/-x.service\n", "" },
+		{ "0::/-.mount\n", "" },
+		{ "0::/system.slice/a b.service\n", "" },
+		{ "0::/system.slice/a;b.service\n", "" },
+		{ "0::/system.slice/a\033[1m.service\n", "" },
+		{ "0::/system.slice/\xc2\x9b.service\n", "" },
+		{ "0::/system.slice/foo@.service\n", "" },
+		{ "0::/system.slice/@foo.service\n", "" },
+		{ "0::/system.slice/a@b@c.service\n", "a@b@c.service" },
+		{ "0::/system.slice/foo.bogus\n", "" },
+		{ "0::/system.slice/.service\n", "" },
+		{ "0::/system.slice/service\n", "" },
+		{ "0::/system.slice\n", "" },
+		{ "0::/docker/0123abcd\n", "" },
+		{ "0::/system.slice/sshd.service (deleted)\n", "" },
+	};
+	char unit[256], name[300], cg[400];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(*t); i++) {
+		assert_int_equal(hs_procinfo_unit(t[i].cgroup, unit,
+		    sizeof(unit)), t[i].unit[0] != '\0' ? 0 : -1);
+		assert_string_equal(unit, t[i].unit);
+	}
+	/* 255 bytes is systemd's longest name; 256 is too long. */
+	memset(name, 'a', sizeof(name));
+	(void)memcpy(name + 255 - 8, ".service", 9);
+	(void)snprintf(cg, sizeof(cg), "0::/system.slice/%s\n", name);
+	assert_int_equal(hs_procinfo_unit(cg, unit, sizeof(unit)), 0);
+	assert_int_equal(strlen(unit), 255);
+	memset(name, 'a', sizeof(name));
+	(void)memcpy(name + 256 - 8, ".service", 9);
+	(void)snprintf(cg, sizeof(cg), "0::/system.slice/%s\n", name);
+	assert_int_equal(hs_procinfo_unit(cg, unit, sizeof(unit)), -1);
+	assert_string_equal(unit, "");
+}
+
 /* --- the BPF walk (bpfwho.c) against /proc ----------------------------- */
 
 struct seen {
@@ -1037,6 +1104,7 @@ main(void)
 		T(test_scan_seam_faults),
 		T(test_scan_pid_reuse_guard),
 		T(test_scan_procinfo_parsers),
+		T(test_scan_procinfo_unit_names),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

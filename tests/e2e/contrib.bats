@@ -124,5 +124,56 @@ start_stale_victim() {
 	same_content "$HS_HELPERS/libvictim_v1.so" libvictim.so~
 	victim_alive
 	[ "$VALIVE" = 1 ]
-	[ ! -e "$W/libvictim.so.hotswap-stage" ]
+	[ -z "$(ls -A "$W" | grep hotswap-stage)" ] ||
+		fail "staging left behind: $(ls -A "$W")"
+}
+
+# The attack of issue 13: in a directory everyone may write (/var/tmp),
+# nobody makes the file the playbook used to stage under, and rewrites
+# whatever it can of the staged copy at the worst moment, just before
+# root's hotswap install reads it (a wrapper runs the attacker's step as
+# nobody first: deterministic, no race to win).  The old playbook's copy
+# kept the planted file's owner (nobody) for root's new file, so the
+# attacker's bytes were installed.
+@test "Ansible playbook: a file planted by nobody at the staging path is never used" {
+	command -v ansible-playbook >/dev/null ||
+		skip "ansible-core is not installed"
+	cp "$HS_HELPERS/libvictim_v1.so" libvictim.so
+	start_victim "$W/libvictim.so"
+	mkdir vartmp
+	chmod 1777 vartmp
+	as_nobody sh -c 'echo planted >"$1" && chmod 666 "$1"' sh \
+	    "$W/vartmp/libvictim.so.hotswap-stage"
+	local planted
+	planted=$(stat -c '%i %U' vartmp/libvictim.so.hotswap-stage)
+	printf '#!/bin/sh\nchmod 755 "$0"\n' >evil.so
+	cat >hs-wrapper <<-EOF
+	#!/bin/sh
+	if [ "\$1" = install ]; then
+		setpriv --reuid=nobody --regid=nogroup --clear-groups -- sh -c '
+		for f in "\$1"/* "\$1"/*/*; do
+			[ -f "\$f" ] && cat "\$2" >"\$f" 2>/dev/null
+		done; true' sh "$W/vartmp" "$W/evil.so"
+	fi
+	exec "$HOTSWAP" "\$@"
+	EOF
+	chmod 755 hs-wrapper
+	run env ANSIBLE_NOCOLOR=1 ANSIBLE_LOCAL_TEMP="$W/.ansible" \
+	    ANSIBLE_REMOTE_TEMP="$W/.ansible" \
+	    ansible-playbook -i localhost, -c local \
+	    -e lib_src="$HS_HELPERS/libvictim_v2.so" \
+	    -e lib_dest="$W/libvictim.so" -e stage_dir="$W/vartmp" \
+	    -e hotswap="$W/hs-wrapper" -e "restart_command='echo restart'" \
+	    "$HS_TOP/contrib/ansible/rollout-library.yml"
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	same_content "$HS_HELPERS/libvictim_v2.so" libvictim.so ||
+		fail "not the new library: $(head -c 64 libvictim.so)"
+	[ "$(stat -c %U libvictim.so)" = root ]
+	# Root neither replaced nor removed the attacker's file.
+	[ "$(stat -c '%i %U' vartmp/libvictim.so.hotswap-stage)" = "$planted" ] ||
+		fail "root replaced the planted file"
+	[ "$(ls -A vartmp)" = libvictim.so.hotswap-stage ] ||
+		fail "left in the staging directory: $(ls -A vartmp)"
+	victim_alive
+	[ "$VALIVE" = 1 ]
 }

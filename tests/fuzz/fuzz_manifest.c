@@ -5,7 +5,8 @@
  * ASan catches any read or write past the input or the parser's buffer;
  * the checks below catch entries that contradict the grammar: every
  * entry has a non-empty SOURCE and DEST, every string lies inside the
- * parser's own buffer, and line numbers only grow.
+ * parser's own buffer, and line numbers only grow; and a text manifest
+ * with a NUL byte anywhere is never accepted.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -37,6 +38,8 @@ parse(const uint8_t *data, size_t size, int nul)
 			abort();
 		return;
 	}
+	if (!nul && memchr(data, '\0', size) != NULL)
+		abort();
 	for (i = 0; i < m.n; i++) {
 		const struct hs_manifest_entry *e = &m.entries[i];
 
