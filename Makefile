@@ -242,7 +242,7 @@ $(FUZZ)/fuzz_maps: tests/fuzz/fuzz_maps.c src/maps.c src/maps.h | deps-fuzz
 
 # The journal parser lives with its writer; the target stubs the seam.
 $(FUZZ)/fuzz_journal: tests/fuzz/fuzz_journal.c src/journal.c \
-	src/internal.h src/sys.h
+	src/internal.h src/sys.h | deps-fuzz
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(ALL_CPPFLAGS) -std=gnu11 $(WARN) $(WERROR) $(FUZZ_FLAGS) \
 	    -o $@ tests/fuzz/fuzz_journal.c src/journal.c -lbsd
