@@ -158,17 +158,6 @@ start_fifo_install() {
 	head -c 4096 /dev/urandom >&"$WFD"
 }
 
-# blocked_in_copy PID DIR: PID has its temporary in DIR open and sleeps
-# in read(2) on the FIFO, waiting for more than the first chunk.
-blocked_in_copy() {
-	local fd
-	for fd in /proc/"$1"/fd/*; do
-		[[ $(readlink "$fd") == "$2"/* ]] || continue
-		[[ $(cat /proc/"$1"/wchan) == *pipe_read* ]] && return 0
-	done
-	return 1
-}
-
 # fifo_signal SIG STATUS DIR DEST
 fifo_signal() {
 	local st=0
