@@ -169,6 +169,18 @@ same_content() {
 	cmp -s -- "$1" "$2" || fail "'$1' and '$2' differ"
 }
 
+# blocked_in_copy PID DIR: PID has its temporary in DIR open and sleeps
+# in read(2) on a pipe or FIFO, waiting for more than the first chunk.
+# (A state no pipe can announce: poll it with wait_for.)
+blocked_in_copy() {
+	local fd
+	for fd in /proc/"$1"/fd/*; do
+		[[ $(readlink "$fd") == "$2"/* ]] || continue
+		[[ $(cat /proc/"$1"/wchan) == *pipe_read* ]] && return 0
+	done
+	return 1
+}
+
 # wait_for TIMEOUT CMD...: poll until CMD succeeds, at most TIMEOUT s.
 # For states that no pipe can announce (a process blocked in read(2)):
 # the condition is checked, the short pause only paces the polling.

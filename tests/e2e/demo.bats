@@ -30,6 +30,12 @@ procs_in() {
 	done
 }
 
+# no_procs_in DIR: no process has its working directory or command
+# line in DIR.
+no_procs_in() {
+	[ -z "$(procs_in "$1")" ]
+}
+
 # interrupt MARKER SIGNAL WHOM: run the demo with its output on a FIFO,
 # read until a line contains MARKER, send SIGNAL to WHOM ("group" or
 # "script"), then check that it exits and leaves nothing behind.
@@ -56,12 +62,20 @@ interrupt() {
 		kill "-$sig" "$pid"
 	fi
 	# EOF once the demo and every child holding the FIFO are gone; a
-	# child left running shows as a timeout.
-	local rc=0 deadline=$((SECONDS + 30))
-	while read -r -t 5 -u "$fd" line || { rc=$?; false; }; do
-		[ "$SECONDS" -lt "$deadline" ] || { rc=142; break; }
+	# child left running holds it open past the deadline.  A pause in
+	# the output is not the end: only EOF or the deadline (60 s, for a
+	# clean-up that takes well under a second) ends the wait.
+	local rc=0 deadline=$((SECONDS + 60))
+	while :; do
+		read -r -t 1 -u "$fd" line && continue
+		rc=$?
+		((rc > 128 && SECONDS < deadline)) || break
 	done
 	[ "$rc" -gt 128 ] || wait "$pid" || true
+	# The last process to close the FIFO may still be on its way out
+	# (its files closed, its working directory not yet let go): give
+	# the list 10 s to empty.  One the demo left running stays on it.
+	wait_for 10 no_procs_in "$scratch" || true
 	left=$(procs_in "$scratch")
 	if [ "$rc" -gt 128 ] || [ -e "$scratch" ] || [ -n "$left" ]; then
 		local what="${left:+processes $left} $([ -e "$scratch" ] &&

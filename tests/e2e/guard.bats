@@ -588,6 +588,11 @@ calls() {
 		fail "left behind: $(listing .)"
 }
 
+# exe_is PID PATH: PID runs PATH now (its exec is done).
+exe_is() {
+	[ "$(readlink "/proc/$1/exe")" = "$2" ]
+}
+
 @test "guard: a running program's file: refused like the kernel, replaced by --fix" {
 	# The kernel refuses to write a running executable (ETXTBSY); --fix
 	# replaces it like a mapped library, which is what the issue asks.
@@ -596,7 +601,10 @@ calls() {
 	./sl 600 &
 	pid=$!
 	track "$pid"
-	wait_for 10 test "$(readlink "/proc/$pid/exe")" = "$W/sl"
+	# Until the child has exec'd, /proc/PID/exe is bash: poll the link
+	# itself (a "$(readlink ...)" argument would be read only once).
+	wait_for "$HS_TIMEOUT" exe_is "$pid" "$W/sl" ||
+		fail "$pid never ran $W/sl: $(readlink "/proc/$pid/exe")"
 	before=$(fileid sl)
 	run --separate-stderr cp "$(type -P true)" sl
 	[[ $stderr == *"Text file busy"* ]] || fail "unguarded: $stderr"

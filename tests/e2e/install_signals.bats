@@ -158,17 +158,6 @@ start_fifo_install() {
 	head -c 4096 /dev/urandom >&"$WFD"
 }
 
-# blocked_in_copy PID DIR: PID has its temporary in DIR open and sleeps
-# in read(2) on the FIFO, waiting for more than the first chunk.
-blocked_in_copy() {
-	local fd
-	for fd in /proc/"$1"/fd/*; do
-		[[ $(readlink "$fd") == "$2"/* ]] || continue
-		[[ $(cat /proc/"$1"/wchan) == *pipe_read* ]] && return 0
-	done
-	return 1
-}
-
 # fifo_signal SIG STATUS DIR DEST
 fifo_signal() {
 	local st=0
@@ -248,10 +237,24 @@ slow_install_cmd() {
 	[ -z "$stderr" ] || fail "unexpected stderr: $(printf '%q' "$stderr")"
 }
 
+# "Quick" is under the 1 s after which hotswap draws the line, and a
+# loaded machine can stretch even a 12-byte install past it.  A run
+# that, timed from outside (script(1) and all), took under 1 s was
+# quick inside too, and must show nothing; a slower run proves nothing
+# either way and is tried again: at most 20 runs or 120 s.  Runs take
+# about 0.1 s here, and over 1 s only on a machine starved for seconds.
 @test "progress: none for a quick copy, even on a terminal" {
 	command -v script >/dev/null || skip "script(1) is not installed"
-	run script -qec "$(printf '%q ' "$HOTSWAP" install old d/dest)" /dev/null </dev/null
-	[ "$status" -eq 0 ]
+	local tries t0 us limit=$((SECONDS + 120))
+	for ((tries = 1; ; tries++)); do
+		t0=$EPOCHREALTIME
+		run script -qec "$(printf '%q ' "$HOTSWAP" install old d/dest)" /dev/null </dev/null
+		us=$(( ${EPOCHREALTIME/./} - ${t0/./} ))
+		[ "$status" -eq 0 ]
+		((us < 1000000)) && break
+		((tries < 20 && SECONDS < limit)) ||
+			fail "no install under 1 s in $tries runs (last: $us us)"
+	done
 	[ -z "$output" ] || fail "unexpected output: $(printf '%q' "$output")"
 }
 
@@ -264,7 +267,11 @@ slow_install_cmd() {
 	track "$HPID"
 	exec {WFD}>src.fifo
 	head -c 4096 /dev/urandom >&"$WFD"
-	sleep 1.2	# the copy must last over a second: what is tested
+	# The copy must last over a second: that is what is tested, not a
+	# wait for anything.  hotswap started its clock before it opened
+	# the FIFO, which the exec above waited for, and it draws the line
+	# once 16 MiB are in, after this pause: over 1.2 s, on any machine.
+	sleep 1.2
 	head -c 17M /dev/urandom >&"$WFD"
 	exec {WFD}>&-
 	local st=0

@@ -7,12 +7,15 @@
  * or until SIGTERM or SIGINT, and sorts each read: "missing" (ENOENT on
  * open), "old" (byte-identical to the file OLD), "new" (identical to
  * NEW) or "torn" (anything else: short, mixed, empty, another error).
- * After the first read it writes "ready" to stdout; at the end, one line
+ * After the first read it writes "ready" to stdout; then "saw KIND" the
+ * first time a read is of each kind (old, new, missing, torn), so that a
+ * test can go on replacing until the reader has seen what it waits for;
+ * on SIGUSR1 and at the end, one line
  *
  *	reads=N old=N new=N missing=N torn=N
  *
- * stdout is usually a FIFO the test reads, so both lines are flushed at
- * once.  A replacement that is atomic for readers gives missing=0 and
+ * (the counts so far).  stdout is usually a FIFO the test reads, so
+ * every line is flushed at once.  A replacement that is atomic for readers gives missing=0 and
  * torn=0; one that unlinks first (install(1)) or truncates in place
  * (cp(1)) does not.
  *
@@ -33,13 +36,27 @@ struct ref {
 	size_t	 len;
 };
 
-static volatile sig_atomic_t stop;
+enum { OLD, NEW, MISSING, TORN, NKINDS };
+
+static const char *const kinds[NKINDS] = { "old", "new", "missing", "torn" };
+
+static volatile sig_atomic_t stop, report;
 
 static void
 on_signal(int sig)
 {
-	(void)sig;
-	stop = 1;
+	if (sig == SIGUSR1)
+		report = 1;
+	else
+		stop = 1;
+}
+
+static void
+print_counts(unsigned long reads, const unsigned long *n)
+{
+	printf("reads=%lu old=%lu new=%lu missing=%lu torn=%lu\n", reads,
+	    n[OLD], n[NEW], n[MISSING], n[TORN]);
+	fflush(stdout);
 }
 
 /* Read fd whole into buf (cap bytes at most); the length, or -1. */
@@ -88,14 +105,14 @@ same(const struct ref *r, const char *buf, ssize_t n)
 int
 main(int argc, char *argv[])
 {
-	unsigned long reads = 0, old = 0, new = 0, missing = 0, torn = 0;
+	unsigned long reads = 0, n[NKINDS] = { 0 };
 	struct ref ro, rn;
 	struct sigaction sa;
 	time_t end;
 	size_t cap;
 	char *buf;
-	ssize_t n;
-	int fd;
+	ssize_t len;
+	int fd, k;
 
 	if (argc < 4 || argc > 5) {
 		fprintf(stderr, "usage: reader PATH OLD NEW [SECONDS]\n");
@@ -107,38 +124,38 @@ main(int argc, char *argv[])
 	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_RESTART;	/* a report must not fail an open */
 	sigemptyset(&sa.sa_mask);
 	(void)sigaction(SIGTERM, &sa, NULL);
 	(void)sigaction(SIGINT, &sa, NULL);
+	(void)sigaction(SIGUSR1, &sa, NULL);
 	cap = (ro.len > rn.len ? ro.len : rn.len) + 1;
 	if ((buf = malloc(cap)) == NULL)
 		return 1;
 	end = time(NULL) + (argc == 5 ? atoi(argv[4]) : 60);
 	while (!stop && time(NULL) < end) {
 		fd = open(argv[1], O_RDONLY | O_CLOEXEC);
-		if (fd == -1) {
-			n = -1;
-			if (errno == ENOENT)
-				missing++;
-			else
-				torn++;
-		} else {
-			n = read_all(fd, buf, cap);
+		if (fd == -1)
+			k = errno == ENOENT ? MISSING : TORN;
+		else {
+			len = read_all(fd, buf, cap);
 			(void)close(fd);
-			if (same(&ro, buf, n))
-				old++;
-			else if (same(&rn, buf, n))
-				new++;
-			else
-				torn++;
+			k = same(&ro, buf, len) ? OLD : same(&rn, buf, len) ?
+			    NEW : TORN;
 		}
 		if (reads++ == 0) {
 			printf("ready\n");
 			fflush(stdout);
 		}
+		if (n[k]++ == 0) {
+			printf("saw %s\n", kinds[k]);
+			fflush(stdout);
+		}
+		if (report) {
+			report = 0;
+			print_counts(reads, n);
+		}
 	}
-	printf("reads=%lu old=%lu new=%lu missing=%lu torn=%lu\n", reads, old,
-	    new, missing, torn);
-	fflush(stdout);
+	print_counts(reads, n);
 	return 0;
 }
