@@ -81,7 +81,11 @@ user_name(uid_t uid)
 	return cache[i].name;
 }
 
-/* The user for a human line: the name, else the number, else "?". */
+/*
+ * The user for a human line: the name, else the number, else "?".  The
+ * name comes from NSS (an LDAP directory, say) and is escaped like every
+ * other name printed for a person; the result is vis_path()'s.
+ */
 const char *
 user_label(uid_t uid)
 {
@@ -89,7 +93,7 @@ user_label(uid_t uid)
 	const char *name = user_name(uid);
 
 	if (name != NULL)
-		return name;
+		return vis_path(name);
 	if (uid == (uid_t)-1)
 		return "?";
 	(void)snprintf(num, sizeof(num), "%lu", (unsigned long)uid);

@@ -186,7 +186,7 @@ print_human(const struct hs_proc *p, const struct hs_mapping *m, size_t n)
 	struct files f;
 	size_t i;
 
-	printf("%d %s %s", (int)p->pid, vis_path(user_label(p->uid)),
+	printf("%d %s %s", (int)p->pid, user_label(p->uid),
 	    vis_path(p->comm));
 	if (p->unit[0] != '\0')
 		printf(" unit %s", vis_path(p->unit));

@@ -257,6 +257,29 @@ assert d["files"][0]["path"].encode("utf-8", "surrogateescape") == b"lib/" + wan
 	[ "$status" -eq 0 ] || fail "$output"
 }
 
+# The user name comes from NSS, which need not be the local passwd file
+# (an LDAP directory): who and stale escape it like every other name.  A
+# private mount namespace gives uid 0 a name with a terminal escape.
+@test "who, stale: a user name with terminal escapes is printed escaped" {
+	command -v unshare >/dev/null || skip "unshare is not installed"
+	start_mappers 1 "$W/lib/libw.so"
+	sed "s/^root:/r$(printf '\033')[31mX:/" /etc/passwd >"$W/passwd"
+	run --separate-stderr unshare -m sh -c '
+	    mount --bind "$1/passwd" /etc/passwd || exit 99
+	    "$HOTSWAP" who "$1/lib/libw.so"' sh "$W"
+	[ "$status" -ne 99 ] || skip "cannot bind-mount over /etc/passwd here"
+	[ "$status" -eq 0 ] || fail "who: $status $stderr"
+	[[ $output != *$'\033'* ]] || fail "raw ESC in: $output"
+	[[ $output == *' r\033[31mX '* ]] || fail "line: $output"
+	"$HOTSWAP" install -q "$WHO_LIB_SRC" lib/libw.so	# now it is stale
+	run --separate-stderr unshare -m sh -c '
+	    mount --bind "$1/passwd" /etc/passwd || exit 99
+	    "$HOTSWAP" stale -p "$2"' sh "$W" "${PIDS[0]}"
+	[ "$status" -eq 0 ] || fail "stale: $status $stderr"
+	[[ $output != *$'\033'* ]] || fail "raw ESC in: $output"
+	[[ $output == *' r\033[31mX '* ]] || fail "line: $output"
+}
+
 @test "who as nobody: processes it may not inspect are reported, exit accordingly" {
 	command -v setpriv >/dev/null || skip "setpriv is not installed"
 	cp "$WHO_LIB_SRC" lib/rootonly.so
