@@ -117,7 +117,12 @@ hs_unchanged(int in, const struct stat *sst, int old, const struct stat *ost,
 	return hs_same_content(in, old, sst->st_size);
 }
 
-/* Open the source; it must exist, be readable and not be a directory. */
+/*
+ * Open the source; it must exist, be readable and not be a directory.
+ * A symbolic link src is followed: the user named it, as install(1)
+ * and cp(1) follow theirs.  (install -r never hands a name below its
+ * tree here: see tree.c.)  *st is only read once fstat has filled it.
+ */
 int
 hs_open_source(const char *src, struct stat *st, struct hs_result *res)
 {
@@ -126,13 +131,15 @@ hs_open_source(const char *src, struct stat *st, struct hs_result *res)
 	fd = hs_openat(AT_FDCWD, src, O_RDONLY | O_NOCTTY, 0);
 	if (fd == -1)
 		return hs_fail(res, "cannot open", src);
-	if (hs_sys.fstat(fd, st) == -1 || S_ISDIR(st->st_mode)) {
-		serrno = S_ISDIR(st->st_mode) ? EISDIR : errno;
-		(void)hs_close(fd);
-		errno = serrno;
-		return hs_fail(res, "cannot install", src);
-	}
-	return fd;
+	if (hs_sys.fstat(fd, st) == -1)
+		serrno = errno;
+	else if (S_ISDIR(st->st_mode))
+		serrno = EISDIR;
+	else
+		return fd;
+	(void)hs_close(fd);
+	errno = serrno;
+	return hs_fail(res, "cannot install", src);
 }
 
 /* Open the existing destination, if regular, for its xattrs and -C. */

@@ -19,6 +19,7 @@
 #include "testutil.h"
 #include "hotswap.h"
 #include "sys.h"
+#include "internal.h"
 
 struct fixture {
 	char	*dir;
@@ -320,6 +321,39 @@ test_replace_source_errors(void **state)
 	assert_int_equal(errno, ENOENT);
 	tu_assert_content(f->dst, "old\n");
 	assert_int_equal(tu_count(f->dir), 3);
+}
+
+static int
+fstat_eio(int fd, struct stat *st)
+{
+	(void)fd;
+	(void)st;
+	errno = EIO;
+	return -1;
+}
+
+/*
+ * A failed fstat leaves the caller's struct stat as it was: garbage on
+ * the caller's stack, here a directory's mode.  The error must be the
+ * fstat's, not EISDIR read from that garbage.
+ */
+static void
+test_replace_source_fstat_error_is_kept(void **state)
+{
+	struct fixture *f = *state;
+	struct stat st;
+	int fd;
+
+	memset(&st, 0, sizeof(st));
+	st.st_mode = S_IFDIR | 0755;
+	hs_sys.fstat = fstat_eio;
+	errno = 0;
+	fd = hs_open_source(f->src, &st, &f->res);
+	hs_sys_reset();
+	assert_int_equal(fd, -1);
+	assert_int_equal(errno, EIO);
+	assert_string_equal(f->res.step, "cannot install");
+	assert_string_equal(f->res.path, f->src);
 }
 
 static void
@@ -914,6 +948,7 @@ main(void)
 		T(test_replace_same_file_is_a_noop),
 		T(test_replace_counts_other_hard_links),
 		T(test_replace_source_errors),
+		T(test_replace_source_fstat_error_is_kept),
 		T(test_replace_mkdirs_and_dry_run),
 		T(test_replace_keeps_holes),
 		T(test_replace_copy_falls_back),
