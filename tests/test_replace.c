@@ -798,6 +798,25 @@ test_rollback_without_backup_fails(void **state)
 	tu_assert_content(f->dst, "old\n");
 }
 
+/* A link as DEST~ is not a backup, but for -P, which backs links up. */
+static void
+test_rollback_refuses_a_link_backup(void **state)
+{
+	struct fixture *f = *state;
+
+	tu_write_str(f->dst, "old\n");
+	assert_int_equal(symlink(f->src, tu_path(f->dir, "dst~")), 0);
+	assert_int_equal(hs_rollback(f->dst, &f->opts, &f->res), -1);
+	assert_int_equal(errno, ELOOP);
+	assert_string_equal(f->res.path, tu_path(f->dir, "dst~"));
+	tu_assert_content(f->dst, "old\n");
+	assert_int_equal(unlink(f->dst), 0);
+	assert_int_equal(symlink("src", f->dst), 0);
+	f->opts.flags |= HS_NO_DEREF;
+	assert_int_equal(hs_rollback(f->dst, &f->opts, &f->res), 0);
+	assert_string_equal(f->res.backup, tu_path(f->dir, "dst~"));
+}
+
 /* --- a big file's writeback, started as it is copied ------------------ */
 
 #define BIG	(64 * 1024 * 1024 + 4096)	/* WRITEBACK_MIN and more */
@@ -964,6 +983,7 @@ main(void)
 		T(test_rollback_exchanges_and_rolls_forward),
 		T(test_rollback_without_exchange_renames),
 		T(test_rollback_without_backup_fails),
+		T(test_rollback_refuses_a_link_backup),
 	};
 
 	return cmocka_run_group_tests_name("replace", tests, NULL, NULL);

@@ -201,6 +201,52 @@ last_entry() {
 	txn_refused "$W/dst/sub"
 }
 
+# --- Finding 7: rollback takes only a backup install -b could have made --
+
+# sticky_app: $W/sticky (1777, like /tmp) holding root's app, no backup.
+sticky_app() {
+	mkdir -m 1777 "$W/sticky"
+	echo "root app v1" >"$W/sticky/app"
+	chmod 0755 "$W/sticky/app"
+}
+
+# Old binary: app became nobody's link to the secret (exit 0).
+@test "rollback: another user's symlink DEST~ in a sticky directory is refused" {
+	sticky_app
+	as_nobody ln -s "$VAULT/s" "$W/sticky/app~"
+	run_hs rollback "$W/sticky/app"
+	[ ! -L "$W/sticky/app" ] || fail "app is now a link to $(readlink "$W/sticky/app")"
+	[ "$(cat "$W/sticky/app")" = "root app v1" ]
+	[ "$status" -eq 1 ]
+	one_error_line "'$W/sticky/app~'"
+	[[ $stderr == *"not a regular file"* ]]
+	vault_intact
+}
+
+# Old binary: app became nobody's executable (exit 0).
+@test "rollback: another user's regular DEST~ in a sticky directory is refused" {
+	sticky_app
+	as_nobody sh -c 'printf "#!/bin/sh\necho evil\n" >"$1"; chmod 755 "$1"' \
+	    sh "$W/sticky/app~"
+	run_hs rollback "$W/sticky/app"
+	[ "$(stat -c %U "$W/sticky/app")" = root ]
+	[ "$(cat "$W/sticky/app")" = "root app v1" ]
+	[ "$status" -eq 1 ]
+	one_error_line "'$W/sticky/app~'"
+	[[ $stderr == *"owned by another user"* ]]
+}
+
+# The control: root's own backup from install -b still rolls back.
+@test "rollback: the backup install -b made is still taken" {
+	sticky_app
+	echo "root app v2" >"$W/new"
+	run_hs install -b "$W/new" "$W/sticky/app"
+	[ "$status" -eq 0 ]
+	run_hs rollback "$W/sticky/app"
+	[ "$status" -eq 0 ]
+	[ "$(cat "$W/sticky/app")" = "root app v1" ]
+}
+
 # --- Races ----------------------------------------------------------------
 #
 # The swapper exchanges a name with a spare in a tight loop (hundreds of
