@@ -201,6 +201,29 @@ last_entry() {
 	txn_refused "$W/dst/sub"
 }
 
+# --- Finding 3: the old inode of a set-ID program is disarmed -----------
+
+# prog is id(1), set-user-ID and set-group-ID root: "id -u" and "id -g"
+# as nobody say 0 while it keeps its bits.  Old binary: prog~, the old
+# inode kept by -b, still printed 0 for nobody.
+@test "install -b: the backup of a set-ID program runs without privileges" {
+	mkdir -m 0755 "$W/bin"
+	cp /usr/bin/id "$W/bin/prog"
+	chmod 06755 "$W/bin/prog"
+	[ "$(as_nobody "$W/bin/prog" -u)" = 0 ] ||
+		skip "set-user-ID does not work here (nosuid?)"
+	cp /usr/bin/id "$W/newprog"
+	run_hs install -b "$W/newprog" "$W/bin/prog"
+	[ "$status" -eq 0 ] || fail "$stderr"
+	[ "$(as_nobody "$W/bin/prog~" -u)" = "$(id -u nobody)" ] ||
+		fail "prog~ still runs as root: $(stat -c %A "$W/bin/prog~")"
+	[ "$(as_nobody "$W/bin/prog~" -g)" = "$(id -g nobody)" ]
+	[ "$(stat -c '%a %U' "$W/bin/prog~")" = "755 root" ]
+	# The new program is what the old one was: set-ID root.
+	[ "$(stat -c '%a %U' "$W/bin/prog")" = "6755 root" ]
+	[ "$(as_nobody "$W/bin/prog" -u)" = 0 ]
+}
+
 # --- Finding 7: rollback takes only a backup install -b could have made --
 
 # sticky_app: $W/sticky (1777, like /tmp) holding root's app, no backup.
