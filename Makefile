@@ -339,7 +339,7 @@ clean-guard:
 bench-guard: deps-bench hotswap libhotswap-guard.so $(HELPERS)
 	tests/bench/bench_guard.sh
 
--include $(wildcard $(REL)/guard/*.d)
+-include $(wildcard $(REL)/guard/*.d $(SAN)/guard/*.d)
 
 # --- who and stale against fuser, lsof and cat (never pass/fail) -------
 #

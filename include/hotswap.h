@@ -419,7 +419,12 @@ int	hs_txn_mkdir(struct hs_txn *, const char *dir, mode_t,
  * Stage the tree srcdir into dstdir, like cp -r or rsync -a of its
  * content: regular files replace their counterparts, symbolic links are
  * made or replaced, missing directories are created; what dstdir has and
- * srcdir lacks is left alone.  Other file types are an error.  each, if
+ * srcdir lacks is left alone.  Other file types are an error.  Below
+ * srcdir, nothing is opened by path: each entry is opened with O_NOFOLLOW
+ * in its directory's descriptor and must be the inode the walk saw, or
+ * the walk fails naming it (EAGAIN, or ELOOP for a link swapped in); a
+ * link in dstdir where srcdir has a file or directory is followed only
+ * if it resolves beneath dstdir.  each, if
  * not NULL, is called after each file or link is staged, with arg, the
  * source, the destination and the result.
  */

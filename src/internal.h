@@ -93,6 +93,11 @@ struct hs_meta {
 void	hs_meta_plan(const struct stat *src, const struct stat *old,
 	    int oldfd, const struct hs_install_opts *, struct hs_meta *);
 int	hs_meta_apply(int fd, const struct hs_meta *, struct hs_result *);
+/*
+ * Clear set-user-ID, set-group-ID (with group execute) and the
+ * security.capability xattr of the old inode fd, whose stat is st.
+ */
+int	hs_meta_disarm(int fd, const struct stat *st);
 /* 1 if fd's owner, group and mode already are what the plan asks. */
 int	hs_meta_matches(const struct stat *, const struct hs_meta *);
 

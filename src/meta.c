@@ -149,6 +149,32 @@ hs_meta_apply(int fd, const struct hs_meta *m, struct hs_result *res)
 	return 0;
 }
 
+/*
+ * The old inode that a rename has just let go of may live on, as the
+ * backup DEST~ or under a hard link someone else made, and a set-user-ID
+ * or file-capability program there still runs the old, perhaps
+ * vulnerable, code with its privileges.  dpkg clears those before it
+ * lets an old inode go; so does this, on fd (opened on the old inode
+ * before the rename).  Set-group-ID without group execute is a
+ * mandatory-locking mark, not a privilege: it stays.  Only executables
+ * are asked for a capability, so plain files cost no call.
+ */
+int
+hs_meta_disarm(int fd, const struct stat *st)
+{
+	mode_t m = st->st_mode & 07777, strip = m & S_ISUID;
+
+	if ((m & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP))
+		strip |= S_ISGID;
+	if (strip != 0 && hs_sys.fchmod(fd, m & ~strip) == -1)
+		return -1;
+	if (!(m & 0111))
+		return 0;
+	if (hs_sys.fgetxattr(fd, "security.capability", NULL, 0) == -1)
+		return errno == ENODATA || errno == ENOTSUP ? 0 : -1;
+	return hs_sys.fremovexattr(fd, "security.capability");
+}
+
 int
 hs_meta_matches(const struct stat *st, const struct hs_meta *m)
 {

@@ -14,7 +14,12 @@
  *   6. with -b, hard-link the old file to the backup name;
  *   7. rename(2) it over the destination: one atomic step in which the
  *      path goes from the old, complete file to the new, complete one;
- *   8. fsync the directory, or the rename itself may not survive a
+ *   8. clear the set-ID bits and capabilities of the old inode, through
+ *      the descriptor hs_open_old() opened on it (hs_meta_disarm): after
+ *      the rename, not before, so that a failed rename leaves DEST
+ *      exactly as it was; the old inode, now DEST~ or another name's,
+ *      had them a moment longer, as it had all its life;
+ *   9. fsync the directory, or the rename itself may not survive a
  *      power cut.
  *
  * The destination is never opened for writing, truncated or unlinked:
@@ -117,7 +122,12 @@ hs_unchanged(int in, const struct stat *sst, int old, const struct stat *ost,
 	return hs_same_content(in, old, sst->st_size);
 }
 
-/* Open the source; it must exist, be readable and not be a directory. */
+/*
+ * Open the source; it must exist, be readable and not be a directory.
+ * A symbolic link src is followed: the user named it, as install(1)
+ * and cp(1) follow theirs.  (install -r never hands a name below its
+ * tree here: see tree.c.)  *st is only read once fstat has filled it.
+ */
 int
 hs_open_source(const char *src, struct stat *st, struct hs_result *res)
 {
@@ -126,13 +136,15 @@ hs_open_source(const char *src, struct stat *st, struct hs_result *res)
 	fd = hs_openat(AT_FDCWD, src, O_RDONLY | O_NOCTTY, 0);
 	if (fd == -1)
 		return hs_fail(res, "cannot open", src);
-	if (hs_sys.fstat(fd, st) == -1 || S_ISDIR(st->st_mode)) {
-		serrno = S_ISDIR(st->st_mode) ? EISDIR : errno;
-		(void)hs_close(fd);
-		errno = serrno;
-		return hs_fail(res, "cannot install", src);
-	}
-	return fd;
+	if (hs_sys.fstat(fd, st) == -1)
+		serrno = errno;
+	else if (S_ISDIR(st->st_mode))
+		serrno = EISDIR;
+	else
+		return fd;
+	(void)hs_close(fd);
+	errno = serrno;
+	return hs_fail(res, "cannot install", src);
 }
 
 /* Open the existing destination, if regular, for its xattrs and -C. */
@@ -167,10 +179,10 @@ record(const struct hs_dest *d, const struct stat *nst,
 	res->new_ino = nst->st_ino;
 }
 
-/* Steps 2 to 8 above, once everything is known. */
+/* Steps 2 to 9 above, once everything is known; old as hs_open_old. */
 static int
 replace(int in, const char *src, const struct stat *sst, struct hs_dest *d,
-    const struct hs_meta *meta, const struct hs_install_opts *opts,
+    int old, const struct hs_meta *meta, const struct hs_install_opts *opts,
     struct hs_result *res)
 {
 	struct hs_tmp t = HS_TMP_INIT;
@@ -200,6 +212,11 @@ replace(int in, const char *src, const struct stat *sst, struct hs_dest *d,
 		goto out;
 	}
 	record(d, &nst, res);
+	if (old != -1 && hs_meta_disarm(old, &d->st) == -1) {
+		hs_fail(res, "replaced, but cannot clear the set-ID bits or "
+		    "capabilities of the old version of", res->target);
+		goto out;
+	}
 	if (sync && hs_fsync(d->dirfd) == -1) {
 		hs_fail(res, "replaced, but cannot sync the directory of",
 		    res->target);
@@ -265,7 +282,7 @@ hs_install(const char *src, const char *dst,
 		ret = dry_run(&d, res);
 		goto out;
 	}
-	ret = replace(in, src, &sst, &d, &meta, opts, res);
+	ret = replace(in, src, &sst, &d, old, &meta, opts, res);
 out:
 	serrno = errno;
 	if (old != -1)

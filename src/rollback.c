@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "internal.h"
 #include "sys.h"
@@ -40,6 +41,35 @@ swap_in(struct hs_dest *d, const char *bname, struct hs_result *res)
 	return 0;
 }
 
+/*
+ * The backup must be what install -b makes: a regular file (a link only
+ * with -P, where install -P -b backs up a link as a link), never a
+ * directory, and owned by the owner of DEST (or, with no DEST, by us).
+ * Anything else was put there by someone else: in a sticky directory
+ * any user may create NAME~, and rolling back to their symbolic link
+ * would make DEST name whatever it points to.
+ */
+static int
+backup_ok(const struct hs_dest *d, const struct stat *bst,
+    unsigned int flags, struct hs_result *res)
+{
+	uid_t owner = d->exists ? d->st.st_uid : geteuid();
+
+	if (!S_ISREG(bst->st_mode) &&
+	    !(S_ISLNK(bst->st_mode) && (flags & HS_NO_DEREF))) {
+		errno = S_ISDIR(bst->st_mode) ? EISDIR :
+		    S_ISLNK(bst->st_mode) ? ELOOP : EINVAL;
+		return hs_fail(res, "refusing to roll back to a backup that "
+		    "is not a regular file:", res->backup);
+	}
+	if (bst->st_uid != owner) {
+		errno = EPERM;
+		return hs_fail(res, "refusing to roll back to a backup owned "
+		    "by another user:", res->backup);
+	}
+	return 0;
+}
+
 int
 hs_rollback(const char *dst, const struct hs_install_opts *opts,
     struct hs_result *res)
@@ -63,11 +93,8 @@ hs_rollback(const char *dst, const struct hs_install_opts *opts,
 		hs_fail(res, "no backup to roll back to", res->backup);
 		goto out;
 	}
-	if (S_ISDIR(bst.st_mode)) {
-		errno = EISDIR;
-		hs_fail(res, "no backup to roll back to", res->backup);
+	if (backup_ok(&d, &bst, opts->flags, res) == -1)
 		goto out;
-	}
 	res->had_old = d.exists;
 	res->old_dev = d.st.st_dev;
 	res->old_ino = d.st.st_ino;

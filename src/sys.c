@@ -106,6 +106,7 @@ static const struct hs_sys hs_sys_real = {
 	.flistxattr = flistxattr,
 	.fgetxattr = fgetxattr,
 	.fsetxattr = fsetxattr,
+	.fremovexattr = fremovexattr,
 	.linkat = linkat,
 	.renameat2 = real_renameat2,
 	.unlinkat = unlinkat,

@@ -40,6 +40,7 @@ struct hs_sys {
 	ssize_t	(*flistxattr)(int, char *, size_t);
 	ssize_t	(*fgetxattr)(int, const char *, void *, size_t);
 	int	(*fsetxattr)(int, const char *, const void *, size_t, int);
+	int	(*fremovexattr)(int, const char *);
 	int	(*linkat)(int, const char *, int, const char *, int);
 	int	(*renameat2)(int, const char *, int, const char *,
 		    unsigned int);

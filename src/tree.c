@@ -1,107 +1,295 @@
 /*
  * tree.c - stage a whole directory tree into a transaction (install -r).
+ *
+ * The source tree may belong to someone else (a build directory), and
+ * its owner may change it while root walks it.  So the walk never goes
+ * by path below SRCDIR: each directory is read through a descriptor
+ * opened with O_NOFOLLOW in its parent's, and each entry is looked at
+ * (fstatat) and then opened (O_NOFOLLOW) in that directory; what is
+ * opened must be the inode that was looked at, or the walk stops with an
+ * error naming the path.  A symbolic link swapped in for a file or a
+ * directory after the look is thereby never followed, and a directory
+ * swapped for a link is never entered.  SRCDIR itself was named by the
+ * user and is followed, as cp -r does.
+ *
+ * A file is handed to hs_txn_add() as /proc/self/fd/N, the magic link
+ * to the descriptor the walk holds: reopening it reaches that inode and
+ * nothing else, whatever happens to the names meanwhile.
+ *
+ * The destination side: a symbolic link in DESTDIR where the source has
+ * a file or a directory is followed only within DESTDIR (dest_beneath).
  */
 #include <sys/stat.h>
 #include <bsd/string.h>
 #include <errno.h>
-#include <fts.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <linux/openat2.h>
 
 #include "internal.h"
 #include "sys.h"
 
-/* dstdir + the part of path below srcdir. */
-static int
-dest_of(const FTSENT *e, size_t srclen, const char *dstdir, char *buf)
+#define DENTS_SIZE	8192
+
+struct walk {
+	struct hs_txn	*t;
+	const char	*dstdir;
+	void		(*each)(void *, const char *, const char *,
+			    const struct hs_result *);
+	void		*arg;
+	struct hs_result *res;
+	int		 dstfd;			/* DESTDIR, once needed */
+	char		 src[PATH_MAX];		/* the entry's path, */
+	char		 dst[PATH_MAX];		/* and its destination */
+	char		 proc[64];		/* /proc/self/fd/N */
+};
+
+/* The names in directory fd, in readdir order, as one malloc'd list. */
+static char *
+read_names(int fd, size_t *lenp)
 {
-	if (snprintf(buf, PATH_MAX, "%s%s", dstdir,
-	    e->fts_path + srclen) >= PATH_MAX) {
+	struct hs_dirent64 *de;
+	char *buf, *names = NULL, *grown;
+	size_t len = 0, n;
+	ssize_t got, off;
+
+	if ((buf = malloc(DENTS_SIZE)) == NULL)
+		return NULL;
+	while ((got = hs_sys.getdents64(fd, buf, DENTS_SIZE)) > 0) {
+		for (off = 0; off < got; off += de->d_reclen) {
+			de = (struct hs_dirent64 *)(void *)(buf + off);
+			if (strcmp(de->d_name, ".") == 0 ||
+			    strcmp(de->d_name, "..") == 0)
+				continue;
+			n = strlen(de->d_name) + 1;
+			if ((grown = realloc(names, len + n + 1)) == NULL)
+				goto fail;
+			names = grown;
+			memcpy(names + len, de->d_name, n);
+			len += n;
+		}
+	}
+	if (got == -1)
+		goto fail;
+	free(buf);
+	*lenp = len;
+	return names != NULL ? names : strdup("");
+fail:
+	n = (size_t)errno;
+	free(buf);
+	free(names);
+	errno = (int)n;
+	return NULL;
+}
+
+/* Append /name to both paths; the old lengths stay in *sl and *dl. */
+static int
+push(struct walk *w, const char *name, size_t *sl, size_t *dl)
+{
+	*sl = strlen(w->src);
+	*dl = strlen(w->dst);
+	if (snprintf(w->src + *sl, sizeof(w->src) - *sl, "/%s", name) >=
+	    (int)(sizeof(w->src) - *sl) ||
+	    snprintf(w->dst + *dl, sizeof(w->dst) - *dl, "/%s", name) >=
+	    (int)(sizeof(w->dst) - *dl)) {
+		w->src[*sl] = '\0';
+		w->dst[*dl] = '\0';
 		errno = ENAMETOOLONG;
 		return -1;
 	}
 	return 0;
 }
 
-struct walk {
-	size_t		 srclen;
-	const char	*dstdir;
-	void		(*each)(void *, const char *, const char *,
-			    const struct hs_result *);
-	void		*arg;
-};
+/*
+ * Open name in dirfd without following a link, and check that it is the
+ * inode st describes: the walk's look at it.
+ */
+static int
+open_seen(int dirfd, const char *name, int flags, const struct stat *st)
+{
+	struct stat now;
+	int fd, serrno;
+
+	fd = hs_openat(dirfd, name, flags | O_RDONLY | O_NOFOLLOW |
+	    O_NOCTTY | O_NONBLOCK, 0);
+	if (fd == -1)
+		return -1;
+	if (hs_sys.fstat(fd, &now) == -1 || now.st_dev != st->st_dev ||
+	    now.st_ino != st->st_ino ||
+	    (now.st_mode & S_IFMT) != (st->st_mode & S_IFMT)) {
+		serrno = errno;
+		(void)hs_close(fd);
+		errno = now.st_ino != st->st_ino ? EAGAIN : serrno;
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * The destination of an entry that is not a link may be a link only if
+ * it resolves beneath DESTDIR (openat2 RESOLVE_BENEATH: no "..", no
+ * absolute target, out of the tree): such a link is followed as cp -r
+ * follows it, but one to elsewhere would take the source's content, as
+ * root, to wherever the link points, and the source tree's owner can
+ * have made it (a link in the source is copied as a link).
+ */
+static int
+dest_beneath(struct walk *w)
+{
+	struct open_how how = { .flags = O_PATH | O_CLOEXEC,
+	    .resolve = RESOLVE_BENEATH };
+	const char *rel = w->dst + strlen(w->dstdir);
+	struct stat st;
+	int fd;
+
+	if (hs_sys.fstatat(AT_FDCWD, w->dst, &st, AT_SYMLINK_NOFOLLOW) == -1)
+		return errno == ENOENT ? 0 :
+		    hs_fail(w->res, "cannot stat", w->dst);
+	if (!S_ISLNK(st.st_mode))
+		return 0;
+	if (w->dstfd == -1 && (w->dstfd = hs_openat(AT_FDCWD, w->dstdir,
+	    O_RDONLY | O_DIRECTORY, 0)) == -1)
+		return hs_fail(w->res, "cannot open directory", w->dstdir);
+	while (*rel == '/')
+		rel++;
+	fd = hs_sys.openat2(w->dstfd, rel, &how, sizeof(how));
+	if (fd != -1)
+		(void)hs_close(fd);
+	else if (errno == EXDEV || errno == ELOOP)
+		return hs_fail(w->res, "refusing to follow a symbolic link "
+		    "out of the destination tree:", w->dst);
+	else if (errno != ENOENT)
+		return hs_fail(w->res, "cannot follow symbolic link", w->dst);
+	return 0;
+}
+
+/* A regular file: staged from the descriptor the walk opened. */
+static int
+stage_file(struct walk *w, int dirfd, const char *name,
+    const struct stat *st)
+{
+	int fd, r;
+
+	if (dest_beneath(w) == -1)
+		return -1;
+	if ((fd = open_seen(dirfd, name, 0, st)) == -1)
+		return hs_fail(w->res, "source changed while being read:",
+		    w->src);
+	(void)snprintf(w->proc, sizeof(w->proc), "/proc/self/fd/%d", fd);
+	r = hs_txn_add(w->t, w->proc, w->dst, NULL, w->res);
+	if (r == -1 && w->res->path != NULL &&
+	    strcmp(w->res->path, w->proc) == 0)
+		w->res->path = w->src;
+	(void)hs_close(fd);
+	return r;
+}
 
 static int
-stage_link(struct hs_txn *t, FTSENT *e, const char *dst,
-    struct hs_result *res)
+stage_link(struct walk *w, int dirfd, const char *name)
 {
 	char link[PATH_MAX];
 	ssize_t n;
 
-	n = readlink(e->fts_accpath, link, sizeof(link) - 1);
+	n = hs_sys.readlinkat(dirfd, name, link, sizeof(link) - 1);
 	if (n == -1)
-		return hs_fail(res, "cannot read symbolic link", e->fts_path);
+		return hs_fail(w->res, "cannot read symbolic link", w->src);
 	link[n] = '\0';
-	return hs_txn_add_symlink(t, link, dst, res);
+	return hs_txn_add_symlink(w->t, link, w->dst, w->res);
 }
 
-/* Stage one entry of the walk. */
+static int walk_dir(struct walk *, int);
+
+/* A directory: made in the destination, then entered by descriptor. */
 static int
-stage_one(struct hs_txn *t, FTSENT *e, const struct walk *w,
-    struct hs_result *res)
+stage_dir(struct walk *w, int dirfd, const char *name,
+    const struct stat *st)
 {
-	char dst[PATH_MAX];
+	int fd, r;
+
+	if (dest_beneath(w) == -1 ||
+	    hs_txn_mkdir(w->t, w->dst, st->st_mode & 07777, w->res) == -1)
+		return -1;
+	if ((fd = open_seen(dirfd, name, O_DIRECTORY, st)) == -1)
+		return hs_fail(w->res, "source changed while being read:",
+		    w->src);
+	r = walk_dir(w, fd);
+	(void)hs_close(fd);
+	return r;
+}
+
+/* Stage the entry name of dirfd, whose paths are w->src and w->dst. */
+static int
+stage_one(struct walk *w, int dirfd, const char *name)
+{
+	struct stat st;
 	int r;
 
-	if (dest_of(e, w->srclen, w->dstdir, dst) == -1)
-		return hs_fail(res, "cannot install", e->fts_path);
-	switch (e->fts_info) {
-	case FTS_D:
-		return hs_txn_mkdir(t, dst, e->fts_statp->st_mode & 07777,
-		    res);
-	case FTS_F:
-	case FTS_SL:
-	case FTS_SLNONE:
-		r = e->fts_info == FTS_F ? hs_txn_add(t, e->fts_path, dst,
-		    NULL, res) : stage_link(t, e, dst, res);
+	if (hs_sys.fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1)
+		return hs_fail(w->res, "cannot read", w->src);
+	switch (st.st_mode & S_IFMT) {
+	case S_IFDIR:
+		return stage_dir(w, dirfd, name, &st);
+	case S_IFREG:
+	case S_IFLNK:
+		r = S_ISREG(st.st_mode) ? stage_file(w, dirfd, name, &st) :
+		    stage_link(w, dirfd, name);
 		if (r == 0 && w->each != NULL)
-			w->each(w->arg, e->fts_path, dst, res);
+			w->each(w->arg, w->src, w->dst, w->res);
 		return r;
-	case FTS_DP:
-		return 0;
-	case FTS_DNR:
-	case FTS_ERR:
-	case FTS_NS:
-		errno = e->fts_errno;
-		return hs_fail(res, "cannot read", e->fts_path);
 	default:
 		errno = EINVAL;
-		return hs_fail(res, "not a file, directory or link:",
-		    e->fts_path);
+		return hs_fail(w->res, "not a file, directory or link:",
+		    w->src);
 	}
 }
 
-/*
- * res->path may point at fts's memory or at stage_one()'s stack, both gone
- * once the walk moves on: keep a copy in res->target.
- */
+/* Every entry of the directory fd, whose path is w->src. */
 static int
-stage_entry(struct hs_txn *t, FTSENT *e, const struct walk *w,
-    struct hs_result *res)
+walk_dir(struct walk *w, int fd)
+{
+	size_t len, sl, dl;
+	char *names, *name;
+	int ret = 0;
+
+	if ((names = read_names(fd, &len)) == NULL)
+		return hs_fail(w->res, "cannot read", w->src);
+	for (name = names; ret == 0 && name < names + len;
+	    name += strlen(name) + 1) {
+		if (push(w, name, &sl, &dl) == -1) {
+			ret = hs_fail(w->res, "cannot install", w->src);
+			break;
+		}
+		ret = stage_one(w, fd, name);
+		/* On failure the paths stay: res->path may point at them. */
+		if (ret == 0) {
+			w->src[sl] = '\0';
+			w->dst[dl] = '\0';
+		}
+	}
+	len = (size_t)errno;
+	free(names);
+	errno = (int)len;
+	return ret;
+}
+
+/*
+ * res->path may point into the walk, gone once it returns: keep a copy
+ * in res->target.
+ */
+static void
+keep_path(struct hs_result *res)
 {
 	char copy[PATH_MAX];
 
-	if (stage_one(t, e, w, res) == 0)
-		return 0;
 	if (res->path != NULL && res->path != res->target) {
 		(void)strlcpy(copy, res->path, sizeof(copy));
 		(void)strlcpy(res->target, copy, sizeof(res->target));
 		res->path = res->target;
 	}
-	return -1;
 }
 
 int
@@ -109,33 +297,42 @@ hs_txn_add_tree(struct hs_txn *t, const char *srcdir, const char *dstdir,
     void (*each)(void *, const char *, const char *,
     const struct hs_result *), void *arg, struct hs_result *res)
 {
-	char *roots[2] = { (char *)(uintptr_t)srcdir, NULL };
-	struct walk w = { strlen(srcdir), dstdir, each, arg };
-	FTSENT *e;
-	FTS *fts;
-	int ret = 0, serrno;
+	struct walk *w;
+	size_t len = strlen(srcdir);
+	int fd, ret = -1, serrno;
 
-	while (w.srclen > 1 && srcdir[w.srclen - 1] == '/')
-		w.srclen--;
-	fts = fts_open(roots, FTS_PHYSICAL | FTS_NOCHDIR, NULL);
-	if (fts == NULL)
+	memset(res, 0, sizeof(*res));
+	while (len > 1 && srcdir[len - 1] == '/')
+		len--;
+	if ((w = calloc(1, sizeof(*w))) == NULL)
 		return hs_fail(res, "cannot read", srcdir);
-	while (ret == 0) {
-		errno = 0;
-		if ((e = fts_read(fts)) == NULL) {
-			if (errno != 0)
-				ret = hs_fail(res, "cannot read", srcdir);
-			break;
-		}
-		if (e->fts_level > 0)
-			ret = stage_entry(t, e, &w, res);
-		else if (e->fts_info != FTS_D && e->fts_info != FTS_DP) {
-			errno = e->fts_info == FTS_NS ? e->fts_errno : ENOTDIR;
-			ret = hs_fail(res, "cannot install tree", srcdir);
-		}
+	w->t = t;
+	w->dstdir = dstdir;
+	w->each = each;
+	w->arg = arg;
+	w->res = res;
+	w->dstfd = -1;
+	if (len >= sizeof(w->src) ||
+	    strlcpy(w->dst, dstdir, sizeof(w->dst)) >= sizeof(w->dst)) {
+		errno = ENAMETOOLONG;
+		hs_fail(res, "cannot install tree", srcdir);
+		goto out;
 	}
+	memcpy(w->src, srcdir, len);
+	fd = hs_openat(AT_FDCWD, srcdir, O_RDONLY | O_DIRECTORY, 0);
+	if (fd == -1) {
+		hs_fail(res, "cannot install tree", srcdir);
+		goto out;
+	}
+	ret = walk_dir(w, fd);
+	(void)hs_close(fd);
+	if (ret == -1)
+		keep_path(res);
+out:
 	serrno = errno;
-	(void)fts_close(fts);
+	if (w->dstfd != -1)
+		(void)hs_close(w->dstfd);
+	free(w);
 	errno = serrno;
 	return ret;
 }

@@ -9,6 +9,7 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
+#include <linux/capability.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@
 #include "testutil.h"
 #include "hotswap.h"
 #include "sys.h"
+#include "internal.h"
 
 struct fixture {
 	char	*dir;
@@ -322,6 +324,39 @@ test_replace_source_errors(void **state)
 	assert_int_equal(tu_count(f->dir), 3);
 }
 
+static int
+fstat_eio(int fd, struct stat *st)
+{
+	(void)fd;
+	(void)st;
+	errno = EIO;
+	return -1;
+}
+
+/*
+ * A failed fstat leaves the caller's struct stat as it was: garbage on
+ * the caller's stack, here a directory's mode.  The error must be the
+ * fstat's, not EISDIR read from that garbage.
+ */
+static void
+test_replace_source_fstat_error_is_kept(void **state)
+{
+	struct fixture *f = *state;
+	struct stat st;
+	int fd;
+
+	memset(&st, 0, sizeof(st));
+	st.st_mode = S_IFDIR | 0755;
+	hs_sys.fstat = fstat_eio;
+	errno = 0;
+	fd = hs_open_source(f->src, &st, &f->res);
+	hs_sys_reset();
+	assert_int_equal(fd, -1);
+	assert_int_equal(errno, EIO);
+	assert_string_equal(f->res.step, "cannot install");
+	assert_string_equal(f->res.path, f->src);
+}
+
 static void
 test_replace_mkdirs_and_dry_run(void **state)
 {
@@ -508,9 +543,65 @@ test_replace_cancel_cleanup_removes_named_temp(void **state)
 	assert_int_equal(tu_count(f->dir), 2);
 }
 
+/* --- the old inode is disarmed ---------------------------------------- */
+
+/* Give path the capability cap_net_bind_service+ep; 0, or -1 if denied. */
+static int
+set_cap(const char *path)
+{
+	struct vfs_cap_data cap;
+
+	memset(&cap, 0, sizeof(cap));
+	cap.magic_etc = VFS_CAP_REVISION_2 | VFS_CAP_FLAGS_EFFECTIVE;
+	cap.data[0].permitted = 1U << CAP_NET_BIND_SERVICE;
+	return setxattr(path, "security.capability", &cap,
+	    XATTR_CAPS_SZ_2, 0);
+}
+
+/*
+ * -b, and a hard link someone else made: both keep the old inode, which
+ * loses set-user-ID, set-group-ID and its capability; DEST gets them
+ * (the new file carries the old metadata, as ever).  A set-group-ID bit
+ * without group execute is not a privilege and stays.
+ */
+static void
+test_replace_old_setuid_inode_is_disarmed(void **state)
+{
+	struct fixture *f = *state;
+	const char *bak = tu_path(f->dir, "dst~");
+	char other[4096];
+	struct stat st;
+	int cap;
+
+	snprintf(other, sizeof(other), "%s/other", f->dir);
+	tu_write_str(f->dst, "old\n");
+	assert_int_equal(chmod(f->dst, 06755), 0);
+	cap = set_cap(f->dst) == 0;
+	assert_int_equal(link(f->dst, other), 0);
+	f->opts.flags |= HS_BACKUP;
+	assert_int_equal(hs_install(f->src, f->dst, &f->opts, &f->res), 0);
+	assert_int_equal(lstat(bak, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0755);
+	assert_int_equal(lstat(other, &st), 0);
+	assert_int_equal(st.st_ino, tu_ino(bak));
+	assert_int_equal(st.st_mode & 07777, 0755);
+	assert_int_equal(getxattr(bak, "security.capability", NULL, 0), -1);
+	assert_int_equal(lstat(f->dst, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 06755);
+	if (cap)
+		assert_true(getxattr(f->dst, "security.capability", NULL,
+		    0) > 0);
+
+	/* Set-group-ID without group execute (mandatory locking): kept. */
+	assert_int_equal(chmod(f->dst, 02644), 0);
+	assert_int_equal(hs_install(f->src, f->dst, &f->opts, &f->res), 0);
+	assert_int_equal(lstat(bak, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 02644);
+}
+
 /* --- every step fails: nothing is lost -------------------------------- */
 
-enum variant { V_PLAIN, V_BACKUP, V_NAMED, V_NEW, V_SYNC };
+enum variant { V_PLAIN, V_BACKUP, V_NAMED, V_NEW, V_SYNC, V_SETUID };
 
 static void
 prepare(struct fixture *f, enum variant v)
@@ -518,13 +609,17 @@ prepare(struct fixture *f, enum variant v)
 	hs_install_opts_init(&f->opts);
 	if (v != V_SYNC)
 		f->opts.flags |= HS_NO_SYNC;
-	if (v == V_BACKUP)
+	if (v == V_BACKUP || v == V_SETUID)
 		f->opts.flags |= HS_BACKUP;
 	(void)unlink(tu_path(f->dir, "dst~"));
 	if (v == V_NEW)
 		(void)unlink(f->dst);
 	else
 		tu_write_str(f->dst, "old content\n");
+	if (v == V_SETUID) {
+		assert_int_equal(chmod(f->dst, 06755), 0);
+		(void)set_cap(f->dst);
+	}
 }
 
 /*
@@ -554,8 +649,13 @@ fail_step(struct fixture *f, enum variant v, int n, int e)
 		/* A tolerated failure (a fallback): the job is done. */
 		tu_assert_content(f->dst, "new content\n");
 	} else if (f->res.new_ino != 0) {
-		/* Only the directory fsync comes after the rename. */
-		assert_string_equal(tu_fault_name(), "fsync:dir");
+		/* After the rename: the old inode's disarming, the fsync. */
+		if (strcmp(tu_fault_name(), "fsync:dir") != 0 &&
+		    strcmp(tu_fault_name(), "fchmod") != 0 &&
+		    strcmp(tu_fault_name(), "fgetxattr") != 0 &&
+		    strcmp(tu_fault_name(), "fremovexattr") != 0)
+			fail_msg("step %d (%s) failed after the rename", n,
+			    tu_fault_name());
 		tu_assert_content(f->dst, "new content\n");
 	} else {
 		if (errno != e)
@@ -597,6 +697,7 @@ test_replace_every_step_fails_cleanly_eio(void **state)
 	fail_every_step(f, V_SYNC, EIO);
 	fail_every_step(f, V_BACKUP, EIO);
 	fail_every_step(f, V_NEW, EIO);
+	fail_every_step(f, V_SETUID, EIO);
 }
 
 static void
@@ -764,6 +865,25 @@ test_rollback_without_backup_fails(void **state)
 	tu_assert_content(f->dst, "old\n");
 }
 
+/* A link as DEST~ is not a backup, but for -P, which backs links up. */
+static void
+test_rollback_refuses_a_link_backup(void **state)
+{
+	struct fixture *f = *state;
+
+	tu_write_str(f->dst, "old\n");
+	assert_int_equal(symlink(f->src, tu_path(f->dir, "dst~")), 0);
+	assert_int_equal(hs_rollback(f->dst, &f->opts, &f->res), -1);
+	assert_int_equal(errno, ELOOP);
+	assert_string_equal(f->res.path, tu_path(f->dir, "dst~"));
+	tu_assert_content(f->dst, "old\n");
+	assert_int_equal(unlink(f->dst), 0);
+	assert_int_equal(symlink("src", f->dst), 0);
+	f->opts.flags |= HS_NO_DEREF;
+	assert_int_equal(hs_rollback(f->dst, &f->opts, &f->res), 0);
+	assert_string_equal(f->res.backup, tu_path(f->dir, "dst~"));
+}
+
 /* --- a big file's writeback, started as it is copied ------------------ */
 
 #define BIG	(64 * 1024 * 1024 + 4096)	/* WRITEBACK_MIN and more */
@@ -913,7 +1033,9 @@ main(void)
 		T(test_replace_dangling_link_and_loop_fail),
 		T(test_replace_same_file_is_a_noop),
 		T(test_replace_counts_other_hard_links),
+		T(test_replace_old_setuid_inode_is_disarmed),
 		T(test_replace_source_errors),
+		T(test_replace_source_fstat_error_is_kept),
 		T(test_replace_mkdirs_and_dry_run),
 		T(test_replace_keeps_holes),
 		T(test_replace_copy_falls_back),
@@ -929,6 +1051,7 @@ main(void)
 		T(test_rollback_exchanges_and_rolls_forward),
 		T(test_rollback_without_exchange_renames),
 		T(test_rollback_without_backup_fails),
+		T(test_rollback_refuses_a_link_backup),
 	};
 
 	return cmocka_run_group_tests_name("replace", tests, NULL, NULL);

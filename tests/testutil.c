@@ -191,6 +191,7 @@ WRAP(ssize_t, fgetxattr, (int fd, const char *k, void *v, size_t n),
     (fd, k, v, n))
 WRAP(int, fsetxattr, (int fd, const char *k, const void *v, size_t n,
     int f), (fd, k, v, n, f))
+WRAP(int, fremovexattr, (int fd, const char *k), (fd, k))
 WRAP(int, linkat, (int a, const char *b, int c, const char *d, int f),
     (a, b, c, d, f))
 WRAP(int, renameat2, (int a, const char *b, int c, const char *d,
@@ -240,6 +241,7 @@ tu_faults_install(void)
 	hs_sys.flistxattr = w_flistxattr;
 	hs_sys.fgetxattr = w_fgetxattr;
 	hs_sys.fsetxattr = w_fsetxattr;
+	hs_sys.fremovexattr = w_fremovexattr;
 	hs_sys.linkat = w_linkat;
 	hs_sys.renameat2 = w_renameat2;
 	hs_sys.mkdirat = w_mkdirat;

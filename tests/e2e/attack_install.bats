@@ -1,0 +1,333 @@
+#!/usr/bin/env bats
+# attack_install.bats - a local user (nobody) against root's hotswap
+# install, install -r, -b, -D and rollback.
+#
+# The attacker owns a directory ($ATK) that root installs from or into,
+# and wants either to read a root-only file ($VAULT/s, mode 0600, content
+# SECRET) through what root publishes, or to make root modify a file
+# outside the tree ($VAULT/outside).  Every attacker step runs as nobody
+# (as_nobody, or the swapper helper started as nobody); every hotswap as
+# root.  Each test asserts on contents, modes and owners, never on
+# messages alone.
+
+load common
+
+setup() {
+	hs_setup
+	ATK=$W/atk
+	VAULT=$W/vault
+	mkdir -m 0755 "$ATK"
+	chown nobody:nogroup "$ATK"
+	mkdir -m 0700 "$VAULT"
+	echo SECRET >"$VAULT/s"
+	chmod 0600 "$VAULT/s"
+	echo OUTSIDE >"$VAULT/outside"
+	chmod 0644 "$VAULT/outside"
+	SWAPPER=$HS_HELPERS/swapper
+	[ -x "$SWAPPER" ] || fail "no $SWAPPER: run make check-build"
+}
+
+teardown() {
+	hs_teardown
+}
+
+# start_swapper ARGS...: run the swapper as nobody, its stdout on a FIFO
+# (SFD), and wait for its "ready".  SPID is its pid.
+start_swapper() {
+	local fifo line
+	fifo=$(mktemp -u "$W/.swapper-fifo.XXXXXX")
+	mkfifo "$fifo"
+	# setpriv execs the swapper: $! is the swapper itself.
+	setpriv --reuid=nobody --regid=nogroup --clear-groups -- \
+	    "$SWAPPER" "$@" >"$fifo" 3>&- &
+	SPID=$!
+	track "$SPID"
+	exec {SFD}<"$fifo"
+	rm -f "$fifo"
+	read -r -t "$HS_TIMEOUT" -u "$SFD" line ||
+		fail "swapper did not say ready"
+	[ "$line" = ready ] || fail "swapper said '$line', not 'ready'"
+}
+
+# stop_swapper: end a flipping swapper; sets FLIPS.
+stop_swapper() {
+	local line
+	kill -TERM "$SPID"
+	read -r -t "$HS_TIMEOUT" -u "$SFD" line ||
+		fail "swapper did not report its flips"
+	[[ $line =~ ^flips=([0-9]+)$ ]] || fail "swapper said '$line'"
+	FLIPS=${BASH_REMATCH[1]}
+	wait "$SPID" || fail "swapper failed"
+}
+
+# no_secret DIR: no regular file under DIR holds the vault's secret, and
+# the vault is as setup() made it.
+no_secret() {
+	local f
+	while IFS= read -r -d '' f; do
+		if grep -q SECRET -- "$f"; then
+			fail "root published the secret as '$f':" \
+			    "$(stat -c '%A %U' -- "$f")"
+			return 1
+		fi
+	done < <(find "$1" -type f -print0)
+	vault_intact
+}
+
+# vault_intact: nothing in the vault was added, replaced or changed.
+vault_intact() {
+	[ "$(listing "$VAULT")" = "$(printf '%s\n' outside s)" ] ||
+		fail "the vault was modified: $(listing "$VAULT")"
+	[ "$(cat "$VAULT/outside")" = OUTSIDE ] ||
+		fail "root replaced '$VAULT/outside'"
+	[ "$(stat -c '%a %U' "$VAULT/s")" = "600 root" ] ||
+		fail "the secret's mode changed"
+}
+
+# tree_with NAMES...: $ATK/src as nobody, one small public file per name.
+tree_with() {
+	local n
+	as_nobody mkdir "$ATK/src"
+	for n in "$@"; do
+		as_nobody sh -c 'echo "public $1" >"$2"' sh "$n" "$ATK/src/$n"
+	done
+}
+
+# first_entry DIR: the first name readdir(3) gives in DIR, the order in
+# which both the old fts(3) walk and the new one visit it.
+first_entry() {
+	ls -U -- "$1" | head -n 1
+}
+
+# last_entry DIR: the last one.
+last_entry() {
+	ls -U -- "$1" | tail -n 1
+}
+
+# --- Finding 2: install -r and what the walk saw --------------------------
+
+# Deterministic: the walk has looked at every entry of src when it opens
+# the first one (the old fts(3) walk lstat(2)s a whole directory before it
+# returns its first entry), and the swapper then turns the last entry into
+# a symbolic link to the secret.  The old binary opened it by name and
+# published the secret, mode 0644 as the destination had it, every time.
+@test "install -r: a source file swapped for a symlink to a root-only file is not followed" {
+	tree_with a b c d e f g h
+	first=$(first_entry "$ATK/src")
+	last=$(last_entry "$ATK/src")
+	run_hs install -r "$ATK/src" "$W/dst"
+	[ "$status" -eq 0 ] || fail "first install: $stderr"
+	as_nobody ln -s "$VAULT/s" "$ATK/spare"
+	start_swapper onopen "$ATK/src" "$first" "$ATK/src/$last" "$ATK/spare"
+	run_hs install -r "$ATK/src" "$W/dst"
+	read -r -t "$HS_TIMEOUT" -u "$SFD" line || fail "swapper never swapped"
+	[ "$line" = swapped ]
+	no_secret "$W/dst"
+	# The link itself may be copied (it is what the tree now holds), or
+	# the transaction refused; never its target's content.
+	if [ "$status" -ne 0 ]; then
+		txn_refused "$ATK/src/$last"
+	else
+		[ -L "$W/dst/$last" ]
+	fi
+}
+
+# The same with a directory: the walk has decided that src/D is a
+# directory when the swapper turns it into a link to the root-only vault;
+# the old walk then read the vault as if it were src/D and published
+# "$VAULT/s" as dst/D/s.
+@test "install -r: a source directory swapped for a symlink to a root-only directory is not entered" {
+	local i dir
+	tree_with a b c d e f g h
+	for ((i = 0; i < 20; i++)); do
+		as_nobody mkdir "$ATK/src/d$i"
+		[ "$(first_entry "$ATK/src")" != "d$i" ] && break
+		rmdir "$ATK/src/d$i"
+	done
+	dir=d$i
+	as_nobody sh -c 'echo "public s" >"$1"' sh "$ATK/src/$dir/s"
+	run_hs install -r "$ATK/src" "$W/dst"
+	[ "$status" -eq 0 ] || fail "first install: $stderr"
+	as_nobody ln -s "$VAULT" "$ATK/spare"
+	start_swapper onopen "$ATK/src" "$(first_entry "$ATK/src")" \
+	    "$ATK/src/$dir" "$ATK/spare"
+	run_hs install -r "$ATK/src" "$W/dst"
+	read -r -t "$HS_TIMEOUT" -u "$SFD" line || fail "swapper never swapped"
+	[ "$line" = swapped ]
+	no_secret "$W/dst"
+	[ "$(cat "$W/dst/$dir/s")" = "public s" ]
+	[ ! -e "$W/dst/$dir/outside" ] || fail "the vault was copied"
+	# Refused (the link cannot replace the directory, or the walk saw
+	# the swap), or the swap came after the walk had passed d: fine too.
+	if [ "$status" -ne 0 ]; then
+		txn_refused "/$dir'"
+	fi
+}
+
+# No race at all: a link in the source becomes a link in the destination
+# (as it should), and when its owner then turns the source entry into a
+# file, the old binary followed the destination's link and wrote the
+# attacker's content over its target, as root: here $VAULT/outside.
+@test "install -r: a file where an earlier install made a symlink does not write through it" {
+	tree_with a
+	as_nobody ln -s "$VAULT/outside" "$ATK/src/x"
+	run_hs install -r "$ATK/src" "$W/dst"
+	[ "$status" -eq 0 ] || fail "first install: $stderr"
+	[ "$(readlink "$W/dst/x")" = "$VAULT/outside" ]
+	as_nobody rm "$ATK/src/x"
+	as_nobody sh -c 'echo "* * * * * root evil" >"$1"' sh "$ATK/src/x"
+	run_hs install -r "$ATK/src" "$W/dst"
+	vault_intact
+	[ "$(readlink "$W/dst/x")" = "$VAULT/outside" ]
+	[ "$status" -ne 0 ] || fail "installed through the link"
+	txn_refused "$W/dst/x"
+}
+
+# The same with a directory and a relative link: dst/sub -> ../vault,
+# then src/sub a
+# directory holding a file "outside".
+@test "install -r: a directory where an earlier install made a symlink is not entered" {
+	tree_with a
+	as_nobody ln -s ../vault "$ATK/src/sub"
+	run_hs install -r "$ATK/src" "$W/dst"
+	[ "$status" -eq 0 ] || fail "first install: $stderr"
+	as_nobody rm "$ATK/src/sub"
+	as_nobody mkdir "$ATK/src/sub"
+	as_nobody sh -c 'echo evil >"$1"' sh "$ATK/src/sub/outside"
+	run_hs install -r "$ATK/src" "$W/dst"
+	vault_intact
+	[ "$(readlink "$W/dst/sub")" = ../vault ]
+	[ "$status" -ne 0 ] || fail "installed through the link"
+	txn_refused "$W/dst/sub"
+}
+
+# --- Finding 3: the old inode of a set-ID program is disarmed -----------
+
+# prog is id(1), set-user-ID and set-group-ID root: "id -u" and "id -g"
+# as nobody say 0 while it keeps its bits.  Old binary: prog~, the old
+# inode kept by -b, still printed 0 for nobody.
+@test "install -b: the backup of a set-ID program runs without privileges" {
+	mkdir -m 0755 "$W/bin"
+	cp /usr/bin/id "$W/bin/prog"
+	chmod 06755 "$W/bin/prog"
+	[ "$(as_nobody "$W/bin/prog" -u)" = 0 ] ||
+		skip "set-user-ID does not work here (nosuid?)"
+	cp /usr/bin/id "$W/newprog"
+	run_hs install -b "$W/newprog" "$W/bin/prog"
+	[ "$status" -eq 0 ] || fail "$stderr"
+	[ "$(as_nobody "$W/bin/prog~" -u)" = "$(id -u nobody)" ] ||
+		fail "prog~ still runs as root: $(stat -c %A "$W/bin/prog~")"
+	[ "$(as_nobody "$W/bin/prog~" -g)" = "$(id -g nobody)" ]
+	[ "$(stat -c '%a %U' "$W/bin/prog~")" = "755 root" ]
+	# The new program is what the old one was: set-ID root.
+	[ "$(stat -c '%a %U' "$W/bin/prog")" = "6755 root" ]
+	[ "$(as_nobody "$W/bin/prog" -u)" = 0 ]
+}
+
+# --- Finding 7: rollback takes only a backup install -b could have made --
+
+# sticky_app: $W/sticky (1777, like /tmp) holding root's app, no backup.
+sticky_app() {
+	mkdir -m 1777 "$W/sticky"
+	echo "root app v1" >"$W/sticky/app"
+	chmod 0755 "$W/sticky/app"
+}
+
+# Old binary: app became nobody's link to the secret (exit 0).
+@test "rollback: another user's symlink DEST~ in a sticky directory is refused" {
+	sticky_app
+	as_nobody ln -s "$VAULT/s" "$W/sticky/app~"
+	run_hs rollback "$W/sticky/app"
+	[ ! -L "$W/sticky/app" ] || fail "app is now a link to $(readlink "$W/sticky/app")"
+	[ "$(cat "$W/sticky/app")" = "root app v1" ]
+	[ "$status" -eq 1 ]
+	one_error_line "'$W/sticky/app~'"
+	[[ $stderr == *"not a regular file"* ]]
+	vault_intact
+}
+
+# Old binary: app became nobody's executable (exit 0).
+@test "rollback: another user's regular DEST~ in a sticky directory is refused" {
+	sticky_app
+	as_nobody sh -c 'printf "#!/bin/sh\necho evil\n" >"$1"; chmod 755 "$1"' \
+	    sh "$W/sticky/app~"
+	run_hs rollback "$W/sticky/app"
+	[ "$(stat -c %U "$W/sticky/app")" = root ]
+	[ "$(cat "$W/sticky/app")" = "root app v1" ]
+	[ "$status" -eq 1 ]
+	one_error_line "'$W/sticky/app~'"
+	[[ $stderr == *"owned by another user"* ]]
+}
+
+# The control: root's own backup from install -b still rolls back.
+@test "rollback: the backup install -b made is still taken" {
+	sticky_app
+	echo "root app v2" >"$W/new"
+	run_hs install -b "$W/new" "$W/sticky/app"
+	[ "$status" -eq 0 ]
+	run_hs rollback "$W/sticky/app"
+	[ "$status" -eq 0 ]
+	[ "$(cat "$W/sticky/app")" = "root app v1" ]
+}
+
+# --- Races ----------------------------------------------------------------
+#
+# The swapper exchanges a name with a spare in a tight loop (hundreds of
+# thousands of exchanges a second) while root runs hotswap ROUNDS times.
+# The bound: with the old binary the race was won in most rounds (the
+# counts are in each test's comment), so ROUNDS makes a miss on vulnerable
+# code practically impossible, while the test stays a few seconds long.
+# A round that hotswap refuses must say why in one line naming the path.
+
+# txn_refused NEEDLE: a refused transaction said why in one line naming
+# NEEDLE, and then only that nothing was changed.
+txn_refused() {
+	[[ ${stderr_lines[0]} == "hotswap: "*"$1"* ]] ||
+		fail "the first line does not name '$1': $stderr"
+	[ "${#stderr_lines[@]}" -eq 2 ] &&
+	    [[ ${stderr_lines[1]} == "hotswap: nothing was changed in "* ]] ||
+		fail "more than the reason and the rollback: $stderr"
+}
+
+# race_tree ROUNDS: install -r $ATK/src over a fresh copy of $W/public
+# (the tree as a first, quiet install made it: regular files, 0644) ROUNDS
+# times, and count the rounds in which the secret was published.
+race_tree() {
+	local r won=0
+	for ((r = 0; r < $1; r++)); do
+		rm -rf "$W/dst"
+		cp -a "$W/public" "$W/dst"
+		run_hs install -r "$ATK/src" "$W/dst"
+		if [ "$status" -ne 0 ]; then
+			txn_refused "$W/" || return 1
+		fi
+		no_secret "$W/dst" 2>/dev/null || won=$((won + 1))
+	done
+	[ "$won" -eq 0 ] || fail "the race was won in $won of $1 rounds"
+}
+
+# Old binary: the secret was published in 31 to 44 of 50 rounds.
+@test "race: install -r against a source file flipping between a file and a symlink" {
+	tree_with a b c d e f g h
+	run_hs install -r "$ATK/src" "$W/public"
+	[ "$status" -eq 0 ]
+	as_nobody ln -s "$VAULT/s" "$ATK/spare"
+	start_swapper flip "$ATK/src/$(last_entry "$ATK/src")" "$ATK/spare"
+	race_tree 80
+	stop_swapper
+	[ "$FLIPS" -gt 50 ] || fail "the swapper flipped only $FLIPS times"
+}
+
+# Old binary: the secret was published in most of 50 rounds.
+@test "race: install -r against a source directory flipping with a symlink to the vault" {
+	tree_with a b c d e f g h
+	as_nobody mkdir "$ATK/src/sub"
+	as_nobody sh -c 'echo "public s" >"$1"' sh "$ATK/src/sub/s"
+	run_hs install -r "$ATK/src" "$W/public"
+	[ "$status" -eq 0 ]
+	as_nobody ln -s "$VAULT" "$ATK/spare"
+	start_swapper flip "$ATK/src/sub" "$ATK/spare"
+	race_tree 80
+	stop_swapper
+	[ "$FLIPS" -gt 50 ] || fail "the swapper flipped only $FLIPS times"
+}
