@@ -139,8 +139,11 @@ test_fix_replaces_at_last_close(void **state)
 	assert_int_equal(st.st_mode & 07777, 0640);	/* the old file's */
 	assert_int_equal(tu_count(f->dir), 1);
 	assert_string_equal(said, "");
-	/* Durable: the file's data before the rename, the directory after. */
-	if (strstr(tu_trace(), "fsync:file renameat2 openat fsync:dir") ==
+	/*
+	 * Durable: the file's data before the rename, the directory after;
+	 * the destination looked at (still the file opened) just before.
+	 */
+	if (strstr(tu_trace(), "fsync:file fstatat renameat2 fsync:dir") ==
 	    NULL)
 		fail_msg("order: %s", tu_trace());
 	hs_sys_reset();
@@ -159,6 +162,84 @@ test_fix_replaces_at_last_close(void **state)
 	assert_int_equal(fix_closed(fd2), 0);
 	tu_assert_content(f->dst, NEW);
 	assert_int_equal(tu_count(f->dir), 1);
+}
+
+/*
+ * The directory is held from the open: renamed while the program writes
+ * (a directory above swapped by someone who may write there), the file
+ * the program opened is still the one replaced, where it now is; and
+ * the name it had reaches nothing of ours.
+ */
+static void
+test_fix_commits_in_the_directory_opened(void **state)
+{
+	struct fixture *f = *state;
+	char real[4096], sub[4200], moved[4200], dst[4300], mdst[4300];
+	int fd;
+
+	(void)strlcpy(real, f->dst, sizeof(real));
+	*strrchr(real, '/') = '\0';		/* the real directory */
+	(void)snprintf(sub, sizeof(sub), "%s/sub", real);
+	(void)snprintf(moved, sizeof(moved), "%s/moved", real);
+	(void)snprintf(dst, sizeof(dst), "%s/lib.so", sub);
+	(void)snprintf(mdst, sizeof(mdst), "%s/lib.so", moved);
+	assert_int_equal(mkdir(sub, 0755), 0);
+	tu_write_str(dst, OLD);
+	said[0] = '\0';
+	fd = fix_open(AT_FDCWD, dst, O_WRONLY | O_TRUNC, 0666);
+	assert_int_not_equal(fd, -1);
+	assert_int_equal(rename(sub, moved), 0);
+	assert_int_equal(mkdir(sub, 0755), 0);	/* a new one, empty */
+	assert_int_equal(write(fd, NEW, strlen(NEW)), (ssize_t)strlen(NEW));
+	assert_int_equal(close(fd), 0);
+	assert_int_equal(fix_closed(fd), 0);
+	tu_assert_content(mdst, NEW);
+	assert_int_equal(tu_count(moved), 1);
+	assert_int_equal(tu_count(sub), 0);
+	assert_string_equal(said, "");
+	assert_int_equal(unlink(mdst), 0);
+	assert_int_equal(rmdir(moved), 0);
+	assert_int_equal(rmdir(sub), 0);
+}
+
+/*
+ * Another file put at the name while the program writes is not
+ * replaced by a copy of a file it never was: the close fails with
+ * ESTALE, says so, and leaves no temporary.  Also with our directory
+ * descriptor closed behind our back, as closefrom(3) would (it is opened
+ * again by name).
+ */
+static void
+test_fix_keeps_a_file_put_in_its_place(void **state)
+{
+	struct fixture *f = *state;
+	char other[4200];
+	struct stat st;
+	int fd, round, i;
+
+	(void)snprintf(other, sizeof(other), "%s/other", f->dir);
+	for (round = 0; round < 2; round++) {
+		prepare(f);
+		fd = fix_open(AT_FDCWD, f->dst, O_WRONLY | O_TRUNC, 0666);
+		assert_int_not_equal(fd, -1);
+		/* Where fix.c keeps its directory (DIR_FD_LOW and up). */
+		assert_int_equal(fstat(512, &st), 0);
+		assert_true(S_ISDIR(st.st_mode));
+		for (i = 512; round == 1 && i < 1024; i++)
+			if (i != fd)
+				(void)close(i);
+		tu_write_str(other, "other\n");
+		assert_int_equal(rename(other, f->dst), 0);
+		assert_int_equal(write(fd, NEW, strlen(NEW)),
+		    (ssize_t)strlen(NEW));
+		assert_int_equal(close(fd), 0);
+		assert_int_equal(fix_closed(fd), ESTALE);
+		tu_assert_content(f->dst, "other\n");
+		assert_int_equal(tu_count(f->dir), 1);
+		if (strstr(said, "lib.so' was replaced or removed while the "
+		    "program wrote it") == NULL)
+			fail_msg("said %s", said);
+	}
 }
 
 /*
@@ -419,6 +500,8 @@ main(void)
 		T(test_fix_replaces_at_last_close),
 		T(test_fix_every_step_fails_cleanly),
 		T(test_fix_commit_failures_say_why),
+		T(test_fix_commits_in_the_directory_opened),
+		T(test_fix_keeps_a_file_put_in_its_place),
 		T(test_fix_lost_write_keeps_the_old_file),
 		T(test_fix_truncate_every_step_fails_cleanly),
 		T(test_fix_ftruncate_every_step_fails_cleanly),

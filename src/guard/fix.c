@@ -22,8 +22,16 @@
  * anywhere, and that process commits: fsync, rename over the
  * destination, fsync the directory.  Two processes that close at the
  * same instant may both see no lock; the commit is idempotent (the
- * second rename finds the name gone, ENOENT, and stops), so that race is
- * harmless.
+ * second rename finds the name gone, ENOENT, and the destination already
+ * our temporary), so that race is harmless.
+ *
+ * Both names are looked up in the destination's directory, held open
+ * from the open(2) on (ent_dir): not by absolute path again, where a
+ * directory above, renamed or swapped for a symbolic link by someone who
+ * may write its parent, would send the commit elsewhere or make it find
+ * nothing and take that for success.  And the rename replaces only the
+ * file the program opened: if the name holds another by then, that one
+ * is kept and the close fails (ESTALE).
  *
  * In each process a table maps descriptor numbers to temporaries:
  * copied by fork, rebuilt after execve by fix_init(), which recognises
@@ -84,6 +92,11 @@ struct fix_ent {
 	dev_t		 dev;		/* of the temporary */
 	ino_t		 ino;
 	atomic_int	 lost;		/* errno of a lost write seen here */
+	int		 dfd;		/* the directory of both names */
+	dev_t		 ddev;		/* of that directory */
+	ino_t		 dino;
+	dev_t		 odev;		/* of the file being replaced */
+	ino_t		 oino;		/* 0: not known (adopted) */
 	char		 tpath[PATH_MAX];
 	char		 dpath[PATH_MAX];
 };
@@ -156,6 +169,8 @@ ent_alloc(void)
 		if (atomic_compare_exchange_strong(&ents[i].state, &zero, 1)) {
 			atomic_store(&ents[i].nfd, 0);
 			atomic_store(&ents[i].lost, 0);
+			ents[i].dfd = -1;
+			ents[i].oino = 0;
 			atomic_store(&table_full, 0);
 			return i;
 		}
@@ -180,6 +195,7 @@ untrack(int fd)
 }
 
 static int release(int);
+static int split(const char *, char *, const char **);
 
 static int
 track(int fd, int idx)
@@ -196,6 +212,95 @@ track(int fd, int idx)
 	atomic_store(&fdmap[fd], (unsigned char)(idx + 1));
 	atomic_fetch_add(&live, 1);
 	return 0;
+}
+
+/* The last component of an absolute path. */
+static const char *
+base_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash != NULL ? slash + 1 : path;
+}
+
+/*
+ * Our directory descriptors live at DIR_FD_LOW or above where the limit
+ * allows, out of the way of a program that expects the next descriptor
+ * number or dup2()s onto a low one (bash's "exec 3>file").
+ */
+#define DIR_FD_LOW	512
+
+/* fd, moved up to DIR_FD_LOW or above if it can be; fd stays if not. */
+static int
+hide_fd(int fd)
+{
+	int serrno = errno, high;
+
+	if (fd >= DIR_FD_LOW ||
+	    (high = fcntl(fd, F_DUPFD_CLOEXEC, DIR_FD_LOW)) == -1) {
+		errno = serrno;
+		return fd;
+	}
+	(void)hs_sys.close(fd);
+	errno = serrno;
+	return high;
+}
+
+/* Is e->dfd still the directory it was opened on? */
+static int
+dir_same(const struct fix_ent *e, int fd)
+{
+	struct stat st;
+
+	return fd >= 0 && fstat(fd, &st) == 0 && st.st_dev == e->ddev &&
+	    st.st_ino == e->dino;
+}
+
+/*
+ * The descriptor of e's directory, for the *at() calls on the
+ * temporary and the destination.  The directory is held from the open
+ * on, so that a directory above it renamed or swapped for a symlink
+ * moves nothing: both names stay where the program opened the file.
+ * A program may close our descriptor behind our back (closefrom, a loop
+ * over all descriptors); then the directory is opened again by name,
+ * and used only if it is still the same directory.  -1 with ESTALE if
+ * it is not.  Async-signal-safe.
+ */
+static int
+ent_dir(struct fix_ent *e)
+{
+	char dir[PATH_MAX];
+	const char *base;
+	int fd;
+
+	if (dir_same(e, e->dfd))
+		return e->dfd;
+	if (split(e->dpath, dir, &base) == -1)
+		return -1;
+	fd = hs_sys.openat(AT_FDCWD, dir, O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC, 0);
+	if (fd == -1)
+		return -1;
+	if (!dir_same(e, fd)) {
+		(void)hs_sys.close(fd);
+		errno = ESTALE;
+		return -1;
+	}
+	e->dfd = hide_fd(fd);	/* the old number is not ours any more */
+	return e->dfd;
+}
+
+/* Entry e is done with: let its directory go, free the slot. */
+static void
+ent_free(struct fix_ent *e)
+{
+	int serrno = errno;
+
+	if (dir_same(e, e->dfd))
+		(void)hs_sys.close(e->dfd);
+	e->dfd = -1;
+	atomic_store(&e->state, 0);
+	errno = serrno;
 }
 
 /* ---- names and paths ------------------------------------------------ */
@@ -293,7 +398,7 @@ fix_fd_path(int fd, char *buf, size_t len)
  * handler may be the one opening.
  */
 static int
-final_name(int dirfd, const char *path, char *out)
+final_name(int dirfd, const char *path, char *out, struct stat *stp)
 {
 	struct stat st, nst;
 	ssize_t n;
@@ -316,8 +421,50 @@ final_name(int dirfd, const char *path, char *out)
 		goto fail;
 	}
 	(void)hs_sys.close(fd);
+	*stp = st;
 	return 0;
 fail:
+	(void)hs_sys.close(fd);
+	errno = serrno;
+	return -1;
+}
+
+/*
+ * Set e's destination from dirfd/path: its final name, the file it is
+ * (the inode the commit may replace), and its directory, held open.
+ * The directory must hold that file under that name, or something was
+ * moved between the lookups: ENOENT.
+ */
+static int
+ent_target(struct fix_ent *e, int dirfd, const char *path)
+{
+	char dir[PATH_MAX];
+	const char *base;
+	struct stat st, dst;
+	int fd, serrno;
+
+	if (final_name(dirfd, path, e->dpath, &st) == -1 ||
+	    split(e->dpath, dir, &base) == -1)
+		return -1;
+	e->odev = st.st_dev;
+	e->oino = st.st_ino;
+	fd = hs_sys.openat(AT_FDCWD, dir, O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC, 0);
+	if (fd == -1)
+		return -1;
+	if (hs_sys.fstat(fd, &dst) == -1 || hs_sys.fstatat(fd, base, &st,
+	    AT_SYMLINK_NOFOLLOW) == -1)
+		goto fail;
+	if (st.st_dev != e->odev || st.st_ino != e->oino) {
+		errno = ENOENT;
+		goto fail;
+	}
+	e->ddev = dst.st_dev;
+	e->dino = dst.st_ino;
+	e->dfd = hide_fd(fd);
+	return 0;
+fail:
+	serrno = errno;
 	(void)hs_sys.close(fd);
 	errno = serrno;
 	return -1;
@@ -330,7 +477,7 @@ fail:
  * attributes (meta.c, as hotswap install does).
  */
 static int
-copy_meta(int tfd, const char *dpath)
+copy_meta(int tfd, int dfd, const char *dname)
 {
 	struct hs_install_opts opts;
 	struct hs_result res;
@@ -342,13 +489,13 @@ copy_meta(int tfd, const char *dpath)
 	opts.uid = (uid_t)-1;
 	opts.gid = (gid_t)-1;
 	memset(&res, 0, sizeof(res));
-	ofd = hs_sys.openat(AT_FDCWD, dpath, O_RDONLY | O_NOFOLLOW |
+	ofd = hs_sys.openat(dfd, dname, O_RDONLY | O_NOFOLLOW |
 	    O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0);
 	/* A file the program may write but not read: no xattrs to copy. */
 	if (ofd == -1 && errno != EACCES)
 		goto out;
 	if ((ofd != -1 ? hs_sys.fstat(ofd, &ost) :
-	    hs_sys.fstatat(AT_FDCWD, dpath, &ost, AT_SYMLINK_NOFOLLOW)) == -1)
+	    hs_sys.fstatat(dfd, dname, &ost, AT_SYMLINK_NOFOLLOW)) == -1)
 		goto out;
 	hs_meta_plan(&ost, &ost, ofd, &opts, &m);
 	r = hs_meta_apply(tfd, &m, &res);
@@ -407,14 +554,14 @@ create_tmp(struct fix_ent *e, int flags)
 	for (i = 0; i < FIX_TRIES && fd == -1; i++) {
 		if (make_tmpname(e->tpath, dir, base) == -1)
 			return -1;
-		fd = hs_sys.openat(AT_FDCWD, e->tpath, flags | O_CREAT |
-		    O_EXCL | O_NOFOLLOW | O_NOCTTY, 0600);
+		fd = hs_sys.openat(e->dfd, base_of(e->tpath), flags |
+		    O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY, 0600);
 		if (fd == -1 && errno != EEXIST)
 			return -1;
 	}
 	if (fd == -1)
 		return -1;
-	if (copy_meta(fd, e->dpath) == -1 || hs_sys.fstat(fd, &st) == -1)
+	if (copy_meta(fd, e->dfd, base) == -1 || hs_sys.fstat(fd, &st) == -1)
 		goto fail;
 	e->dev = st.st_dev;
 	e->ino = st.st_ino;
@@ -422,7 +569,7 @@ create_tmp(struct fix_ent *e, int flags)
 fail:
 	serrno = errno;
 	(void)hs_sys.close(fd);
-	(void)hs_sys.unlinkat(AT_FDCWD, e->tpath, 0);
+	(void)hs_sys.unlinkat(e->dfd, base_of(e->tpath), 0);
 	errno = serrno;
 	return -1;
 }
@@ -441,19 +588,19 @@ fix_open(int dirfd, const char *path, int flags, mode_t mode)
 	if ((idx = ent_alloc()) == -1)
 		return -1;
 	e = &ents[idx];
-	if (final_name(dirfd, path, e->dpath) == -1 ||
+	if (ent_target(e, dirfd, path) == -1 ||
 	    (fd = create_tmp(e, flags)) == -1)
 		goto fail;
 	if (lock_ofd(fd) == -1 || track(fd, idx) == -1) {
 		serrno = errno;
 		(void)hs_sys.close(fd);
-		(void)hs_sys.unlinkat(AT_FDCWD, e->tpath, 0);
+		(void)hs_sys.unlinkat(e->dfd, base_of(e->tpath), 0);
 		errno = serrno;
 		goto fail;
 	}
 	return fd;
 fail:
-	atomic_store(&e->state, 0);
+	ent_free(e);
 	return -1;
 }
 
@@ -465,9 +612,11 @@ fix_abandon(int fd)
 	guard_busy++;
 	(void)hs_sys.close(fd);
 	if (idx != -1) {
-		(void)hs_sys.unlinkat(AT_FDCWD, ents[idx].tpath, 0);
+		if (ent_dir(&ents[idx]) != -1)
+			(void)hs_sys.unlinkat(ents[idx].dfd,
+			    base_of(ents[idx].tpath), 0);
 		if (atomic_fetch_sub(&ents[idx].nfd, 1) == 1)
-			atomic_store(&ents[idx].state, 0);
+			ent_free(&ents[idx]);
 	}
 	guard_busy--;
 }
@@ -501,66 +650,117 @@ report(const char *what, const char *path, int e)
 
 /* 0, or the errno of a failure, said on stderr: the file is replaced. */
 static int
-sync_dir(const char *dpath)
+sync_dir(const struct fix_ent *e, int dfd)
 {
-	char dir[PATH_MAX];
-	const char *base;
-	int dfd, e = 0;
-
-	if (split(dpath, dir, &base) == -1)
-		return 0;
-	if ((dfd = hs_sys.openat(AT_FDCWD, dir, O_RDONLY | O_DIRECTORY |
-	    O_CLOEXEC, 0)) == -1 || hs_fsync(dfd) == -1) {
-		e = errno;
+	if (hs_fsync(dfd) == -1) {
 		guard_say(1, "replaced, but cannot sync the directory of ",
-		    dpath, "");
+		    e->dpath, "");
+		return errno;
 	}
-	if (dfd != -1)
-		(void)hs_sys.close(dfd);
-	return e;
+	return 0;
+}
+
+/* Drop the temporary, return err. */
+static int
+fail_commit_quiet(struct fix_ent *e, int err)
+{
+	if (ent_dir(e) != -1)
+		(void)hs_sys.unlinkat(e->dfd, base_of(e->tpath), 0);
+	return err;
 }
 
 /* Say why, drop the temporary, return the errno. */
 static int
-fail_commit(const char *what, const struct fix_ent *e, int err)
+fail_commit(const char *what, struct fix_ent *e, int err)
 {
 	report(what, e->dpath, err);
-	(void)hs_sys.unlinkat(AT_FDCWD, e->tpath, 0);
-	return err;
+	return fail_commit_quiet(e, err);
+}
+
+/* Is st the file dev/ino? */
+static int
+is_file(const struct stat *st, dev_t dev, ino_t ino)
+{
+	return st->st_dev == dev && st->st_ino == ino;
+}
+
+/*
+ * What the destination name in dfd holds now: 0 the file the program
+ * opened (or not known: adopted), 1 our temporary (another process
+ * committed it), -1 something else or nothing (errno ESTALE), or -1 with
+ * the errno of a failed lookup.
+ */
+static int
+dest_now(const struct fix_ent *e, int dfd)
+{
+	struct stat st;
+
+	if (hs_sys.fstatat(dfd, base_of(e->dpath), &st,
+	    AT_SYMLINK_NOFOLLOW) == -1) {
+		if (errno != ENOENT)
+			return -1;
+	} else if (is_file(&st, e->dev, e->ino))
+		return 1;
+	else if (e->oino == 0 || is_file(&st, e->odev, e->oino))
+		return 0;
+	errno = ESTALE;
+	return -1;
 }
 
 /*
  * The last descriptor is gone: fsync (data and metadata on disk before a
  * name points at them), rename over the destination, fsync the
- * directory (or the rename may not survive a power cut).  0, or the
- * errno of the step that failed, said on stderr.
+ * directory (or the rename may not survive a power cut).  Both names
+ * are looked up in the directory held since the open (ent_dir), so a
+ * directory above that was moved or swapped for a symlink changes
+ * nothing.  The rename replaces only the file the program opened: if
+ * another file took its name meanwhile (or the name is gone), that one
+ * is kept, and the close fails with ESTALE.  A rename that finds our
+ * temporary gone is a success only if the name now holds it (a process
+ * that closed at the same instant committed).  0, or the errno of the
+ * step that failed, said on stderr.
  */
 static int
 commit(struct fix_ent *e, int pfd)
 {
+	const char *dname = base_of(e->dpath);
+	int dfd, now;
+
 	if (hs_fsync(pfd) == -1)
 		return fail_commit("cannot sync new copy of ", e, errno);
-	if (hs_sys.renameat2(AT_FDCWD, e->tpath, AT_FDCWD, e->dpath, 0) ==
-	    -1) {
-		if (errno == ENOENT)	/* another process did it */
-			return 0;
+	if ((dfd = ent_dir(e)) == -1)
+		return fail_commit("cannot find the directory of ", e, errno);
+	if ((now = dest_now(e, dfd)) == 1)
+		return 0;
+	if (now == -1 && errno == ESTALE) {
+		guard_say(1, "", e->dpath, " was replaced or removed while "
+		    "the program wrote it; that is kept, the new copy dropped");
+		return fail_commit_quiet(e, ESTALE);
+	}
+	if (now == -1)
+		return fail_commit("cannot look up ", e, errno);
+	if (hs_sys.renameat2(dfd, base_of(e->tpath), dfd, dname, 0) == -1) {
+		if (errno == ENOENT && dest_now(e, dfd) == 1)
+			return 0;	/* another process did it */
 		return fail_commit("cannot rename new copy over ", e, errno);
 	}
-	return sync_dir(e->dpath);
+	return sync_dir(e, dfd);
 }
 
 /* Open the temporary anew, to ask about its lock and to sync it. */
 static int
-probe_open(const struct fix_ent *e)
+probe_open(struct fix_ent *e)
 {
 	struct stat st;
-	int fd, serrno;
+	int dfd, fd, serrno;
 
-	fd = hs_sys.openat(AT_FDCWD, e->tpath, O_RDONLY | O_NOFOLLOW |
+	if ((dfd = ent_dir(e)) == -1)
+		return -1;
+	fd = hs_sys.openat(dfd, base_of(e->tpath), O_RDONLY | O_NOFOLLOW |
 	    O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0);
 	if (fd == -1 && errno == EACCES)
-		fd = hs_sys.openat(AT_FDCWD, e->tpath, O_WRONLY | O_NOFOLLOW |
-		    O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0);
+		fd = hs_sys.openat(dfd, base_of(e->tpath), O_WRONLY |
+		    O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0);
 	if (fd == -1)
 		return -1;
 	if (hs_sys.fstat(fd, &st) == -1) {
@@ -626,7 +826,7 @@ release(int idx)
 		r = commit(e, pfd);
 	(void)hs_sys.close(pfd);
 out:
-	atomic_store(&e->state, 0);
+	ent_free(e);
 	return r;
 }
 
@@ -705,7 +905,8 @@ lost(int idx, int e)
 	/* Even if the program retries and succeeds: its last close fails. */
 	(void)atomic_compare_exchange_strong(&ents[idx].lost, &(int){ 0 },
 	    e != 0 ? e : EIO);
-	if (hs_sys.unlinkat(AT_FDCWD, ents[idx].tpath, 0) == 0) {
+	if (ent_dir(&ents[idx]) != -1 && hs_sys.unlinkat(ents[idx].dfd,
+	    base_of(ents[idx].tpath), 0) == 0) {
 		if (e != 0)
 			report("lost a write to the new copy of ",
 			    ents[idx].dpath, e);
@@ -767,14 +968,14 @@ tmp_with_head(struct fix_ent *e, int accmode, off_t len)
 	if ((fd = create_tmp(e, accmode == O_RDONLY ? O_RDWR : accmode)) ==
 	    -1)
 		return -1;
-	src = hs_sys.openat(AT_FDCWD, e->dpath, O_RDONLY | O_NOFOLLOW |
-	    O_NOCTTY | O_CLOEXEC, 0);
+	src = hs_sys.openat(e->dfd, base_of(e->dpath), O_RDONLY |
+	    O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0);
 	if (src == -1 || copy_head(src, fd, len) == -1) {
 		serrno = errno;
 		if (src != -1)
 			(void)hs_sys.close(src);
 		(void)hs_sys.close(fd);
-		(void)hs_sys.unlinkat(AT_FDCWD, e->tpath, 0);
+		(void)hs_sys.unlinkat(e->dfd, base_of(e->tpath), 0);
 		errno = serrno;
 		return -1;
 	}
@@ -791,7 +992,7 @@ fix_truncate(const char *path, off_t len)
 	if ((idx = ent_alloc()) == -1)
 		return -1;
 	e = &ents[idx];
-	if (final_name(AT_FDCWD, path, e->dpath) == -1 ||
+	if (ent_target(e, AT_FDCWD, path) == -1 ||
 	    (fd = tmp_with_head(e, O_WRONLY, len)) == -1)
 		goto out;
 	if ((err = commit(e, fd)) == 0)
@@ -802,7 +1003,7 @@ out:
 	err = errno;
 	if (fd != -1)
 		(void)hs_sys.close(fd);
-	atomic_store(&e->state, 0);
+	ent_free(e);
 	errno = err;
 	return r;
 }
@@ -836,7 +1037,7 @@ fix_ftruncate(int fd, off_t len)
 	 * unlinked one (/proc says "NAME (deleted)"), nor a memfd.
 	 */
 	(void)snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-	if (final_name(AT_FDCWD, proc, e->dpath) == -1)
+	if (ent_target(e, AT_FDCWD, proc) == -1)
 		goto fail;
 	if ((tfd = tmp_with_head(e, fl & O_ACCMODE, len)) == -1)
 		goto fail;
@@ -851,9 +1052,9 @@ fail:
 	serrno = errno;
 	if (tfd != -1) {
 		(void)hs_sys.close(tfd);
-		(void)hs_sys.unlinkat(AT_FDCWD, e->tpath, 0);
+		(void)hs_sys.unlinkat(e->dfd, base_of(e->tpath), 0);
 	}
-	atomic_store(&e->state, 0);
+	ent_free(e);
 	errno = serrno;
 	return -1;
 }
@@ -867,10 +1068,66 @@ atfork_child(void)
 }
 
 /*
+ * Hold the directory of e's destination (named, not yet opened) and note
+ * which file the destination is now: the file the commit may replace.
+ * The owner of that file, or -1 if there is none, in *duid.
+ */
+static int
+adopt_dir(struct fix_ent *e, uid_t *duid)
+{
+	char dir[PATH_MAX];
+	const char *base;
+	struct stat st;
+	int fd;
+
+	if (split(e->dpath, dir, &base) == -1 ||
+	    (fd = hs_sys.openat(AT_FDCWD, dir, O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC, 0)) == -1)
+		return -1;
+	if (fstat(fd, &st) == -1) {
+		(void)hs_sys.close(fd);
+		return -1;
+	}
+	e->dfd = hide_fd(fd);
+	e->ddev = st.st_dev;
+	e->dino = st.st_ino;
+	*duid = (uid_t)-1;
+	if (fstatat(fd, base, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		e->odev = st.st_dev;
+		e->oino = st.st_ino;
+		*duid = st.st_uid;
+	}
+	return 0;
+}
+
+/*
+ * Whose temporaries are ours to commit: one the guard made belongs to
+ * the program's effective user, or (made by root) to the destination's
+ * owner, as meta.c gives it the old file's owner.  Anything else came
+ * from another user (a root program started in a user's session
+ * inherits the user's descriptors): renaming it would put that user's
+ * data over a file the user may not write.  Said, as it is an attack or
+ * a mistake.
+ */
+static int
+owner_ok(const struct stat *st, uid_t duid, const char *tpath)
+{
+	char post[96];
+
+	if (st->st_uid == geteuid() || st->st_uid == duid)
+		return 1;
+	(void)snprintf(post, sizeof(post), ": owned by uid %u, neither "
+	    "this program's nor the destination's owner", (unsigned)st->st_uid);
+	guard_say(1, "not adopting ", tpath, post);
+	return 0;
+}
+
+/*
  * Adopt fd if it is a temporary of ours inherited across execve: named
- * like one, still under that name, and (if locked is set) locked by the
- * guard that made it: a file that merely looks like one, or one left by
- * a killed program, is nobody's to rename.
+ * like one, still under that name, owned as ours are (owner_ok), and
+ * (if locked_only) locked by the guard that made it: a file that merely
+ * looks like one, or one left by a killed program, is nobody's to
+ * rename.
  */
 static void
 adopt_inherited(int fd, const char *tpath, int locked_only)
@@ -878,6 +1135,7 @@ adopt_inherited(int fd, const char *tpath, int locked_only)
 	struct fix_ent *e;
 	struct stat st;
 	int idx, pfd, ok = 0;
+	uid_t duid;
 
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
 	    (idx = ent_alloc()) == -1)
@@ -887,12 +1145,13 @@ adopt_inherited(int fd, const char *tpath, int locked_only)
 	e->ino = st.st_ino;
 	if (dest_of(tpath, e->dpath) == 0 &&
 	    snprintf(e->tpath, PATH_MAX, "%s", tpath) < PATH_MAX &&
-	    (pfd = probe_open(e)) != -1) {
-		ok = !locked_only || locked(pfd) == 1;
+	    adopt_dir(e, &duid) == 0 && (pfd = probe_open(e)) != -1) {
+		ok = (!locked_only || locked(pfd) == 1) &&
+		    owner_ok(&st, duid, tpath);
 		(void)hs_sys.close(pfd);
 	}
 	if (!ok || track(fd, idx) == -1)
-		atomic_store(&e->state, 0);
+		ent_free(e);
 }
 
 /* ---- execve -------------------------------------------------------- */
