@@ -258,3 +258,43 @@ refused_or_ok() {
 	done
 	stop_swapper
 }
+
+# --- rollback -------------------------------------------------------------------
+
+# root's app and its backup app~ (both root's regular files) in nobody's
+# directory; the swapper exchanges app~ with nobody's link to the secret.
+# rollback checks that app~ is a regular file of app's owner and then
+# exchanges the names: if the swapper exchanges between the two, the old
+# binary put the link at app (rollback made DEST a link to the secret,
+# and said it had rolled back).  Old binary: app became the link in 18
+# and 30 of 100 rounds and 10 of 60 (16.7% at the lowest);
+# (1 - 0.167)^60 < 2e-5, and 60 rounds take about 10 s.
+@test "race: rollback against the backup flipping between a file and a symlink" {
+	local r won=0 done=0
+	echo v1 >"$ATK/app"
+	echo v2 >"$ATK/app~"
+	as_nobody ln -s "$VAULT/s" "$ATK/spare"
+	start_swapper flip "$ATK/app~" "$ATK/spare"
+	for ((r = 0; r < ${HS_RACE_ROUNDS:-60}; r++)); do
+		kill -CONT "$SPID"
+		run_hs rollback "$ATK/app"
+		pause_swapper
+		vault_intact || fail "round $r: the vault was changed"
+		if [ -L "$ATK/app" ]; then
+			won=$((won + 1))
+		else
+			refused_or_ok "$ATK/app~"
+			[ "$status" -ne 0 ] || done=$((done + 1))
+			[ "$(stat -c %U "$ATK/app")" = root ] || fail "owner"
+		fi
+		rm -f "$ATK/app" "$ATK/app~" "$ATK/spare"
+		echo v1 >"$ATK/app"
+		echo v2 >"$ATK/app~"
+		as_nobody ln -s "$VAULT/s" "$ATK/spare"
+	done
+	stop_swapper
+	echo "# rollback: DEST made a link in $won of $r rounds," \
+	    "$done rolled back" >&3
+	[ "$won" -eq 0 ] || fail "the race was won in $won of $r rounds"
+	[ "$done" -gt 0 ] || fail "no round rolled back"
+}
