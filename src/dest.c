@@ -54,26 +54,112 @@ split(const char *path, char *dir, size_t dirlen, char *base)
 	return 0;
 }
 
+/*
+ * The deepest existing directory on the way to dir, opened by path as the
+ * user named it (links followed, as mkdir -p follows them); *rest is left
+ * at what remains to be created.  dir is restored.
+ */
+static int
+open_existing(char *dir, char **rest)
+{
+	char *p = dir + strlen(dir), c;
+	int fd;
+
+	for (;;) {
+		while (p > dir && p[-1] == '/')
+			p--;		/* "a//b/": the slashes go with b */
+		c = *p;
+		*p = '\0';
+		fd = p == dir ? hs_openat(AT_FDCWD, *dir == '/' ? "/" : ".",
+		    O_RDONLY | O_DIRECTORY, 0) :
+		    hs_openat(AT_FDCWD, dir, O_RDONLY | O_DIRECTORY, 0);
+		*p = c;
+		if (fd != -1 || errno != ENOENT || p == dir) {
+			*rest = p;
+			return fd;
+		}
+		while (p > dir && p[-1] != '/')
+			p--;
+	}
+}
+
+/*
+ * One component below the existing part: make it, then enter it without
+ * following a link, and only if it is ours.  Between the two calls
+ * whoever may write the parent can swap the new directory for a link or
+ * for a directory of their own; mkdirat and openat relative to the
+ * parent's descriptor, and O_NOFOLLOW with the owner check, make sure
+ * that what is entered is a directory we own, found where we made it.
+ * "." and ".." are not made, only entered (".." of a directory we hold
+ * is where we came from).
+ */
+static int
+mkdir_step(int at, const char *name)
+{
+	int dot = strcmp(name, ".") == 0 || strcmp(name, "..") == 0;
+	struct stat st = { .st_uid = geteuid() };
+	int fd, serrno;
+
+	if (!dot && hs_sys.mkdirat(at, name, 0755) == -1 && errno != EEXIST)
+		return -1;
+	fd = hs_openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
+	if (fd == -1 || dot)
+		return fd;
+	if (hs_sys.fstat(fd, &st) == 0 && st.st_uid == geteuid())
+		return fd;
+	if (st.st_uid != geteuid())
+		errno = EACCES;		/* swapped for another's */
+	serrno = errno;
+	(void)hs_close(fd);
+	errno = serrno;
+	return -1;
+}
+
+/*
+ * mkdir -p dir, returning a descriptor on dir itself.  The directories
+ * that exist are followed as the user named them; each one made is made
+ * and entered relative to its parent's descriptor (mkdir_step), so the
+ * descriptor returned is the directory this call made, even where others
+ * can rename things on the way.  dir is restored.
+ */
+int
+hs_mkdirs_open(char *dir)
+{
+	char *p, *e, c;
+	int fd, next, serrno;
+
+	if ((fd = open_existing(dir, &p)) == -1)
+		return -1;
+	for (;;) {
+		while (*p == '/')
+			p++;
+		if (*p == '\0')
+			return fd;
+		for (e = p; *e != '/' && *e != '\0'; e++)
+			;
+		c = *e;
+		*e = '\0';
+		next = mkdir_step(fd, p);
+		*e = c;
+		serrno = errno;
+		(void)hs_close(fd);
+		errno = serrno;
+		if ((fd = next) == -1)
+			return -1;
+		p = e;
+	}
+}
+
 /* mkdir -p dir; existing components are fine.  dir is restored. */
 int
 hs_mkdirs(char *dir)
 {
-	char *p, c;
+	int fd = hs_mkdirs_open(dir);
 
-	for (p = dir + 1;; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		c = *p;
-		*p = '\0';
-		if (hs_sys.mkdirat(AT_FDCWD, dir, 0755) == -1 &&
-		    errno != EEXIST) {
-			*p = c;
-			return -1;
-		}
-		*p = c;
-		if (c == '\0')
-			return 0;
-	}
+	if (fd == -1)
+		return -1;
+	(void)hs_close(fd);
+	return 0;
 }
 
 /* Open the directory dir relative to at, for fsync and *at() calls. */
@@ -163,9 +249,10 @@ hs_dest_open(const char *dst, unsigned int flags, struct hs_dest *d,
 	if (d->dirfd == -1 && errno == ENOENT && (flags & HS_MKDIRS)) {
 		if (flags & HS_DRY_RUN)
 			return 0;	/* would be created: nothing to check */
-		if (hs_mkdirs(dir) == -1)
+		/* The very directory made: never reopened by path. */
+		d->dirfd = hs_mkdirs_open(dir);
+		if (d->dirfd == -1)
 			return hs_fail(res, "cannot create directory", dir);
-		d->dirfd = open_dir(AT_FDCWD, dir);
 	}
 	if (d->dirfd == -1)
 		return hs_fail(res, "cannot open directory of", dst);

@@ -44,7 +44,13 @@ struct hs_dest {
 int	hs_dest_open(const char *dst, unsigned int flags, struct hs_dest *,
 	    struct hs_result *);
 void	hs_dest_close(struct hs_dest *);
+/*
+ * mkdir -p; hs_mkdirs_open returns a descriptor on the directory made.
+ * Components that do not exist yet are made and entered relative to their
+ * parent, without following links, and must be owned by us (EACCES).
+ */
 int	hs_mkdirs(char *dir);
+int	hs_mkdirs_open(char *dir);
 
 /* tmp.c: the temporary file beside the destination. */
 struct hs_tmp {

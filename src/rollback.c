@@ -25,13 +25,43 @@ no_exchange(int e)
 	return e == EINVAL || e == ENOSYS || e == EOPNOTSUPP;
 }
 
+/*
+ * Is the name dirfd/name still the inode bst describes?  Another user who
+ * may write the directory can swap the backup between backup_ok() and the
+ * exchange; the exchange is checked after the fact because there is no
+ * way to exchange "this inode" rather than "this name".
+ */
 static int
-swap_in(struct hs_dest *d, const char *bname, struct hs_result *res)
+still(int dirfd, const char *name, const struct stat *bst)
+{
+	struct stat st;
+
+	return hs_sys.fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    st.st_dev == bst->st_dev && st.st_ino == bst->st_ino;
+}
+
+/*
+ * Exchange the backup bst (checked by backup_ok) into place, and make sure
+ * it is what went in: if DEST is now another inode, someone swapped the
+ * backup name in between, and the names are exchanged back, so that what
+ * is left at DEST is what was there or a backup that passed the check.
+ */
+static int
+swap_in(struct hs_dest *d, const char *bname, const struct stat *bst,
+    struct hs_result *res)
 {
 	if (d->exists) {
 		if (hs_sys.renameat2(d->dirfd, bname, d->dirfd, d->name,
-		    RENAME_EXCHANGE) == 0)
-			return 0;
+		    RENAME_EXCHANGE) == 0) {
+			if (still(d->dirfd, d->name, bst))
+				return 0;
+			(void)hs_sys.renameat2(d->dirfd, bname, d->dirfd,
+			    d->name, RENAME_EXCHANGE);
+			errno = EAGAIN;
+			return hs_fail(res, "refusing to roll back: the backup "
+			    "was replaced while rolling back to it:",
+			    res->backup);
+		}
 		if (!no_exchange(errno))
 			return hs_fail(res, "cannot roll back", res->target);
 	}
@@ -104,7 +134,7 @@ hs_rollback(const char *dst, const struct hs_install_opts *opts,
 		ret = 0;
 		goto out;
 	}
-	if (swap_in(&d, bname, res) == -1)
+	if (swap_in(&d, bname, &bst, res) == -1)
 		goto out;
 	if (!(opts->flags & HS_NO_SYNC) && hs_fsync(d.dirfd) == -1) {
 		hs_fail(res, "rolled back, but cannot sync the directory of",

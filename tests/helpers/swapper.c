@@ -3,6 +3,7 @@
  * names, once at a chosen moment or over and over.
  *
  *	swapper flip PATH SPARE
+ *	swapper chase PATH SPARE
  *	swapper onopen DIR TRIGGER PATH SPARE
  *
  * Both exchange PATH and SPARE with renameat2(RENAME_EXCHANGE), one
@@ -11,7 +12,10 @@
  * file the attacker may not read).
  *
  * flip exchanges them in a tight loop until SIGTERM; it writes "ready"
- * after the first exchange and, at the end, "flips=N".  onopen watches
+ * after the first exchange and, at the end, "flips=N".  chase is flip
+ * for a PATH that the victim has yet to create (a directory install -D
+ * makes): it says "ready" at once and counts only the exchanges that
+ * happened, retrying while either name is missing.  onopen watches
  * DIR with inotify(7), writes "ready" once the watch is in place, and
  * exchanges the two once when something opens DIR/TRIGGER (the victim
  * has then got past its look at the rest of DIR), then writes "swapped"
@@ -44,22 +48,27 @@ exchange(const char *a, const char *b)
 }
 
 static int
-flip(const char *path, const char *spare)
+flip(const char *path, const char *spare, int chase)
 {
 	struct sigaction sa;
 	unsigned long n = 0;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
-	if (sigaction(SIGTERM, &sa, NULL) == -1 || exchange(path, spare) == -1)
+	if (sigaction(SIGTERM, &sa, NULL) == -1)
 		return 1;
-	n++;
+	if (!chase) {
+		if (exchange(path, spare) == -1)
+			return 1;
+		n++;
+	}
 	printf("ready\n");
 	fflush(stdout);
 	while (!stop) {
-		if (exchange(path, spare) == -1 && errno != EINTR)
+		if (exchange(path, spare) == 0)
+			n++;
+		else if (errno != EINTR && !(chase && errno == ENOENT))
 			return 1;
-		n++;
 	}
 	printf("flips=%lu\n", n);
 	return 0;
@@ -103,10 +112,13 @@ int
 main(int argc, char **argv)
 {
 	if (argc == 4 && strcmp(argv[1], "flip") == 0)
-		return flip(argv[2], argv[3]);
+		return flip(argv[2], argv[3], 0);
+	if (argc == 4 && strcmp(argv[1], "chase") == 0)
+		return flip(argv[2], argv[3], 1);
 	if (argc == 6 && strcmp(argv[1], "onopen") == 0)
 		return onopen(argv[2], argv[3], argv[4], argv[5]);
 	fprintf(stderr, "usage: swapper flip PATH SPARE\n"
+	    "       swapper chase PATH SPARE\n"
 	    "       swapper onopen DIR TRIGGER PATH SPARE\n");
 	return 2;
 }
