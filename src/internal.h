@@ -120,6 +120,9 @@ struct hs_journal {
 int	hs_journal_create(int rootfd, struct hs_journal *);
 int	hs_journal_add(struct hs_journal *, char type, const char *dir,
 	    const char *name, const char *aux, int kind);
+/* An O record: aux links the old dir/name, inode ino of device dev. */
+int	hs_journal_add_old(struct hs_journal *, const char *dir,
+	    const char *name, const char *aux, dev_t dev, ino_t ino);
 int	hs_journal_commit(struct hs_journal *, int sync);
 void	hs_journal_remove(struct hs_journal *);
 
@@ -131,6 +134,9 @@ struct hs_jrec {
 	const char	*dir;		/* D T O: relative, plain, or "." */
 	const char	*name;		/* D T O: one component */
 	const char	*aux;		/* T: temporary, O: old link; S */
+	int		 has_id;	/* O: dev and ino were recorded */
+	dev_t		 dev;		/* O: the old inode's identity */
+	ino_t		 ino;
 };
 
 struct hs_jtext {

@@ -29,6 +29,7 @@ struct journal {
 	int		 rootfd;
 	int		 dirfd;		/* the open directory below */
 	const char	*dirpath;	/* dirfd's, relative to the root */
+	int		 disarm_failed;	/* drop_old's failure was that */
 	char		 root[PATH_MAX];	/* for messages */
 };
 
@@ -198,9 +199,56 @@ forward(struct journal *j)
 	return 0;
 }
 
+/* 1 if st is the old inode r recorded, and a regular file. */
+static int
+recorded(const struct stat *st, const struct hs_jrec *r)
+{
+	return r->has_id && S_ISREG(st->st_mode) && st->st_dev == r->dev &&
+	    st->st_ino == r->ino;
+}
+
 /*
- * After forward: the old inodes' links become backups (S) or go.  Only
- * once every rename is made, or a rollback would find them gone.
+ * Clear the set-ID bits and capabilities of the old inode r links (as a
+ * single install does, hs_meta_disarm): once it leaves the name, it may
+ * live on as a backup or under another user's hard link.  Looked at
+ * first, so that no FIFO or device is opened, then opened O_NOFOLLOW and
+ * checked again on the descriptor, which is what is changed.  A link
+ * that is not the recorded inode (another user's file renamed over it,
+ * or a journal of an earlier version, which has no identity) is left
+ * alone: disarming it could strip someone else's program.
+ */
+static int
+disarm_old(struct journal *j, const struct hs_jrec *r)
+{
+	struct stat st;
+	int fd = dir(j, r->dir), old, ret = -1, serrno;
+
+	if (fd == -1)
+		return errno == ENOENT ? 0 : -1;
+	if (hs_sys.fstatat(fd, r->aux, &st, AT_SYMLINK_NOFOLLOW) == -1)
+		return errno == ENOENT ? 0 : -1;
+	if (!recorded(&st, r))
+		return 0;
+	old = hs_openat(fd, r->aux, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_NOCTTY, 0);
+	if (old == -1)
+		return errno == ENOENT ? 0 : -1;
+	if (hs_sys.fstat(old, &st) == -1)
+		goto out;
+	ret = recorded(&st, r) ? hs_meta_disarm(old, &st) : 0;
+out:
+	serrno = errno;
+	(void)hs_close(old);
+	errno = serrno;
+	return ret;
+}
+
+/*
+ * After forward: the old inodes are disarmed, then their links become
+ * backups (S) or go.  Only once every rename is made, or a rollback
+ * would find them gone (or stripped of bits they must get back).  A
+ * failure stops here with the journal kept: the next replay (recover,
+ * or the next transaction in the tree) disarms and drops again.
  */
 static int
 drop_old(struct journal *j)
@@ -213,6 +261,10 @@ drop_old(struct journal *j)
 		r = &j->p.rec[i];
 		if (r->type != 'O' || r->cancelled)
 			continue;
+		if (disarm_old(j, r) == -1) {
+			j->disarm_failed = 1;
+			return -1;
+		}
 		if (j->p.suffix != NULL) {
 			if (hs_backup_name(bname, r->name, j->p.suffix) == -1 ||
 			    move_name(j, r->dir, r->aux, bname) == -1)
@@ -386,8 +438,10 @@ carry_out(struct journal *j, int *outcome, struct hs_result *res)
 		}
 		*outcome = 1;
 		if (drop_old(j) == -1) {
-			failed(j, res, "installed, but cannot remove old "
-			    "links in");
+			failed(j, res, j->disarm_failed ? "installed, but "
+			    "cannot clear the set-ID bits or capabilities of "
+			    "an old version in" : "installed, but cannot "
+			    "remove old links in");
 			return -1;
 		}
 	} else {
