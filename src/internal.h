@@ -109,7 +109,7 @@ int	hs_meta_matches(const struct stat *, const struct hs_meta *);
 
 struct hs_journal {
 	int	rootfd;			/* borrowed */
-	int	fd;			/* O_APPEND, or -1 */
+	int	fd;			/* O_RDWR|O_APPEND, or -1 */
 	size_t	size;			/* bytes written */
 };
 
@@ -186,5 +186,15 @@ int	hs_fd_path(int fd, char *buf, size_t len);
  */
 int	hs_journal_replay(int rootfd, int sync, int *outcome,
 	    struct hs_result *);
+/*
+ * The same for the journal this process is writing, read back from its
+ * descriptor (opened O_RDWR), not by name, which another user who may
+ * write the root can remove or replace; the name is removed only while
+ * it is still that file.
+ */
+int	hs_journal_replay_held(const struct hs_journal *, int sync,
+	    int *outcome, struct hs_result *);
+/* 1 if the journal's name is still the file written, 0 if not, -1. */
+int	hs_journal_is_ours(const struct hs_journal *);
 
 #endif /* HS_INTERNAL_H */

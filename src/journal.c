@@ -57,7 +57,8 @@ int
 hs_journal_create(int rootfd, struct hs_journal *j)
 {
 	j->rootfd = rootfd;
-	j->fd = hs_openat(rootfd, HS_JOURNAL, O_WRONLY | O_CREAT | O_EXCL |
+	/* O_RDWR: the commit replays what it reads back from fd. */
+	j->fd = hs_openat(rootfd, HS_JOURNAL, O_RDWR | O_CREAT | O_EXCL |
 	    O_NOFOLLOW | O_APPEND, 0600);
 	if (j->fd == -1)
 		return -1;

@@ -635,8 +635,9 @@ barrier(struct hs_txn *t, struct hs_result *res)
 }
 
 /*
- * Undo: replay the journal backward.  A goes in first: if C made it to
- * the journal before the failure, a replay must still go backward.
+ * Undo: replay the journal backward, as this process wrote it (read
+ * back from its descriptor).  A goes in first: if C made it to the
+ * journal before the failure, a replay must still go backward.
  */
 static void
 roll_back(struct hs_txn *t)
@@ -647,7 +648,7 @@ roll_back(struct hs_txn *t)
 	memset(&r2, 0, sizeof(r2));
 	(void)strlcpy(r2.target, t->root, sizeof(r2.target));
 	(void)hs_journal_add(&t->j, 'A', NULL, NULL, NULL, -1);
-	if (hs_journal_replay(t->rootfd, !(t->opts.flags & HS_NO_SYNC),
+	if (hs_journal_replay_held(&t->j, !(t->opts.flags & HS_NO_SYNC),
 	    &outcome, &r2) == 0)
 		t->stats.rolled_back = 1;
 	(void)hs_close(t->j.fd);
@@ -656,10 +657,17 @@ roll_back(struct hs_txn *t)
 	errno = serrno;
 }
 
+/*
+ * Phase 3: the barrier, C, then the renames, replayed from what this
+ * process wrote.  The journal's name must still be that file once C is
+ * durable: removed or replaced by another user who may write the root
+ * (a world-writable tree without the sticky bit), it could no longer
+ * repair a crash, and the transaction is rolled back instead.
+ */
 int
 hs_txn_commit(struct hs_txn *t, struct hs_result *res)
 {
-	int sync = !(t->opts.flags & HS_NO_SYNC), outcome;
+	int sync = !(t->opts.flags & HS_NO_SYNC), outcome, ours = -1;
 
 	memset(res, 0, sizeof(*res));
 	if (t->j.fd == -1 || t->done) {
@@ -667,14 +675,19 @@ hs_txn_commit(struct hs_txn *t, struct hs_result *res)
 		return 0;		/* nothing staged */
 	}
 	if ((sync && barrier(t, res) == -1) ||
-	    hs_journal_commit(&t->j, sync) == -1) {
-		if (res->step == NULL)
+	    hs_journal_commit(&t->j, sync) == -1 ||
+	    (ours = hs_journal_is_ours(&t->j)) != 1) {
+		if (ours == 0) {
+			errno = EPERM;
+			hs_fail(res, "refusing to commit (the journal was "
+			    "removed or replaced by someone else) in", t->root);
+		} else if (res->step == NULL)
 			hs_fail(res, "cannot write the journal in", t->root);
 		roll_back(t);
 		return -1;
 	}
 	(void)strlcpy(res->target, t->root, sizeof(res->target));
-	if (hs_journal_replay(t->rootfd, sync, &outcome, res) == -1) {
+	if (hs_journal_replay_held(&t->j, sync, &outcome, res) == -1) {
 		/* Past the last rename, the tree is new: nothing to undo. */
 		if (outcome != 1)
 			roll_back(t);
