@@ -115,7 +115,7 @@ int	hs_meta_matches(const struct stat *, const struct hs_meta *);
 
 struct hs_journal {
 	int	rootfd;			/* borrowed */
-	int	fd;			/* O_APPEND, or -1 */
+	int	fd;			/* O_RDWR|O_APPEND, or -1 */
 	size_t	size;			/* bytes written */
 };
 
@@ -126,6 +126,9 @@ struct hs_journal {
 int	hs_journal_create(int rootfd, struct hs_journal *);
 int	hs_journal_add(struct hs_journal *, char type, const char *dir,
 	    const char *name, const char *aux, int kind);
+/* An O record: aux links the old dir/name, inode ino of device dev. */
+int	hs_journal_add_old(struct hs_journal *, const char *dir,
+	    const char *name, const char *aux, dev_t dev, ino_t ino);
 int	hs_journal_commit(struct hs_journal *, int sync);
 void	hs_journal_remove(struct hs_journal *);
 
@@ -137,6 +140,9 @@ struct hs_jrec {
 	const char	*dir;		/* D T O: relative, plain, or "." */
 	const char	*name;		/* D T O: one component */
 	const char	*aux;		/* T: temporary, O: old link; S */
+	int		 has_id;	/* O: dev and ino were recorded */
+	dev_t		 dev;		/* O: the old inode's identity */
+	ino_t		 ino;
 };
 
 struct hs_jtext {
@@ -186,5 +192,15 @@ int	hs_fd_path(int fd, char *buf, size_t len);
  */
 int	hs_journal_replay(int rootfd, int sync, int *outcome,
 	    struct hs_result *);
+/*
+ * The same for the journal this process is writing, read back from its
+ * descriptor (opened O_RDWR), not by name, which another user who may
+ * write the root can remove or replace; the name is removed only while
+ * it is still that file.
+ */
+int	hs_journal_replay_held(const struct hs_journal *, int sync,
+	    int *outcome, struct hs_result *);
+/* 1 if the journal's name is still the file written, 0 if not, -1. */
+int	hs_journal_is_ours(const struct hs_journal *);
 
 #endif /* HS_INTERNAL_H */

@@ -10,7 +10,8 @@
  *	S SUFFIX			-b: old files become NAME+SUFFIX
  *	D DIR				a directory we are creating
  *	T DIR NAME TMP KIND		TMP will replace DIR/NAME (KIND 0-2)
- *	O DIR NAME OLD			OLD is a hard link to the old DIR/NAME
+ *	O DIR NAME OLD DEV INO		OLD is a hard link to the old DIR/NAME,
+ *					inode INO of device DEV (decimal)
  *	X				the name the record before announced
  *					was taken by another file: not ours
  *	C				committed: every T is durable
@@ -21,7 +22,9 @@
  * reach it beneath ROOT's descriptor without following a symbolic link
  * (recover.c).  NAME, TMP, OLD and SUFFIX are single components.  Format
  * 1, written by earlier versions, named directories by absolute path; it
- * is still read, if every directory lies beneath ROOT's path.
+ * is still read, if every directory lies beneath ROOT's path.  An O
+ * record without DEV and INO (earlier versions) is still read; its old
+ * inode cannot be told from another file, so it is not disarmed.
  *
  * Every T, O and D record is written BEFORE the name it announces is
  * created, so whatever a crash leaves behind is listed.  The journal is
@@ -38,6 +41,7 @@
 #include <bsd/string.h>
 #include <bsd/vis.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,7 +57,8 @@ int
 hs_journal_create(int rootfd, struct hs_journal *j)
 {
 	j->rootfd = rootfd;
-	j->fd = hs_openat(rootfd, HS_JOURNAL, O_WRONLY | O_CREAT | O_EXCL |
+	/* O_RDWR: the commit replays what it reads back from fd. */
+	j->fd = hs_openat(rootfd, HS_JOURNAL, O_RDWR | O_CREAT | O_EXCL |
 	    O_NOFOLLOW | O_APPEND, 0600);
 	if (j->fd == -1)
 		return -1;
@@ -65,10 +70,10 @@ hs_journal_create(int rootfd, struct hs_journal *j)
 	return 0;
 }
 
-/* Append one record: type, then up to three escaped fields and a kind. */
-int
-hs_journal_add(struct hs_journal *j, char type, const char *dir,
-    const char *name, const char *aux, int kind)
+/* Append one record: type, up to three escaped fields, then tail. */
+static int
+add(struct hs_journal *j, char type, const char *dir, const char *name,
+    const char *aux, const char *tail)
 {
 	const char *f[3] = { dir, name, aux };
 	size_t cap = 8 + 3 * (4 * PATH_MAX + 2), len = 0;
@@ -86,8 +91,7 @@ hs_journal_add(struct hs_journal *j, char type, const char *dir,
 			goto toolong;
 		len += (size_t)r;
 	}
-	if (kind >= 0)
-		len += (size_t)snprintf(line + len, cap - len, " %d", kind);
+	len += (size_t)snprintf(line + len, cap - len, "%s", tail);
 	line[len++] = '\n';
 	/* Never write a journal that the replay would refuse as too big. */
 	if (j->size + len > HS_JOURNAL_MAX) {
@@ -105,6 +109,28 @@ toolong:
 	free(line);
 	errno = ENAMETOOLONG;
 	return -1;
+}
+
+int
+hs_journal_add(struct hs_journal *j, char type, const char *dir,
+    const char *name, const char *aux, int kind)
+{
+	char tail[16] = "";
+
+	if (kind >= 0)
+		(void)snprintf(tail, sizeof(tail), " %d", kind);
+	return add(j, type, dir, name, aux, tail);
+}
+
+int
+hs_journal_add_old(struct hs_journal *j, const char *dir, const char *name,
+    const char *aux, dev_t dev, ino_t ino)
+{
+	char tail[48];
+
+	(void)snprintf(tail, sizeof(tail), " %ju %ju", (uintmax_t)dev,
+	    (uintmax_t)ino);
+	return add(j, 'O', dir, name, aux, tail);
 }
 
 /* The commit point: C, made durable with the journal's own name. */
@@ -225,12 +251,26 @@ split_fields(char *s, char **f, int max, const char **msg)
 	return n;
 }
 
+/* A decimal number, digits only, that fits. */
+static int
+number(const char *s, uintmax_t *v)
+{
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	*v = strtoumax(s, &end, 10);
+	return *end != '\0' || errno != 0 ? -1 : 0;
+}
+
 /* The fields of a T, O, D or S record, checked into r. */
 static int
 fields(struct jparser *ps, struct hs_jrec *r, char **f, int n,
     const char **msg)
 {
 	const char *dir, *slash;
+	uintmax_t v;
 
 	if (r->type == 'S') {
 		*msg = "a name that is not one path component";
@@ -265,6 +305,15 @@ fields(struct jparser *ps, struct hs_jrec *r, char **f, int n,
 		return -1;
 	if (r->type == 'T')
 		r->kind = f[3][0] - '0';
+	if (r->type == 'O' && n == 5) {
+		if (number(f[3], &v) == -1)
+			return -1;
+		r->dev = (dev_t)v;
+		if (number(f[4], &v) == -1)
+			return -1;
+		r->ino = (ino_t)v;
+		r->has_id = 1;
+	}
 	return 0;
 }
 
@@ -291,11 +340,11 @@ static int
 record(struct jparser *ps, char *line, const char **msg)
 {
 	static const char types[] = "SDTOXCA";
-	static const int nf[] = { 1, 1, 4, 3, 0, 0, 0 };
+	static const int nf[] = { 1, 1, 4, 5, 0, 0, 0 };
 	struct hs_jtext *j = ps->j;
 	struct hs_jrec *r = &j->rec[j->n];
 	const char *t;
-	char *f[4];
+	char *f[5];
 	int n;
 
 	*msg = "an unknown record";
@@ -310,7 +359,9 @@ record(struct jparser *ps, char *line, const char **msg)
 	if ((n = split_fields(line + 1, f, nf[t - types], msg)) == -1)
 		return -1;
 	*msg = "a record with bad fields";
-	if (n != nf[t - types] || (n > 0 && fields(ps, r, f, n, msg) == -1))
+	/* O: 5 fields, or 3 as earlier versions wrote it. */
+	if ((n != nf[t - types] && !(r->type == 'O' && n == 3)) ||
+	    (n > 0 && fields(ps, r, f, n, msg) == -1))
 		return -1;
 	ps->last = r->type;
 	switch (r->type) {

@@ -29,6 +29,7 @@ struct journal {
 	int		 rootfd;
 	int		 dirfd;		/* the open directory below */
 	const char	*dirpath;	/* dirfd's, relative to the root */
+	int		 disarm_failed;	/* drop_old's failure was that */
 	char		 root[PATH_MAX];	/* for messages */
 };
 
@@ -198,9 +199,56 @@ forward(struct journal *j)
 	return 0;
 }
 
+/* 1 if st is the old inode r recorded, and a regular file. */
+static int
+recorded(const struct stat *st, const struct hs_jrec *r)
+{
+	return r->has_id && S_ISREG(st->st_mode) && st->st_dev == r->dev &&
+	    st->st_ino == r->ino;
+}
+
 /*
- * After forward: the old inodes' links become backups (S) or go.  Only
- * once every rename is made, or a rollback would find them gone.
+ * Clear the set-ID bits and capabilities of the old inode r links (as a
+ * single install does, hs_meta_disarm): once it leaves the name, it may
+ * live on as a backup or under another user's hard link.  Looked at
+ * first, so that no FIFO or device is opened, then opened O_NOFOLLOW and
+ * checked again on the descriptor, which is what is changed.  A link
+ * that is not the recorded inode (another user's file renamed over it,
+ * or a journal of an earlier version, which has no identity) is left
+ * alone: disarming it could strip someone else's program.
+ */
+static int
+disarm_old(struct journal *j, const struct hs_jrec *r)
+{
+	struct stat st;
+	int fd = dir(j, r->dir), old, ret = -1, serrno;
+
+	if (fd == -1)
+		return errno == ENOENT ? 0 : -1;
+	if (hs_sys.fstatat(fd, r->aux, &st, AT_SYMLINK_NOFOLLOW) == -1)
+		return errno == ENOENT ? 0 : -1;
+	if (!recorded(&st, r))
+		return 0;
+	old = hs_openat(fd, r->aux, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_NOCTTY, 0);
+	if (old == -1)
+		return errno == ENOENT ? 0 : -1;
+	if (hs_sys.fstat(old, &st) == -1)
+		goto out;
+	ret = recorded(&st, r) ? hs_meta_disarm(old, &st) : 0;
+out:
+	serrno = errno;
+	(void)hs_close(old);
+	errno = serrno;
+	return ret;
+}
+
+/*
+ * After forward: the old inodes are disarmed, then their links become
+ * backups (S) or go.  Only once every rename is made, or a rollback
+ * would find them gone (or stripped of bits they must get back).  A
+ * failure stops here with the journal kept: the next replay (recover,
+ * or the next transaction in the tree) disarms and drops again.
  */
 static int
 drop_old(struct journal *j)
@@ -213,6 +261,10 @@ drop_old(struct journal *j)
 		r = &j->p.rec[i];
 		if (r->type != 'O' || r->cancelled)
 			continue;
+		if (disarm_old(j, r) == -1) {
+			j->disarm_failed = 1;
+			return -1;
+		}
 		if (j->p.suffix != NULL) {
 			if (hs_backup_name(bname, r->name, j->p.suffix) == -1 ||
 			    move_name(j, r->dir, r->aux, bname) == -1)
@@ -335,25 +387,19 @@ failed(struct journal *j, struct hs_result *res, const char *step)
 }
 
 /*
- * Read, check and parse the journal: 1 if there is one to replay, 0 if
- * there is none, -1 (res set, res->target the journal's path) if it is
- * refused.  Format 1 needs the root's absolute path.
+ * Parse text, len bytes of the journal, into j->p: 0, or -1 with res
+ * set (res->target the journal's path).  Format 1 needs the root's
+ * absolute path.  text is freed.
  */
 static int
-load(struct journal *j, struct hs_result *res)
+parse(struct journal *j, char *text, size_t len, struct hs_result *res)
 {
 	static __thread char step[160];	/* res->step of a parse error */
-	char rootpath[PATH_MAX], *text;
-	const char *why, *msg;
+	char rootpath[PATH_MAX];
+	const char *msg;
 	unsigned long line;
-	size_t len;
 	int r;
 
-	join(res->target, sizeof(res->target), j->root, HS_JOURNAL);
-	if (slurp(j->rootfd, &text, &len, &why) == -1)
-		return hs_fail(res, why, res->target);
-	if (text == NULL)
-		return 0;
 	r = hs_fd_path(j->rootfd, rootpath, sizeof(rootpath));
 	r = hs_journal_parse(text, len, r == 0 ? rootpath : NULL, &j->p,
 	    &line, &msg);
@@ -365,7 +411,49 @@ load(struct journal *j, struct hs_result *res)
 		return hs_fail(res, step, res->target);
 	}
 	(void)strlcpy(res->target, j->root, sizeof(res->target));
-	return 1;
+	return 0;
+}
+
+/*
+ * Read, check and parse the journal: 1 if there is one to replay, 0 if
+ * there is none, -1 (res set, res->target the journal's path) if it is
+ * refused.
+ */
+static int
+load(struct journal *j, struct hs_result *res)
+{
+	const char *why;
+	char *text;
+	size_t len;
+
+	join(res->target, sizeof(res->target), j->root, HS_JOURNAL);
+	if (slurp(j->rootfd, &text, &len, &why) == -1)
+		return hs_fail(res, why, res->target);
+	if (text == NULL)
+		return 0;
+	return parse(j, text, len, res) == -1 ? -1 : 1;
+}
+
+/*
+ * The journal this process is writing, read back from its descriptor,
+ * not by name: another user who may write the tree's root can remove or
+ * replace the name, not what was written through the descriptor.
+ */
+static int
+load_held(struct journal *j, const struct hs_journal *hj,
+    struct hs_result *res)
+{
+	char *text;
+	ssize_t n;
+
+	join(res->target, sizeof(res->target), j->root, HS_JOURNAL);
+	if ((text = malloc(hj->size + 1)) == NULL)
+		return hs_fail(res, "cannot read the journal", res->target);
+	if ((n = hs_pread_full(hj->fd, text, hj->size, 0)) == -1) {
+		free(text);
+		return hs_fail(res, "cannot read the journal", res->target);
+	}
+	return parse(j, text, (size_t)n, res);
 }
 
 /* Forward after C (unless A), else backward; *outcome as replay's. */
@@ -386,8 +474,10 @@ carry_out(struct journal *j, int *outcome, struct hs_result *res)
 		}
 		*outcome = 1;
 		if (drop_old(j) == -1) {
-			failed(j, res, "installed, but cannot remove old "
-			    "links in");
+			failed(j, res, j->disarm_failed ? "installed, but "
+			    "cannot clear the set-ID bits or capabilities of "
+			    "an old version in" : "installed, but cannot "
+			    "remove old links in");
 			return -1;
 		}
 	} else {
@@ -400,37 +490,84 @@ carry_out(struct journal *j, int *outcome, struct hs_result *res)
 	return 0;
 }
 
+/*
+ * 1 if the tree's journal name is still the file hj writes, 0 if it was
+ * removed or replaced, -1 if we cannot tell.
+ */
 int
-hs_journal_replay(int rootfd, int sync, int *outcome, struct hs_result *res)
+hs_journal_is_ours(const struct hs_journal *hj)
+{
+	struct stat held, named;
+
+	if (hs_sys.fstat(hj->fd, &held) == -1)
+		return -1;
+	if (hs_sys.fstatat(hj->rootfd, HS_JOURNAL, &named,
+	    AT_SYMLINK_NOFOLLOW) == -1)
+		return errno == ENOENT ? 0 : -1;
+	return held.st_dev == named.st_dev && held.st_ino == named.st_ino;
+}
+
+/*
+ * Carry out j, then remove the journal's name: if hj is not NULL (the
+ * journal this process writes), only while it is still that file.
+ */
+static int
+replay(struct journal *j, const struct hs_journal *hj, int sync,
+    int *outcome, struct hs_result *res)
+{
+	int r;
+
+	if (carry_out(j, outcome, res) == -1)
+		return -1;
+	if (sync && sync_dirs(j) == -1) {
+		failed(j, res, *outcome == 1 ? "installed, but cannot sync" :
+		    "rolled back, but cannot sync");
+		return -1;
+	}
+	r = hj == NULL ? 1 : hs_journal_is_ours(hj);
+	if ((r == 1 && hs_sys.unlinkat(j->rootfd, HS_JOURNAL, 0) == -1 &&
+	    errno != ENOENT) || r == -1 || (sync && hs_fsync(j->rootfd) == -1)) {
+		hs_fail(res, *outcome == 1 ? "installed, but cannot remove the "
+		    "journal in" : "cannot remove the journal in", res->target);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+replay_from(int rootfd, const struct hs_journal *hj, int sync, int *outcome,
+    struct hs_result *res)
 {
 	struct journal j = { .rootfd = rootfd, .dirfd = -1 };
-	int ret = -1, serrno, r;
+	int ret, serrno, r;
 
 	*outcome = 0;
 	(void)strlcpy(j.root, res->target, sizeof(j.root));
-	if ((r = load(&j, res)) <= 0)
+	r = hj != NULL ? load_held(&j, hj, res) : load(&j, res);
+	if (r <= 0 && hj == NULL)
 		return r;
-	if (carry_out(&j, outcome, res) == -1)
-		goto out;
-	if (sync && sync_dirs(&j) == -1) {
-		failed(&j, res, *outcome == 1 ? "installed, but cannot sync" :
-		    "rolled back, but cannot sync");
-		goto out;
-	}
-	if ((hs_sys.unlinkat(rootfd, HS_JOURNAL, 0) == -1 && errno != ENOENT) ||
-	    (sync && hs_fsync(rootfd) == -1)) {
-		hs_fail(res, *outcome == 1 ? "installed, but cannot remove the "
-		    "journal in" : "cannot remove the journal in", res->target);
-		goto out;
-	}
-	ret = 0;
-out:
+	if (r == -1)
+		return -1;
+	ret = replay(&j, hj, sync, outcome, res);
 	serrno = errno;
 	if (j.dirfd != -1)
 		(void)hs_close(j.dirfd);
 	hs_journal_text_free(&j.p);
 	errno = serrno;
 	return ret;
+}
+
+int
+hs_journal_replay(int rootfd, int sync, int *outcome, struct hs_result *res)
+{
+	return replay_from(rootfd, NULL, sync, outcome, res);
+}
+
+int
+hs_journal_replay_held(const struct hs_journal *hj, int sync, int *outcome,
+    struct hs_result *res)
+{
+	return replay_from(hj->rootfd, hj, sync, outcome, res);
 }
 
 /* --- directories beneath the root ----------------------------------- */

@@ -262,20 +262,24 @@ kind_of(const char *name, mode_t mode)
 
 /*
  * Make something under a fresh temporary name beside name: journal the
- * record first (type T or O, with the name), then take the name, so that
- * a crash leaves nothing the journal does not list.  A name that turns
- * out taken is cancelled (X) and another is tried.
+ * record first (type T or O, with the name; O with id, the old inode's
+ * identity), then take the name, so that a crash leaves nothing the
+ * journal does not list.  A name that turns out taken is cancelled (X)
+ * and another is tried.
  */
 static int
 journalled(struct hs_txn *t, char type, const char *dir, const char *name,
-    int kind, int (*take)(void *, const char *), void *arg)
+    int kind, const struct stat *id, int (*take)(void *, const char *),
+    void *arg)
 {
 	char tn[NAME_MAX + 1];
 	int i;
 
 	for (i = 0; i < 100; i++) {
 		if (hs_tmp_makename(tn, sizeof(tn), name) == -1 ||
-		    hs_journal_add(&t->j, type, dir, name, tn, kind) == -1)
+		    (type == 'O' ? hs_journal_add_old(&t->j, dir, name, tn,
+		    id->st_dev, id->st_ino) : hs_journal_add(&t->j, type, dir,
+		    name, tn, kind)) == -1)
 			return -1;
 		if (take(arg, tn) == 0)
 			return 0;
@@ -297,7 +301,7 @@ static int
 claim(struct hs_txn *t, struct hs_tmp *tmp, const char *dir,
     const char *name, int kind)
 {
-	return journalled(t, 'T', dir, name, kind, take_tmp, tmp);
+	return journalled(t, 'T', dir, name, kind, NULL, take_tmp, tmp);
 }
 
 struct link_arg {
@@ -321,13 +325,18 @@ take_symlink(void *arg, const char *tn)
 	return hs_sys.symlinkat(l->target, l->dirfd, tn);
 }
 
-/* Keep the old inode under a journalled temporary name (O). */
+/*
+ * Keep the old inode, st (what hs_dest_open or hs_open_old saw at name),
+ * under a journalled temporary name (O).  The commit disarms it through
+ * that name (recover.c) only if it is still that inode.
+ */
 static int
-link_old(struct hs_txn *t, int dirfd, const char *dir, const char *name)
+link_old(struct hs_txn *t, int dirfd, const char *dir, const char *name,
+    const struct stat *st)
 {
 	struct link_arg l = { dirfd, name };
 
-	return journalled(t, 'O', dir, name, -1, take_link, &l);
+	return journalled(t, 'O', dir, name, -1, st, take_link, &l);
 }
 
 /* Make the staged temporary durable now, or start its writeback. */
@@ -373,7 +382,8 @@ stage_file(struct hs_txn *t, struct stage *s, const struct hs_install_opts *o,
 		goto out;
 	}
 	if ((unnamed && claim(t, &tmp, s->dir, s->d.name, kind) == -1) ||
-	    (s->d.exists && link_old(t, s->d.dirfd, s->dir, s->d.name) == -1)) {
+	    (s->d.exists && link_old(t, s->d.dirfd, s->dir, s->d.name,
+	    &s->d.st) == -1)) {
 		hs_fail(res, "cannot stage", res->target);
 		goto out;
 	}
@@ -536,8 +546,8 @@ hs_txn_add_symlink(struct hs_txn *t, const char *target, const char *dst,
 		goto out;
 	if (stage_once(t, dir, d.name, res) == -1)
 		goto out;
-	if (journalled(t, 'T', dir, d.name, 2, take_symlink, &l) == -1 ||
-	    (d.exists && link_old(t, d.dirfd, dir, d.name) == -1))
+	if (journalled(t, 'T', dir, d.name, 2, NULL, take_symlink, &l) == -1 ||
+	    (d.exists && link_old(t, d.dirfd, dir, d.name, &d.st) == -1))
 		goto fail;
 	t->stats.staged++;
 	ret = 0;
@@ -625,8 +635,9 @@ barrier(struct hs_txn *t, struct hs_result *res)
 }
 
 /*
- * Undo: replay the journal backward.  A goes in first: if C made it to
- * the journal before the failure, a replay must still go backward.
+ * Undo: replay the journal backward, as this process wrote it (read
+ * back from its descriptor).  A goes in first: if C made it to the
+ * journal before the failure, a replay must still go backward.
  */
 static void
 roll_back(struct hs_txn *t)
@@ -637,7 +648,7 @@ roll_back(struct hs_txn *t)
 	memset(&r2, 0, sizeof(r2));
 	(void)strlcpy(r2.target, t->root, sizeof(r2.target));
 	(void)hs_journal_add(&t->j, 'A', NULL, NULL, NULL, -1);
-	if (hs_journal_replay(t->rootfd, !(t->opts.flags & HS_NO_SYNC),
+	if (hs_journal_replay_held(&t->j, !(t->opts.flags & HS_NO_SYNC),
 	    &outcome, &r2) == 0)
 		t->stats.rolled_back = 1;
 	(void)hs_close(t->j.fd);
@@ -646,10 +657,17 @@ roll_back(struct hs_txn *t)
 	errno = serrno;
 }
 
+/*
+ * Phase 3: the barrier, C, then the renames, replayed from what this
+ * process wrote.  The journal's name must still be that file once C is
+ * durable: removed or replaced by another user who may write the root
+ * (a world-writable tree without the sticky bit), it could no longer
+ * repair a crash, and the transaction is rolled back instead.
+ */
 int
 hs_txn_commit(struct hs_txn *t, struct hs_result *res)
 {
-	int sync = !(t->opts.flags & HS_NO_SYNC), outcome;
+	int sync = !(t->opts.flags & HS_NO_SYNC), outcome, ours = -1;
 
 	memset(res, 0, sizeof(*res));
 	if (t->j.fd == -1 || t->done) {
@@ -657,14 +675,19 @@ hs_txn_commit(struct hs_txn *t, struct hs_result *res)
 		return 0;		/* nothing staged */
 	}
 	if ((sync && barrier(t, res) == -1) ||
-	    hs_journal_commit(&t->j, sync) == -1) {
-		if (res->step == NULL)
+	    hs_journal_commit(&t->j, sync) == -1 ||
+	    (ours = hs_journal_is_ours(&t->j)) != 1) {
+		if (ours == 0) {
+			errno = EPERM;
+			hs_fail(res, "refusing to commit (the journal was "
+			    "removed or replaced by someone else) in", t->root);
+		} else if (res->step == NULL)
 			hs_fail(res, "cannot write the journal in", t->root);
 		roll_back(t);
 		return -1;
 	}
 	(void)strlcpy(res->target, t->root, sizeof(res->target));
-	if (hs_journal_replay(t->rootfd, sync, &outcome, res) == -1) {
+	if (hs_journal_replay_held(&t->j, sync, &outcome, res) == -1) {
 		/* Past the last rename, the tree is new: nothing to undo. */
 		if (outcome != 1)
 			roll_back(t);

@@ -18,6 +18,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <stdint.h>
+
 #include "testutil.h"
 #include "hotswap.h"
 #include "internal.h"
@@ -71,7 +73,11 @@ teardown(void **state)
 	return 0;
 }
 
-/* The old tree: three files, no "added", no link, no "extra" dir. */
+/*
+ * The old tree: three files, no "added", no link, no "extra" dir.
+ * bin/prog is set-user-ID, so that every fault and crash run goes
+ * through disarming its old inode too.
+ */
 static void
 make_old(struct fixture *f)
 {
@@ -83,7 +89,7 @@ make_old(struct fixture *f)
 	assert_int_equal(mkdir(tu_path(f->dst, "bin"), 0755), 0);
 	for (i = 0; i < 3; i++)
 		tu_write_str(tu_path(f->dst, files[i]), "old\n");
-	assert_int_equal(chmod(tu_path(f->dst, "bin/prog"), 0750), 0);
+	assert_int_equal(chmod(tu_path(f->dst, "bin/prog"), 04750), 0);
 }
 
 /* Any name that looks like a temporary, or the journal, below dir? */
@@ -191,7 +197,7 @@ test_txn_commits_a_tree(void **state)
 	assert_int_equal(leftovers(f->dst), 0);
 	/* An existing file keeps its mode, a new one takes the source's. */
 	assert_int_equal(stat(tu_path(f->dst, "bin/prog"), &st), 0);
-	assert_int_equal(st.st_mode & 0777, 0750);
+	assert_int_equal(st.st_mode & 07777, 04750);
 	assert_int_equal(stat(tu_path(f->dst, "added"), &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0644 & ~022);
 	/* Again with -C: everything is up to date, nothing staged. */
@@ -214,6 +220,154 @@ test_txn_backups_only_after_commit(void **state)
 	assert_true(content_is(tu_path(f->dst, "bin/prog~"), "old\n"));
 	assert_int_equal(access(tu_path(f->dst, "added~"), F_OK), -1);
 	assert_int_equal(leftovers(f->dst), 0);
+}
+
+/* mode & 07777 of path. */
+static mode_t
+mode_of(const char *path)
+{
+	struct stat st;
+
+	assert_int_equal(lstat(path, &st), 0);
+	return st.st_mode & 07777;
+}
+
+/*
+ * The old inode a transaction lets go of loses set-user-ID (and
+ * set-group-ID with group execute), whether it lives on under someone
+ * else's hard link or as the backup; the new file keeps the bits.
+ */
+static void
+test_txn_disarms_old_set_id_inodes(void **state)
+{
+	struct fixture *f = *state;
+	char other[4096];
+
+	(void)snprintf(other, sizeof(other), "%s", tu_path(f->dir, "other"));
+	make_old(f);
+	assert_int_equal(chmod(tu_path(f->dst, "bin/prog"), 06750), 0);
+	(void)unlink(other);
+	assert_int_equal(link(tu_path(f->dst, "bin/prog"), other), 0);
+	assert_int_equal(run_txn(f), 0);
+	assert_int_equal(state_of(f), 1);
+	assert_int_equal(mode_of(other), 0750);
+	assert_int_equal(mode_of(tu_path(f->dst, "bin/prog")), 06750);
+	/* With -b: the backup is the old inode, disarmed. */
+	make_old(f);
+	(void)unlink(other);
+	assert_int_equal(link(tu_path(f->dst, "bin/prog"), other), 0);
+	f->opts.flags |= HS_BACKUP;
+	assert_int_equal(run_txn(f), 0);
+	assert_int_equal(mode_of(tu_path(f->dst, "bin/prog~")), 0750);
+	assert_int_equal(tu_ino(tu_path(f->dst, "bin/prog~")), tu_ino(other));
+	assert_int_equal(mode_of(tu_path(f->dst, "bin/prog")), 04750);
+	assert_int_equal(leftovers(f->dst), 0);
+	assert_int_equal(unlink(other), 0);
+}
+
+/* Write text as dst's journal, as hotswap does (0600). */
+static void
+write_journal(struct fixture *f, const char *text)
+{
+	int fd = open(tu_path(f->dst, ".hotswap-journal"),
+	    O_WRONLY | O_CREAT | O_EXCL, 0600);
+
+	assert_true(fd != -1);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+}
+
+/*
+ * Replay disarms an O record's link only if it is the inode recorded:
+ * another file under that name (renamed there by whoever may write the
+ * directory) and a record of an earlier version, without identity, are
+ * left alone.  The right one is disarmed.
+ */
+static void
+test_txn_replay_disarms_only_the_recorded_inode(void **state)
+{
+	struct fixture *f = *state;
+	char text[512];
+	struct stat st;
+	int outcome;
+
+	make_old(f);
+	tu_write_str(tu_path(f->dst, "bin/.o1"), "old\n");
+	assert_int_equal(chmod(tu_path(f->dst, "bin/.o1"), 04755), 0);
+	assert_int_equal(stat(tu_path(f->dst, "bin/.o1"), &st), 0);
+	/* Wrong inode number: kept as the backup, bits and all. */
+	(void)snprintf(text, sizeof(text), "hotswap-journal 2\nS ~\n"
+	    "O bin prog .o1 %ju %ju\nC\n", (uintmax_t)st.st_dev,
+	    (uintmax_t)st.st_ino + 1);
+	write_journal(f, text);
+	assert_int_equal(hs_recover(f->dst, &outcome, &f->res), 0);
+	assert_int_equal(outcome, 1);
+	assert_int_equal(mode_of(tu_path(f->dst, "bin/prog~")), 04755);
+	/* No identity (an earlier version's journal): left alone too. */
+	assert_int_equal(rename(tu_path(f->dst, "bin/prog~"),
+	    tu_path(f->dst, "bin/.o1")), 0);
+	write_journal(f, "hotswap-journal 2\nS ~\nO bin prog .o1\nC\n");
+	assert_int_equal(hs_recover(f->dst, &outcome, &f->res), 0);
+	assert_int_equal(mode_of(tu_path(f->dst, "bin/prog~")), 04755);
+	/* The recorded inode: disarmed. */
+	assert_int_equal(rename(tu_path(f->dst, "bin/prog~"),
+	    tu_path(f->dst, "bin/.o1")), 0);
+	(void)snprintf(text, sizeof(text), "hotswap-journal 2\nS ~\n"
+	    "O bin prog .o1 %ju %ju\nC\n", (uintmax_t)st.st_dev,
+	    (uintmax_t)st.st_ino);
+	write_journal(f, text);
+	assert_int_equal(hs_recover(f->dst, &outcome, &f->res), 0);
+	assert_int_equal(mode_of(tu_path(f->dst, "bin/prog~")), 0755);
+	assert_int_equal(leftovers(f->dst), 0);
+}
+
+/*
+ * A failure to disarm is reported, after the commit: the tree is new,
+ * the journal and the old link stay, and the next replay disarms.
+ */
+static int (*real_fchmod)(int, mode_t);
+static int
+fchmod_eperm(int fd, mode_t mode)
+{
+	(void)fd, (void)mode;
+	errno = EPERM;
+	return -1;
+}
+
+static void
+test_txn_failed_disarm_is_reported_and_retried(void **state)
+{
+	struct fixture *f = *state;
+	struct hs_txn *t;
+	char other[4096];
+	int outcome;
+
+	(void)snprintf(other, sizeof(other), "%s", tu_path(f->dir, "other"));
+	make_old(f);
+	(void)unlink(other);
+	assert_int_equal(link(tu_path(f->dst, "bin/prog"), other), 0);
+	t = hs_txn_open(f->dst, &f->opts, &f->res);
+	assert_non_null(t);
+	assert_int_equal(hs_txn_lock(t, 1, &f->res), 0);
+	assert_int_equal(hs_txn_add_tree(t, f->src, f->dst, NULL, NULL,
+	    &f->res), 0);
+	/* Staging's fchmod went through; only the disarm's is refused. */
+	real_fchmod = hs_sys.fchmod;
+	hs_sys.fchmod = fchmod_eperm;
+	assert_int_equal(hs_txn_commit(t, &f->res), -1);
+	hs_sys.fchmod = real_fchmod;
+	assert_int_equal(errno, EPERM);
+	assert_non_null(strstr(f->res.step, "installed, but cannot clear the "
+	    "set-ID bits"));
+	hs_txn_free(t);
+	assert_int_equal(state_of(f), 1);
+	assert_int_equal(mode_of(other), 04750);
+	assert_true(leftovers(f->dst) > 0);
+	assert_int_equal(hs_recover(f->dst, &outcome, &f->res), 0);
+	assert_int_equal(outcome, 1);
+	assert_int_equal(mode_of(other), 0750);
+	assert_int_equal(leftovers(f->dst), 0);
+	assert_int_equal(unlink(other), 0);
 }
 
 /* The renames go libraries and data, then executables, then links. */
@@ -519,6 +673,9 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_txn_commits_a_tree),
 		T(test_txn_backups_only_after_commit),
+		T(test_txn_disarms_old_set_id_inodes),
+		T(test_txn_replay_disarms_only_the_recorded_inode),
+		T(test_txn_failed_disarm_is_reported_and_retried),
 		T(test_txn_renames_libraries_before_executables),
 		T(test_txn_every_step_fails_all_or_nothing),
 		T(test_txn_every_step_fails_all_or_nothing_syncfs),

@@ -331,3 +331,63 @@ race_tree() {
 	stop_swapper
 	[ "$FLIPS" -gt 50 ] || fail "the swapper flipped only $FLIPS times"
 }
+
+# --- Transactions disarm the old inodes they let go of (issue 13) -------
+
+# setid_tree: $W/tree/bin/prog is id(1), 04755 (and 06755) root, with a
+# second link $W/keep/other standing for someone else's hard link (made
+# by root: fs.protected_hardlinks stops nobody from linking root's file),
+# and $W/src/bin/prog the new id(1).  Skips where set-ID does not work.
+setid_tree() {
+	mkdir -p "$W/tree/bin" "$W/src/bin" "$W/keep"
+	cp /usr/bin/id "$W/tree/bin/prog"
+	chmod 06755 "$W/tree/bin/prog"
+	ln "$W/tree/bin/prog" "$W/keep/other"
+	[ "$(as_nobody "$W/keep/other" -u)" = 0 ] ||
+		skip "set-user-ID does not work here (nosuid?)"
+	cp /usr/bin/id "$W/src/bin/prog"
+}
+
+# unarmed PATH: PATH runs as nobody, not root, and has no set-ID bit.
+unarmed() {
+	[ "$(as_nobody "$1" -u)" = "$(id -u nobody)" ] ||
+		fail "$1 still runs as root: $(stat -c %A "$1")"
+	[ "$(as_nobody "$1" -g)" = "$(id -g nobody)" ]
+	[ "$(stat -c '%a %U' "$1")" = "755 root" ]
+}
+
+# Old binary: keep/other (the old inode) still printed 0 for nobody.
+@test "install -r: the old inode of a set-ID program, under another hard link, runs without privileges" {
+	setid_tree
+	run_hs install -r "$W/src" "$W/tree"
+	[ "$status" -eq 0 ] || fail "$stderr"
+	unarmed "$W/keep/other"
+	# The new program is what the old one was: set-ID root.
+	[ "$(stat -c '%a %U' "$W/tree/bin/prog")" = "6755 root" ]
+	[ "$(as_nobody "$W/tree/bin/prog" -u)" = 0 ]
+}
+
+# Old binary: bin/prog~ and keep/other still printed 0 for nobody.
+@test "install -b --manifest: the backup of a set-ID program runs without privileges" {
+	setid_tree
+	printf '%s %s\n' "$W/src/bin/prog" "$W/tree/bin/prog" >"$W/manifest"
+	run_hs install -b --manifest="$W/manifest"
+	[ "$status" -eq 0 ] || fail "$stderr"
+	unarmed "$W/tree/bin/prog~"
+	unarmed "$W/keep/other"
+	[ "$(stat -c %i "$W/tree/bin/prog~")" = "$(stat -c %i "$W/keep/other")" ]
+	[ "$(stat -c '%a %U' "$W/tree/bin/prog")" = "6755 root" ]
+}
+
+# A file capability (cap_setuid, the power to become root) on the old
+# inode goes as well.  Old binary: keep/other kept it.
+@test "install -r: the old inode's file capability is removed" {
+	command -v setcap >/dev/null || skip "no setcap"
+	setid_tree
+	chmod 0755 "$W/tree/bin/prog"
+	setcap cap_setuid+ep "$W/tree/bin/prog" || skip "no file capabilities here"
+	run_hs install -r "$W/src" "$W/tree"
+	[ "$status" -eq 0 ] || fail "$stderr"
+	[ -z "$(getcap "$W/keep/other")" ] ||
+		fail "still capable: $(getcap "$W/keep/other")"
+}

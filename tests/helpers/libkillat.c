@@ -18,11 +18,17 @@
  * transaction: the journal's commit record), which bound the draws of a
  * kill that must come before the commit.
  *
+ * With HS_PAUSEAT=NAME:N and HS_PAUSE_DIR=DIR (two FIFOs, DIR/paused and
+ * DIR/resume) the process instead pauses on entry to the Nth call: it
+ * writes "paused" to DIR/paused and waits for a line on DIR/resume, so a
+ * test can act at that exact point and then let the call go on.
+ *
  * Only calls through the dynamic symbols are seen, which is how the
  * library reaches the kernel (src/sys.c); glibc's internal calls (stdio,
  * fts) are not.  An ASan program must have libasan first in LD_PRELOAD.
  */
 #include <sys/random.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <dlfcn.h>
 #include <fcntl.h>
@@ -49,11 +55,13 @@ static unsigned long counts[K_N];
 static unsigned long at_write[K_N];	/* counts[] before the last write */
 static int target = -1;			/* which wrapper kills, if any */
 static unsigned long when;		/* on its when-th call */
+static int pause_target = -1;		/* HS_PAUSEAT: which pauses */
+static unsigned long pause_when;
 
-__attribute__((constructor)) static void
-killat_init(void)
+/* NAME:N into *k (a wrapper, or -1) and *n. */
+static void
+parse_spec(const char *spec, int *k, unsigned long *n)
 {
-	const char *spec = getenv("HS_KILLAT");
 	const char *colon;
 	int i;
 
@@ -62,8 +70,42 @@ killat_init(void)
 	for (i = 0; i < K_N; i++)
 		if (strlen(names[i]) == (size_t)(colon - spec) &&
 		    strncmp(spec, names[i], (size_t)(colon - spec)) == 0)
-			target = i;
-	when = strtoul(colon + 1, NULL, 10);
+			*k = i;
+	*n = strtoul(colon + 1, NULL, 10);
+}
+
+/*
+ * Say "paused" on DIR/paused, wait for a line on DIR/resume.  Raw system
+ * calls: the wrappers below would count (and intercept) these.
+ */
+static void
+pause_here(void)
+{
+	const char *dir = getenv("HS_PAUSE_DIR");
+	char path[4096], c;
+	long fd;
+
+	if (dir == NULL)
+		abort();
+	(void)snprintf(path, sizeof(path), "%s/paused", dir);
+	if ((fd = syscall(SYS_openat, AT_FDCWD, path, O_WRONLY | O_CLOEXEC)) <
+	    0 || syscall(SYS_write, fd, "paused\n", 7) != 7)
+		abort();
+	(void)syscall(SYS_close, fd);
+	(void)snprintf(path, sizeof(path), "%s/resume", dir);
+	if ((fd = syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC)) <
+	    0)
+		abort();
+	while (syscall(SYS_read, fd, &c, 1) == 1 && c != '\n')
+		;
+	(void)syscall(SYS_close, fd);
+}
+
+__attribute__((constructor)) static void
+killat_init(void)
+{
+	parse_spec(getenv("HS_KILLAT"), &target, &when);
+	parse_spec(getenv("HS_PAUSEAT"), &pause_target, &pause_when);
 }
 
 __attribute__((destructor)) static void
@@ -94,6 +136,8 @@ enter(int k)
 			    __ATOMIC_SEQ_CST);
 	if (k == target && n == when)
 		(void)kill(getpid(), SIGKILL);
+	if (k == pause_target && n == pause_when)
+		pause_here();
 }
 
 /* The next definition of name: libasan's interceptor or libc's. */
