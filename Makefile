@@ -9,8 +9,9 @@
 # packages it needs: as root it installs what is missing, otherwise it
 # prints the apt-get line and stops, before any compiler runs.
 #
-# Sources are found by wildcard: a new src/foo.c joins the library, a new
-# src/cmd_foo.c the command line, a new tests/test_foo.c the unit tests.
+# Sources are found by wildcard: a new .c file in one of the library's
+# folders (LIB_DIRS) joins the library, a new src/cli/*.c the command
+# line, a new tests/test_foo.c the unit tests.
 
 PREFIX	?= /usr/local
 BINDIR	?= $(PREFIX)/bin
@@ -30,16 +31,18 @@ WARN	:= -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes \
 	   -Wshadow -Wcast-qual -Wundef
 WERROR	?=
 ALL_CFLAGS := -std=gnu11 $(WARN) $(WERROR) -fPIC $(CFLAGS)
-ALL_CPPFLAGS := -D_GNU_SOURCE -Iinclude -Isrc $(CPPFLAGS)
+LIB_DIRS := sys kern scan install txn
+SRC_INC := $(foreach d,$(LIB_DIRS) cli guard,-Isrc/$(d))
+ALL_CPPFLAGS := -D_GNU_SOURCE -Iinclude $(SRC_INC) $(CPPFLAGS)
 LDLIBS	+= -lbsd -ldl
 
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
 	     -fno-omit-frame-pointer
 
-# The command line is main.c, cmd_*.c (one per subcommand) and out.c (the
-# escaping writers); everything else in src/ is the library.
-CLI_SRC	:= $(sort src/main.c src/out.c $(wildcard src/cmd_*.c))
-LIB_SRC	:= $(sort $(filter-out $(CLI_SRC), $(wildcard src/*.c)))
+# The command line is src/cli/; the library is the folders of LIB_DIRS;
+# src/guard/ is libhotswap-guard.so.
+CLI_SRC	:= $(sort $(wildcard src/cli/*.c))
+LIB_SRC	:= $(sort $(foreach d,$(LIB_DIRS),$(wildcard src/$(d)/*.c)))
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 # tests/helpers/lib*.c become shared libraries, the rest programs.
 HELPER_LIB_SRC := $(sort $(wildcard tests/helpers/lib*.c))
@@ -118,7 +121,7 @@ $(SAN)/test_%: tests/test_%.c $(wildcard tests/testutil.*) $(SAN)/libhotswap.a \
 
 # The guard's --fix engine, tested without the interposers of guard.c.
 $(SAN)/test_guard: TEST_OBJ = $(SAN)/guard/fix.o
-$(SAN)/test_guard: $(SAN)/guard/fix.o src/guard/guard.h src/sys.h
+$(SAN)/test_guard: $(SAN)/guard/fix.o src/guard/guard.h src/sys/sys.h
 
 # Helpers are the victims of the end-to-end tests: plain builds, no
 # sanitizer runtime in the processes whose crashes we count.
@@ -202,7 +205,7 @@ uninstall:
 clean:
 	rm -rf build hotswap libhotswap.a libhotswap.so libhotswap.so.*
 
--include $(wildcard $(REL)/*.d $(SAN)/*.d $(HLP)/*.d build/demo/*.d)
+-include $(wildcard $(REL)/*/*.d $(SAN)/*/*.d $(HLP)/*.d build/demo/*.d)
 
 # --- scanner: fuzzing (clang + libFuzzer) and test prerequisites ---------
 #
@@ -224,28 +227,28 @@ FUZZ_FLAGS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 fuzz: $(FUZZ)/fuzz_maps $(FUZZ)/fuzz_manifest $(FUZZ)/fuzz_btf \
 	$(FUZZ)/fuzz_journal
 
-$(FUZZ)/fuzz_btf: tests/fuzz/fuzz_btf.c src/btf.c src/btf.h | deps-fuzz
+$(FUZZ)/fuzz_btf: tests/fuzz/fuzz_btf.c src/kern/btf.c src/kern/btf.h | deps-fuzz
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(ALL_CPPFLAGS) -std=gnu11 $(WARN) $(WERROR) $(FUZZ_FLAGS) \
-	    -o $@ tests/fuzz/fuzz_btf.c src/btf.c
+	    -o $@ tests/fuzz/fuzz_btf.c src/kern/btf.c
 
-$(FUZZ)/fuzz_manifest: tests/fuzz/fuzz_manifest.c src/manifest.c \
+$(FUZZ)/fuzz_manifest: tests/fuzz/fuzz_manifest.c src/txn/manifest.c \
 	include/hotswap.h | deps-fuzz
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(ALL_CPPFLAGS) -std=gnu11 $(WARN) $(WERROR) $(FUZZ_FLAGS) \
-	    -o $@ tests/fuzz/fuzz_manifest.c src/manifest.c
+	    -o $@ tests/fuzz/fuzz_manifest.c src/txn/manifest.c
 
-$(FUZZ)/fuzz_maps: tests/fuzz/fuzz_maps.c src/maps.c src/maps.h | deps-fuzz
+$(FUZZ)/fuzz_maps: tests/fuzz/fuzz_maps.c src/kern/maps.c src/kern/maps.h | deps-fuzz
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(ALL_CPPFLAGS) -std=gnu11 $(WARN) $(WERROR) $(FUZZ_FLAGS) \
-	    -o $@ tests/fuzz/fuzz_maps.c src/maps.c
+	    -o $@ tests/fuzz/fuzz_maps.c src/kern/maps.c
 
 # The journal parser lives with its writer; the target stubs the seam.
-$(FUZZ)/fuzz_journal: tests/fuzz/fuzz_journal.c src/journal.c \
-	src/internal.h src/sys.h | deps-fuzz
+$(FUZZ)/fuzz_journal: tests/fuzz/fuzz_journal.c src/txn/journal.c \
+	src/install/internal.h src/sys/sys.h | deps-fuzz
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(ALL_CPPFLAGS) -std=gnu11 $(WARN) $(WERROR) $(FUZZ_FLAGS) \
-	    -o $@ tests/fuzz/fuzz_journal.c src/journal.c -lbsd
+	    -o $@ tests/fuzz/fuzz_journal.c src/txn/journal.c -lbsd
 
 fuzz-run: $(FUZZ)/fuzz_maps $(FUZZ)/fuzz_manifest $(FUZZ)/fuzz_btf \
 	$(FUZZ)/fuzz_journal
@@ -268,11 +271,11 @@ fuzz-check:
 	fi
 
 # The unit tests are not built with -MMD: name the headers they use.
-$(SAN)/test_maps: src/maps.h
-$(SAN)/test_scan: src/maps.h src/procmap.h src/scan.h src/sys.h \
-	src/bpfwho.h tests/testutil_scan.h
-$(SAN)/test_btf: src/btf.h src/bpfwho.h src/sys.h
-$(SAN)/test_txn: src/internal.h src/sys.h
+$(SAN)/test_maps: src/kern/maps.h
+$(SAN)/test_scan: src/kern/maps.h src/kern/procmap.h src/scan/scan.h \
+	src/sys/sys.h src/kern/bpfwho.h tests/testutil_scan.h
+$(SAN)/test_btf: src/kern/btf.h src/kern/bpfwho.h src/sys/sys.h
+$(SAN)/test_txn: src/install/internal.h src/sys/sys.h
 
 # Scanner benchmark (never pass/fail): who by PROCMAP_QUERY and by text,
 # and stale, over every process; BENCH_ARGS e.g. "-s 500 /usr/bin/bash".
@@ -297,8 +300,8 @@ bench-scan: $(REL)/bench_scan
 
 GUARD_SRC := $(sort $(wildcard src/guard/*.c))
 GUARD_OBJ := $(patsubst src/guard/%.c,$(REL)/guard/%.o,$(GUARD_SRC))
-GUARD_LIBOBJ := $(addprefix $(REL)/,meta.o fail.o sys.o procmap.o maps.o \
-		fileid.o bpfwho.o btf.o)
+GUARD_LIBOBJ := $(addprefix $(REL)/,install/meta.o install/fail.o sys/sys.o \
+		kern/procmap.o kern/maps.o kern/fileid.o kern/bpfwho.o kern/btf.o)
 GUARD_CFLAGS := -std=gnu11 $(WARN) $(WERROR) -fPIC -fvisibility=hidden \
 		$(CFLAGS)
 
@@ -339,7 +342,6 @@ clean-guard:
 bench-guard: deps-bench hotswap libhotswap-guard.so $(HELPERS)
 	tests/bench/bench_guard.sh
 
--include $(wildcard $(REL)/guard/*.d $(SAN)/guard/*.d)
 
 # --- who and stale against fuser, lsof and cat (never pass/fail) -------
 #

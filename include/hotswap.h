@@ -223,7 +223,7 @@ struct hs_fileid {
 #define HS_SCAN_BRIEF	0x0004	/* who: leave unit "" and other_mntns -1 */
 /*
  * A walk over all processes runs on two CPUs where there are several
- * (a second thread, see scan_par.c); this keeps it in the caller's.
+ * (a second thread, see src/scan/par.c); this keeps it in the caller's.
  */
 #define HS_SCAN_SERIAL	0x0008
 /*
@@ -302,8 +302,8 @@ int	hs_scan_who(struct hs_scan *, const struct hs_fileid *, size_t n);
  * With npids > 0, only those processes are looked at (a PID that does
  * not exist is skipped, as if it had exited).  What is ignored (memfd,
  * shared memory, GPU buffers, libffi and JNA trampolines...) is listed
- * in scan_stale.c.  Consecutive mappings of the same file under the same
- * name share one path pointer.  Memory is bounded whatever a process
+ * in src/scan/stale.c.  Consecutive mappings of the same file under the
+ * same name share one path pointer.  Memory is bounded whatever a process
  * maps: past 1 MiB of names or 65536 mappings, its further stale
  * mappings are counted in hs_proc.dropped instead of being reported.
  */

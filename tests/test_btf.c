@@ -1,5 +1,5 @@
 /*
- * test_btf.c - the BTF reader (src/btf.c): hand-built type sections,
+ * test_btf.c - the BTF reader (src/kern/btf.c): hand-built type sections,
  * broken ones, and the running kernel's own.
  */
 #include <sys/mman.h>

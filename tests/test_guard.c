@@ -5,7 +5,7 @@
  * The guarded program's side is played by the test: it opens through
  * fix_open(), writes with write(2), closes and tells fix_closed(), as the
  * interposed close() does.  Every system call of the guard's own work
- * goes through the seam (src/sys.h), and each is failed in turn: the
+ * goes through the seam (src/sys/sys.h), and each is failed in turn: the
  * destination must then be untouched (or replaced, where only the
  * directory's fsync failed), nothing left beside it, and the failure said
  * in one line naming the file and the reason.
@@ -22,7 +22,7 @@
 
 #include "testutil.h"
 #include "sys.h"
-#include "guard/guard.h"
+#include "guard.h"
 
 /* ---- what guard.c gives fix.c -------------------------------------- */
 

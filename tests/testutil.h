@@ -1,7 +1,7 @@
 /*
  * testutil.h - helpers for the cmocka suites of the replacement engine:
  * private directories, file contents, and fault injection through the
- * system-call seam (src/sys.h).
+ * system-call seam (src/sys/sys.h).
  */
 #ifndef HS_TESTUTIL_H
 #define HS_TESTUTIL_H

@@ -92,15 +92,17 @@ settle() {
 	fi
 }
 
-# ./hotswap again, with FEW_FILES (txn.c) set to $1, as $2.
+# ./hotswap again, with FEW_FILES (src/txn/txn.c) set to $1, as $2; the
+# library's and the command line's folders are copied flat (no two files
+# in them share a name).
 build_variant() {
 	local src=$dir/src-$1
 	mkdir -p "$src"
-	cp "$top"/src/*.c "$top"/src/*.h "$src/"
+	cp "$top"/src/{sys,kern,scan,install,txn,cli}/*.[ch] "$src/"
 	sed -i "s/^#define FEW_FILES[[:space:]].*/#define FEW_FILES $1/" \
 	    "$src/txn.c"
 	grep -q "^#define FEW_FILES $1\$" "$src/txn.c" ||
-	    { echo "bench_txn: no FEW_FILES in src/txn.c" >&2; exit 1; }
+	    { echo "bench_txn: no FEW_FILES in src/txn/txn.c" >&2; exit 1; }
 	"${CC:-cc}" -D_GNU_SOURCE -I"$top/include" -I"$src" -std=gnu11 -O2 \
 	    -o "$2" "$src"/*.c -lbsd -ldl
 }

@@ -1,5 +1,5 @@
 /*
- * fuzz_btf.c - libFuzzer target for the BTF reader (src/btf.c).
+ * fuzz_btf.c - libFuzzer target for the BTF reader (src/kern/btf.c).
  *
  * The input, copied to an aligned buffer, is parsed as BTF; if that
  * succeeds, every struct and union is searched for a few member names

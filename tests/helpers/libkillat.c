@@ -24,7 +24,7 @@
  * test can act at that exact point and then let the call go on.
  *
  * Only calls through the dynamic symbols are seen, which is how the
- * library reaches the kernel (src/sys.c); glibc's internal calls (stdio,
+ * library reaches the kernel (src/sys/sys.c); glibc's internal calls (stdio,
  * fts) are not.  An ASan program must have libasan first in LD_PRELOAD.
  */
 #include <sys/random.h>
