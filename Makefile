@@ -31,9 +31,23 @@ WARN	:= -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes \
 	   -Wshadow -Wcast-qual -Wundef
 WERROR	?=
 ALL_CFLAGS := -std=gnu11 $(WARN) $(WERROR) -fPIC $(CFLAGS)
+# The layers, lowest first.  A file in src/F/ is compiled with -I for F
+# and the folders F may call (LAYER_F) and no other, so an #include that
+# reaches up a layer, or across into a sibling, does not compile.
+# include/hotswap.h, the public API, is open to every layer.  The tests,
+# benchmarks and fuzz targets see every folder.
 LIB_DIRS := sys kern scan install txn
-SRC_INC := $(foreach d,$(LIB_DIRS) cli guard,-Isrc/$(d))
-ALL_CPPFLAGS := -D_GNU_SOURCE -Iinclude $(SRC_INC) $(CPPFLAGS)
+LAYER_sys	:= sys
+LAYER_kern	:= kern sys
+LAYER_scan	:= scan kern sys
+LAYER_install	:= install scan kern sys
+LAYER_txn	:= txn install scan kern sys
+LAYER_guard	:= guard install kern sys
+LAYER_cli	:= cli
+layer_inc = $(foreach d,$(LAYER_$(word 2,$(subst /, ,$(1)))),-Isrc/$(d))
+SRC_CPPFLAGS = -D_GNU_SOURCE -Iinclude $(call layer_inc,$<) $(CPPFLAGS)
+ALL_CPPFLAGS := -D_GNU_SOURCE -Iinclude \
+		$(foreach d,$(LIB_DIRS) cli guard,-Isrc/$(d)) $(CPPFLAGS)
 LDLIBS	+= -lbsd -ldl
 
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
@@ -66,8 +80,8 @@ TESTS	:= $(patsubst tests/%.c,$(SAN)/%,$(TEST_SRC))
 HELPERS	:= $(patsubst tests/helpers/%.c,$(HLP)/%,$(HELPER_SRC)) \
 	   $(patsubst tests/helpers/%.c,$(HLP)/%.so,$(HELPER_LIB_SRC))
 
-.PHONY: all check check-build demo deps-build deps-check deps-demo \
-	deps-fuzz install uninstall clean bench fuzz
+.PHONY: all check check-build check-layers demo deps-build deps-check \
+	deps-demo deps-fuzz install uninstall clean bench fuzz
 
 all: hotswap libhotswap.a libhotswap.so
 
@@ -78,7 +92,7 @@ all: hotswap libhotswap.a libhotswap.so
 # error.
 $(REL)/%.o: src/%.c | deps-build
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+	$(CC) $(SRC_CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
 libhotswap.a: $(call rel_obj,$(LIB_SRC))
 	rm -f $@
@@ -102,7 +116,7 @@ hotswap: $(call rel_obj,$(CLI_SRC)) libhotswap.a
 
 $(SAN)/%.o: src/%.c | deps-build
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(SAN_FLAGS) -MMD -MP -c -o $@ $<
+	$(CC) $(SRC_CPPFLAGS) $(ALL_CFLAGS) $(SAN_FLAGS) -MMD -MP -c -o $@ $<
 
 $(SAN)/libhotswap.a: $(call san_obj,$(LIB_SRC))
 	rm -f $@
@@ -160,9 +174,15 @@ deps-fuzz:
 	@build-aux/deps.sh fuzz
 
 # make check always builds with -Werror and the sanitizers.
-check: deps-check
+check: deps-check check-layers
 	$(MAKE) WERROR=-Werror check-build
 	tests/run.sh
+
+# The -I of each layer keeps its includes down; a path that climbs out of
+# the folder ("../") would get round it, so none may.
+check-layers:
+	@if grep -rn '^[[:space:]]*#[[:space:]]*include[[:space:]]*"[^"]*\.\./' src; \
+	then echo "hotswap: an #include climbs out of its layer" >&2; exit 1; fi
 
 demo: deps-demo
 	$(MAKE) all $(DEMO_BIN)
@@ -227,7 +247,8 @@ FUZZ_FLAGS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 fuzz: $(FUZZ)/fuzz_maps $(FUZZ)/fuzz_manifest $(FUZZ)/fuzz_btf \
 	$(FUZZ)/fuzz_journal
 
-$(FUZZ)/fuzz_btf: tests/fuzz/fuzz_btf.c src/kern/btf.c src/kern/btf.h | deps-fuzz
+$(FUZZ)/fuzz_btf: tests/fuzz/fuzz_btf.c src/kern/btf.c src/kern/btf.h \
+	| deps-fuzz
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(ALL_CPPFLAGS) -std=gnu11 $(WARN) $(WERROR) $(FUZZ_FLAGS) \
 	    -o $@ tests/fuzz/fuzz_btf.c src/kern/btf.c
@@ -238,7 +259,8 @@ $(FUZZ)/fuzz_manifest: tests/fuzz/fuzz_manifest.c src/txn/manifest.c \
 	$(FUZZ_CC) $(ALL_CPPFLAGS) -std=gnu11 $(WARN) $(WERROR) $(FUZZ_FLAGS) \
 	    -o $@ tests/fuzz/fuzz_manifest.c src/txn/manifest.c
 
-$(FUZZ)/fuzz_maps: tests/fuzz/fuzz_maps.c src/kern/maps.c src/kern/maps.h | deps-fuzz
+$(FUZZ)/fuzz_maps: tests/fuzz/fuzz_maps.c src/kern/maps.c src/kern/maps.h \
+	| deps-fuzz
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(ALL_CPPFLAGS) -std=gnu11 $(WARN) $(WERROR) $(FUZZ_FLAGS) \
 	    -o $@ tests/fuzz/fuzz_maps.c src/kern/maps.c
@@ -307,7 +329,7 @@ GUARD_CFLAGS := -std=gnu11 $(WARN) $(WERROR) -fPIC -fvisibility=hidden \
 
 $(REL)/guard/%.o: src/guard/%.c | deps-build
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CPPFLAGS) $(GUARD_CFLAGS) -MMD -MP -c -o $@ $<
+	$(CC) $(SRC_CPPFLAGS) $(GUARD_CFLAGS) -MMD -MP -c -o $@ $<
 
 # --wrap: the allocations of the guard's code go to src/guard/alloc.c,
 # which a signal handler may call.

@@ -27,10 +27,16 @@
 #ifndef HS_BPFWHO_H
 #define HS_BPFWHO_H
 
+#include <sys/types.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "scan.h"
+/* A file asked about, as maps shows it, and its index in the caller's list. */
+struct hs_scan_id {
+	dev_t		 dev;
+	ino_t		 ino;
+	size_t		 which;
+};
 
 /* More files than this and the program would be long: /proc instead. */
 #define HS_BPF_MAX_IDS	128

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bpfwho.h"
 #include "hotswap.h"
 #include "maps.h"
 
@@ -19,12 +20,6 @@ enum hs_walk {
 	HS_WALK_WHO,
 	HS_WALK_STALE,
 	HS_WALK_COUNT
-};
-
-struct hs_scan_id {
-	dev_t		 dev;
-	ino_t		 ino;
-	size_t		 which;
 };
 
 struct hs_scan {
