@@ -356,3 +356,102 @@ race() {
 	[ "$WON" -eq 0 ]
 }
 
+
+# --- the journal removed or replaced while the transaction runs ------
+#
+# A tree's root that others may write (0777 without the sticky bit) lets
+# them remove or rename .hotswap-journal between staging and the commit.
+# A commit that replayed the journal by name then found nothing and
+# reported success with nothing renamed, or found the other user's file.
+# libkillat holds root's install -r on entry to the write of the commit
+# record (the last write(2) of a successful run, counted by a first run
+# of the same install), the attacker acts, and the install goes on: no
+# timing is involved, the pause is exact.
+
+# commit_write SRC TREE: the number of the write(2) call that writes C,
+# from a run of install -r SRC TREE on a copy of TREE.
+commit_write() {
+	rm -rf count.t
+	cp -a "$2" count.t
+	env HS_KILLAT_COUNT="$W/count" LD_PRELOAD="$KILLAT_PRELOAD" \
+	    "$HOTSWAP" install -q -r "$1" count.t ||
+		fail "the counting run failed"
+	[ "$(cat count.t/f)" = new ] || fail "the counting run did not install"
+	rm -rf count.t
+	# write@lastwrite counts the writes up to and with the last one.
+	awk '$1 == "write@lastwrite" { print $2 }' count
+}
+
+# paused_install SRC TREE: start root's install -r SRC TREE held on entry
+# to its commit write; sets HSPID and returns once it is held.  The FIFOs
+# are opened read-write here, so that neither side's open can block: a
+# hotswap that never pauses fails the bounded read instead of hanging.
+paused_install() {
+	local n line
+	n=$(commit_write "$1" "$2") || return 1
+	mkdir pause
+	mkfifo pause/paused pause/resume
+	exec {PAUSED}<>pause/paused {RESUME}<>pause/resume
+	env HS_PAUSEAT="write:$n" HS_PAUSE_DIR="$W/pause" \
+	    LD_PRELOAD="$KILLAT_PRELOAD" "$HOTSWAP" install -q -r "$1" "$2" \
+	    >"$W/hs.out" 2>"$W/hs.err" &
+	HSPID=$!
+	track "$HSPID"
+	read -r -t "$HS_TIMEOUT" -u "$PAUSED" line ||
+		fail "install -r did not pause at write $n"
+	[ "$line" = paused ] || fail "the pause said '$line'"
+}
+
+# resume_install: let the held install go on; sets HSSTATUS, and stderr
+# and stderr_lines as run_hs does.
+resume_install() {
+	echo go >&"$RESUME"
+	HSSTATUS=0
+	wait "$HSPID" || HSSTATUS=$?
+	stderr=$(cat "$W/hs.err")
+	mapfile -t stderr_lines <"$W/hs.err"
+}
+
+# open_tree: a tree root's that anyone may write, without the sticky bit.
+open_tree() {
+	mkdir src t
+	chmod 0777 t
+	echo new >src/f
+	echo old >t/f
+}
+
+@test "attack: the journal removed by another user before the commit: the install is rolled back and says so, never a silent no-op" {
+	open_tree
+	paused_install src t
+	[ -f t/.hotswap-journal ] || fail "no journal while paused"
+	as_nobody rm -f t/.hotswap-journal
+	[ ! -e t/.hotswap-journal ] || fail "nobody could not remove it"
+	resume_install
+
+	[ "$HSSTATUS" -eq 1 ] || fail "install -r exited $HSSTATUS: $stderr"
+	[ "${stderr_lines[0]}" = "hotswap: refusing to commit (the journal was removed or replaced by someone else) in 't': Operation not permitted" ]
+	[ "${stderr_lines[1]}" = "hotswap: nothing was changed in 't'" ]
+	[ "${#stderr_lines[@]}" -eq 2 ] || fail "stderr: $stderr"
+	[ "$(cat t/f)" = old ]
+	[ "$(listing t)" = f ] || fail "left in t: $(listing t)"
+}
+
+@test "attack: the journal replaced by another user's file before the commit: nothing of it is replayed, the install is rolled back" {
+	open_tree
+	as_nobody sh -c 'echo attacker >t/evil'
+	paused_install src t
+	as_nobody sh -c 'printf "hotswap-journal 2\nT . evil f 0\nC\n" >t/.j &&
+	    mv -f t/.j t/.hotswap-journal'
+	resume_install
+
+	[ "$HSSTATUS" -eq 1 ] || fail "install -r exited $HSSTATUS: $stderr"
+	[ "${stderr_lines[0]}" = "hotswap: refusing to commit (the journal was removed or replaced by someone else) in 't': Operation not permitted" ]
+	[ "${stderr_lines[1]}" = "hotswap: nothing was changed in 't'" ]
+	[ "${#stderr_lines[@]}" -eq 2 ] || fail "stderr: $stderr"
+	[ "$(cat t/f)" = old ]
+	[ "$(cat t/evil)" = attacker ]
+	# The other user's file is theirs to remove; hotswap leaves it.
+	[ "$(stat -c %U t/.hotswap-journal)" = nobody ]
+	[ "$(listing t)" = "$(printf '%s\n' .hotswap-journal evil f)" ] ||
+		fail "left in t: $(listing t)"
+}
