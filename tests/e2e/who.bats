@@ -190,8 +190,11 @@ bpf_possible() {
 	run --separate-stderr "$HS_HELPERS/seccomp_nobpf" "$HOTSWAP" who \
 	    --json lib/libw.so
 	[ "$status" -eq 0 ] || fail "who ended with $status: $output"
+	# From /proc: the text, and PROCMAP_QUERY where some process on the
+	# machine has sparse maps (ASan's shadow, a JIT): either, never BPF.
 	run json_eval 'print(d["method"], len(d["processes"]))'
-	[ "$output" = "text 2" ] || fail "$output"
+	[[ $output == "text 2" || $output == "text+procmap_query 2" ]] ||
+		fail "$output"
 }
 
 @test "who: BPF, text, PROCMAP_QUERY, one or two CPUs: the same processes and ranges" {
