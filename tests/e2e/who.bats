@@ -174,9 +174,11 @@ bpf_possible() {
 	HOTSWAP_SCAN=proc run_hs who -v lib/libw.so
 	[ "$status" -eq 0 ]
 	[ "$(sort <<<"$output")" = "$(sort <<<"$bpf")" ] || fail "$output"
+	# proc: the text, with PROCMAP_QUERY for sparse maps (see below).
 	HOTSWAP_SCAN=proc run_hs who --json lib/libw.so
 	run json_eval 'print(d["method"])'
-	[ "$output" = text ]
+	[[ $output == text || $output == text+procmap_query ]] ||
+		fail "$output"
 }
 
 @test "who under a seccomp filter that kills on bpf(2): answered from /proc" {
@@ -192,6 +194,7 @@ bpf_possible() {
 	[ "$status" -eq 0 ] || fail "who ended with $status: $output"
 	# From /proc: the text, and PROCMAP_QUERY where some process on the
 	# machine has sparse maps (ASan's shadow, a JIT): either, never BPF.
+	# (Whether such a process runs depends on the machine.)
 	run json_eval 'print(d["method"], len(d["processes"]))'
 	[[ $output == "text 2" || $output == "text+procmap_query 2" ]] ||
 		fail "$output"
