@@ -405,3 +405,57 @@ $(REL)/seqinstall: tests/bench/seqinstall.c | deps-bench
 
 bench-txn: deps-bench hotswap $(REL)/seqinstall
 	tests/bench/bench_txn.sh $(BENCH_TXN_FLAGS)
+
+# --- formatting: .clang-format (clang-format 14) ------------------------
+#
+#   make format         rewrite FORMAT_SRC in place to .clang-format
+#   make check-format   list the files of FORMAT_SRC that `make format`
+#                       would change, and fail if there is one
+#   make deps-format    install clang-format (build-aux/deps.sh format)
+#
+# Both skip, with a message, when $(CLANG_FORMAT) is not installed.  The
+# options are tuned for clang-format 14; another version may break lines
+# differently, so check-format says which version it ran.
+
+CLANG_FORMAT ?= clang-format
+FORMAT_SRC := $(sort $(wildcard src/*/*.c src/*/*.h include/*.h \
+		tests/*.c tests/*.h tests/helpers/*.c tests/helpers/*.h \
+		tests/fuzz/*.c tests/bench/*.c demo/*.c demo/*.h))
+CLANG_FORMAT_FLAGS := --style=file --fallback-style=none
+
+.PHONY: format check-format deps-format
+
+deps-format:
+	@build-aux/deps.sh format
+
+format:
+	@if ! command -v $(CLANG_FORMAT) >/dev/null 2>&1; then \
+	    echo "format: $(CLANG_FORMAT) not installed, nothing formatted" \
+	        "(make deps-format installs it)"; \
+	    exit 0; \
+	fi; \
+	$(CLANG_FORMAT) $(CLANG_FORMAT_FLAGS) -i $(FORMAT_SRC)
+
+# A first run without -Werror fails only if .clang-format itself is bad,
+# so that a broken configuration is not reported as every file differing.
+check-format:
+	@if ! command -v $(CLANG_FORMAT) >/dev/null 2>&1; then \
+	    echo "check-format: $(CLANG_FORMAT) not installed, format not" \
+	        "checked (make deps-format installs it)"; \
+	    exit 0; \
+	fi; \
+	$(CLANG_FORMAT) $(CLANG_FORMAT_FLAGS) --dry-run include/hotswap.h \
+	    2>/dev/null || { echo "check-format: $(CLANG_FORMAT) cannot" \
+	    "use .clang-format" >&2; exit 2; }; \
+	bad=; \
+	for f in $(FORMAT_SRC); do \
+	    $(CLANG_FORMAT) $(CLANG_FORMAT_FLAGS) --dry-run -Werror "$$f" \
+	        >/dev/null 2>&1 || bad="$$bad $$f"; \
+	done; \
+	if [ -n "$$bad" ]; then \
+	    echo "check-format: not formatted as .clang-format says" \
+	        "($$($(CLANG_FORMAT) --version | sed 's/.*version //');" \
+	        "make format rewrites them):" >&2; \
+	    for f in $$bad; do echo "	$$f" >&2; done; \
+	    exit 1; \
+	fi

@@ -1,7 +1,7 @@
 #!/bin/sh
 # deps.sh - make sure the Debian packages a target needs are installed.
 #
-#   build-aux/deps.sh build|check|demo|bench|fuzz
+#   build-aux/deps.sh build|check|demo|bench|fuzz|format
 #
 # As root, installs what is missing with apt-get.  Otherwise prints one
 # line, the missing packages and the exact apt-get command, and fails, so
@@ -16,7 +16,9 @@ check)	pkgs="$build $fuzz libcmocka-dev bats attr libcap2-bin acl psmisc mandoc 
 demo)	pkgs="$build psmisc" ;;
 bench)	pkgs="$build psmisc lsof rsync xfsprogs btrfs-progs" ;;
 fuzz)	pkgs="$build $fuzz" ;;
-*)	echo "usage: build-aux/deps.sh build|check|demo|bench|fuzz" >&2; exit 2 ;;
+format)	pkgs="clang-format" ;;
+*)	echo "usage: build-aux/deps.sh build|check|demo|bench|fuzz|format" >&2
+	exit 2 ;;
 esac
 
 missing=
