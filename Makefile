@@ -413,9 +413,10 @@ bench-txn: deps-bench hotswap $(REL)/seqinstall
 #                       would change, and fail if there is one
 #   make deps-format    install clang-format (build-aux/deps.sh format)
 #
-# Both skip, with a message, when $(CLANG_FORMAT) is not installed.  The
-# options are tuned for clang-format 14; another version may break lines
-# differently, so check-format says which version it ran.
+# Both first ask build-aux/deps.sh for clang-format, as every target asks
+# for what it needs.  The options are tuned for clang-format 14; another
+# version may break lines differently, so check-format says which version
+# it ran.
 
 CLANG_FORMAT ?= clang-format
 FORMAT_SRC := $(sort $(wildcard src/*/*.c src/*/*.h include/*.h \
@@ -428,23 +429,13 @@ CLANG_FORMAT_FLAGS := --style=file --fallback-style=none
 deps-format:
 	@build-aux/deps.sh format
 
-format:
-	@if ! command -v $(CLANG_FORMAT) >/dev/null 2>&1; then \
-	    echo "format: $(CLANG_FORMAT) not installed, nothing formatted" \
-	        "(make deps-format installs it)"; \
-	    exit 0; \
-	fi; \
-	$(CLANG_FORMAT) $(CLANG_FORMAT_FLAGS) -i $(FORMAT_SRC)
+format: deps-format
+	@$(CLANG_FORMAT) $(CLANG_FORMAT_FLAGS) -i $(FORMAT_SRC)
 
 # A first run without -Werror fails only if .clang-format itself is bad,
 # so that a broken configuration is not reported as every file differing.
-check-format:
-	@if ! command -v $(CLANG_FORMAT) >/dev/null 2>&1; then \
-	    echo "check-format: $(CLANG_FORMAT) not installed, format not" \
-	        "checked (make deps-format installs it)"; \
-	    exit 0; \
-	fi; \
-	$(CLANG_FORMAT) $(CLANG_FORMAT_FLAGS) --dry-run include/hotswap.h \
+check-format: deps-format
+	@$(CLANG_FORMAT) $(CLANG_FORMAT_FLAGS) --dry-run include/hotswap.h \
 	    2>/dev/null || { echo "check-format: $(CLANG_FORMAT) cannot" \
 	    "use .clang-format" >&2; exit 2; }; \
 	bad=; \
