@@ -33,8 +33,8 @@
  * descriptor bookkeeping (fcntl locks, F_GETFD, F_SETFL, F_DUPFD, dup3,
  * lseek, the fstat and fstatat that check a held directory or an
  * inherited temporary, readlink of /proc/self/fd, its opendir, kcmp,
- * getpid), exec.c's and alloc.c's mmap, mremap and munmap, and
- * mapped.c's walk of /proc.
+ * getpid, and the C library's writes of the fflush at exit), exec.c's
+ * and alloc.c's mmap, mremap and munmap, and mapped.c's walk of /proc.
  */
 #ifndef HS_GUARD_H
 #define HS_GUARD_H
