@@ -326,25 +326,70 @@ GUARD_LIBOBJ := $(addprefix $(REL)/,install/meta.o install/fail.o sys/sys.o \
 		kern/procmap.o kern/maps.o kern/fileid.o kern/bpfwho.o kern/btf.o)
 GUARD_CFLAGS := -std=gnu11 $(WARN) $(WERROR) -fPIC -fvisibility=hidden \
 		$(CFLAGS)
+# The seam inside the guard: sys.c compiled again with HS_SYS_NEXT, so
+# that its calls of what the guard exports go to the next definitions
+# (src/guard/next.c), not to the guard's own interposers (sys.h).
+GUARD_SYSOBJ := $(REL)/guard-sys/sys.o
+GUARD_LINK := $(filter-out $(REL)/sys/sys.o,$(GUARD_LIBOBJ)) $(GUARD_SYSOBJ)
 
 $(REL)/guard/%.o: src/guard/%.c | deps-build
 	@mkdir -p $(@D)
-	$(CC) $(SRC_CPPFLAGS) $(GUARD_CFLAGS) -MMD -MP -c -o $@ $<
+	$(CC) $(SRC_CPPFLAGS) -DHS_SYS_NEXT $(GUARD_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(GUARD_SYSOBJ): src/sys/sys.c | deps-build
+	@mkdir -p $(@D)
+	$(CC) $(SRC_CPPFLAGS) -DHS_SYS_NEXT $(GUARD_CFLAGS) -MMD -MP -c -o $@ $<
 
 # --wrap: the allocations of the guard's code go to src/guard/alloc.c,
 # which a signal handler may call.
 GUARD_WRAP := $(foreach f,malloc calloc realloc reallocarray free,\
 		-Wl,--wrap=$(f))
 
-libhotswap-guard.so: $(GUARD_OBJ) $(GUARD_LIBOBJ) src/guard/guard.map
-	$(CC) $(GUARD_CFLAGS) -shared $(GUARD_WRAP) \
+guard_link = $(CC) $(GUARD_CFLAGS) -shared $(GUARD_WRAP) \
 	    -Wl,--version-script=src/guard/guard.map -Wl,-z,defs \
-	    $(LDFLAGS) -o $@ $(GUARD_OBJ) $(GUARD_LIBOBJ) -ldl -lpthread
+	    $(LDFLAGS) -o $@ $(1) -ldl -lpthread
+
+libhotswap-guard.so: $(GUARD_OBJ) $(GUARD_LINK) src/guard/guard.map
+	$(call guard_link,$(GUARD_OBJ) $(GUARD_LINK))
+
+# The control of tests/e2e/guard_seam.bats: the guard linked with the
+# library's own sys.o, the binding HS_SYS_NEXT replaced, whose seam
+# calls the guard's exports by name; the test must find those calls.
+GUARD_OLDSEAM := $(HLP)/oldseam/libhotswap-guard.so
+GUARD_OLDLINK := $(filter-out $(GUARD_SYSOBJ),$(GUARD_LINK)) $(REL)/sys/sys.o
+
+$(GUARD_OLDSEAM): $(GUARD_OBJ) $(GUARD_OLDLINK) src/guard/guard.map
+	@mkdir -p $(@D)
+	$(call guard_link,$(GUARD_OBJ) $(GUARD_OLDLINK))
+
+# No code of the guard but its interposers may name a call the guard
+# exports: that name binds to the guard's own interposer, and the call
+# enters the guard again.  GUARD_NAMEFREE are the objects held to it:
+# the library's (GUARD_LINK) and the guard's own but for guard.o and
+# exec.o, whose interposers pass calls on to each other on purpose
+# (creat to open, execv to execve), and mapped.o, whose /proc walk still
+# calls open and close by name (it is moving onto kern/'s reader).
+GUARD_EXPORTS := $(shell sed -n '/global:/,/local:/p' src/guard/guard.map | \
+		tr -d ';' | tr -s ' \t' '\n' | grep -v ':')
+GUARD_BYNAME := $(addprefix $(REL)/guard/,guard.o exec.o mapped.o)
+GUARD_NAMEFREE := $(GUARD_LINK) $(filter-out $(GUARD_BYNAME),$(GUARD_OBJ))
+
+check-guard-seam: $(GUARD_NAMEFREE) src/guard/guard.map
+	@nm -A -u $(GUARD_NAMEFREE) | awk -v list="$(GUARD_EXPORTS)" ' \
+	    BEGIN { n = split(list, x, " "); \
+		for (i = 1; i <= n; i++) e[x[i]]; \
+		if (n < 10) { print "hotswap: no exports read from" \
+		    " guard.map" >"/dev/stderr"; bad = 1; exit } } \
+	    $$NF in e { print "hotswap: " $$1 " calls " $$NF ", which the" \
+		" guard exports: it would enter the guard again" \
+		>"/dev/stderr"; bad = 1 } \
+	    END { exit bad }'
 
 all: libhotswap-guard.so
-check-build: libhotswap-guard.so
+check-build: libhotswap-guard.so $(GUARD_OLDSEAM) check-guard-seam
 
-.PHONY: install-guard uninstall-guard clean-guard bench-guard
+.PHONY: install-guard uninstall-guard clean-guard bench-guard \
+	check-guard-seam
 
 install: install-guard
 install-guard: libhotswap-guard.so

@@ -27,6 +27,15 @@
 /* ---- what guard.c gives fix.c -------------------------------------- */
 
 __thread int guard_busy __attribute__((tls_model("initial-exec")));
+struct guard_real guard_real;
+
+/* fix.c's descriptor bookkeeping calls the real fcntl and dup3. */
+void
+guard_resolve(void)
+{
+	guard_real.fcntl = fcntl;
+	guard_real.dup3 = dup3;
+}
 
 static char said[4096];		/* every line guard_say() wrote */
 

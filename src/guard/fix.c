@@ -49,7 +49,8 @@
  * and its errno returned for the interposed close(2) to report.  The
  * calls that make, fill, sync, rename and remove temporaries go through
  * the seam (sys.h), so that tests/test_guard.c can fail each in turn;
- * the descriptor bookkeeping (fcntl locks, dup3) does not.
+ * the descriptor bookkeeping (fcntl locks, dup3) goes to the real calls
+ * (REAL(), guard.h), never to the guard's own interposers of them.
  *
  * Signal safety: the close path (fix_closed and what it calls) uses only
  * system calls, atomics and stack buffers: no malloc, no locks, no
@@ -237,7 +238,7 @@ hide_fd(int fd)
 	int serrno = errno, high;
 
 	if (fd >= DIR_FD_LOW ||
-	    (high = fcntl(fd, F_DUPFD_CLOEXEC, DIR_FD_LOW)) == -1) {
+	    (high = REAL(fcntl)(fd, F_DUPFD_CLOEXEC, DIR_FD_LOW)) == -1) {
 		errno = serrno;
 		return fd;
 	}
@@ -519,7 +520,7 @@ lock_ofd(int fd)
 {
 	static atomic_uint count;
 	struct flock fl;
-	int fl_acc = fcntl(fd, F_GETFL), i, r = -1;
+	int fl_acc = REAL(fcntl)(fd, F_GETFL), i, r = -1;
 	uint64_t slot;
 
 	memset(&fl, 0, sizeof(fl));
@@ -530,7 +531,8 @@ lock_ofd(int fd)
 	for (i = 0; i < 64; i++) {
 		slot = ((uint64_t)getpid() << 10) + atomic_fetch_add(&count, 1);
 		fl.l_start = LOCK_BASE + (off_t)(slot % (uint64_t)LOCK_SPAN);
-		if ((r = fcntl(fd, F_OFD_SETLK, &fl)) == 0 || errno != EAGAIN)
+		if ((r = REAL(fcntl)(fd, F_OFD_SETLK, &fl)) == 0 ||
+		    errno != EAGAIN)
 			break;
 	}
 	return r;
@@ -792,7 +794,7 @@ locked(int pfd)
 	fl.l_whence = SEEK_SET;
 	fl.l_start = LOCK_BASE;
 	fl.l_len = LOCK_SPAN;
-	if (fcntl(pfd, F_OFD_GETLK, &fl) == -1)
+	if (REAL(fcntl)(pfd, F_OFD_GETLK, &fl) == -1)
 		return -1;
 	return fl.l_type != F_UNLCK;
 }
@@ -1027,8 +1029,8 @@ fix_ftruncate(int fd, off_t len)
 		errno = ENOTSUP;
 		return -1;
 	}
-	if ((fl = fcntl(fd, F_GETFL)) == -1 ||
-	    (fdfl = fcntl(fd, F_GETFD)) == -1 ||
+	if ((fl = REAL(fcntl)(fd, F_GETFL)) == -1 ||
+	    (fdfl = REAL(fcntl)(fd, F_GETFD)) == -1 ||
 	    (off = lseek(fd, 0, SEEK_CUR)) == -1 || (idx = ent_alloc()) == -1)
 		return -1;
 	e = &ents[idx];
@@ -1041,11 +1043,11 @@ fix_ftruncate(int fd, off_t len)
 		goto fail;
 	if ((tfd = tmp_with_head(e, fl & O_ACCMODE, len)) == -1)
 		goto fail;
-	if (lock_ofd(tfd) == -1 || dup3(tfd, fd, (fdfl & FD_CLOEXEC) ?
-	    O_CLOEXEC : 0) == -1 || track(fd, idx) == -1)
+	if (lock_ofd(tfd) == -1 || REAL(dup3)(tfd, fd,
+	    (fdfl & FD_CLOEXEC) ? O_CLOEXEC : 0) == -1 || track(fd, idx) == -1)
 		goto fail;
 	(void)hs_sys.close(tfd);
-	(void)fcntl(fd, F_SETFL, fl);
+	(void)REAL(fcntl)(fd, F_SETFL, fl);
 	(void)lseek(fd, off, SEEK_SET);
 	return 0;
 fail:
@@ -1187,7 +1189,8 @@ fix_exec_carry(int *fds, int max, char *env, size_t envlen)
 		if (!fix_tracked(fd))
 			continue;
 		seen++;
-		if ((fl = fcntl(fd, F_GETFD)) != -1 && (fl & FD_CLOEXEC) &&
+		if ((fl = REAL(fcntl)(fd, F_GETFD)) != -1 &&
+		    (fl & FD_CLOEXEC) &&
 		    (idx = atomic_load(&fdmap[fd]) - 1) >= 0)
 			want[idx] = 1;
 	}
@@ -1197,7 +1200,7 @@ fix_exec_carry(int *fds, int max, char *env, size_t envlen)
 		if (!want[idx] || (fd = probe_open(&ents[idx])) == -1)
 			continue;	/* gone: committed, or a lost write */
 		/* Not on 0, 1 or 2, where a program would take it for one. */
-		copy = fcntl(fd, F_DUPFD, 10);
+		copy = REAL(fcntl)(fd, F_DUPFD, 10);
 		(void)hs_sys.close(fd);
 		if (copy == -1)
 			continue;
@@ -1239,7 +1242,8 @@ close_carried(void)
 	if (strtol(v, &end, 10) == (long)getpid() && end != v) {
 		for (v = end; sscanf(v, " %d/%ju/%ju%n", &fd, &dev, &ino,
 		    &k) == 3; v += k) {
-			if (fstat(fd, &st) == -1 || (uintmax_t)st.st_dev != dev ||
+			if (fstat(fd, &st) == -1 ||
+			    (uintmax_t)st.st_dev != dev ||
 			    (uintmax_t)st.st_ino != ino)
 				continue;	/* not our copy any more */
 			guard_busy++;
@@ -1337,7 +1341,7 @@ fix_exit(int flush)
 			continue;
 		if (fstat(fd, &st) == 0 && st.st_dev == ents[idx].dev &&
 		    st.st_ino == ents[idx].ino)
-			(void)close(fd);
+			(void)hs_sys.close(fd);
 		(void)release(idx);
 	}
 	guard_busy--;

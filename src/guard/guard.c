@@ -16,10 +16,11 @@
  * failures on a temporary keep the old file; in the other modes they
  * pass straight through after one test.
  *
- * Reentrancy: guard_busy is set while the guard works, so the opens and
- * closes of its own walk pass straight through; a signal handler that
- * truncates a file while the same thread is inside the guard is not
- * checked (rather than deadlocked).
+ * Reentrancy: the guard's own work calls the real functions, not these
+ * (guard.h), but for the /proc walk of mapped.c; guard_busy is set while
+ * the guard works, so the opens and closes of that walk pass straight
+ * through, and a signal handler that truncates a file while the same
+ * thread is inside the guard is not checked (rather than deadlocked).
  */
 #include <sys/sendfile.h>
 #include <sys/stat.h>
@@ -203,7 +204,7 @@ guard_say(int always, const char *pre, const char *path, const char *post)
 	put(buf, sizeof(buf) - 1, &len, post);
 	buf[len++] = '\n';
 	while (off < len) {
-		n = write(STDERR_FILENO, buf + off, len - off);
+		n = REAL(write)(STDERR_FILENO, buf + off, len - off);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -268,12 +269,13 @@ may_truncate(int dirfd, const char *path, int nofollow, int acc, int fd)
 	struct statx stx;
 
 	if (fd >= 0) {
-		if ((fl = fcntl(fd, F_GETFL)) == -1 ||
+		if ((fl = REAL(fcntl)(fd, F_GETFL)) == -1 ||
 		    (fl & O_ACCMODE) == O_RDONLY || (fl & O_PATH))
 			return 0;
 		/* A sealed memfd refuses with EPERM. */
-		if ((fl = fcntl(fd, F_GET_SEALS)) > 0 && (fl & (F_SEAL_SHRINK |
-		    F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)))
+		if ((fl = REAL(fcntl)(fd, F_GET_SEALS)) > 0 &&
+		    (fl & (F_SEAL_SHRINK | F_SEAL_WRITE |
+		    F_SEAL_FUTURE_WRITE)))
 			return 0;
 		dirfd = fd;
 		path = "";

@@ -11,12 +11,30 @@
  *             descriptors of temporaries across to the new image
  *   alloc.c   malloc and friends of all this code (linked with --wrap):
  *             mmap'ed, so that a signal handler's open may allocate
+ *   next.c    the seam's calls of what we interpose: the next definitions
  *
  * Everything here runs inside other people's programs.  Two rules follow.
- * Reentrancy: the library's own work opens and closes files, and those
- * calls land in our own interposers; guard_busy (thread-local) makes them
- * pass straight through.  Errno: every interposer returns with errno as
- * the real call left it, or as the refusal sets it.
+ * Reentrancy: the guard's own work never calls our interposers.  The
+ * library's system calls go through the seam, which here calls the next
+ * definitions (sys.h, next.c), and the guard's own calls of what it
+ * interposes go through REAL(); `make check-guard-seam` holds every
+ * object to it but guard.c and exec.c, whose interposers pass calls on
+ * to each other on purpose (creat to open, execv to execve, fopen's
+ * close of a temporary), and mapped.c, whose /proc walk still opens
+ * and closes by name.  guard_busy (thread-local) makes what does
+ * enter them pass straight through: mapped.c's calls, and a signal
+ * handler's open while this thread is inside the guard.  Errno: every
+ * interposer returns with errno as the real call left it, or as the
+ * refusal sets it.
+ *
+ * Outside the seam, and so beyond a test's fault injection: the
+ * decision's lookups (fstatat, stat, fstat, faccessat, statx, fcntl
+ * F_GETFL and F_GET_SEALS), the messages' write(2) to stderr, fix.c's
+ * descriptor bookkeeping (fcntl locks, F_GETFD, F_SETFL, F_DUPFD, dup3,
+ * lseek, the fstat and fstatat that check a held directory or an
+ * inherited temporary, readlink of /proc/self/fd, its opendir, kcmp,
+ * getpid, and the C library's writes of the fflush at exit), exec.c's
+ * and alloc.c's mmap, mremap and munmap, and mapped.c's walk of /proc.
  */
 #ifndef HS_GUARD_H
 #define HS_GUARD_H

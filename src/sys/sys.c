@@ -17,10 +17,20 @@
 
 #include "sys.h"
 
+/*
+ * The calls that libhotswap-guard.so exports as well: inside it
+ * (HS_SYS_NEXT) the next definitions after the guard's (sys.h).
+ */
+#ifdef HS_SYS_NEXT
+#define NEXT(name)	hs_next_##name
+#else
+#define NEXT(name)	name
+#endif
+
 static int
 real_openat(int dirfd, const char *path, int flags, mode_t mode)
 {
-	return openat(dirfd, path, flags, mode);
+	return NEXT(openat)(dirfd, path, flags, mode);
 }
 
 static int
@@ -88,15 +98,15 @@ real_cached(int fd, uint64_t off, uint64_t len, uint64_t *pages)
 
 static const struct hs_sys hs_sys_real = {
 	.openat = real_openat,
-	.close = close,
+	.close = NEXT(close),
 	.read = read,
 	.pread = pread,
-	.pwrite = pwrite,
-	.copy_file_range = copy_file_range,
+	.pwrite = NEXT(pwrite),
+	.copy_file_range = NEXT(copy_file_range),
 	.ficlone = real_ficlone,
 	.lseek = lseek,
-	.ftruncate = ftruncate,
-	.fsync = fsync,
+	.ftruncate = NEXT(ftruncate),
+	.fsync = NEXT(fsync),
 	.fstat = fstat,
 	.fstatat = fstatat,
 	.readlinkat = readlinkat,
@@ -118,7 +128,7 @@ static const struct hs_sys hs_sys_real = {
 	.openat2 = real_openat2,
 	.mmap = mmap,
 	.munmap = munmap,
-	.write = write,
+	.write = NEXT(write),
 	.sync_file_range = sync_file_range,
 	.syncfs = syncfs,
 	.flock = flock,

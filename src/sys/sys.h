@@ -1,11 +1,22 @@
 /*
  * sys.h - the system-call seam.
  *
- * Every system call in libhotswap that can fail goes through the table
- * hs_sys, never straight to libc.  The defaults are the real calls; tests
- * replace single entries to inject ENOSPC, EIO or EINTR at any step, or to
- * record the order of fsync and rename.  Nothing here retries: the callers
- * own their EINTR loops (hs_fsync_retry() and friends below), so that a
+ * Every system call that can fail in the library's layers (src/sys,
+ * src/kern, src/scan, src/install, src/txn) goes through the table
+ * hs_sys, never straight to libc, with two exceptions: the unlinkat(2)
+ * of hs_cancel_cleanup() (install/tmp.c), which runs in a signal
+ * handler and has nobody to report to, and the capget(2) of bpfwho.c,
+ * whose failure only means "let the kernel say".  Calls that cannot
+ * fail (geteuid, umask) and the C library's own (malloc, pthread_*,
+ * sysconf, clock_gettime) are not system calls of ours.  Inside
+ * libhotswap-guard.so the guard's own code (src/guard/) calls the seam
+ * for the files it makes and replaces, and the kernel directly for the
+ * rest; its comments (guard.h) say which.
+ *
+ * The defaults are the real calls; tests replace single entries to
+ * inject ENOSPC, EIO or EINTR at any step, or to record the order of
+ * fsync and rename.  An entry never retries: the EINTR loops are the
+ * callers' and the wrappers' below (hs_fsync() and friends), so that a
  * test injecting EINTR sees the retry happen.
  *
  * The table is process-global and not locked: tests swap entries before
@@ -70,6 +81,29 @@ struct hs_sys {
 };
 
 extern struct hs_sys hs_sys;
+
+/*
+ * Compiled into libhotswap-guard.so (HS_SYS_NEXT, Makefile), the seam
+ * lives in a library that exports close, write, fsync and the other
+ * calls below itself, to interpose them: a default naming them would
+ * bind to the guard's own interposers, and every call of the library
+ * would enter the guard again.  There the defaults of these entries are
+ * hs_next_*(), which the guard defines (src/guard/next.c) as the next
+ * definitions after its own, found with dlsym(RTLD_NEXT): what the
+ * program's call would reach were the guard not loaded.  Every other
+ * entry names a call the guard does not export.  `make check-guard-seam`
+ * fails if one of the guard's library objects names an exported call.
+ */
+#ifdef HS_SYS_NEXT
+int	hs_next_openat(int, const char *, int, mode_t);
+int	hs_next_close(int);
+ssize_t	hs_next_pwrite(int, const void *, size_t, off_t);
+ssize_t	hs_next_copy_file_range(int, off_t *, int, off_t *, size_t,
+	    unsigned int);
+int	hs_next_ftruncate(int, off_t);
+int	hs_next_fsync(int);
+ssize_t	hs_next_write(int, const void *, size_t);
+#endif
 
 /* The records getdents64(2) writes (glibc has no public type for them). */
 struct hs_dirent64 {
