@@ -13,18 +13,23 @@
 /* Record a failure in res and return -1; errno is left as it was. */
 int	hs_fail(struct hs_result *, const char *step, const char *path);
 
-/* replace.c: the backup suffix in force, and the backup's name. */
+/* backup.c: the backup suffix in force, and the backup's name. */
 const char *hs_suffix(const struct hs_install_opts *);
 int	hs_backup_name(char *buf, const char *name, const char *suffix);
 struct hs_dest;
 struct hs_meta;
-/* Open src (not a directory); its fd, or -1 with res set. */
+/* Hard-link d's file to its backup name (res->backup says which). */
+int	hs_make_backup(struct hs_dest *d, const char *suffix,
+	    struct hs_result *);
+
+/* source.c: open src (not a directory); its fd, or -1 with res set. */
 int	hs_open_source(const char *src, struct stat *, struct hs_result *);
-/* *fd: the existing regular destination opened for reading, or -1. */
-int	hs_open_old(struct hs_dest *, int *fd, struct hs_result *);
-/* -C: 1 if old already has src's content and the planned metadata. */
+
+/* compare.c: -C; 1 if old already has src's content and planned metadata. */
 int	hs_unchanged(int in, const struct stat *, int old,
 	    const struct stat *, const struct hs_meta *);
+/* 1 if the contents are equal, 0 if not, -1 on error. */
+int	hs_same_content(int fd1, int fd2, off_t size);
 
 /* dest.c: where a destination really is. */
 struct hs_dest {
@@ -44,6 +49,8 @@ struct hs_dest {
 int	hs_dest_open(const char *dst, unsigned int flags, struct hs_dest *,
 	    struct hs_result *);
 void	hs_dest_close(struct hs_dest *);
+/* *fd: the existing regular destination opened for reading, or -1. */
+int	hs_open_old(struct hs_dest *, int *fd, struct hs_result *);
 /*
  * mkdir -p; hs_mkdirs_open returns a descriptor on the directory made.
  * Components that do not exist yet are made and entered relative to their
@@ -78,8 +85,6 @@ int	hs_tmp_makename(char *buf, size_t len, const char *base);
 /* copy.c: the data. */
 int	hs_copy_data(int srcfd, const char *src, const struct stat *, int dstfd,
 	    const struct hs_install_opts *, struct hs_result *);
-/* 1 if the contents are equal, 0 if not, -1 on error. */
-int	hs_same_content(int fd1, int fd2, off_t size);
 
 /* inplace.c: HS_IN_PLACE for an existing regular destination. */
 int	hs_in_place(int in, const char *src, const struct stat *,
