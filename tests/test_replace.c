@@ -20,7 +20,7 @@
 #include "testutil.h"
 #include "hotswap.h"
 #include "sys.h"
-#include "internal.h"
+#include "install.h"
 
 struct fixture {
 	char	*dir;

@@ -22,7 +22,7 @@
 
 #include "testutil.h"
 #include "hotswap.h"
-#include "internal.h"
+#include "install.h"
 #include "sys.h"
 
 struct fixture {

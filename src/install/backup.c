@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "internal.h"
+#include "install.h"
 
 const char *
 hs_suffix(const struct hs_install_opts *opts)

@@ -24,7 +24,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "install.h"
 #include "sys.h"
 
 #define RW_BUF		(256 * 1024)

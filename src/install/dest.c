@@ -16,7 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "install.h"
 #include "sys.h"
 
 #define MAX_HOPS	40	/* the kernel's own limit for symlinks */

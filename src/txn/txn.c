@@ -21,7 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "install.h"
 #include "sys.h"
 
 #define FEW_FILES	8	/* up to this many: fsync each */

@@ -1,5 +1,5 @@
 /*
- * internal.h - contracts between the modules of the replacement engine.
+ * install.h - contracts between the modules of the replacement engine.
  * Not installed; the public API is include/hotswap.h.
  */
 #ifndef HS_INTERNAL_H
