@@ -23,6 +23,7 @@
 #include "testutil.h"
 #include "hotswap.h"
 #include "install.h"
+#include "txn.h"
 #include "sys.h"
 
 struct fixture {

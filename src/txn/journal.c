@@ -48,7 +48,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "install.h"
+#include "txn.h"
 #include "sys.h"
 
 #define VISFLAGS	(VIS_WHITE | VIS_CSTYLE | VIS_OCTAL)

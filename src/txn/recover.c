@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "install.h"
+#include "txn.h"
 #include "sys.h"
 
 struct journal {

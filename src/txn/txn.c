@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "install.h"
+#include "txn.h"
 #include "sys.h"
 
 #define FEW_FILES	8	/* up to this many: fsync each */

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "install.h"
+#include "txn.h"
 #include "sys.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
