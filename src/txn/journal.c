@@ -158,6 +158,23 @@ hs_journal_remove(struct hs_journal *j)
 	errno = serrno;
 }
 
+/*
+ * 1 if the tree's journal name is still the file hj writes, 0 if it was
+ * removed or replaced, -1 if we cannot tell.
+ */
+int
+hs_journal_is_ours(const struct hs_journal *hj)
+{
+	struct stat held, named;
+
+	if (hs_sys.fstat(hj->fd, &held) == -1)
+		return -1;
+	if (hs_sys.fstatat(hj->rootfd, HS_JOURNAL, &named,
+	    AT_SYMLINK_NOFOLLOW) == -1)
+		return errno == ENOENT ? 0 : -1;
+	return held.st_dev == named.st_dev && held.st_ino == named.st_ino;
+}
+
 /* --- the parser: bytes in, records out, no system call --------------- */
 
 struct jparser {

@@ -492,23 +492,6 @@ carry_out(struct journal *j, int *outcome, struct hs_result *res)
 }
 
 /*
- * 1 if the tree's journal name is still the file hj writes, 0 if it was
- * removed or replaced, -1 if we cannot tell.
- */
-int
-hs_journal_is_ours(const struct hs_journal *hj)
-{
-	struct stat held, named;
-
-	if (hs_sys.fstat(hj->fd, &held) == -1)
-		return -1;
-	if (hs_sys.fstatat(hj->rootfd, HS_JOURNAL, &named,
-	    AT_SYMLINK_NOFOLLOW) == -1)
-		return errno == ENOENT ? 0 : -1;
-	return held.st_dev == named.st_dev && held.st_ino == named.st_ino;
-}
-
-/*
  * Carry out j, then remove the journal's name: if hj is not NULL (the
  * journal this process writes), only while it is still that file.
  */
@@ -571,108 +554,19 @@ hs_journal_replay_held(const struct hs_journal *hj, int sync, int *outcome,
 	return replay_from(hj->rootfd, hj, sync, outcome, res);
 }
 
-/* --- directories beneath the root ----------------------------------- */
-
-/* 1 if dirfd/name is a symbolic link; errno is kept. */
-static int
-is_link(int dirfd, const char *name)
-{
-	struct stat st;
-	int serrno = errno, r;
-
-	r = hs_sys.fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-	    S_ISLNK(st.st_mode);
-	errno = serrno;
-	return r;
-}
-
-/*
- * The fallback for kernels before openat2(2) (Linux 5.6), or where a
- * seccomp filter refuses it: one component at a time from rootfd, each
- * opened with O_NOFOLLOW; "", "." and ".." are refused.  Mount points
- * are crossed, as openat2 crosses them without RESOLVE_NO_XDEV.
- */
-static int
-walk_beneath(int rootfd, const char *rel)
-{
-	char buf[PATH_MAX], *p, *slash;
-	int fd, next, last = 0;
-
-	if (strlcpy(buf, rel, sizeof(buf)) >= sizeof(buf)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	if (strcmp(buf, ".") == 0)
-		return hs_openat(rootfd, ".", O_RDONLY | O_DIRECTORY, 0);
-	fd = rootfd;
-	for (p = buf; !last; p = slash + 1) {
-		if ((slash = strchr(p, '/')) == NULL)
-			slash = p + strlen(p), last = 1;
-		*slash = '\0';
-		if (*p == '\0' || strcmp(p, ".") == 0 || strcmp(p, "..") == 0) {
-			errno = EINVAL;
-			next = -1;
-		} else
-			next = hs_openat(fd, p, (last ? O_RDONLY : O_PATH) |
-			    O_DIRECTORY | O_NOFOLLOW, 0);
-		if (next == -1 && errno == ENOTDIR && is_link(fd, p))
-			errno = ELOOP;		/* as openat2 says it */
-		if (fd != rootfd)
-			(void)hs_close(fd);
-		if ((fd = next) == -1)
-			return -1;
-	}
-	return fd;
-}
-
-/*
- * RESOLVE_NO_SYMLINKS, not only RESOLVE_NO_MAGICLINKS: the journal's
- * directories are named by the path the kernel reported for them while
- * staging, which has no symbolic link in it, so a link found there now
- * was put there since, perhaps by the user who owns the directory, and
- * would redirect the replay to a directory of someone else's.
- */
-/* 1 if rel is "." or components without "", "." or "..". */
-static int
-plain_rel(const char *rel)
-{
-	const char *p;
-	size_t n;
-
-	if (strcmp(rel, ".") == 0)
-		return 1;
-	for (p = rel;; p += n + 1) {
-		n = strcspn(p, "/");
-		if (n == 0 || (n == 1 && p[0] == '.') ||
-		    (n == 2 && p[0] == '.' && p[1] == '.'))
-			return 0;
-		if (p[n] == '\0')
-			return 1;
-	}
-}
-
 int
-hs_open_beneath(int rootfd, const char *rel)
+hs_recover(const char *root, int *outcome, struct hs_result *res)
 {
-	struct open_how how;
-	int fd, tries = 0;
+	struct hs_install_opts o;
+	struct hs_txn *t;
+	int r;
 
-	/* RESOLVE_BENEATH alone would let "a/../b" through. */
-	if (!plain_rel(rel)) {
-		errno = EINVAL;
+	hs_install_opts_init(&o);
+	*outcome = 0;
+	if ((t = hs_txn_open(root, &o, res)) == NULL)
 		return -1;
-	}
-	memset(&how, 0, sizeof(how));
-	/* No O_NOFOLLOW: RESOLVE_NO_SYMLINKS covers the last component. */
-	how.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
-	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
-	    RESOLVE_NO_MAGICLINKS;
-	/* EAGAIN: a rename elsewhere raced the lookup; a few tries. */
-	do
-		fd = hs_sys.openat2(rootfd, rel, &how, sizeof(how));
-	while (fd == -1 && (errno == EINTR || errno == EAGAIN) &&
-	    ++tries < 16);
-	if (fd == -1 && (errno == ENOSYS || errno == EPERM))
-		return walk_beneath(rootfd, rel);
-	return fd;
+	r = hs_txn_lock(t, 1, res);
+	*outcome = hs_txn_stats(t)->recovered;
+	hs_txn_free(t);
+	return r;
 }
