@@ -388,12 +388,13 @@ failed(struct journal *j, struct hs_result *res, const char *step)
 }
 
 /*
- * Parse text, len bytes of the journal, into j->p: 0, or -1 with res
- * set (res->target the journal's path).  Format 1 needs the root's
- * absolute path.  text is freed.
+ * Parse text, len bytes of the journal of the tree rootfd, into *p: 0,
+ * or -1 with res set.  Format 1 needs the root's absolute path.  text is
+ * freed.
  */
 static int
-parse(struct journal *j, char *text, size_t len, struct hs_result *res)
+parse(int rootfd, char *text, size_t len, struct hs_jtext *p,
+    struct hs_result *res)
 {
 	static __thread char step[160];	/* res->step of a parse error */
 	char rootpath[PATH_MAX];
@@ -401,9 +402,9 @@ parse(struct journal *j, char *text, size_t len, struct hs_result *res)
 	unsigned long line;
 	int r;
 
-	r = hs_fd_path(j->rootfd, rootpath, sizeof(rootpath));
-	r = hs_journal_parse(text, len, r == 0 ? rootpath : NULL, &j->p,
-	    &line, &msg);
+	r = hs_fd_path(rootfd, rootpath, sizeof(rootpath));
+	r = hs_journal_parse(text, len, r == 0 ? rootpath : NULL, p, &line,
+	    &msg);
 	free(text);
 	if (r == -1) {
 		(void)snprintf(step, sizeof(step), "refusing the journal "
@@ -411,50 +412,42 @@ parse(struct journal *j, char *text, size_t len, struct hs_result *res)
 		errno = EINVAL;
 		return hs_fail(res, step, res->target);
 	}
-	(void)strlcpy(res->target, j->root, sizeof(res->target));
 	return 0;
 }
 
-/*
- * Read, check and parse the journal: 1 if there is one to replay, 0 if
- * there is none, -1 (res set, res->target the journal's path) if it is
- * refused.
- */
-static int
-load(struct journal *j, struct hs_result *res)
+int
+hs_journal_load(int rootfd, struct hs_jtext *p, struct hs_result *res)
 {
 	const char *why;
 	char *text;
 	size_t len;
 
-	join(res->target, sizeof(res->target), j->root, HS_JOURNAL);
-	if (slurp(j->rootfd, &text, &len, &why) == -1)
+	if (slurp(rootfd, &text, &len, &why) == -1)
 		return hs_fail(res, why, res->target);
 	if (text == NULL)
 		return 0;
-	return parse(j, text, len, res) == -1 ? -1 : 1;
+	return parse(rootfd, text, len, p, res) == -1 ? -1 : 1;
 }
 
 /*
- * The journal this process is writing, read back from its descriptor,
- * not by name: another user who may write the tree's root can remove or
- * replace the name, not what was written through the descriptor.
+ * Read back from its descriptor, not by name: another user who may
+ * write the tree's root can remove or replace the name, not what was
+ * written through the descriptor.
  */
-static int
-load_held(struct journal *j, const struct hs_journal *hj,
+int
+hs_journal_load_held(const struct hs_journal *hj, struct hs_jtext *p,
     struct hs_result *res)
 {
 	char *text;
 	ssize_t n;
 
-	join(res->target, sizeof(res->target), j->root, HS_JOURNAL);
 	if ((text = malloc(hj->size + 1)) == NULL)
 		return hs_fail(res, "cannot read the journal", res->target);
 	if ((n = hs_pread_full(hj->fd, text, hj->size, 0)) == -1) {
 		free(text);
 		return hs_fail(res, "cannot read the journal", res->target);
 	}
-	return parse(j, text, (size_t)n, res);
+	return parse(hj->rootfd, text, (size_t)n, p, res);
 }
 
 /* Forward after C (unless A), else backward; *outcome as replay's. */
@@ -527,11 +520,14 @@ replay_from(int rootfd, const struct hs_journal *hj, int sync, int *outcome,
 
 	*outcome = 0;
 	(void)strlcpy(j.root, res->target, sizeof(j.root));
-	r = hj != NULL ? load_held(&j, hj, res) : load(&j, res);
+	join(res->target, sizeof(res->target), j.root, HS_JOURNAL);
+	r = hj != NULL ? hs_journal_load_held(hj, &j.p, res) :
+	    hs_journal_load(rootfd, &j.p, res);
 	if (r <= 0 && hj == NULL)
 		return r;
 	if (r == -1)
 		return -1;
+	(void)strlcpy(res->target, j.root, sizeof(res->target));
 	ret = replay(&j, hj, sync, outcome, res);
 	serrno = errno;
 	if (j.dirfd != -1)

@@ -71,6 +71,21 @@ int	hs_journal_parse(const char *text, size_t len, const char *root,
 void	hs_journal_text_free(struct hs_jtext *);
 
 /*
+ * The journal of the tree rootfd, read and checked as hs_journal_replay
+ * says, parsed into *p: 1 if there is one, 0 if there is none, -1 with
+ * res set if it is refused or cannot be read.  res->target must hold the
+ * journal's path on entry, for messages.  hs_journal_text_free(p) after
+ * a 1.
+ */
+int	hs_journal_load(int rootfd, struct hs_jtext *p, struct hs_result *);
+/*
+ * The journal hj this process is writing, read back from its descriptor
+ * and parsed into *p: 0, or -1 with res set as hs_journal_load's.
+ */
+int	hs_journal_load_held(const struct hs_journal *hj, struct hs_jtext *p,
+	    struct hs_result *);
+
+/*
  * Open the directory rel (relative, plain components, or ".") beneath
  * rootfd for reading, following no symbolic link and no "..": ELOOP if
  * a component is a symbolic link.  openat2(2) RESOLVE_BENEATH, or on a
