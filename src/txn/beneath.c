@@ -12,7 +12,6 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "txn.h"
 #include "sys.h"
@@ -83,13 +82,6 @@ walk_beneath(int rootfd, const char *rel)
 	return fd;
 }
 
-/*
- * RESOLVE_NO_SYMLINKS, not only RESOLVE_NO_MAGICLINKS: the journal's
- * directories are named by the path the kernel reported for them while
- * staging, which has no symbolic link in it, so a link found there now
- * was put there since, perhaps by the user who owns the directory, and
- * would redirect the replay to a directory of someone else's.
- */
 /* 1 if rel is "." or components without "", "." or "..". */
 static int
 plain_rel(const char *rel)
@@ -109,6 +101,13 @@ plain_rel(const char *rel)
 	}
 }
 
+/*
+ * RESOLVE_NO_SYMLINKS, not only RESOLVE_NO_MAGICLINKS: the journal's
+ * directories are named by the path the kernel reported for them while
+ * staging, which has no symbolic link in it, so a link found there now
+ * was put there since, perhaps by the user who owns the directory, and
+ * would redirect the replay to a directory of someone else's.
+ */
 int
 hs_open_beneath(int rootfd, const char *rel)
 {

@@ -1,6 +1,7 @@
 /*
  * journal.c - the record a transaction keeps so that a crash can be
- * repaired: ROOT/.hotswap-journal; its writer, and its parser.
+ * repaired: ROOT/.hotswap-journal; its writer, and its parser (a pure
+ * function; journal_read.c reads the file and judges it first).
  *
  * One record a line, fields separated by one space, each field escaped
  * with strvis(3) (VIS_WHITE|VIS_CSTYLE|VIS_OCTAL), so names with spaces,
@@ -20,7 +21,7 @@
  * DIR is relative to ROOT ("." for ROOT itself) and made of plain
  * components: never absolute, never ".." or ".", so that a replay can
  * reach it beneath ROOT's descriptor without following a symbolic link
- * (recover.c).  NAME, TMP, OLD and SUFFIX are single components.  Format
+ * (beneath.c).  NAME, TMP, OLD and SUFFIX are single components.  Format
  * 1, written by earlier versions, named directories by absolute path; it
  * is still read, if every directory lies beneath ROOT's path.  An O
  * record without DEV and INO (earlier versions) is still read; its old

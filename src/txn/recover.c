@@ -8,12 +8,11 @@
  *
  * Every step is idempotent: a name already moved or removed is skipped,
  * so a replay interrupted by another crash can simply be run again.
+ * The journal is read and judged first (journal_read.c); hs_recover(),
+ * the public way in, replays it under the tree's lock.
  */
-#define LIBBSD_NETBSD_VIS
 #include <sys/stat.h>
-#include <linux/openat2.h>
 #include <bsd/string.h>
-#include <bsd/vis.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>

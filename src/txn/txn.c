@@ -1,7 +1,8 @@
 /*
  * txn.c - many files replaced as one transaction (see hotswap.h for the
  * phases and the promise).  This file stages; recover.c commits and
- * rolls back by replaying the journal that staging writes.
+ * rolls back by replaying the journal that staging writes (journal.c),
+ * and beneath.c reaches the directories it names.
  *
  * Durability barrier: a transaction of a few files fsyncs each temporary
  * as it is staged (as hs_install does).  A larger one only starts

@@ -12,7 +12,7 @@
 
 #include "hotswap.h"
 
-/* journal.c, recover.c: a transaction's journal in its root directory. */
+/* journal.c: a transaction's journal in its root directory, its format. */
 #define HS_JOURNAL	".hotswap-journal"
 #define HS_JOURNAL_HEADER "hotswap-journal 2\n"
 /* The largest journal written or read: about 300,000 files. */
@@ -36,6 +36,8 @@ int	hs_journal_add_old(struct hs_journal *, const char *dir,
 	    const char *name, const char *aux, dev_t dev, ino_t ino);
 int	hs_journal_commit(struct hs_journal *, int sync);
 void	hs_journal_remove(struct hs_journal *);
+/* 1 if the journal's name is still the file written, 0 if not, -1. */
+int	hs_journal_is_ours(const struct hs_journal *);
 
 /* A record read back; X records are folded into "cancelled". */
 struct hs_jrec {
@@ -70,6 +72,8 @@ int	hs_journal_parse(const char *text, size_t len, const char *root,
 	    struct hs_jtext *, unsigned long *errline, const char **errmsg);
 void	hs_journal_text_free(struct hs_jtext *);
 
+/* journal_read.c: a journal read back from the disk and judged. */
+
 /*
  * The journal of the tree rootfd, read and checked as hs_journal_replay
  * says, parsed into *p: 1 if there is one, 0 if there is none, -1 with
@@ -85,6 +89,8 @@ int	hs_journal_load(int rootfd, struct hs_jtext *p, struct hs_result *);
 int	hs_journal_load_held(const struct hs_journal *hj, struct hs_jtext *p,
 	    struct hs_result *);
 
+/* beneath.c: the directories a journal names, beneath the root. */
+
 /*
  * Open the directory rel (relative, plain components, or ".") beneath
  * rootfd for reading, following no symbolic link and no "..": ELOOP if
@@ -94,6 +100,8 @@ int	hs_journal_load_held(const struct hs_journal *hj, struct hs_jtext *p,
 int	hs_open_beneath(int rootfd, const char *rel);
 /* The absolute path of the open file fd (from /proc/self/fd). */
 int	hs_fd_path(int fd, char *buf, size_t len);
+
+/* recover.c: a journal carried out. */
 
 /*
  * Carry out the journal in rootfd, if any, and remove it.  The journal
@@ -120,7 +128,4 @@ int	hs_journal_replay(int rootfd, int sync, int *outcome,
  */
 int	hs_journal_replay_held(const struct hs_journal *, int sync,
 	    int *outcome, struct hs_result *);
-/* 1 if the journal's name is still the file written, 0 if not, -1. */
-int	hs_journal_is_ours(const struct hs_journal *);
-
 #endif /* HS_TXN_H */
