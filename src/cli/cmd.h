@@ -33,8 +33,9 @@ int	version(void);
  */
 void	catch_signals(void);
 
-/* cmd_install.c and cmd_txn.c: hotswap install. */
 #include "hotswap.h"
+
+/* cmd_install.c and cmd_txn.c: hotswap install. */
 
 struct install_args {
 	struct hs_install_opts opts;
@@ -48,17 +49,6 @@ struct install_args {
 	int		 quiet;
 };
 
-double	elapsed(const struct timespec *);
-int	parse_owner(const char *, uid_t *);
-int	parse_group(const char *, gid_t *);
-int	parse_mode(const char *, mode_t *);
-void	report_failure(const struct hs_result *);
-void	report_success(const char *src, const char *dst,
-	    const struct hs_result *, const struct install_args *);
-/* Before a replacement: remember what dst names now, for the hint. */
-void	hint_note(const char *dst, struct hs_fileid **, size_t *);
-/* After: one line if processes still map the replaced files. */
-void	hint_print(const struct hs_fileid *, size_t, int quiet);
 int	install_one(const char *src, const char *dst, struct install_args *);
 int	install_tree(const char *srcdir, const char *dstdir,
 	    struct install_args *);
@@ -66,6 +56,26 @@ int	install_manifest(struct install_args *);
 int	install_many(int argc, char **argv, const char *dir,
 	    struct install_args *);
 int	cmd_recover(int, char **);
+
+/* args.c: the values of install's arguments. */
+int	parse_owner(const char *, uid_t *);
+int	parse_group(const char *, gid_t *);
+int	parse_mode(const char *, mode_t *);
+int	dest_in(const char *dir, const char *src, char *dst);
+
+/* report.c: what install and recover say. */
+double	elapsed(const struct timespec *);
+const char *pid_list(const pid_t *, unsigned long n);
+void	report_failure(const struct hs_result *);
+void	report_success(const char *src, const char *dst,
+	    const struct hs_result *, const struct install_args *);
+/* Before a replacement: remember what dst names now, for the hint. */
+void	hint_note(const char *dst, struct hs_fileid **, size_t *);
+/* After: one line if processes still map the replaced files. */
+void	hint_print(const struct hs_fileid *, size_t, int quiet);
+
+/* interp.c: 1 if path loads a preload library, 0 not, -1 cannot tell. */
+int	elf_dynamic(const char *path, int depth, char *culprit);
 
 /* cmd_scan.c: shared by who and stale. */
 struct hs_proc;

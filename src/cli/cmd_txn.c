@@ -210,22 +210,6 @@ struct many_arg {
 };
 
 static int
-dest_in(const char *dir, const char *src, char *dst)
-{
-	const char *base = strrchr(src, '/');
-	size_t len = strlen(dir);
-
-	base = base != NULL ? base + 1 : src;
-	while (len > 1 && dir[len - 1] == '/')
-		len--;
-	if (snprintf(dst, PATH_MAX, "%.*s/%s", (int)len, dir, base) < PATH_MAX)
-		return 0;
-	errno = ENAMETOOLONG;
-	warn("cannot install '%s' into '%s'", vis_path(src), vis_path(dir));
-	return -1;
-}
-
-static int
 stage_many(struct run *r, void *arg)
 {
 	struct many_arg *m = arg;
