@@ -1,6 +1,8 @@
 /*
- * cmd.h - the subcommands of the hotswap command line, and the helpers
- * they share.  Only this layer prints or exits.
+ * cmd.h - the subcommands of the hotswap command line (cmd_NAME.c each,
+ * dispatched by main.c), and the helpers they share, by file.  This
+ * layer, src/cli/, is the only code that prints or exits; it sees the
+ * library only through include/hotswap.h.
  */
 #ifndef HS_CMD_H
 #define HS_CMD_H
@@ -9,9 +11,12 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "hotswap.h"
+
 /* Each returns the process exit status. */
 int	cmd_guard(int, char **);
 int	cmd_install(int, char **);
+int	cmd_recover(int, char **);
 int	cmd_rollback(int, char **);
 int	cmd_stale(int, char **);
 int	cmd_who(int, char **);
@@ -33,10 +38,7 @@ int	version(void);
  */
 void	catch_signals(void);
 
-#include "hotswap.h"
-
-/* cmd_install.c and cmd_txn.c: hotswap install. */
-
+/* hotswap install's arguments, as cmd_install.c parses them. */
 struct install_args {
 	struct hs_install_opts opts;
 	const char	*target_dir;	/* -t */
@@ -49,13 +51,12 @@ struct install_args {
 	int		 quiet;
 };
 
-int	install_one(const char *src, const char *dst, struct install_args *);
+/* cmd_txn.c: the transactional forms, as cmd_install.c sorts them. */
 int	install_tree(const char *srcdir, const char *dstdir,
 	    struct install_args *);
 int	install_manifest(struct install_args *);
 int	install_many(int argc, char **argv, const char *dir,
 	    struct install_args *);
-int	cmd_recover(int, char **);
 
 /* args.c: the values of install's arguments. */
 int	parse_owner(const char *, uid_t *);

@@ -14,10 +14,8 @@
  * LD_PRELOAD unless the IDs do not change.
  */
 #include <sys/stat.h>
-#include <elf.h>
 #include <err.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -27,9 +25,6 @@
 
 #include "hotswap.h"
 #include "cmd.h"
-
-/* Also in cmd.h once the command is wired into main.c. */
-int	cmd_guard(int, char **);
 
 #define GUARD_LIB	"libhotswap-guard.so"
 #define EXIT_CANNOT_RUN	126

@@ -1,18 +1,18 @@
 /*
- * cmd_install.c - hotswap install: options as in install(1), one
- * hs_install() per file, and the reporting.
+ * cmd_install.c - hotswap install: options as in install(1), the
+ * operands sorted into the forms of the synopsis, and the forms that
+ * are one hs_install() per file.  The transactional forms (-r,
+ * --manifest, several SOURCEs) are cmd_txn.c's; what is said about each
+ * file, report.c's.
  */
 #include <sys/stat.h>
 #include <bsd/libutil.h>
 #include <bsd/stdlib.h>
 #include <bsd/string.h>
-#include <bsd/unistd.h>
 #include <err.h>
 #include <errno.h>
 #include <getopt.h>
-#include <grp.h>
 #include <limits.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,7 +129,7 @@ install_option(int ch, struct install_args *a)
 	return 0;
 }
 
-int
+static int
 install_one(const char *src, const char *dst, struct install_args *a)
 {
 	struct progress p = { .dst = dst };
@@ -171,6 +171,20 @@ is_dir(const char *path)
 	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+/* SOURCEs into dir, each by hs_install() on its own: no transaction. */
+static int
+install_each(int argc, char **argv, const char *dir, struct install_args *a)
+{
+	char dst[PATH_MAX];
+	int i, status = HS_EXIT_OK;
+
+	for (i = 0; i < argc; i++)
+		if (dest_in(dir, argv[i], dst) == -1 ||
+		    install_one(argv[i], dst, a) != HS_EXIT_OK)
+			status = HS_EXIT_FAIL;
+	return status;
+}
+
 /* Sort the operands into the forms of the synopsis. */
 static int
 install_operands(int argc, char **argv, struct install_args *a)
@@ -207,6 +221,9 @@ install_operands(int argc, char **argv, struct install_args *a)
 		warn("target '%s'", vis_path(dir));
 		return HS_EXIT_FAIL;
 	}
+	/* One file, or writing into inodes: no transaction to make. */
+	if (argc == 1 || (a->opts.flags & HS_IN_PLACE))
+		return install_each(argc, argv, dir, a);
 	return install_many(argc, argv, dir, a);
 }
 
