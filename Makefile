@@ -267,7 +267,7 @@ $(FUZZ)/fuzz_maps: tests/fuzz/fuzz_maps.c src/kern/maps.c src/kern/maps.h \
 
 # The journal parser lives with its writer; the target stubs the seam.
 $(FUZZ)/fuzz_journal: tests/fuzz/fuzz_journal.c src/txn/journal.c \
-	src/install/internal.h src/sys/sys.h | deps-fuzz
+	src/txn/txn.h src/sys/sys.h | deps-fuzz
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(ALL_CPPFLAGS) -std=gnu11 $(WARN) $(WERROR) $(FUZZ_FLAGS) \
 	    -o $@ tests/fuzz/fuzz_journal.c src/txn/journal.c -lbsd
@@ -297,7 +297,8 @@ $(SAN)/test_maps: src/kern/maps.h
 $(SAN)/test_scan: src/kern/maps.h src/kern/procmap.h src/scan/scan.h \
 	src/sys/sys.h src/kern/bpfwho.h tests/testutil_scan.h
 $(SAN)/test_btf: src/kern/btf.h src/kern/bpfwho.h src/sys/sys.h
-$(SAN)/test_txn: src/install/internal.h src/sys/sys.h
+$(SAN)/test_txn: src/install/install.h src/txn/txn.h src/sys/sys.h
+$(SAN)/test_replace: src/install/install.h src/sys/sys.h
 
 # Scanner benchmark (never pass/fail): who by PROCMAP_QUERY and by text,
 # and stale, over every process; BENCH_ARGS e.g. "-s 500 /usr/bin/bash".

@@ -229,7 +229,7 @@ struct hs_fileid {
 /*
  * As root, on a kernel with BTF (CONFIG_DEBUG_INFO_BTF, Linux 5.12+),
  * a who walk (and hs_count_mappers()) runs as a BPF task_vma iterator,
- * which hands back only the wanted mappings (see bpfwho.h), and falls
+ * which hands back only the wanted mappings (src/kern/bpfwho.c), and falls
  * back to reading /proc when it cannot.  This keeps it on /proc.
  * HS_SCAN_TEXT and HS_SCAN_IOCTL imply it.
  */
@@ -323,9 +323,11 @@ const struct hs_scan_stats *hs_scan_stats(const struct hs_scan *);
 void	hs_scan_free(struct hs_scan *);
 
 /*
- * How many processes map the file id (the install command's hint line):
- * a whole walk, no per-process details.  *incomplete is set if some
- * processes could not be inspected.
+ * How many processes map the file id: a whole walk, no per-process
+ * details, for a caller that needs only the number.  *incomplete is set
+ * if some processes could not be inspected.  (hotswap install's hint
+ * does not use it: it names the first processes, so it walks with
+ * hs_scan_who().)
  */
 int	hs_count_mappers(const struct hs_fileid *, unsigned long *count,
 	    int *incomplete);
@@ -350,7 +352,8 @@ int	hs_count_mappers(const struct hs_fileid *, unsigned long *count,
  * The phases:
  *  1. hs_txn_add() stages a file: a temporary beside its destination
  *     with the data and complete metadata, and a hard link that keeps the
- *     old file's inode; writeback is started at once.
+ *     old file's inode; the first eight temporaries are fsynced as they
+ *     are staged, later ones only have their writeback started.
  *  2. hs_txn_commit() makes all of them durable with one barrier
  *     (syncfs(2) once per filesystem, or fsync(2) each when few), then
  *     marks the journal committed;
@@ -366,8 +369,9 @@ int	hs_count_mappers(const struct hs_fileid *, unsigned long *count,
  * links and directories made are removed (hs_txn_free() does it for a
  * transaction never committed).  A failure in phase 3 renames the old
  * inodes back, so the tree is entirely old again.  A crash is repaired by
- * hs_recover(), which hs_txn_lock() runs too: a transaction whose journal
- * says committed is completed (every new file was durable before the
+ * hs_recover(), or by the next hs_txn_lock() on the tree, which replays
+ * the journal the same way: a transaction whose journal says committed
+ * is completed (every new file was durable before the
  * first rename, so going forward loses nothing and is what was asked);
  * any other is rolled back.
  *
@@ -424,9 +428,9 @@ int	hs_txn_mkdir(struct hs_txn *, const char *dir, mode_t,
  * in its directory's descriptor and must be the inode the walk saw, or
  * the walk fails naming it (EAGAIN, or ELOOP for a link swapped in); a
  * link in dstdir where srcdir has a file or directory is followed only
- * if it resolves beneath dstdir.  each, if
- * not NULL, is called after each file or link is staged, with arg, the
- * source, the destination and the result.
+ * if it resolves beneath dstdir.  each, if not NULL, is called after
+ * each file or link is staged, with arg, the source, the destination and
+ * the result.
  */
 int	hs_txn_add_tree(struct hs_txn *, const char *srcdir,
 	    const char *dstdir, void (*each)(void *, const char *,

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <linux/capability.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -20,7 +21,7 @@
 #include "testutil.h"
 #include "hotswap.h"
 #include "sys.h"
-#include "internal.h"
+#include "install.h"
 
 struct fixture {
 	char	*dir;
@@ -324,37 +325,69 @@ test_replace_source_errors(void **state)
 	assert_int_equal(tu_count(f->dir), 3);
 }
 
+/* The number of descriptors open in this process. */
 static int
-fstat_eio(int fd, struct stat *st)
+open_fds(void)
 {
-	(void)fd;
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d)) != NULL)
+		n += e->d_name[0] != '.';
+	(void)closedir(d);
+	return n;
+}
+
+static int fstat_fd;			/* what the failing fstat was given */
+static int fstat_errno;			/* and the errno it fails with */
+
+static int
+fstat_fails(int fd, struct stat *st)
+{
 	(void)st;
-	errno = EIO;
+	fstat_fd = fd;
+	errno = fstat_errno;
 	return -1;
 }
 
 /*
  * A failed fstat leaves the caller's struct stat as it was: garbage on
  * the caller's stack, here a directory's mode.  The error must be the
- * fstat's, not EISDIR read from that garbage.
+ * fstat's, not EISDIR read from that garbage (the bug: the old code
+ * asked S_ISDIR(st->st_mode) of the unfilled st to choose the errno), the
+ * message must name the source, and the source's descriptor is closed.
  */
 static void
 test_replace_source_fstat_error_is_kept(void **state)
 {
+	static const int errs[] = { EIO, EOVERFLOW, ENOMEM };
 	struct fixture *f = *state;
 	struct stat st;
-	int fd;
+	size_t i;
+	int fd, before;
 
-	memset(&st, 0, sizeof(st));
-	st.st_mode = S_IFDIR | 0755;
-	hs_sys.fstat = fstat_eio;
-	errno = 0;
-	fd = hs_open_source(f->src, &st, &f->res);
-	hs_sys_reset();
-	assert_int_equal(fd, -1);
-	assert_int_equal(errno, EIO);
-	assert_string_equal(f->res.step, "cannot install");
-	assert_string_equal(f->res.path, f->src);
+	for (i = 0; i < sizeof(errs) / sizeof(errs[0]); i++) {
+		memset(&st, 0, sizeof(st));
+		st.st_mode = S_IFDIR | 0755;
+		before = open_fds();
+		fstat_fd = -1;
+		fstat_errno = errs[i];
+		hs_sys.fstat = fstat_fails;
+		errno = 0;
+		fd = hs_open_source(f->src, &st, &f->res);
+		hs_sys_reset();
+		assert_int_equal(fd, -1);
+		assert_int_equal(errno, errs[i]);
+		assert_string_equal(f->res.step, "cannot install");
+		assert_string_equal(f->res.path, f->src);
+		/* The fstat was of the source, which is closed again. */
+		assert_true(fstat_fd >= 0);
+		assert_int_equal(fcntl(fstat_fd, F_GETFD), -1);
+		assert_int_equal(errno, EBADF);
+		assert_int_equal(open_fds(), before);
+	}
 }
 
 static void

@@ -22,7 +22,8 @@
 
 #include "testutil.h"
 #include "hotswap.h"
-#include "internal.h"
+#include "install.h"
+#include "txn.h"
 #include "sys.h"
 
 struct fixture {

@@ -1,6 +1,8 @@
 /*
- * cmd.h - the subcommands of the hotswap command line, and the helpers
- * they share.  Only this layer prints or exits.
+ * cmd.h - the subcommands of the hotswap command line (cmd_NAME.c each,
+ * dispatched by main.c), and the helpers they share, by file.  This
+ * layer, src/cli/, is the only code that prints or exits; it sees the
+ * library only through include/hotswap.h.
  */
 #ifndef HS_CMD_H
 #define HS_CMD_H
@@ -9,9 +11,12 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "hotswap.h"
+
 /* Each returns the process exit status. */
 int	cmd_guard(int, char **);
 int	cmd_install(int, char **);
+int	cmd_recover(int, char **);
 int	cmd_rollback(int, char **);
 int	cmd_stale(int, char **);
 int	cmd_who(int, char **);
@@ -33,9 +38,7 @@ int	version(void);
  */
 void	catch_signals(void);
 
-/* cmd_install.c and cmd_txn.c: hotswap install. */
-#include "hotswap.h"
-
+/* hotswap install's arguments, as cmd_install.c parses them. */
 struct install_args {
 	struct hs_install_opts opts;
 	const char	*target_dir;	/* -t */
@@ -48,10 +51,22 @@ struct install_args {
 	int		 quiet;
 };
 
-double	elapsed(const struct timespec *);
+/* cmd_txn.c: the transactional forms, as cmd_install.c sorts them. */
+int	install_tree(const char *srcdir, const char *dstdir,
+	    struct install_args *);
+int	install_manifest(struct install_args *);
+int	install_many(int argc, char **argv, const char *dir,
+	    struct install_args *);
+
+/* args.c: the values of install's arguments. */
 int	parse_owner(const char *, uid_t *);
 int	parse_group(const char *, gid_t *);
 int	parse_mode(const char *, mode_t *);
+int	dest_in(const char *dir, const char *src, char *dst);
+
+/* report.c: what install and recover say. */
+double	elapsed(const struct timespec *);
+const char *pid_list(const pid_t *, unsigned long n);
 void	report_failure(const struct hs_result *);
 void	report_success(const char *src, const char *dst,
 	    const struct hs_result *, const struct install_args *);
@@ -59,13 +74,9 @@ void	report_success(const char *src, const char *dst,
 void	hint_note(const char *dst, struct hs_fileid **, size_t *);
 /* After: one line if processes still map the replaced files. */
 void	hint_print(const struct hs_fileid *, size_t, int quiet);
-int	install_one(const char *src, const char *dst, struct install_args *);
-int	install_tree(const char *srcdir, const char *dstdir,
-	    struct install_args *);
-int	install_manifest(struct install_args *);
-int	install_many(int argc, char **argv, const char *dir,
-	    struct install_args *);
-int	cmd_recover(int, char **);
+
+/* interp.c: 1 if path loads a preload library, 0 not, -1 cannot tell. */
+int	elf_dynamic(const char *path, int depth, char *culprit);
 
 /* cmd_scan.c: shared by who and stale. */
 struct hs_proc;

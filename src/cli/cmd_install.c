@@ -1,18 +1,18 @@
 /*
- * cmd_install.c - hotswap install: options as in install(1), one
- * hs_install() per file, and the reporting.
+ * cmd_install.c - hotswap install: options as in install(1), the
+ * operands sorted into the forms of the synopsis, and the forms that
+ * are one hs_install() per file.  The transactional forms (-r,
+ * --manifest, several SOURCEs) are cmd_txn.c's; what is said about each
+ * file, report.c's.
  */
 #include <sys/stat.h>
 #include <bsd/libutil.h>
 #include <bsd/stdlib.h>
 #include <bsd/string.h>
-#include <bsd/unistd.h>
 #include <err.h>
 #include <errno.h>
 #include <getopt.h>
-#include <grp.h>
 #include <limits.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,17 +64,6 @@ struct progress {
 	int		 shown;
 };
 
-/* Seconds on CLOCK_MONOTONIC since *since. */
-double
-elapsed(const struct timespec *since)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (double)(now.tv_sec - since->tv_sec) +
-	    (double)(now.tv_nsec - since->tv_nsec) / 1e9;
-}
-
 static void
 show_progress(void *arg, uint64_t done, uint64_t total)
 {
@@ -90,47 +79,6 @@ show_progress(void *arg, uint64_t done, uint64_t total)
 	    HN_AUTOSCALE, HN_DECIMAL | HN_NOSPACE);
 	fprintf(stderr, "\rhotswap: '%s': %s of %s (%3d%%)", vis_path(p->dst),
 	    d, t, total > 0 ? (int)(done * 100 / total) : 0);
-}
-
-int
-parse_owner(const char *s, uid_t *uid)
-{
-	struct passwd *pw = getpwnam(s);
-	const char *errstr;
-
-	if (pw != NULL) {
-		*uid = pw->pw_uid;
-		return 0;
-	}
-	*uid = (uid_t)strtonum(s, 0, (uid_t)-2, &errstr);
-	return errstr == NULL ? 0 : -1;
-}
-
-int
-parse_group(const char *s, gid_t *gid)
-{
-	struct group *gr = getgrnam(s);
-	const char *errstr;
-
-	if (gr != NULL) {
-		*gid = gr->gr_gid;
-		return 0;
-	}
-	*gid = (gid_t)strtonum(s, 0, (gid_t)-2, &errstr);
-	return errstr == NULL ? 0 : -1;
-}
-
-/* -m: symbolic or octal, as chmod(1), relative to 0 as install(1) does. */
-int
-parse_mode(const char *s, mode_t *mode)
-{
-	void *set = setmode(s);
-
-	if (set == NULL)
-		return -1;
-	*mode = getmode(set, 0);
-	free(set);
-	return 0;
 }
 
 /* Parse one option into a; -1 for a usage error (already reported). */
@@ -181,112 +129,7 @@ install_option(int ch, struct install_args *a)
 	return 0;
 }
 
-/* "PID 12, 34 and 2 more" for a refusal message. */
-static const char *
-pid_list(const pid_t *pids, unsigned long n)
-{
-	static char buf[160];
-	size_t len, shown = n < 8 ? n : 8, i;
-
-	len = (size_t)snprintf(buf, sizeof(buf), "PID%s", n > 1 ? "s" : "");
-	for (i = 0; i < shown && len < sizeof(buf); i++)
-		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s %d",
-		    i > 0 ? "," : "", (int)pids[i]);
-	if (n > shown && len < sizeof(buf))
-		(void)snprintf(buf + len, sizeof(buf) - len, " and %lu more",
-		    n - shown);
-	return buf;
-}
-
-void
-report_failure(const struct hs_result *res)
-{
-	if (errno == EBUSY && strstr(res->step, "rename") != NULL)
-		warn("%s '%s' (a mount point: --in-place writes into it)",
-		    res->step, vis_path(res->path));
-	else if (errno == ETXTBSY && res->mappers > 0)
-		warn("%s '%s' (%s)", res->step, vis_path(res->path),
-		    pid_list(res->mapper_pids, res->mappers));
-	else
-		warn("%s '%s'", res->step, vis_path(res->path));
-}
-
-void
-hint_note(const char *dst, struct hs_fileid **ids, size_t *n)
-{
-	struct hs_fileid id, *grown;
-
-	if (hs_fileid_path(dst, &id) == -1)
-		return;			/* new, or unreadable: no hint */
-	if ((grown = reallocarray(*ids, *n + 1, sizeof(**ids))) == NULL)
-		return;
-	*ids = grown;
-	(*ids)[(*n)++] = id;
-}
-
-/*
- * The processes that still map the replaced inodes need a restart to run
- * the new version: say how many, and how to list them.
- */
-void
-hint_print(const struct hs_fileid *ids, size_t n, int quiet)
-{
-	const struct hs_mapping *maps;
-	const struct hs_proc *proc;
-	pid_t pids[5];
-	unsigned long count = 0;
-	struct hs_scan *s;
-	char cmd[128];
-	size_t len, i, nm;
-
-	if (quiet || n == 0 || (s = hs_scan_open(HS_SCAN_BRIEF)) == NULL)
-		return;
-	if (hs_scan_who(s, ids, n) == 0)
-		while (hs_scan_next(s, &proc, &maps, &nm) == 1)
-			if (count++ < 5)
-				pids[count - 1] = proc->pid;
-	hs_scan_free(s);
-	if (count == 0)
-		return;
-	len = (size_t)snprintf(cmd, sizeof(cmd), "hotswap stale");
-	for (i = 0; count <= 5 && i < count; i++)
-		len += (size_t)snprintf(cmd + len, sizeof(cmd) - len,
-		    " -p %d", (int)pids[i]);
-	fprintf(stderr, "hotswap: %lu process%s still run%s the replaced "
-	    "version; to list: %s\n", count, count == 1 ? "" : "es",
-	    count == 1 ? "s" : "", cmd);
-}
-
-/* What a successful hs_install() has to tell. */
-void
-report_success(const char *src, const char *dst, const struct hs_result *res,
-    const struct install_args *a)
-{
-	int dry = a->opts.flags & HS_DRY_RUN;
-
-	if (res->same_file) {
-		warnx("'%s' and '%s' are the same file; nothing to do",
-		    vis_path(src), vis_path(dst));
-		return;
-	}
-	if (res->other_links > 0 && !a->quiet)
-		warnx("'%s' had %ju other hard link%s: %s the old content",
-		    vis_path(res->target), (uintmax_t)res->other_links,
-		    res->other_links == 1 ? "" : "s",
-		    res->other_links == 1 ? "it keeps" : "they keep");
-	if (!a->verbose)
-		return;
-	if (res->unchanged)
-		printf("'%s' unchanged\n", vis_path(res->target));
-	else
-		printf("%s'%s' -> '%s'%s%s%s\n", dry ? "would install " : "",
-		    vis_path(src), vis_path(res->target),
-		    res->backup[0] != '\0' ? " (backup: '" : "",
-		    res->backup[0] != '\0' ? vis_path(res->backup) : "",
-		    res->backup[0] != '\0' ? "')" : "");
-}
-
-int
+static int
 install_one(const char *src, const char *dst, struct install_args *a)
 {
 	struct progress p = { .dst = dst };
@@ -328,6 +171,20 @@ is_dir(const char *path)
 	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+/* SOURCEs into dir, each by hs_install() on its own: no transaction. */
+static int
+install_each(int argc, char **argv, const char *dir, struct install_args *a)
+{
+	char dst[PATH_MAX];
+	int i, status = HS_EXIT_OK;
+
+	for (i = 0; i < argc; i++)
+		if (dest_in(dir, argv[i], dst) == -1 ||
+		    install_one(argv[i], dst, a) != HS_EXIT_OK)
+			status = HS_EXIT_FAIL;
+	return status;
+}
+
 /* Sort the operands into the forms of the synopsis. */
 static int
 install_operands(int argc, char **argv, struct install_args *a)
@@ -364,6 +221,9 @@ install_operands(int argc, char **argv, struct install_args *a)
 		warn("target '%s'", vis_path(dir));
 		return HS_EXIT_FAIL;
 	}
+	/* One file, or writing into inodes: no transaction to make. */
+	if (argc == 1 || (a->opts.flags & HS_IN_PLACE))
+		return install_each(argc, argv, dir, a);
 	return install_many(argc, argv, dir, a);
 }
 

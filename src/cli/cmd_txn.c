@@ -1,6 +1,7 @@
 /*
  * cmd_txn.c - the transactional forms of hotswap install: -r, --manifest,
- * and several SOURCEs into a directory; and hotswap recover.
+ * and several SOURCEs into a directory (cmd_install.c parses the options
+ * and sends each form here; hotswap recover is cmd_recover.c).
  *
  * -r and --manifest are all or nothing: the first file that cannot be
  * staged stops everything, and nothing is changed.  Several SOURCEs keep
@@ -210,22 +211,6 @@ struct many_arg {
 };
 
 static int
-dest_in(const char *dir, const char *src, char *dst)
-{
-	const char *base = strrchr(src, '/');
-	size_t len = strlen(dir);
-
-	base = base != NULL ? base + 1 : src;
-	while (len > 1 && dir[len - 1] == '/')
-		len--;
-	if (snprintf(dst, PATH_MAX, "%.*s/%s", (int)len, dir, base) < PATH_MAX)
-		return 0;
-	errno = ENAMETOOLONG;
-	warn("cannot install '%s' into '%s'", vis_path(src), vis_path(dir));
-	return -1;
-}
-
-static int
 stage_many(struct run *r, void *arg)
 {
 	struct many_arg *m = arg;
@@ -243,18 +228,7 @@ int
 install_many(int argc, char **argv, const char *dir, struct install_args *a)
 {
 	struct many_arg m = { argc, argv, dir };
-	char dst[PATH_MAX];
 
-	int i, status = HS_EXIT_OK;
-
-	/* One file, or writing into inodes: no transaction to make. */
-	if (argc == 1 || (a->opts.flags & HS_IN_PLACE)) {
-		for (i = 0; i < argc; i++)
-			if (dest_in(dir, argv[i], dst) == -1 ||
-			    install_one(argv[i], dst, a) != HS_EXIT_OK)
-				status = HS_EXIT_FAIL;
-		return status;
-	}
 	return run_txn(dir, a, stage_many, &m);
 }
 

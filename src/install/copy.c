@@ -24,7 +24,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "install.h"
 #include "sys.h"
 
 #define RW_BUF		(256 * 1024)
@@ -248,34 +248,5 @@ hs_copy_data(int in, const char *src, const struct stat *st, int out,
 	}
 	free(c.buf);
 	res->bytes = c.done;
-	return r;
-}
-
-/*
- * Compare two files' first size bytes.  Used by -C only, so it reads with
- * pread into two buffers rather than mapping: a mapping of a file that
- * someone truncates meanwhile would raise SIGBUS in us.
- */
-int
-hs_same_content(int fd1, int fd2, off_t size)
-{
-	char *a = malloc(RW_BUF), *b = malloc(RW_BUF);
-	off_t off = 0;
-	ssize_t n1, n2;
-	int r = -1;
-
-	if (a == NULL || b == NULL)
-		goto out;
-	for (r = 1; r == 1 && off < size; off += n1) {
-		n1 = hs_pread_full(fd1, a, RW_BUF, off);
-		n2 = hs_pread_full(fd2, b, RW_BUF, off);
-		if (n1 == -1 || n2 == -1)
-			r = -1;
-		else if (n1 != n2 || n1 == 0 || memcmp(a, b, (size_t)n1) != 0)
-			r = 0;
-	}
-out:
-	free(a);
-	free(b);
 	return r;
 }

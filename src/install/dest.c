@@ -16,7 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "install.h"
 #include "sys.h"
 
 #define MAX_HOPS	40	/* the kernel's own limit for symlinks */
@@ -293,3 +293,20 @@ hs_dest_close(struct hs_dest *d)
 	d->dirfd = -1;
 	errno = serrno;
 }
+
+/* Open the existing destination, if regular, for its xattrs and -C. */
+int
+hs_open_old(struct hs_dest *d, int *fdp, struct hs_result *res)
+{
+	*fdp = -1;
+	if (!d->exists || !S_ISREG(d->st.st_mode))
+		return 0;
+	*fdp = hs_openat(d->dirfd, d->name, O_RDONLY | O_NOFOLLOW | O_NOCTTY,
+	    0);
+	if (*fdp == -1)
+		return hs_fail(res, "cannot open", res->target);
+	if (hs_sys.fstat(*fdp, &d->st) == -1)
+		return hs_fail(res, "cannot stat", res->target);
+	return 0;
+}
+

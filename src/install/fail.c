@@ -4,7 +4,7 @@
  * In a file of its own so that libhotswap-guard.so, which links meta.o
  * but not the replacement engine, can link it too.
  */
-#include "internal.h"
+#include "install.h"
 
 int
 hs_fail(struct hs_result *res, const char *step, const char *path)

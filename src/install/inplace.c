@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "install.h"
 #include "sys.h"
 
 /* Count the processes that map the file open on fd; note a few PIDs. */

@@ -35,7 +35,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "install.h"
 #include "sys.h"
 
 void
@@ -63,104 +63,6 @@ result_init(struct hs_result *res)
 	memset(res, 0, sizeof(*res));
 	res->step = "cannot install";
 	res->path = "";
-}
-
-const char *
-hs_suffix(const struct hs_install_opts *opts)
-{
-	return opts->suffix != NULL ? opts->suffix : "~";
-}
-
-/* The name of the backup of name, or -1 if the suffix cannot make one. */
-int
-hs_backup_name(char *buf, const char *name, const char *suffix)
-{
-	if (*suffix == '\0' || strchr(suffix, '/') != NULL) {
-		errno = EINVAL;
-		return -1;
-	}
-	if (snprintf(buf, NAME_MAX + 1, "%s%s", name, suffix) > NAME_MAX) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	return 0;
-}
-
-/*
- * Hard-link the current destination to its backup name.  The link is made
- * under a temporary name and renamed, so an older backup is replaced
- * atomically and the destination itself is never moved.
- */
-static int
-make_backup(struct hs_dest *d, const char *suffix, struct hs_result *res)
-{
-	struct hs_tmp bt = HS_TMP_INIT;
-	char bname[NAME_MAX + 1];
-
-	(void)snprintf(res->backup, sizeof(res->backup), "%s%s", res->target,
-	    suffix);
-	if (hs_backup_name(bname, d->name, suffix) == -1)
-		return hs_fail(res, "cannot back up", res->target);
-	bt.dirfd = d->dirfd;
-	if (hs_tmp_link_name(&bt, d->name, d->name) == -1 ||
-	    hs_tmp_rename(&bt, bname) == -1) {
-		hs_tmp_discard(&bt);
-		res->backup[0] = '\0';
-		return hs_fail(res, "cannot back up", res->target);
-	}
-	return 0;
-}
-
-/* -C: does the destination already hold this content and metadata? */
-int
-hs_unchanged(int in, const struct stat *sst, int old, const struct stat *ost,
-    const struct hs_meta *meta)
-{
-	if (!S_ISREG(sst->st_mode) || old == -1 ||
-	    sst->st_size != ost->st_size || !hs_meta_matches(ost, meta))
-		return 0;
-	return hs_same_content(in, old, sst->st_size);
-}
-
-/*
- * Open the source; it must exist, be readable and not be a directory.
- * A symbolic link src is followed: the user named it, as install(1)
- * and cp(1) follow theirs.  (install -r never hands a name below its
- * tree here: see tree.c.)  *st is only read once fstat has filled it.
- */
-int
-hs_open_source(const char *src, struct stat *st, struct hs_result *res)
-{
-	int fd, serrno;
-
-	fd = hs_openat(AT_FDCWD, src, O_RDONLY | O_NOCTTY, 0);
-	if (fd == -1)
-		return hs_fail(res, "cannot open", src);
-	if (hs_sys.fstat(fd, st) == -1)
-		serrno = errno;
-	else if (S_ISDIR(st->st_mode))
-		serrno = EISDIR;
-	else
-		return fd;
-	(void)hs_close(fd);
-	errno = serrno;
-	return hs_fail(res, "cannot install", src);
-}
-
-/* Open the existing destination, if regular, for its xattrs and -C. */
-int
-hs_open_old(struct hs_dest *d, int *fdp, struct hs_result *res)
-{
-	*fdp = -1;
-	if (!d->exists || !S_ISREG(d->st.st_mode))
-		return 0;
-	*fdp = hs_openat(d->dirfd, d->name, O_RDONLY | O_NOFOLLOW | O_NOCTTY,
-	    0);
-	if (*fdp == -1)
-		return hs_fail(res, "cannot open", res->target);
-	if (hs_sys.fstat(*fdp, &d->st) == -1)
-		return hs_fail(res, "cannot stat", res->target);
-	return 0;
 }
 
 /* Record in res what the rename replaced and what the path names now. */
@@ -201,7 +103,7 @@ replace(int in, const char *src, const struct stat *sst, struct hs_dest *d,
 		goto out;
 	}
 	if ((opts->flags & HS_BACKUP) && d->exists &&
-	    make_backup(d, hs_suffix(opts), res) == -1)
+	    hs_make_backup(d, hs_suffix(opts), res) == -1)
 		goto out;
 	if (hs_tmp_link(&t, d->name) == -1) {
 		hs_fail(res, "cannot create temporary file for", res->target);

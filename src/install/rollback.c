@@ -15,7 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "install.h"
 #include "sys.h"
 
 /* The errors with which renameat2 says RENAME_EXCHANGE is not here. */

@@ -21,7 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "install.h"
 #include "sys.h"
 
 #define TMP_RANDOM	10	/* random characters in a name */

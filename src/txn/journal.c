@@ -1,6 +1,7 @@
 /*
  * journal.c - the record a transaction keeps so that a crash can be
- * repaired: ROOT/.hotswap-journal; its writer, and its parser.
+ * repaired: ROOT/.hotswap-journal; its writer, and its parser (a pure
+ * function; journal_read.c reads the file and judges it first).
  *
  * One record a line, fields separated by one space, each field escaped
  * with strvis(3) (VIS_WHITE|VIS_CSTYLE|VIS_OCTAL), so names with spaces,
@@ -20,7 +21,7 @@
  * DIR is relative to ROOT ("." for ROOT itself) and made of plain
  * components: never absolute, never ".." or ".", so that a replay can
  * reach it beneath ROOT's descriptor without following a symbolic link
- * (recover.c).  NAME, TMP, OLD and SUFFIX are single components.  Format
+ * (beneath.c).  NAME, TMP, OLD and SUFFIX are single components.  Format
  * 1, written by earlier versions, named directories by absolute path; it
  * is still read, if every directory lies beneath ROOT's path.  An O
  * record without DEV and INO (earlier versions) is still read; its old
@@ -48,7 +49,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "txn.h"
 #include "sys.h"
 
 #define VISFLAGS	(VIS_WHITE | VIS_CSTYLE | VIS_OCTAL)
@@ -156,6 +157,23 @@ hs_journal_remove(struct hs_journal *j)
 	(void)hs_sys.unlinkat(j->rootfd, HS_JOURNAL, 0);
 	j->fd = -1;
 	errno = serrno;
+}
+
+/*
+ * 1 if the tree's journal name is still the file hj writes, 0 if it was
+ * removed or replaced, -1 if we cannot tell.
+ */
+int
+hs_journal_is_ours(const struct hs_journal *hj)
+{
+	struct stat held, named;
+
+	if (hs_sys.fstat(hj->fd, &held) == -1)
+		return -1;
+	if (hs_sys.fstatat(hj->rootfd, HS_JOURNAL, &named,
+	    AT_SYMLINK_NOFOLLOW) == -1)
+		return errno == ENOENT ? 0 : -1;
+	return held.st_dev == named.st_dev && held.st_ino == named.st_ino;
 }
 
 /* --- the parser: bytes in, records out, no system call --------------- */

@@ -8,12 +8,11 @@
  *
  * Every step is idempotent: a name already moved or removed is skipped,
  * so a replay interrupted by another crash can simply be run again.
+ * The journal is read and judged first (journal_read.c); hs_recover(),
+ * the public way in, replays it under the tree's lock.
  */
-#define LIBBSD_NETBSD_VIS
 #include <sys/stat.h>
-#include <linux/openat2.h>
 #include <bsd/string.h>
-#include <bsd/vis.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -21,7 +20,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "install.h"
+#include "txn.h"
 #include "sys.h"
 
 struct journal {
@@ -32,86 +32,6 @@ struct journal {
 	int		 disarm_failed;	/* drop_old's failure was that */
 	char		 root[PATH_MAX];	/* for messages */
 };
-
-/*
- * Why st, the journal's status, is not to be trusted, or NULL.  Only a
- * journal this user wrote itself is replayed: in a tree others may write
- * into, anyone can create .hotswap-journal, and a replay renames and
- * removes what it lists with this user's rights.
- */
-static const char *
-untrusted(const struct stat *st)
-{
-	errno = EPERM;
-	if (S_ISLNK(st->st_mode)) {
-		errno = ELOOP;
-		return "refusing the journal (a symbolic link)";
-	}
-	if (!S_ISREG(st->st_mode))
-		return "refusing the journal (not a regular file)";
-	if (st->st_uid != geteuid())
-		return "refusing the journal (not owned by the user running "
-		    "hotswap)";
-	if (st->st_mode & 077)
-		return "refusing the journal (group or others have access)";
-	if (st->st_nlink != 1)
-		return "refusing the journal (it has more than one link)";
-	if (st->st_size > HS_JOURNAL_MAX) {
-		errno = EFBIG;
-		return "refusing the journal (larger than 64 MiB)";
-	}
-	return NULL;
-}
-
-/*
- * The journal's text into *text (NULL and 0 if there is none), once it
- * is known to be trusted: looked at before it is opened, so that no FIFO
- * or device is ever opened, and checked again on the descriptor, which
- * is what is read (O_NONBLOCK: a FIFO swapped in between cannot block).
- */
-static int
-slurp(int rootfd, char **text, size_t *len, const char **why)
-{
-	struct stat st;
-	ssize_t n;
-	int fd = -1, ret = -1, serrno;
-
-	*text = NULL;
-	*len = 0;
-	*why = "cannot read the journal";
-	if (hs_sys.fstatat(rootfd, HS_JOURNAL, &st, AT_SYMLINK_NOFOLLOW) == -1)
-		return errno == ENOENT ? 0 : -1;
-	if ((*why = untrusted(&st)) != NULL)
-		return -1;
-	*why = "cannot read the journal";
-	fd = hs_openat(rootfd, HS_JOURNAL, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
-	    O_NOCTTY, 0);
-	if (fd == -1) {
-		if (errno == ELOOP)
-			*why = "refusing the journal (a symbolic link)";
-		return errno == ENOENT ? 0 : -1;
-	}
-	if (hs_sys.fstat(fd, &st) == -1)
-		goto out;
-	if ((*why = untrusted(&st)) != NULL)
-		goto out;
-	*why = "cannot read the journal";
-	if ((*text = malloc((size_t)st.st_size + 1)) == NULL)
-		goto out;
-	if ((n = hs_pread_full(fd, *text, (size_t)st.st_size, 0)) == -1)
-		goto out;
-	*len = (size_t)n;
-	ret = 0;
-out:
-	serrno = errno;
-	if (ret == -1) {
-		free(*text);
-		*text = NULL;
-	}
-	(void)hs_close(fd);
-	errno = serrno;
-	return ret;
-}
 
 /* The directory rel beneath the root, opened (the last one is kept). */
 static int
@@ -386,76 +306,6 @@ failed(struct journal *j, struct hs_result *res, const char *step)
 	hs_fail(res, step, res->target);
 }
 
-/*
- * Parse text, len bytes of the journal, into j->p: 0, or -1 with res
- * set (res->target the journal's path).  Format 1 needs the root's
- * absolute path.  text is freed.
- */
-static int
-parse(struct journal *j, char *text, size_t len, struct hs_result *res)
-{
-	static __thread char step[160];	/* res->step of a parse error */
-	char rootpath[PATH_MAX];
-	const char *msg;
-	unsigned long line;
-	int r;
-
-	r = hs_fd_path(j->rootfd, rootpath, sizeof(rootpath));
-	r = hs_journal_parse(text, len, r == 0 ? rootpath : NULL, &j->p,
-	    &line, &msg);
-	free(text);
-	if (r == -1) {
-		(void)snprintf(step, sizeof(step), "refusing the journal "
-		    "(line %lu: %s)", line, msg);
-		errno = EINVAL;
-		return hs_fail(res, step, res->target);
-	}
-	(void)strlcpy(res->target, j->root, sizeof(res->target));
-	return 0;
-}
-
-/*
- * Read, check and parse the journal: 1 if there is one to replay, 0 if
- * there is none, -1 (res set, res->target the journal's path) if it is
- * refused.
- */
-static int
-load(struct journal *j, struct hs_result *res)
-{
-	const char *why;
-	char *text;
-	size_t len;
-
-	join(res->target, sizeof(res->target), j->root, HS_JOURNAL);
-	if (slurp(j->rootfd, &text, &len, &why) == -1)
-		return hs_fail(res, why, res->target);
-	if (text == NULL)
-		return 0;
-	return parse(j, text, len, res) == -1 ? -1 : 1;
-}
-
-/*
- * The journal this process is writing, read back from its descriptor,
- * not by name: another user who may write the tree's root can remove or
- * replace the name, not what was written through the descriptor.
- */
-static int
-load_held(struct journal *j, const struct hs_journal *hj,
-    struct hs_result *res)
-{
-	char *text;
-	ssize_t n;
-
-	join(res->target, sizeof(res->target), j->root, HS_JOURNAL);
-	if ((text = malloc(hj->size + 1)) == NULL)
-		return hs_fail(res, "cannot read the journal", res->target);
-	if ((n = hs_pread_full(hj->fd, text, hj->size, 0)) == -1) {
-		free(text);
-		return hs_fail(res, "cannot read the journal", res->target);
-	}
-	return parse(j, text, (size_t)n, res);
-}
-
 /* Forward after C (unless A), else backward; *outcome as replay's. */
 static int
 carry_out(struct journal *j, int *outcome, struct hs_result *res)
@@ -488,23 +338,6 @@ carry_out(struct journal *j, int *outcome, struct hs_result *res)
 		*outcome = -1;
 	}
 	return 0;
-}
-
-/*
- * 1 if the tree's journal name is still the file hj writes, 0 if it was
- * removed or replaced, -1 if we cannot tell.
- */
-int
-hs_journal_is_ours(const struct hs_journal *hj)
-{
-	struct stat held, named;
-
-	if (hs_sys.fstat(hj->fd, &held) == -1)
-		return -1;
-	if (hs_sys.fstatat(hj->rootfd, HS_JOURNAL, &named,
-	    AT_SYMLINK_NOFOLLOW) == -1)
-		return errno == ENOENT ? 0 : -1;
-	return held.st_dev == named.st_dev && held.st_ino == named.st_ino;
 }
 
 /*
@@ -543,11 +376,14 @@ replay_from(int rootfd, const struct hs_journal *hj, int sync, int *outcome,
 
 	*outcome = 0;
 	(void)strlcpy(j.root, res->target, sizeof(j.root));
-	r = hj != NULL ? load_held(&j, hj, res) : load(&j, res);
+	join(res->target, sizeof(res->target), j.root, HS_JOURNAL);
+	r = hj != NULL ? hs_journal_load_held(hj, &j.p, res) :
+	    hs_journal_load(rootfd, &j.p, res);
 	if (r <= 0 && hj == NULL)
 		return r;
 	if (r == -1)
 		return -1;
+	(void)strlcpy(res->target, j.root, sizeof(res->target));
 	ret = replay(&j, hj, sync, outcome, res);
 	serrno = errno;
 	if (j.dirfd != -1)
@@ -570,108 +406,19 @@ hs_journal_replay_held(const struct hs_journal *hj, int sync, int *outcome,
 	return replay_from(hj->rootfd, hj, sync, outcome, res);
 }
 
-/* --- directories beneath the root ----------------------------------- */
-
-/* 1 if dirfd/name is a symbolic link; errno is kept. */
-static int
-is_link(int dirfd, const char *name)
-{
-	struct stat st;
-	int serrno = errno, r;
-
-	r = hs_sys.fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-	    S_ISLNK(st.st_mode);
-	errno = serrno;
-	return r;
-}
-
-/*
- * The fallback for kernels before openat2(2) (Linux 5.6), or where a
- * seccomp filter refuses it: one component at a time from rootfd, each
- * opened with O_NOFOLLOW; "", "." and ".." are refused.  Mount points
- * are crossed, as openat2 crosses them without RESOLVE_NO_XDEV.
- */
-static int
-walk_beneath(int rootfd, const char *rel)
-{
-	char buf[PATH_MAX], *p, *slash;
-	int fd, next, last = 0;
-
-	if (strlcpy(buf, rel, sizeof(buf)) >= sizeof(buf)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	if (strcmp(buf, ".") == 0)
-		return hs_openat(rootfd, ".", O_RDONLY | O_DIRECTORY, 0);
-	fd = rootfd;
-	for (p = buf; !last; p = slash + 1) {
-		if ((slash = strchr(p, '/')) == NULL)
-			slash = p + strlen(p), last = 1;
-		*slash = '\0';
-		if (*p == '\0' || strcmp(p, ".") == 0 || strcmp(p, "..") == 0) {
-			errno = EINVAL;
-			next = -1;
-		} else
-			next = hs_openat(fd, p, (last ? O_RDONLY : O_PATH) |
-			    O_DIRECTORY | O_NOFOLLOW, 0);
-		if (next == -1 && errno == ENOTDIR && is_link(fd, p))
-			errno = ELOOP;		/* as openat2 says it */
-		if (fd != rootfd)
-			(void)hs_close(fd);
-		if ((fd = next) == -1)
-			return -1;
-	}
-	return fd;
-}
-
-/*
- * RESOLVE_NO_SYMLINKS, not only RESOLVE_NO_MAGICLINKS: the journal's
- * directories are named by the path the kernel reported for them while
- * staging, which has no symbolic link in it, so a link found there now
- * was put there since, perhaps by the user who owns the directory, and
- * would redirect the replay to a directory of someone else's.
- */
-/* 1 if rel is "." or components without "", "." or "..". */
-static int
-plain_rel(const char *rel)
-{
-	const char *p;
-	size_t n;
-
-	if (strcmp(rel, ".") == 0)
-		return 1;
-	for (p = rel;; p += n + 1) {
-		n = strcspn(p, "/");
-		if (n == 0 || (n == 1 && p[0] == '.') ||
-		    (n == 2 && p[0] == '.' && p[1] == '.'))
-			return 0;
-		if (p[n] == '\0')
-			return 1;
-	}
-}
-
 int
-hs_open_beneath(int rootfd, const char *rel)
+hs_recover(const char *root, int *outcome, struct hs_result *res)
 {
-	struct open_how how;
-	int fd, tries = 0;
+	struct hs_install_opts o;
+	struct hs_txn *t;
+	int r;
 
-	/* RESOLVE_BENEATH alone would let "a/../b" through. */
-	if (!plain_rel(rel)) {
-		errno = EINVAL;
+	hs_install_opts_init(&o);
+	*outcome = 0;
+	if ((t = hs_txn_open(root, &o, res)) == NULL)
 		return -1;
-	}
-	memset(&how, 0, sizeof(how));
-	/* No O_NOFOLLOW: RESOLVE_NO_SYMLINKS covers the last component. */
-	how.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
-	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
-	    RESOLVE_NO_MAGICLINKS;
-	/* EAGAIN: a rename elsewhere raced the lookup; a few tries. */
-	do
-		fd = hs_sys.openat2(rootfd, rel, &how, sizeof(how));
-	while (fd == -1 && (errno == EINTR || errno == EAGAIN) &&
-	    ++tries < 16);
-	if (fd == -1 && (errno == ENOSYS || errno == EPERM))
-		return walk_beneath(rootfd, rel);
-	return fd;
+	r = hs_txn_lock(t, 1, res);
+	*outcome = hs_txn_stats(t)->recovered;
+	hs_txn_free(t);
+	return r;
 }

@@ -30,7 +30,7 @@
 #include <unistd.h>
 #include <linux/openat2.h>
 
-#include "internal.h"
+#include "install.h"
 #include "sys.h"
 
 #define DENTS_SIZE	8192

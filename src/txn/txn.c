@@ -1,7 +1,8 @@
 /*
  * txn.c - many files replaced as one transaction (see hotswap.h for the
  * phases and the promise).  This file stages; recover.c commits and
- * rolls back by replaying the journal that staging writes.
+ * rolls back by replaying the journal that staging writes (journal.c),
+ * and beneath.c reaches the directories it names.
  *
  * Durability barrier: a transaction of a few files fsyncs each temporary
  * as it is staged (as hs_install does).  A larger one only starts
@@ -21,7 +22,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "install.h"
+#include "txn.h"
 #include "sys.h"
 
 #define FEW_FILES	8	/* up to this many: fsync each */
@@ -51,20 +53,6 @@ struct hs_txn {
 	char			 root[PATH_MAX];
 	char			 rootpath[PATH_MAX]; /* absolute, or "" */
 };
-
-int
-hs_fd_path(int fd, char *buf, size_t len)
-{
-	char proc[64];
-	ssize_t n;
-
-	(void)snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-	n = hs_sys.readlinkat(AT_FDCWD, proc, buf, len - 1);
-	if (n == -1)
-		return -1;
-	buf[n] = '\0';
-	return 0;
-}
 
 /* path below root's, relative ("." for root itself), or NULL. */
 static const char *
@@ -720,21 +708,4 @@ hs_txn_free(struct hs_txn *t)
 	if (t->rootfd != -1)
 		(void)hs_close(t->rootfd);	/* and the lock with it */
 	free(t);
-}
-
-int
-hs_recover(const char *root, int *outcome, struct hs_result *res)
-{
-	struct hs_install_opts o;
-	struct hs_txn *t;
-	int r;
-
-	hs_install_opts_init(&o);
-	*outcome = 0;
-	if ((t = hs_txn_open(root, &o, res)) == NULL)
-		return -1;
-	r = hs_txn_lock(t, 1, res);
-	*outcome = t->stats.recovered;
-	hs_txn_free(t);
-	return r;
 }

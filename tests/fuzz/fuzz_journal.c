@@ -14,15 +14,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "txn.h"
 #include "sys.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 /*
- * journal.c also holds the writer, which is never called here: the seam
- * it reaches is stubbed out, so the parser is fuzzed alone and no system
- * call can happen.
+ * journal.c also holds the writer and hs_journal_is_ours, which are
+ * never called here: the seam they reach is stubbed out, so the parser
+ * is fuzzed alone and no system call can happen.
  */
 struct hs_sys hs_sys;
 
