@@ -94,17 +94,28 @@ struct hs_scan {
 	struct hs_scan_stats st;
 };
 
-/* scan.c */
+/* scan.c: the walk driver */
 int	hs_scan_pdir(struct hs_scan *);
 int	hs_scan_alive(struct hs_scan *);
+int	hs_scan_who_ids(struct hs_scan *, const struct hs_scan *from);
+
+/* store.c: the record store */
 int	hs_scan_add(struct hs_scan *, const struct hs_maps_rec *,
 	    unsigned int kind, size_t which, const char *name, size_t len);
 unsigned int hs_scan_kind(unsigned int perms);
+void	hs_scan_finish(struct hs_scan *);
+
+/* who.c: the who matcher */
+int	hs_scan_set_ids(struct hs_scan *, const struct hs_fileid *, size_t);
+int	hs_scan_who_maps(struct hs_scan *);
 int	hs_scan_read_text(struct hs_scan *, int fd,
 	    int (*)(struct hs_scan *, const struct hs_maps_rec *),
 	    uint64_t *resume);
 
-int	hs_scan_who_ids(struct hs_scan *, const struct hs_scan *from);
+/* whobpf.c: the BPF consumer */
+int	hs_scan_begin_bpf(struct hs_scan *);
+int	hs_scan_bpf_next(struct hs_scan *, const struct hs_proc **,
+	    const struct hs_mapping **, size_t *);
 
 /* scan_par.c */
 void	hs_par_start(struct hs_scan *);
