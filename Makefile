@@ -323,7 +323,8 @@ bench-scan: $(REL)/bench_scan
 GUARD_SRC := $(sort $(wildcard src/guard/*.c))
 GUARD_OBJ := $(patsubst src/guard/%.c,$(REL)/guard/%.o,$(GUARD_SRC))
 GUARD_LIBOBJ := $(addprefix $(REL)/,install/meta.o install/fail.o sys/sys.o \
-		kern/procmap.o kern/maps.o kern/fileid.o kern/bpfwho.o kern/btf.o)
+		kern/procmap.o kern/maps.o kern/fileid.o kern/bpfwho.o kern/btf.o \
+		kern/procwalk.o kern/pmaps.o kern/bpfrec.o)
 GUARD_CFLAGS := -std=gnu11 $(WARN) $(WERROR) -fPIC -fvisibility=hidden \
 		$(CFLAGS)
 

@@ -1,61 +1,45 @@
 /*
- * scan.c - walk /proc one process at a time and report the processes that
- * map given files (who), or stale mappings (scan_stale.c).
+ * scan.c - the walk driver: open, next and free of a handle, the walk
+ * over /proc one process at a time, its statistics.  What a process
+ * maps of the files asked about is who.c's (or whobpf.c's, where the
+ * BPF iterator answers for all processes at once), its stale mappings
+ * stale.c's, what it is proc.c's.
  *
- * /proc is listed with getdents64(2) into a fixed buffer, so a walk holds
- * one directory entry batch and one process's mappings, however many
- * processes there are.  Only thread-group leaders are listed in /proc;
- * /proc/PID/task is never walked, threads share their leader's maps.
+ * /proc is listed with getdents64(2) into a fixed buffer (procwalk.h),
+ * so a walk holds one directory entry batch and one process's mappings,
+ * however many processes there are.  Only thread-group leaders are
+ * listed in /proc; /proc/PID/task is never walked, threads share their
+ * leader's maps.
  *
  * A process that exits while it is looked at makes the reads fail with
  * ESRCH or ENOENT (or its maps read as empty): it is skipped.
  *
  * Per process, the least is done that answers the question: one
  * openat(2) of PID/maps relative to a /proc descriptor, usually one
- * read(2), one close(2).  Nothing else is opened for a process that maps
- * nothing of interest.  Only a process with something to report is
- * looked at further (scan_proc.c: stat, and cgroup unless HS_SCAN_BRIEF),
- * by name, which needs a guard against PID reuse: a process that stat
- * shows started before the walk held its PID throughout; for a younger
- * one, its maps descriptor, still open, is read once more at the end,
- * and if its memory is still there it was alive throughout.
+ * read(2) (pmaps.h: the text, or PROCMAP_QUERY where the text is sparse),
+ * one close(2).  Nothing else is opened for a process that maps nothing
+ * of interest.  Only a process with something to report is looked at
+ * further (proc.c: stat, and cgroup unless HS_SCAN_BRIEF), by name,
+ * which needs a guard against PID reuse: a process that stat shows
+ * started before the walk held its PID throughout; for a younger one,
+ * its maps descriptor, still open, is read once more at the end, and if
+ * its memory is still there it was alive throughout.
  *
  * A walk over all processes on a machine with several CPUs takes the
- * odd PIDs in a second thread (scan_par.c).
- *
- * Text or PROCMAP_QUERY.  Measured on Linux 6.18 in a 2-core VM (see
- * tests/bench/bench_who.sh) a system call costs about as much as
- * formatting 4 KiB of maps text, which is what one read(2) of a maps
- * file returns (seq_file fills one page per read).  PROCMAP_QUERY needs
- * one ioctl per file-backed VMA: 20 to 30 for a small process whose
- * whole text is one or two reads.  So who reads the text first; a
- * process whose text shows few file-backed lines per read (a JVM or a
- * database with thousands of anonymous VMAs) is finished with the ioctl
- * from where the text stopped, which skips anonymous VMAs in the kernel.
- * On x86-64 the [vsyscall] line is always the last one: seeing it saves
- * the read(2) that would return 0.  HS_SCAN_TEXT and HS_SCAN_IOCTL force
- * one way; a kernel without PROCMAP_QUERY (before 6.11: ENOTTY, EINVAL)
- * gets the text.
+ * odd PIDs in a second thread (par.c).
  */
-#include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "bpfwho.h"
 #include "hotswap.h"
-#include "procmap.h"
 #include "scan.h"
 #include "sys.h"
-
-#define DENTS_SIZE	(32 * 1024)
 
 static int
 gone(int e)
@@ -73,9 +57,8 @@ hs_scan_open(unsigned int flags)
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return NULL;
 	s->flags = flags;
-	s->listfd = s->mapsfd = s->pdir = s->rootfd = s->bpffd = -1;
-	s->ioctl_ok = -1;
-	hs_maps_init(&s->parser);
+	s->list.fd = s->mapsfd = s->pdir = s->rootfd = s->bpf.fd = -1;
+	hs_pmaps_init(&s->pmaps);
 	s->procfd = hs_openat(AT_FDCWD, "/proc", O_RDONLY | O_DIRECTORY, 0);
 	if (s->procfd == -1)
 		goto fail;
@@ -146,12 +129,10 @@ end_walk(struct hs_scan *s)
 	hs_par_end(s);
 	s->own_done = 0;
 	end_process(s);
-	if (s->listfd != -1)
-		(void)hs_close(s->listfd);
-	if (s->bpffd != -1)
-		(void)hs_close(s->bpffd);
-	s->listfd = s->bpffd = -1;
-	s->bpfpos = s->bpflen = 0;
+	hs_procwalk_close(&s->list);
+	if (s->bpf.fd != -1)
+		(void)hs_close(s->bpf.fd);
+	s->bpf.fd = -1;
 	s->walk = HS_WALK_NONE;
 }
 
@@ -165,7 +146,7 @@ hs_scan_free(struct hs_scan *s)
 	end_walk(s);
 	if (s->procfd != -1)
 		(void)hs_close(s->procfd);
-	hs_maps_free(&s->parser);
+	hs_pmaps_free(&s->pmaps);
 	free(s->ids);
 	free(s->pids);
 	free(s->dents);
@@ -209,7 +190,6 @@ begin_walk(struct hs_scan *s, enum hs_walk walk)
 	end_walk(s);
 	hs_stale_forget(s);
 	memset(&s->st, 0, sizeof(s->st));
-	s->dpos = s->dlen = 0;
 	s->pidx = 0;
 	s->walk_ticks = boot_ticks();
 	if ((walk == HS_WALK_WHO || walk == HS_WALK_COUNT) &&
@@ -218,11 +198,11 @@ begin_walk(struct hs_scan *s, enum hs_walk walk)
 		return 0;
 	}
 	if (s->npids == 0) {
-		if (s->dents == NULL && (s->dents = malloc(DENTS_SIZE)) == NULL)
+		if (s->dents == NULL &&
+		    (s->dents = malloc(HS_PROCWALK_BUF)) == NULL)
 			return -1;
-		s->listfd = hs_openat(s->procfd, ".",
-		    O_RDONLY | O_DIRECTORY, 0);
-		if (s->listfd == -1)
+		if (hs_procwalk_open(&s->list, s->procfd, s->dents,
+		    HS_PROCWALK_BUF) == -1)
 			return -1;
 		/*
 		 * hidepid=invisible hides other users' processes from the
@@ -245,7 +225,7 @@ hs_scan_who(struct hs_scan *s, const struct hs_fileid *ids, size_t n)
 	return begin_walk(s, HS_WALK_WHO);
 }
 
-/* Start the same who walk as from (for the thread of scan_par.c). */
+/* Start the same who walk as from (for the thread of par.c). */
 int
 hs_scan_who_ids(struct hs_scan *s, const struct hs_scan *from)
 {
@@ -285,40 +265,19 @@ hs_scan_stale(struct hs_scan *s, const pid_t *pids, size_t npids)
 static int
 next_pid(struct hs_scan *s, pid_t *pid)
 {
-	struct hs_dirent64 *d;
-	ssize_t n;
-	char *end;
-	long v;
+	int r;
 
-	if (s->listfd == -1) {
+	if (s->list.fd == -1) {
 		if (s->pidx >= s->npids)
 			return 0;
 		*pid = s->pids[s->pidx++];
 		return 1;
 	}
-	for (;;) {
-		if (s->dpos >= s->dlen) {
-			n = hs_sys.getdents64(s->listfd, s->dents, DENTS_SIZE);
-			if (n == -1 && errno == EINTR)
-				continue;
-			if (n <= 0)
-				return (int)n;
-			s->dlen = (size_t)n;
-			s->dpos = 0;
-		}
-		d = (struct hs_dirent64 *)(void *)(s->dents + s->dpos);
-		s->dpos += d->d_reclen;
-		if (d->d_name[0] < '1' || d->d_name[0] > '9')
-			continue;
-		errno = 0;
-		v = strtol(d->d_name, &end, 10);
-		if (*end != '\0' || errno != 0 || v <= 0 || v > INT_MAX)
-			continue;
-		if (s->nparts > 1 && (unsigned long)v % s->nparts != s->part)
-			continue;	/* the other thread's */
-		*pid = (pid_t)v;
-		return 1;
-	}
+	while ((r = hs_procwalk_next(&s->list, pid)) == 1)
+		if (s->nparts <= 1 ||
+		    (unsigned long)*pid % s->nparts == s->part)
+			break;		/* else the other thread's */
+	return r;
 }
 
 /*
@@ -404,7 +363,7 @@ hs_scan_next(struct hs_scan *s, const struct hs_proc **proc,
 	end_process(s);
 	if (s->walk == HS_WALK_NONE)
 		return 0;
-	if (s->bpffd != -1) {
+	if (s->bpf.fd != -1) {
 		if ((r = hs_scan_bpf_next(s, proc, maps, n)) != 1)
 			end_walk(s);
 		return r;

@@ -2,23 +2,13 @@
  * store.c - the record store: the mappings of the process being looked at
  * and their names, in arrays reused from one process to the next.
  */
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
-#include "bpfwho.h"
 #include "hotswap.h"
-#include "procmap.h"
 #include "scan.h"
-#include "sys.h"
 
 unsigned int
 hs_scan_kind(unsigned int perms)

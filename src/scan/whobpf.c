@@ -1,23 +1,16 @@
 /*
- * whobpf.c - a who walk fed by the BPF task_vma iterator (bpfwho.c):
- * its records, process by process, as the walk over /proc would report
- * them.
+ * whobpf.c - a who walk fed by the BPF task_vma iterator (bpfwho.h), its
+ * records read whole by bpfrec.h: process by process, as the walk over
+ * /proc would report them.
  */
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <sys/sysmacros.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "bpfrec.h"
 #include "bpfwho.h"
 #include "hotswap.h"
-#include "procmap.h"
 #include "scan.h"
 #include "sys.h"
 
@@ -32,71 +25,18 @@
 int
 hs_scan_begin_bpf(struct hs_scan *s)
 {
+	int fd;
+
 	if (s->flags & (HS_SCAN_PROC | HS_SCAN_TEXT | HS_SCAN_IOCTL) ||
 	    s->npids != 0 || s->nids > HS_BPF_MAX_IDS)
 		return -1;
 	if (s->bpfbuf == NULL && (s->bpfbuf = malloc(BPF_BUF)) == NULL)
 		return -1;
-	if ((s->bpffd = hs_bpf_who(s->ids, s->nids)) == -1)
+	if ((fd = hs_bpf_who(s->ids, s->nids)) == -1)
 		return -1;
+	hs_bpf_reader_init(&s->bpf, fd, s->bpfbuf, BPF_BUF);
 	s->st.used_bpf = 1;
 	return 0;
-}
-
-/*
- * The iterator's next record into *r, left in the buffer: 1, or 0 at its
- * end, -1 on error.
- */
-static int
-bpf_peek(struct hs_scan *s, struct hs_bpf_rec *r)
-{
-	ssize_t n;
-
-	while (s->bpflen - s->bpfpos < sizeof(*r)) {
-		memmove(s->bpfbuf, s->bpfbuf + s->bpfpos,
-		    s->bpflen - s->bpfpos);
-		s->bpflen -= s->bpfpos;
-		s->bpfpos = 0;
-		/*
-		 * EAGAIN: a million VMAs went by in one read without a
-		 * record; the iterator goes on where it stopped.
-		 */
-		do
-			n = hs_sys.read(s->bpffd, s->bpfbuf + s->bpflen,
-			    BPF_BUF - s->bpflen);
-		while (n == -1 && (errno == EINTR || errno == EAGAIN));
-		if (n == -1)
-			return -1;
-		if (n == 0) {
-			if (s->bpflen == 0)
-				return 0;
-			errno = EIO;	/* a torn record: cannot be */
-			return -1;
-		}
-		s->bpflen += (size_t)n;
-	}
-	memcpy(r, s->bpfbuf + s->bpfpos, sizeof(*r));
-	return 1;
-}
-
-/* A record as the maps parser would have made it of the text. */
-static void
-bpf_maps_rec(const struct hs_bpf_rec *r, struct hs_maps_rec *rec)
-{
-	static long pagesize;
-
-	if (pagesize == 0)
-		pagesize = sysconf(_SC_PAGESIZE);
-	memset(rec, 0, sizeof(*rec));
-	rec->start = r->start;
-	rec->end = r->end;
-	rec->offset = r->pgoff * (uint64_t)pagesize;
-	rec->dev = makedev(r->dev >> 20, r->dev & 0xfffff);
-	rec->ino = (ino_t)r->ino;
-	rec->perms = (r->vm_flags & HS_VM_READ ? HS_MAPS_R : 0) |
-	    (r->vm_flags & HS_VM_WRITE ? HS_MAPS_W : 0) |
-	    (r->vm_flags & HS_VM_EXEC ? HS_MAPS_X : 0) |
-	    (r->vm_flags & HS_VM_MAYSHARE ? HS_MAPS_S : 0);
 }
 
 /* The process of record r, as hs_procinfo() fills it from /proc. */
@@ -128,22 +68,23 @@ hs_scan_bpf_next(struct hs_scan *s, const struct hs_proc **proc,
 {
 	struct hs_bpf_rec r;
 	struct hs_maps_rec rec;
+	long pagesize = sysconf(_SC_PAGESIZE);
 	uint64_t code;
 	int got;
 
 	for (;;) {
-		if ((got = bpf_peek(s, &r)) != 1)
+		if ((got = hs_bpf_peek(&s->bpf, &r)) != 1)
 			return got;
 		s->nmaps = s->nameslen = 0;
 		bpf_proc(s, &r);
 		code = r.start_code;
 		do {
-			s->bpfpos += sizeof(r);		/* taken */
-			bpf_maps_rec(&r, &rec);
+			hs_bpf_take(&s->bpf);
+			hs_bpf_maps_rec(&r, &rec, pagesize);
 			if (hs_scan_add(s, &rec, hs_scan_kind(rec.perms),
 			    r.which, NULL, 0) == -1)
 				return -1;
-		} while ((got = bpf_peek(s, &r)) == 1 &&
+		} while ((got = hs_bpf_peek(&s->bpf, &r)) == 1 &&
 		    r.tgid == (uint32_t)s->proc.pid);
 		if (got == -1)
 			return -1;
