@@ -295,8 +295,11 @@ fuzz-check:
 # The unit tests are not built with -MMD: name the headers they use.
 $(SAN)/test_maps: src/kern/maps.h
 $(SAN)/test_scan: src/kern/maps.h src/kern/procmap.h src/scan/scan.h \
-	src/sys/sys.h src/kern/bpfwho.h tests/testutil_scan.h
+	src/sys/sys.h src/kern/bpfwho.h src/kern/bpfrec.h src/kern/pmaps.h \
+	src/kern/procwalk.h tests/testutil_scan.h
 $(SAN)/test_btf: src/kern/btf.h src/kern/bpfwho.h src/sys/sys.h
+$(SAN)/test_kern: src/kern/procwalk.h src/kern/pmaps.h src/kern/bpfrec.h \
+	src/kern/bpfwho.h src/kern/maps.h src/sys/sys.h
 $(SAN)/test_txn: src/install/internal.h src/sys/sys.h
 
 # Scanner benchmark (never pass/fail): who by PROCMAP_QUERY and by text,
