@@ -299,7 +299,7 @@ $(SAN)/test_scan: src/kern/maps.h src/kern/procmap.h src/scan/scan.h \
 	src/kern/procwalk.h tests/testutil_scan.h
 $(SAN)/test_btf: src/kern/btf.h src/kern/bpfwho.h src/sys/sys.h
 $(SAN)/test_kern: src/kern/procwalk.h src/kern/pmaps.h src/kern/bpfrec.h \
-	src/kern/bpfwho.h src/kern/maps.h src/sys/sys.h
+	src/kern/bpfwho.h src/kern/maps.h src/sys/sys.h include/hotswap.h
 $(SAN)/test_txn: src/install/internal.h src/sys/sys.h
 
 # Scanner benchmark (never pass/fail): who by PROCMAP_QUERY and by text,

@@ -5,6 +5,7 @@
  * (bpfrec.c).  Faults (EINTR, EIO, short reads, hostile records) are
  * injected by replacing hs_sys entries; the real /proc is the control.
  */
+#include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <dirent.h>
 #include <errno.h>
@@ -21,6 +22,7 @@
 
 #include "bpfrec.h"
 #include "bpfwho.h"
+#include "hotswap.h"
 #include "maps.h"
 #include "pmaps.h"
 #include "procwalk.h"
@@ -694,6 +696,44 @@ test_pmaps_own_maps(void **state)
 	assert_int_equal(files[1], files[2]);
 }
 
+/* --- fileid: its maps text search (kernels before 6.11) -------------- */
+
+static int
+fstat_other_dev(int fd, struct stat *st)
+{
+	int r = fstat(fd, st);
+
+	st->st_dev = makedev(250, 250);		/* as btrfs would say */
+	return r;
+}
+
+/*
+ * stat(2) gives a device maps does not show; without PROCMAP_QUERY the
+ * device is learnt from our own mapping in the text, through pmaps.c.
+ */
+static void
+test_fileid_text_fallback(void **state)
+{
+	struct hs_fileid id;
+	struct stat st;
+	int fd;
+
+	(void)state;
+	assert_true((fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC)) != -1);
+	assert_int_equal(fstat(fd, &st), 0);
+	hs_sys.fstat = fstat_other_dev;
+	ioctl_errno = ENOTTY;			/* from the first */
+	ioctl_after = 0;
+	hs_sys.ioctl = fake_ioctl;
+	assert_int_equal(hs_fileid_fd(fd, &id), 0);
+	assert_int_equal(id.ino, st.st_ino);
+	assert_true(id.dev == st.st_dev);	/* maps's, not the fake's */
+	hs_sys.read = read_eio;			/* no text: stat's answer */
+	assert_int_equal(hs_fileid_fd(fd, &id), 0);
+	assert_true(id.dev == makedev(250, 250));
+	(void)close(fd);
+}
+
 /* --- bpfrec --------------------------------------------------------- */
 
 #define NRECS	100
@@ -880,6 +920,7 @@ main(void)
 		T(test_pmaps_old_kernel),
 		T(test_pmaps_ioctl_faults),
 		T(test_pmaps_own_maps),
+		T(test_fileid_text_fallback),
 		T(test_bpfrec_whole_and_split),
 		T(test_bpfrec_faults),
 		T(test_bpfrec_maps_rec),
