@@ -6,6 +6,7 @@
  */
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -750,6 +751,65 @@ test_scan_seam_faults(void **state)
 	hs_scan_free(s);
 }
 
+static int listing_eintrs;
+
+static ssize_t
+getdents_eintr(int fd, void *buf, size_t len)
+{
+	if (listing_eintrs > 0) {
+		listing_eintrs--;
+		errno = EINTR;
+		return -1;
+	}
+	return getdents64(fd, buf, len);
+}
+
+static ssize_t
+getdents_eio(int fd, void *buf, size_t len)
+{
+	(void)fd;
+	(void)buf;
+	(void)len;
+	errno = EIO;
+	return -1;
+}
+
+/*
+ * The listing of /proc (procwalk.c) inside a walk: EINTR is retried and
+ * the child still found; EIO ends the walk with -1, not as "no more".
+ */
+static void
+test_scan_listing_faults(void **state)
+{
+	struct fx *f = *state;
+	struct map_how h = { NULL, PROT_READ, MAP_PRIVATE, 0, 0 };
+	const struct hs_proc *p;
+	const struct hs_mapping *m;
+	struct hs_mapping m8[8];
+	struct hs_fileid id;
+	struct hs_scan *s;
+	size_t n;
+
+	start(f, &h);
+	assert_int_equal(hs_fileid_path(f->path, &id), 0);
+	listing_eintrs = 3;
+	hs_sys.getdents64 = getdents_eintr;
+	assert_non_null(s = hs_scan_open(HS_SCAN_PROC | HS_SCAN_SERIAL));
+	assert_int_equal(hs_scan_who(s, &id, 1), 0);
+	assert_true(walk_for(s, f->child.pid, m8, &n, NULL) >= 1);
+	assert_int_equal(n, 1);
+	assert_int_equal(listing_eintrs, 0);
+	hs_scan_free(s);
+
+	hs_sys.getdents64 = getdents_eio;
+	assert_non_null(s = hs_scan_open(HS_SCAN_PROC | HS_SCAN_SERIAL));
+	assert_int_equal(hs_scan_who(s, &id, 1), 0);
+	errno = 0;
+	assert_int_equal(hs_scan_next(s, &p, &m, &n), -1);
+	assert_int_equal(errno, EIO);
+	hs_scan_free(s);
+}
+
 static void
 test_scan_procinfo_parsers(void **state)
 {
@@ -1120,6 +1180,7 @@ main(void)
 		T(test_scan_stale_vanished_pid),
 		T(test_scan_seam_faults),
 		T(test_scan_pid_reuse_guard),
+		T(test_scan_listing_faults),
 		T(test_scan_procinfo_parsers),
 		T(test_scan_procinfo_unit_names),
 	};
