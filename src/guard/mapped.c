@@ -255,11 +255,10 @@ walk(void)
 	mset.ioctl_ok = pm.ioctl_ok;
 	hs_pmaps_free(&pm);
 	hs_procwalk_close(&list);
-	if (r == 0) {
+	if (r == 0) {		/* else the listing failed: -1 */
 		mset.built_ns = now_ns();
 		mset.walk_ns = mset.built_ns - t0;
-	} else
-		r = -1;
+	}
 out:
 	free(buf);
 	(void)hs_close(procfd);

@@ -7,7 +7,7 @@
  * Owns the choice between the two and its constants; the scanner's who
  * and stale walks and the guard's set of mapped files all read maps
  * through it.  Calls the seam (sys.h), the text parser and the ioctl.
- * It allocates only the parser's buffer, with malloc(3), which inside
+ * It allocates only the parser's buffer, with realloc(3), which inside
  * libhotswap-guard.so is the guard's own (alloc.c, --wrap).
  *
  * Why text first: measured on Linux 6.18 in a 2-core VM (see
