@@ -76,6 +76,8 @@ hs_scan_bpf_next(struct hs_scan *s, const struct hs_proc **proc,
 		if ((got = hs_bpf_peek(&s->bpf, &r)) != 1)
 			return got;
 		s->nmaps = s->nameslen = 0;
+		/* Nothing looked up for a process skipped below holds. */
+		s->mntns_known = 0;
 		bpf_proc(s, &r);
 		code = r.start_code;
 		do {
