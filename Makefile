@@ -295,8 +295,11 @@ fuzz-check:
 # The unit tests are not built with -MMD: name the headers they use.
 $(SAN)/test_maps: src/kern/maps.h
 $(SAN)/test_scan: src/kern/maps.h src/kern/procmap.h src/scan/scan.h \
-	src/sys/sys.h src/kern/bpfwho.h tests/testutil_scan.h
+	src/sys/sys.h src/kern/bpfwho.h src/kern/bpfrec.h src/kern/pmaps.h \
+	src/kern/procwalk.h tests/testutil_scan.h
 $(SAN)/test_btf: src/kern/btf.h src/kern/bpfwho.h src/sys/sys.h
+$(SAN)/test_kern: src/kern/procwalk.h src/kern/pmaps.h src/kern/bpfrec.h \
+	src/kern/bpfwho.h src/kern/maps.h src/sys/sys.h include/hotswap.h
 $(SAN)/test_txn: src/install/install.h src/txn/txn.h src/sys/sys.h
 $(SAN)/test_replace: src/install/install.h src/sys/sys.h
 
@@ -324,7 +327,8 @@ bench-scan: $(REL)/bench_scan
 GUARD_SRC := $(sort $(wildcard src/guard/*.c))
 GUARD_OBJ := $(patsubst src/guard/%.c,$(REL)/guard/%.o,$(GUARD_SRC))
 GUARD_LIBOBJ := $(addprefix $(REL)/,install/meta.o install/fail.o sys/sys.o \
-		kern/procmap.o kern/maps.o kern/fileid.o kern/bpfwho.o kern/btf.o)
+		kern/procmap.o kern/maps.o kern/fileid.o kern/bpfwho.o kern/btf.o \
+		kern/procwalk.o kern/pmaps.o kern/bpfrec.o)
 GUARD_CFLAGS := -std=gnu11 $(WARN) $(WERROR) -fPIC -fvisibility=hidden \
 		$(CFLAGS)
 # The seam inside the guard: sys.c compiled again with HS_SYS_NEXT, so

@@ -382,7 +382,7 @@ test_maps_empty_input(void **state)
 	hs_maps_free(&m);
 }
 
-/* The parser on this very process's maps, read the way scan.c does. */
+/* The parser on this very process's maps, read the way pmaps.c does. */
 static void
 test_maps_own_maps(void **state)
 {

@@ -6,6 +6,7 @@
  */
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -750,6 +751,65 @@ test_scan_seam_faults(void **state)
 	hs_scan_free(s);
 }
 
+static int listing_eintrs;
+
+static ssize_t
+getdents_eintr(int fd, void *buf, size_t len)
+{
+	if (listing_eintrs > 0) {
+		listing_eintrs--;
+		errno = EINTR;
+		return -1;
+	}
+	return getdents64(fd, buf, len);
+}
+
+static ssize_t
+getdents_eio(int fd, void *buf, size_t len)
+{
+	(void)fd;
+	(void)buf;
+	(void)len;
+	errno = EIO;
+	return -1;
+}
+
+/*
+ * The listing of /proc (procwalk.c) inside a walk: EINTR is retried and
+ * the child still found; EIO ends the walk with -1, not as "no more".
+ */
+static void
+test_scan_listing_faults(void **state)
+{
+	struct fx *f = *state;
+	struct map_how h = { NULL, PROT_READ, MAP_PRIVATE, 0, 0 };
+	const struct hs_proc *p;
+	const struct hs_mapping *m;
+	struct hs_mapping m8[8];
+	struct hs_fileid id;
+	struct hs_scan *s;
+	size_t n;
+
+	start(f, &h);
+	assert_int_equal(hs_fileid_path(f->path, &id), 0);
+	listing_eintrs = 3;
+	hs_sys.getdents64 = getdents_eintr;
+	assert_non_null(s = hs_scan_open(HS_SCAN_PROC | HS_SCAN_SERIAL));
+	assert_int_equal(hs_scan_who(s, &id, 1), 0);
+	assert_true(walk_for(s, f->child.pid, m8, &n, NULL) >= 1);
+	assert_int_equal(n, 1);
+	assert_int_equal(listing_eintrs, 0);
+	hs_scan_free(s);
+
+	hs_sys.getdents64 = getdents_eio;
+	assert_non_null(s = hs_scan_open(HS_SCAN_PROC | HS_SCAN_SERIAL));
+	assert_int_equal(hs_scan_who(s, &id, 1), 0);
+	errno = 0;
+	assert_int_equal(hs_scan_next(s, &p, &m, &n), -1);
+	assert_int_equal(errno, EIO);
+	hs_scan_free(s);
+}
+
 static void
 test_scan_procinfo_parsers(void **state)
 {
@@ -1092,6 +1152,54 @@ test_scan_bpf_fallback_and_faults(void **state)
 	hs_sys_reset();
 }
 
+/*
+ * A process that vanishes in a BPF walk leaves nothing to the one
+ * reported after it: its mount-namespace lookup was once carried over,
+ * and the next process came out with other_mntns -1.  We map the file
+ * too, and our PID, lower than the child's, is the one made to vanish.
+ */
+static void
+test_scan_bpf_vanished_forgotten(void **state)
+{
+	struct fx *f = *state;
+	struct map_how h = { NULL, PROT_READ, MAP_PRIVATE, 0, 0 };
+	const struct hs_proc *p;
+	const struct hs_mapping *m;
+	struct hs_fileid id;
+	struct hs_scan *s;
+	size_t n;
+	void *map;
+	int fd, r, found = 0, used;
+
+	start(f, &h);
+	if (getpid() > f->child.pid)
+		skip();		/* PIDs wrapped: the order is not ours */
+	assert_true((fd = open(f->path, O_RDONLY | O_CLOEXEC)) != -1);
+	map = mmap(NULL, 1, PROT_READ, MAP_PRIVATE, fd, 0);
+	assert_true(map != MAP_FAILED);
+	(void)close(fd);
+	assert_int_equal(hs_fileid_path(f->path, &id), 0);
+	gone_pid = getpid();
+	hs_sys.openat = stat_gone;
+	assert_non_null(s = hs_scan_open(0));
+	assert_int_equal(hs_scan_who(s, &id, 1), 0);
+	while ((r = hs_scan_next(s, &p, &m, &n)) == 1) {
+		assert_int_not_equal(p->pid, getpid());	/* vanished */
+		if (p->pid != f->child.pid)
+			continue;
+		found = 1;
+		assert_int_equal(p->other_mntns, 0);
+	}
+	assert_int_equal(r, 0);
+	used = hs_scan_stats(s)->used_bpf;
+	hs_scan_free(s);
+	hs_sys_reset();
+	(void)munmap(map, 1);
+	if (!used)
+		skip();		/* not root, no BTF, an old kernel */
+	assert_true(found);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int
@@ -1104,6 +1212,7 @@ main(void)
 		T(test_scan_bpf_and_proc_agree),
 		T(test_scan_bpf_all_processes),
 		T(test_scan_bpf_fallback_and_faults),
+		T(test_scan_bpf_vanished_forgotten),
 		T(test_scan_ioctl_and_text_agree),
 		T(test_scan_who_ioctl_and_text_agree),
 		T(test_scan_stale_control_untouched),
@@ -1120,6 +1229,7 @@ main(void)
 		T(test_scan_stale_vanished_pid),
 		T(test_scan_seam_faults),
 		T(test_scan_pid_reuse_guard),
+		T(test_scan_listing_faults),
 		T(test_scan_procinfo_parsers),
 		T(test_scan_procinfo_unit_names),
 	};

@@ -25,9 +25,10 @@
  *    file on overlayfs or FUSE, inside a container, a seccomp filter),
  *    one walk of /proc collects every file-backed mapping of every
  *    process into a hash set of (dev, ino), with up to GUARD_PIDS PIDs
- *    each for the message.  The walk reads the maps text (maps.c) and
- *    finishes a process whose text is mostly anonymous mappings with
- *    PROCMAP_QUERY (procmap.c, Linux 6.11+): see add_maps().  The set is
+ *    each for the message.  The walk is the scanner's: /proc listed by
+ *    procwalk.c, each process's maps read by pmaps.c (the text, and
+ *    PROCMAP_QUERY, Linux 6.11+, for a process whose text is mostly
+ *    anonymous mappings), every system call through the seam.  The set is
  *    reused while it is fresh (FRESH_MS, or ten walk times if a walk is
  *    slower: the guard never spends more than about a tenth of the time
  *    on walks), except that a file the probe found in use and the set
@@ -43,27 +44,27 @@
  * non-root caller) are not seen.
  */
 #include <sys/stat.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "bpfrec.h"
 #include "bpfwho.h"
 #include "hotswap.h"
 #include "maps.h"
-#include "procmap.h"
+#include "pmaps.h"
+#include "procwalk.h"
 #include "sys.h"
 #include "guard.h"
 
 #define FRESH_MS	100
-#define DENTS_SIZE	(16 * 1024)
 
 struct mset_ent {
 	dev_t		 dev;
@@ -186,159 +187,81 @@ add(dev_t dev, ino_t ino, pid_t pid)
 	return 0;
 }
 
-/*
- * One process's file-backed mappings from addr on, by PROCMAP_QUERY:
- * one ioctl per file-backed VMA, anonymous ones skipped in the kernel.
- */
-static int
-add_ioctl(int fd, uint64_t addr, pid_t pid)
-{
-	struct hs_maps_rec rec;
-	dev_t ldev = 0;
-	ino_t lino = 0;
-	int r;
+/* The walk's state: the process being added and its last file. */
+struct walk_at {
+	pid_t		 pid;
+	dev_t		 ldev;
+	ino_t		 lino;
+};
 
-	while ((r = hs_procmap_next(fd, &addr, &rec)) == 1) {
-		if (rec.ino == lino && rec.dev == ldev)
-			continue;	/* the next VMA of the same file */
-		ldev = rec.dev;
-		lino = rec.ino;
-		if (add(rec.dev, rec.ino, pid) == -1)
-			return -1;
-	}
-	return r;
+/* A VMA of the process: its file into the set, once per run of VMAs. */
+static int
+add_rec(void *arg, const struct hs_maps_rec *rec)
+{
+	struct walk_at *w = arg;
+
+	if (rec->ino == 0 || (rec->ino == w->lino && rec->dev == w->ldev))
+		return 0;	/* anonymous, or the same file again */
+	w->ldev = rec->dev;
+	w->lino = rec->ino;
+	return add(rec->dev, rec->ino, w->pid);
 }
 
 /*
- * Parse what the reads so far gave: add the file-backed records, count
- * them in *files, note where the last one ended.  1 once the
- * [vsyscall] line, always the last on x86-64, is seen.
+ * One process's file-backed mappings, read as the scanner reads them
+ * (pmaps.h: the text, finished by PROCMAP_QUERY where it is sparse).
+ * A process that is gone, or not ours to read, adds nothing.
  */
-static int
-parse_text(struct hs_maps *m, pid_t pid, unsigned *files, uint64_t *end)
-{
-	struct hs_maps_rec rec;
-
-	while (hs_maps_next(m, &rec) == 1) {
-		*end = rec.end;
-		if (rec.flags & HS_MAPS_PSEUDO)
-			if (strcmp(rec.path, "[vsyscall]") == 0)
-				return 1;
-		if (rec.ino == 0)
-			continue;
-		(*files)++;
-		if (add(rec.dev, rec.ino, pid) == -1)
-			return -1;
-	}
-	return 0;
-}
-
-/*
- * One process's mappings.  The text first: on Linux 6.18 a system call
- * costs about as much as formatting the 4 KiB one read(2) of maps
- * returns, and a small process's whole text is one or two reads against
- * 20 to 30 PROCMAP_QUERY ioctls (the scanner's measurement, scan.c).  A
- * process whose text is mostly anonymous mappings (a JVM, a database:
- * few file-backed lines per read) is finished with the ioctl from where
- * the text stopped.
- */
-static int
-add_maps(int fd, pid_t pid, struct hs_maps *m)
-{
-	unsigned files = 0, before;
-	uint64_t end = 0;
-	size_t avail;
-	ssize_t n;
-	char *space;
-	int r, reads = 0;
-
-	hs_maps_reset(m);
-	for (;;) {
-		before = files;
-		if ((r = parse_text(m, pid, &files, &end)) != 0 || m->eof)
-			return r == 1 ? 0 : r;
-		if (reads > 0 && files - before < 4 && mset.ioctl_ok != 0) {
-			if ((r = add_ioctl(fd, end, pid)) == 0)
-				mset.ioctl_ok = 1;
-			if (r == 0 || mset.ioctl_ok == 1 ||
-			    (errno != ENOTTY && errno != EINVAL))
-				return r;
-			mset.ioctl_ok = 0;	/* before 6.11 */
-		}
-		if ((space = hs_maps_space(m, &avail)) == NULL)
-			return -1;
-		do
-			n = read(fd, space, avail);
-		while (n == -1 && errno == EINTR);
-		if (n == -1)
-			return -1;
-		hs_maps_commit(m, (size_t)n);
-		reads++;
-	}
-}
-
 static void
-add_process(int procfd, pid_t pid, struct hs_maps *m)
+add_process(int procfd, pid_t pid, struct hs_pmaps *pm)
 {
+	struct walk_at w = { pid, 0, 0 };
 	char name[32];
 	int fd;
 
 	(void)snprintf(name, sizeof(name), "%d/maps", (int)pid);
-	if ((fd = openat(procfd, name, O_RDONLY | O_CLOEXEC)) == -1)
-		return;		/* gone, or not ours to read */
-	(void)add_maps(fd, pid, m);
-	(void)close(fd);
-}
-
-/* A PID from a /proc entry name, or 0. */
-static pid_t
-pid_of(const char *s)
-{
-	long v = 0;
-
-	if (*s < '1' || *s > '9')
-		return 0;
-	for (; *s >= '0' && *s <= '9'; s++)
-		if ((v = v * 10 + (*s - '0')) > INT_MAX)
-			return 0;
-	return *s == '\0' ? (pid_t)v : 0;
+	if ((fd = hs_openat(procfd, name, O_RDONLY, 0)) == -1)
+		return;
+	(void)hs_pmaps_read(pm, fd, 0, add_rec, &w);
+	(void)hs_close(fd);
 }
 
 /* Build the set afresh with one walk of /proc.  -1 if /proc is unusable. */
 static int
 walk(void)
 {
-	struct hs_maps m;
-	char *buf = NULL;
-	struct hs_dirent64 *d;
-	ssize_t n, off;
+	struct hs_procwalk list;
+	struct hs_pmaps pm;
+	char *buf;
+	pid_t pid;
 	int procfd, r = -1;
 	int64_t t0 = now_ns();
 
-	if ((procfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+	if ((procfd = hs_openat(AT_FDCWD, "/proc", O_RDONLY | O_DIRECTORY,
+	    0)) == -1)
 		return -1;
-	if ((buf = malloc(DENTS_SIZE)) == NULL)
+	if ((buf = malloc(HS_PROCWALK_BUF)) == NULL)
+		goto out;
+	if (hs_procwalk_open(&list, procfd, buf, HS_PROCWALK_BUF) == -1)
 		goto out;
 	if (mset.cap != 0)
 		memset(mset.v, 0, mset.cap * sizeof(*mset.v));
 	mset.n = 0;
 	mset.built_ns = 0;
-	hs_maps_init(&m);
-	while ((n = getdents64(procfd, buf, DENTS_SIZE)) > 0)
-		for (off = 0; off < n; off += d->d_reclen) {
-			d = (struct hs_dirent64 *)(void *)(buf + off);
-			if (pid_of(d->d_name) != 0)
-				add_process(procfd, pid_of(d->d_name), &m);
-		}
-	hs_maps_free(&m);
-	if (n == 0) {
+	hs_pmaps_init(&pm);
+	pm.ioctl_ok = mset.ioctl_ok;
+	while ((r = hs_procwalk_next(&list, &pid)) == 1)
+		add_process(procfd, pid, &pm);
+	mset.ioctl_ok = pm.ioctl_ok;
+	hs_pmaps_free(&pm);
+	hs_procwalk_close(&list);
+	if (r == 0) {		/* else the listing failed: -1 */
 		mset.built_ns = now_ns();
 		mset.walk_ns = mset.built_ns - t0;
-		r = 0;
 	}
 out:
 	free(buf);
-	(void)close(procfd);
+	(void)hs_close(procfd);
 	return r;
 }
 
@@ -409,13 +332,13 @@ static int bpf_off;
 static int
 ask_bpf(const struct stat *st, int fd, struct guard_who *who)
 {
-	struct hs_bpf_rec rec[64];
+	struct hs_bpf_rec buf[64], rec;
+	struct hs_bpf_reader rd;
 	struct hs_scan_id id;
 	struct hs_fileid fid;
 	const char *v;
 	uint32_t last = 0;
-	ssize_t n, i;
-	int it;
+	int it, r;
 
 	if (bpf_off)
 		return -1;
@@ -435,25 +358,19 @@ ask_bpf(const struct stat *st, int fd, struct guard_who *who)
 		return -1;
 	}
 	memset(who, 0, sizeof(*who));
-	/* Whole records: a read returns what fits, 64 always does. */
-	for (;;) {
-		do
-			n = read(it, rec, sizeof(rec));
-		while (n == -1 && (errno == EINTR || errno == EAGAIN));
-		if (n <= 0 || n % (ssize_t)sizeof(*rec) != 0)
-			break;
-		for (i = 0; i < n / (ssize_t)sizeof(*rec); i++) {
-			if (rec[i].tgid == last)
-				continue;	/* one process, VMA after VMA */
-			last = rec[i].tgid;
-			if (who->npids < GUARD_PIDS)
-				who->pids[who->npids] = (pid_t)last;
-			who->npids++;
-		}
+	hs_bpf_reader_init(&rd, it, buf, sizeof(buf));
+	while ((r = hs_bpf_peek(&rd, &rec)) == 1) {
+		hs_bpf_take(&rd);
+		if (rec.tgid == last)
+			continue;	/* one process, VMA after VMA */
+		last = rec.tgid;
+		if (who->npids < GUARD_PIDS)
+			who->pids[who->npids] = (pid_t)last;
+		who->npids++;
 	}
-	(void)close(it);
-	if (n != 0)
-		return -1;	/* torn: let the walk answer */
+	(void)hs_close(it);
+	if (r == -1)
+		return -1;	/* torn or failed: let the walk answer */
 	return who->npids > 0;
 }
 

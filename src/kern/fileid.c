@@ -18,44 +18,44 @@
 
 #include "hotswap.h"
 #include "maps.h"
+#include "pmaps.h"
 #include "procmap.h"
 #include "sys.h"
 
-/* Find our own mapping at addr in the maps text. */
+/* The search of text_at(): the VMA that starts at addr. */
+struct at {
+	uint64_t		 addr;
+	struct hs_maps_rec	*out;
+	int			 found;
+};
+
+static int
+at_rec(void *arg, const struct hs_maps_rec *rec)
+{
+	struct at *a = arg;
+
+	if (rec->start != a->addr)
+		return 0;
+	*a->out = *rec;
+	a->out->path = NULL;	/* the parser is freed below */
+	a->found = 1;
+	return -1;		/* found: stop reading */
+}
+
+/* Find our own mapping at addr in the maps text: 1, 0 if none, -1. */
 static int
 text_at(int fd, uint64_t addr, struct hs_maps_rec *out)
 {
-	struct hs_maps m;
-	struct hs_maps_rec rec;
-	size_t avail;
-	ssize_t n;
-	char *space;
-	int r = 0;
+	struct hs_pmaps pm;
+	struct at a = { addr, out, 0 };
+	int r;
 
-	hs_maps_init(&m);
-	while (r == 0) {
-		while (r == 0 && hs_maps_next(&m, &rec) == 1)
-			if (rec.start == addr) {
-				*out = rec;
-				out->path = NULL;	/* m is freed below */
-				r = 1;
-			}
-		if (r != 0 || m.eof)
-			break;
-		if ((space = hs_maps_space(&m, &avail)) == NULL) {
-			r = -1;
-			break;
-		}
-		do
-			n = hs_sys.read(fd, space, avail);
-		while (n == -1 && errno == EINTR);
-		if (n == -1)
-			r = -1;
-		else
-			hs_maps_commit(&m, (size_t)n);
-	}
-	hs_maps_free(&m);
-	return r;
+	hs_pmaps_init(&pm);
+	r = hs_pmaps_read(&pm, fd, HS_PMAPS_TEXT, at_rec, &a);
+	hs_pmaps_free(&pm);
+	if (a.found)
+		return 1;
+	return r == -1 ? -1 : 0;
 }
 
 static void

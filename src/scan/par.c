@@ -1,5 +1,5 @@
 /*
- * scan_par.c - a walk over /proc on two CPUs.
+ * par.c - a walk over /proc on two CPUs.
  *
  * Reading /proc costs system calls, one process after another, and the
  * kernel's work for one process does not depend on the others'.  So a

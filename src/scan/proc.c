@@ -1,5 +1,5 @@
 /*
- * scan_proc.c - what a reported process is: command name, owner, start
+ * proc.c - what a reported process is: command name, owner, start
  * time, mount namespace, systemd unit, whether a mapped file is its
  * executable.  Read only for processes that have something to report,
  * by name relative to /proc (PID/stat...: no descriptor of the PID's

@@ -1,8 +1,14 @@
 /*
- * scan.h - private to the process scanner: the handle, shared by scan.c
- * (the walk over /proc, who), scan_stale.c (stale detection) and
- * scan_proc.c (what a process is: comm, uid, start time, namespace,
- * unit).
+ * scan.h - private to the process scanner (src/scan/): the handle,
+ * shared by scan.c (the walk driver), who.c (who maps these files),
+ * whobpf.c (the who walk fed by the BPF iterator), store.c (the
+ * mappings of the process being looked at), stale.c (stale detection),
+ * proc.c (what a process is: comm, uid, start time, namespace, unit)
+ * and par.c (the walk on two CPUs).
+ *
+ * The scanner may call the kernel readers (src/kern/: the /proc listing
+ * procwalk.h, one process's maps pmaps.h, the BPF iterator bpfwho.h and
+ * its records bpfrec.h) and the seam (src/sys/); nothing above it.
  */
 #ifndef HS_SCAN_H
 #define HS_SCAN_H
@@ -11,9 +17,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bpfrec.h"
 #include "bpfwho.h"
 #include "hotswap.h"
 #include "maps.h"
+#include "pmaps.h"
+#include "procwalk.h"
 
 enum hs_walk {
 	HS_WALK_NONE = 0,
@@ -25,9 +34,7 @@ enum hs_walk {
 struct hs_scan {
 	unsigned int	 flags;
 	int		 procfd;	/* /proc */
-	int		 listfd;	/* /proc being listed, or -1 */
 	enum hs_walk	 walk;
-	int		 ioctl_ok;	/* -1 unknown, 0 no, 1 yes */
 	int		 self_mntns_ok;
 	dev_t		 self_mntns_dev;
 	ino_t		 self_mntns_ino;
@@ -39,10 +46,9 @@ struct hs_scan {
 	size_t		 npids;
 	size_t		 pidx;
 
-	/* getdents64 buffer over listfd. */
-	char		*dents;
-	size_t		 dpos;
-	size_t		 dlen;
+	/* The listing of /proc (fd -1 if none), into dents. */
+	struct hs_procwalk list;
+	char		*dents;		/* HS_PROCWALK_BUF */
 
 	/* The process being looked at. */
 	char		 pidname[16];	/* "PID" */
@@ -58,7 +64,7 @@ struct hs_scan {
 	char		*names;		/* the mappings' names */
 	size_t		 nameslen;
 	size_t		 namescap;
-	struct hs_maps	 parser;
+	struct hs_pmaps	 pmaps;		/* the reader of maps */
 
 	/* stale: the last verdict, for the next VMA of the same file. */
 	char		*last;
@@ -77,13 +83,11 @@ struct hs_scan {
 	size_t		 ntmpx;
 	size_t		 captmpx;
 
-	/* A who walk by the BPF iterator (bpfwho.c): its records. */
-	int		 bpffd;		/* the iterator, or -1 */
+	/* A who walk by the BPF iterator (whobpf.c): its records. */
+	struct hs_bpf_reader bpf;	/* fd: the iterator, or -1 */
 	char		*bpfbuf;
-	size_t		 bpfpos;
-	size_t		 bpflen;
 
-	/* A walk on two CPUs (scan_par.c). */
+	/* A walk on two CPUs (par.c). */
 	unsigned int	 part;		/* this handle takes PIDs with */
 	unsigned int	 nparts;	/* pid % nparts == part (nparts > 1) */
 	struct hs_par	*par;		/* the thread with the other part */
@@ -94,30 +98,38 @@ struct hs_scan {
 	struct hs_scan_stats st;
 };
 
-/* scan.c */
+/* scan.c: the walk driver */
 int	hs_scan_pdir(struct hs_scan *);
 int	hs_scan_alive(struct hs_scan *);
+int	hs_scan_who_ids(struct hs_scan *, const struct hs_scan *from);
+
+/* store.c: the record store */
 int	hs_scan_add(struct hs_scan *, const struct hs_maps_rec *,
 	    unsigned int kind, size_t which, const char *name, size_t len);
 unsigned int hs_scan_kind(unsigned int perms);
-int	hs_scan_read_text(struct hs_scan *, int fd,
-	    int (*)(struct hs_scan *, const struct hs_maps_rec *),
-	    uint64_t *resume);
+void	hs_scan_finish(struct hs_scan *);
 
-int	hs_scan_who_ids(struct hs_scan *, const struct hs_scan *from);
+/* who.c: the who matcher */
+int	hs_scan_set_ids(struct hs_scan *, const struct hs_fileid *, size_t);
+int	hs_scan_who_maps(struct hs_scan *);
 
-/* scan_par.c */
+/* whobpf.c: the BPF consumer */
+int	hs_scan_begin_bpf(struct hs_scan *);
+int	hs_scan_bpf_next(struct hs_scan *, const struct hs_proc **,
+	    const struct hs_mapping **, size_t *);
+
+/* par.c */
 void	hs_par_start(struct hs_scan *);
 int	hs_par_take(struct hs_scan *, int wait, const struct hs_proc **,
 	    const struct hs_mapping **, size_t *, int *over, int *result);
 void	hs_par_end(struct hs_scan *);
 
-/* scan_stale.c */
+/* stale.c */
 int	hs_stale_maps(struct hs_scan *);
 int	hs_stale_ignored(const struct hs_maps_rec *);
 void	hs_stale_forget(struct hs_scan *);
 
-/* scan_proc.c */
+/* proc.c */
 int	hs_procinfo_mntns(struct hs_scan *);
 int	hs_procinfo(struct hs_scan *, pid_t);
 int	hs_procinfo_unit(const char *cgroup, char *unit, size_t len);

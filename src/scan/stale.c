@@ -1,5 +1,5 @@
 /*
- * scan_stale.c - stale mappings: file-backed mappings whose name now
+ * stale.c - stale mappings: file-backed mappings whose name now
  * names another file (HS_MAP_REPLACED) or nothing (HS_MAP_DELETED).
  * The process keeps running the old inode; a restart would pick up the
  * new one.
@@ -57,7 +57,7 @@
  * Memory: any user chooses how many mappings a process has (up to
  * vm.max_map_count, 65530 by default) and how long their names are (up
  * to PATH_MAX).  A row of mappings of the same file under the same name
- * keeps that name once: their paths are one pointer, which scan_par.c
+ * keeps that name once: their paths are one pointer, which par.c
  * and the callers rely on to group them without comparing the names.
  * Past STALE_NAMES_MAX bytes of names or STALE_MAPS_MAX mappings, a
  * process's further stale mappings are counted in hs_proc.dropped, not
@@ -431,8 +431,9 @@ keep(struct hs_scan *s, const struct hs_maps_rec *rec, unsigned int kind,
 }
 
 static int
-stale_rec(struct hs_scan *s, const struct hs_maps_rec *rec)
+stale_rec(void *arg, const struct hs_maps_rec *rec)
 {
+	struct hs_scan *s = arg;
 	int v, again;
 
 	if (rec->ino == 0 || rec->pathlen == 0 || rec->path[0] != '/')
@@ -465,7 +466,8 @@ hs_stale_maps(struct hs_scan *s)
 	s->lastkept = 0;
 	s->dropped = 0;
 	s->ntmpx = 0;
-	if ((r = hs_scan_read_text(s, s->mapsfd, stale_rec, NULL)) == 0)
+	r = hs_pmaps_read(&s->pmaps, s->mapsfd, HS_PMAPS_TEXT, stale_rec, s);
+	if (r == 0)
 		drop_tmp_code(s);
 	return r;
 }
