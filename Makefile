@@ -372,11 +372,10 @@ $(GUARD_OLDSEAM): $(GUARD_OBJ) $(GUARD_OLDLINK) src/guard/guard.map
 # enters the guard again.  GUARD_NAMEFREE are the objects held to it:
 # the library's (GUARD_LINK) and the guard's own but for guard.o and
 # exec.o, whose interposers pass calls on to each other on purpose
-# (creat to open, execv to execve), and mapped.o, whose /proc walk still
-# calls open and close by name (it is moving onto kern/'s reader).
+# (creat to open, execv to execve).
 GUARD_EXPORTS := $(shell sed -n '/global:/,/local:/p' src/guard/guard.map | \
 		tr -d ';' | tr -s ' \t' '\n' | grep -v ':')
-GUARD_BYNAME := $(addprefix $(REL)/guard/,guard.o exec.o mapped.o)
+GUARD_BYNAME := $(addprefix $(REL)/guard/,guard.o exec.o)
 GUARD_NAMEFREE := $(GUARD_LINK) $(filter-out $(GUARD_BYNAME),$(GUARD_OBJ))
 
 check-guard-seam: $(GUARD_NAMEFREE) src/guard/guard.map

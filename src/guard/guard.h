@@ -4,7 +4,8 @@
  *
  *   guard.c   the interposed calls; the decision; the one-line messages
  *   mapped.c  is this file mapped by a running process?  (lease probe,
- *             then a cached set of every mapped (dev, ino) in the system)
+ *             then the BPF iterator, or a cached set of every mapped
+ *             (dev, ino) in the system, built with kern/'s readers)
  *   fix.c     --fix: a temporary takes the write, renamed over the file
  *             when the last descriptor for it is closed
  *   exec.c    --fix: the exec calls, which carry close-on-exec
@@ -20,10 +21,9 @@
  * interposes go through REAL(); `make check-guard-seam` holds every
  * object to it but guard.c and exec.c, whose interposers pass calls on
  * to each other on purpose (creat to open, execv to execve, fopen's
- * close of a temporary), and mapped.c, whose /proc walk still opens
- * and closes by name.  guard_busy (thread-local) makes what does
- * enter them pass straight through: mapped.c's calls, and a signal
- * handler's open while this thread is inside the guard.  Errno: every
+ * close of a temporary).  guard_busy (thread-local) makes what does
+ * enter them pass straight through: a signal handler's open while this
+ * thread is inside the guard.  Errno: every
  * interposer returns with errno as the real call left it, or as the
  * refusal sets it.
  *
@@ -34,7 +34,8 @@
  * lseek, the fstat and fstatat that check a held directory or an
  * inherited temporary, readlink of /proc/self/fd, its opendir, kcmp,
  * getpid, and the C library's writes of the fflush at exit), exec.c's
- * and alloc.c's mmap, mremap and munmap, and mapped.c's walk of /proc.
+ * and alloc.c's mmap, mremap and munmap, and mapped.c's lease probe
+ * (fcntl F_SETSIG and F_SETLEASE).
  */
 #ifndef HS_GUARD_H
 #define HS_GUARD_H

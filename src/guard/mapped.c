@@ -112,15 +112,15 @@ lease_probe(int dirfd, const char *path, int nofollow)
 {
 	int fd, r, e;
 
-	fd = openat(dirfd, path, O_RDONLY | O_NONBLOCK | O_NOCTTY |
-	    O_CLOEXEC | (nofollow ? O_NOFOLLOW : 0));
+	fd = hs_openat(dirfd, path, O_RDONLY | O_NONBLOCK | O_NOCTTY |
+	    O_CLOEXEC | (nofollow ? O_NOFOLLOW : 0), 0);
 	if (fd == -1)
 		return -1;
-	r = fcntl(fd, F_SETSIG, SIGURG);
+	r = REAL(fcntl)(fd, F_SETSIG, SIGURG);
 	if (r == 0)
-		r = fcntl(fd, F_SETLEASE, F_WRLCK);
+		r = REAL(fcntl)(fd, F_SETLEASE, F_WRLCK);
 	e = errno;
-	(void)close(fd);	/* and with it the lease */
+	(void)hs_close(fd);	/* and with it the lease */
 	if (r == 0)
 		return 0;
 	return e == EAGAIN ? 1 : -1;
@@ -421,11 +421,11 @@ guard_mapped(int dirfd, const char *path, int nofollow,
 	in_use = lease_probe(dirfd, path, nofollow);
 	if (in_use == 0)
 		return 0;
-	fd = openat(dirfd, path, O_RDONLY | O_NONBLOCK | O_NOCTTY |
-	    O_CLOEXEC | (nofollow ? O_NOFOLLOW : 0));
+	fd = hs_openat(dirfd, path, O_RDONLY | O_NONBLOCK | O_NOCTTY |
+	    O_CLOEXEC | (nofollow ? O_NOFOLLOW : 0), 0);
 	r = ask_set(st, fd, in_use == 1, who);
 	if (fd != -1)
-		(void)close(fd);
+		(void)hs_close(fd);
 	return r;
 }
 
