@@ -31,17 +31,22 @@ WARN	:= -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes \
 	   -Wshadow -Wcast-qual -Wundef
 WERROR	?=
 ALL_CFLAGS := -std=gnu11 $(WARN) $(WERROR) -fPIC $(CFLAGS)
-# The layers, lowest first.  A file in src/F/ is compiled with -I for F
-# and the folders F may call (LAYER_F) and no other, so an #include that
+# The layers, lowest first: sys (the seam), kern (readers of kernel
+# interfaces), scan (who maps, who is stale), install (one file), txn
+# (many files), and on top guard (libhotswap-guard.so) and cli (the
+# command).  A file in src/F/ is compiled with -I for F and the folders
+# whose headers F may use (LAYER_F) and no other, so an #include that
 # reaches up a layer, or across into a sibling, does not compile.
-# include/hotswap.h, the public API, is open to every layer.  The tests,
-# benchmarks and fuzz targets see every folder.
+# include/hotswap.h, the public API, is open to every layer; through it
+# install's --in-place asks the scanner, and the command line calls all
+# of the library.  The tests, benchmarks and fuzz targets see every
+# folder.
 LIB_DIRS := sys kern scan install txn
 LAYER_sys	:= sys
 LAYER_kern	:= kern sys
 LAYER_scan	:= scan kern sys
-LAYER_install	:= install scan kern sys
-LAYER_txn	:= txn install scan kern sys
+LAYER_install	:= install sys
+LAYER_txn	:= txn install sys
 LAYER_guard	:= guard install kern sys
 LAYER_cli	:= cli
 layer_inc = $(foreach d,$(LAYER_$(word 2,$(subst /, ,$(1)))),-Isrc/$(d))

@@ -212,9 +212,10 @@ struct hs_fileid {
 
 /*
  * hs_scan_open() flags.  By default each maps file is read as text, and
- * a process whose first 4 KiB of text show few file-backed mappings (a
- * big heap of anonymous ones) is finished with PROCMAP_QUERY, which
- * skips anonymous memory in the kernel.  The two flags force one way,
+ * once a read that is not the last (each about a page) shows at most two
+ * file-backed mappings (a big heap of anonymous ones), the process is
+ * finished with PROCMAP_QUERY, which skips anonymous memory in the
+ * kernel.  The two flags force one way,
  * for benchmarks and tests; stale always reads the text (it needs the
  * names).
  */

@@ -3,6 +3,12 @@
  * src/install/: one file, atomically and durably.  The transaction
  * (src/txn/) and the guard's --fix build on them.  Not installed; the
  * public API is include/hotswap.h.
+ *
+ * Layer src/install/ owns one file's replacement: the destination's
+ * resolution, the temporary, the data, the metadata, the rename and the
+ * directory's fsync; -b and rollback; -C; --in-place.  It may call the
+ * seam (src/sys/), and the scanner only through the public hs_scan_*()
+ * (--in-place asks who maps the file); nothing of src/txn/ or above.
  */
 #ifndef HS_INSTALL_H
 #define HS_INSTALL_H

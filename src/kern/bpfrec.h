@@ -2,6 +2,9 @@
  * bpfrec.h - the records of the BPF who iterator (bpfwho.h), read from
  * its descriptor into a buffer the caller owns.
  *
+ * Layer src/kern/: readers of kernel interfaces, shared by src/scan/ and
+ * src/guard/; they may call only the seam (src/sys/).
+ *
  * Owns the reading only: the iterator's read(2) returns what fits, and
  * the kernel may end a read inside a record and give the rest in the
  * next, so a record is put together again from two reads; the end of

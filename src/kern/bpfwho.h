@@ -4,6 +4,9 @@
  * (Linux 5.12+, CONFIG_DEBUG_INFO_BTF; needs CAP_BPF and CAP_PERFMON or
  * root).
  *
+ * Layer src/kern/: readers of kernel interfaces, shared by src/scan/ and
+ * src/guard/; they may call only the seam (src/sys/).
+ *
  * Reading /proc/PID/maps costs, per process, an open, a read that makes
  * the kernel format every VMA as text (paths included), and a close; the
  * iterator instead visits each VMA in the kernel and hands back only the

@@ -4,6 +4,9 @@
  * struct, and the type ID of a named function, from the kernel's own
  * type information (/sys/kernel/btf/vmlinux, CONFIG_DEBUG_INFO_BTF).
  *
+ * Layer src/kern/: readers of kernel interfaces, shared by src/scan/ and
+ * src/guard/; they may call only the seam (src/sys/).
+ *
  * Pure: parses a buffer the caller read, no system call.  Anonymous
  * struct and union members are searched through, as C lets a program
  * name their fields directly (vm_area_struct.vm_start sits in one since

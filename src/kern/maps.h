@@ -1,6 +1,9 @@
 /*
  * maps.h - a parser of /proc/PID/maps text: bytes in, records out.
  *
+ * Layer src/kern/: readers of kernel interfaces, shared by src/scan/ and
+ * src/guard/; they may call only the seam (src/sys/).
+ *
  * Nothing here reads a file.  The caller reads /proc/PID/maps with a few
  * large read(2)s straight into the parser's own, reused, growing buffer
  * and asks for records:

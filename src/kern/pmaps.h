@@ -4,6 +4,9 @@
  * PROCMAP_QUERY (procmap.h) where the text turns out to be mostly
  * anonymous mappings.
  *
+ * Layer src/kern/: readers of kernel interfaces, shared by src/scan/ and
+ * src/guard/; they may call only the seam (src/sys/).
+ *
  * Owns the choice between the two and its constants; the scanner's who
  * and stale walks and the guard's set of mapped files all read maps
  * through it.  Calls the seam (sys.h), the text parser and the ioctl.

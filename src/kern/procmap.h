@@ -1,6 +1,9 @@
 /*
  * procmap.h - the PROCMAP_QUERY ioctl on /proc/PID/maps (Linux 6.11+).
  *
+ * Layer src/kern/: readers of kernel interfaces, shared by src/scan/ and
+ * src/guard/; they may call only the seam (src/sys/).
+ *
  * One ioctl per VMA, binary answers, no text to format or parse: with
  * PROCMAP_QUERY_FILE_BACKED_VMA | PROCMAP_QUERY_COVERING_OR_NEXT_VMA and no
  * name buffer, the kernel hands back the next file-backed VMA at or after

@@ -2,6 +2,9 @@
  * procwalk.h - the PIDs of /proc, listed with getdents64(2) into a
  * buffer the caller owns.
  *
+ * Layer src/kern/: readers of kernel interfaces, shared by src/scan/ and
+ * src/guard/; they may call only the seam (src/sys/).
+ *
  * Owns the listing only: which entries of /proc are processes (a
  * decimal name, 1 to INT_MAX, no sign, no leading zero).  What a process
  * maps is pmaps.h's.  Calls the seam (sys.h) and nothing else; it

@@ -3,6 +3,13 @@
  * the journal (written, read back, replayed) and the directories it
  * names beneath the tree's root.  Built on the engine's install.h.  Not
  * installed; the public API is include/hotswap.h.
+ *
+ * Layer src/txn/ owns many files as one transaction: staging (txn.c,
+ * tree.c for -r, manifest.c's parser for --manifest), the journal
+ * (journal.c writes and parses it, journal_read.c reads and judges it),
+ * its replay forward and backward (recover.c) and the directories
+ * beneath the root (beneath.c).  It may call the engine (src/install/)
+ * and the seam (src/sys/); nothing above.
  */
 #ifndef HS_TXN_H
 #define HS_TXN_H
