@@ -59,19 +59,19 @@ struct hs_sys {
 	int	(*mkdirat)(int, const char *, mode_t);
 	int	(*faccessat)(int, const char *, int, int);
 	ssize_t	(*getrandom)(void *, size_t, unsigned int);
-	/* The process scanner (scan.c, procmap.c). */
+	/* Added for the scanner and the kernel readers (openat2: also txn). */
 	int	(*ioctl)(int, unsigned long, void *);
 	ssize_t	(*getdents64)(int, void *, size_t);
 	int	(*openat2)(int, const char *, void *, size_t);
 	void	*(*mmap)(void *, size_t, int, int, int, off_t);
 	int	(*munmap)(void *, size_t);
-	/* Transactions (txn.c, journal.c). */
+	/* Added for transactions (src/txn/). */
 	ssize_t	(*write)(int, const void *, size_t);
 	int	(*sync_file_range)(int, off_t, off_t, unsigned int);
 	int	(*syncfs)(int);
 	int	(*flock)(int, int);
 	int	(*symlinkat)(const char *, int, const char *);
-	/* The BPF walk of who (bpfwho.c); attr is a union bpf_attr. */
+	/* The BPF walk of who (kern/bpfwho.c); attr is a union bpf_attr. */
 	int	(*bpf)(int, void *, unsigned int);
 	/*
 	 * cachestat(2) (Linux 6.5): how many of a file's pages in
