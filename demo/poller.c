@@ -35,7 +35,7 @@ struct ref {
 };
 
 struct counts {
-	unsigned long	 reads, old, new, missing, torn;
+	unsigned long	 reads, old, fresh, missing, torn;
 	long		 torn_len;
 };
 
@@ -123,7 +123,7 @@ poll_once(const char *path, const struct ref *ro, const struct ref *rn,
 	if (same(ro, buf, n))
 		c->old++;
 	else if (same(rn, buf, n))
-		c->new++;
+		c->fresh++;
 	else {
 		c->torn++;
 		if (c->torn_len == -1 || n < c->torn_len)
@@ -149,7 +149,7 @@ static void
 print_counts(const struct counts *c)
 {
 	printf("reads=%lu old=%lu new=%lu missing=%lu torn=%lu torn_len=%ld\n",
-	    c->reads, c->old, c->new, c->missing, c->torn, c->torn_len);
+	    c->reads, c->old, c->fresh, c->missing, c->torn, c->torn_len);
 	fflush(stdout);
 }
 

@@ -315,7 +315,7 @@ main(int argc, char *argv[])
 		return 1;
 	}
 	printf("ready %d %d %#jx\n", version(), SERVICE_VERSION,
-	    file_offset((uintptr_t)*(void **)&version));
+	    file_offset((uintptr_t)dlsym(lib, "demo_version")));
 	fflush(stdout);
 	while (!got_term) {
 		if (got_usr2) {

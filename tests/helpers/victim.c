@@ -33,7 +33,7 @@ on_signal(int sig)
 }
 
 static void
-catch(int sig)
+handle(int sig)
 {
 	struct sigaction sa;
 
@@ -54,8 +54,8 @@ main(int argc, char *argv[])
 		fprintf(stderr, "usage: victim LIB\n");
 		return 2;
 	}
-	catch(SIGUSR1);
-	catch(SIGTERM);
+	handle(SIGUSR1);
+	handle(SIGTERM);
 	if ((lib = dlopen(argv[1], RTLD_NOW)) == NULL) {
 		fprintf(stderr, "victim: %s\n", dlerror());
 		return 1;
