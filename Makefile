@@ -405,3 +405,34 @@ $(REL)/seqinstall: tests/bench/seqinstall.c | deps-bench
 
 bench-txn: deps-bench hotswap $(REL)/seqinstall
 	tests/bench/bench_txn.sh $(BENCH_TXN_FLAGS)
+
+# --- powercut: the power-cut file system of the tests (issue 15) ---------
+#
+#   build/powercut/powercut   a FUSE (libfuse3) file system that logs every
+#                             change and sync of a command, then hands each
+#                             state a power cut could leave to a checker;
+#                             tests/e2e/powercut.bats puts every install
+#                             path through it
+#   make bench-powercut       tests/bench/bench_powercut.sh (never
+#                             pass/fail): cp, install, rsync, cp+mv and
+#                             hotswap replacing a file, states tallied
+#
+# A plain build with the warnings of the rest, like the test helpers.
+
+PC	:= build/powercut
+PC_SRC	:= $(sort $(wildcard tests/powercut/*.c))
+PC_CFLAGS = -std=gnu11 $(WARN) $(WERROR) $(CFLAGS) \
+	    $$(pkg-config --cflags fuse3) -Itests/powercut
+PC_LIBS	= $$(pkg-config --libs fuse3) -lpthread
+
+$(PC)/powercut: $(PC_SRC) tests/powercut/powercut.h | deps-check
+	@mkdir -p $(@D)
+	$(CC) -D_GNU_SOURCE $(PC_CFLAGS) -o $@.tmp $(PC_SRC) $(PC_LIBS)
+	mv -f $@.tmp $@
+
+check-build: $(PC)/powercut
+
+.PHONY: bench-powercut
+
+bench-powercut: deps-bench deps-check hotswap $(PC)/powercut
+	tests/bench/bench_powercut.sh
