@@ -420,7 +420,10 @@ bench-txn: deps-bench hotswap $(REL)/seqinstall
 # A plain build with the warnings of the rest, like the test helpers.
 
 PC	:= build/powercut
-PC_SRC	:= $(sort $(wildcard tests/powercut/*.c))
+# nodirsync.so: the preload of an inverted case, fsync of a directory
+# made a no-op.
+PC_SRC	:= $(sort $(filter-out tests/powercut/nodirsync.c, \
+		$(wildcard tests/powercut/*.c)))
 PC_CFLAGS = -std=gnu11 $(WARN) $(WERROR) $(CFLAGS) \
 	    $$(pkg-config --cflags fuse3) -Itests/powercut
 PC_LIBS	= $$(pkg-config --libs fuse3) -lpthread
@@ -430,7 +433,12 @@ $(PC)/powercut: $(PC_SRC) tests/powercut/powercut.h | deps-check
 	$(CC) -D_GNU_SOURCE $(PC_CFLAGS) -o $@.tmp $(PC_SRC) $(PC_LIBS)
 	mv -f $@.tmp $@
 
-check-build: $(PC)/powercut
+$(PC)/nodirsync.so: tests/powercut/nodirsync.c | deps-build
+	@mkdir -p $(@D)
+	$(CC) -D_GNU_SOURCE -std=gnu11 $(WARN) $(WERROR) -fPIC $(CFLAGS) \
+	    -shared -o $@ $< -ldl
+
+check-build: $(PC)/powercut $(PC)/nodirsync.so
 
 .PHONY: bench-powercut
 

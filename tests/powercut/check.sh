@@ -1,0 +1,142 @@
+#!/bin/sh
+# check.sh - the checker of the power-cut suite: is a surviving state one
+# that hotswap promises?
+#
+#   check.sh [-t] [-i] [-c] [-R COMMAND] OLD NEW PATH... STATE
+#
+# OLD is the tree before the command (the seed), NEW the tree a run of
+# the same command without a power cut left; PATH... are the paths (
+# relative to the trees) to judge in STATE, the state powercut hands over.
+# Each PATH of STATE is classified:
+#   same     what OLD and NEW both have there (it goes with either)
+#   old      what OLD has there (content, type, mode, owner; absent if
+#            OLD has nothing there)
+#   new      the same for NEW
+#   missing  absent, where OLD and NEW both have something
+#   empty    an empty regular file that is neither
+#   torn     anything else
+# The first line of output lists them ("dest=old dest~=missing"), for
+# powercut's report and the benchmark's tally.
+#
+# Accepted: every PATH old or new; with -t all old or all new (a tree);
+# once the command has exited 0 (POWERCUT_FINAL=1, POWERCUT_STATUS=0),
+# every PATH new.  -i (--in-place, which is not atomic): before that, any
+# state but missing.  -R runs COMMAND in STATE first (hotswap recover),
+# which must succeed; -c then wants no temporary (.NAME.hs-*) and no
+# journal (.hotswap-journal) left beside any PATH.
+set -u
+
+tree=0 inplace=0 clean=0 pre=
+while getopts 'ticR:' o; do
+	case $o in
+	t) tree=1 ;;
+	i) inplace=1 ;;
+	c) clean=1 ;;
+	R) pre=$OPTARG ;;
+	*) echo "usage: check.sh [-t] [-i] [-c] [-R COMMAND] OLD NEW PATH... STATE" >&2
+	   exit 2 ;;
+	esac
+done
+shift $((OPTIND - 1))
+[ $# -ge 4 ] || { echo "check.sh: too few arguments" >&2; exit 2; }
+old=$1 new=$2
+shift 2
+eval "state=\${$#}"
+
+# sigs DIR PATH...: "PATH SIGNATURE" a line, where two files share a
+# signature only if they are the same to us: type, mode, owner, and the
+# content's CRC and size or the link's target ("absent" if not there).
+# Two processes for all the paths (this runs once per state); the paths
+# of this suite have no blanks.
+sigs() (
+	cd "$1" || exit 1
+	shift
+	there= regs=
+	for p do
+		if [ -L "$p" ] || [ -e "$p" ]; then there="$there $p"; fi
+		if [ -f "$p" ] && [ ! -L "$p" ]; then regs="$regs $p"; fi
+	done
+	{
+		[ -z "$there" ] || stat -c '%n s %F %f %u %g %N' $there
+		[ -z "$regs" ] || cksum $regs | while read -r crc size name; do
+			echo "$name c $crc $size"
+		done
+	} | sort
+	for p do
+		case " $there " in *" $p "*) ;; *) echo "$p s absent" ;; esac
+	done
+)
+
+# sig_of PATH SIGS: PATH's signature in the output of sigs.
+sig_of() {
+	printf '%s\n' "$2" | while read -r n rest; do
+		[ "$n" = "$1" ] && printf '%s;' "$rest"
+	done
+}
+
+paths=
+for p do
+	[ "$p" = "$state" ] && break
+	paths="$paths $p"
+done
+
+# classify PATH: same, old, new, missing, empty or torn.
+classify() {
+	s=$(sig_of "$1" "$ss") o=$(sig_of "$1" "$os") n=$(sig_of "$1" "$ns")
+	if [ "$s" = "$o" ] && [ "$s" = "$n" ]; then echo same
+	elif [ "$s" = "$o" ]; then echo old
+	elif [ "$s" = "$n" ]; then echo new
+	elif [ "$s" = "s absent;" ]; then echo missing
+	elif [ -f "$state/$1" ] && [ ! -s "$state/$1" ]; then echo empty
+	else echo torn
+	fi
+}
+
+if [ -n "$pre" ]; then
+	if ! out=$(cd "$state" && eval "$pre" 2>&1); then
+		echo "recovery failed: $out"
+		exit 1
+	fi
+fi
+
+# shellcheck disable=SC2086
+os=$(sigs "$old" $paths) ns=$(sigs "$new" $paths) ss=$(sigs "$state" $paths)
+labels= seen=
+for p in $paths; do
+	c=$(classify "$p")
+	labels="$labels $p=$c"
+	[ "$c" = same ] && continue
+	case " $seen " in *" $c "*) ;; *) seen="$seen $c" ;; esac
+done
+labels=${labels# }
+seen=${seen# }
+
+left=
+if [ "$clean" -eq 1 ]; then
+	for p in $paths; do
+		d=$(dirname "$state/$p")
+		for f in "$d"/.*.hs-* "$d"/.hotswap-journal; do
+			[ -e "$f" ] || [ -L "$f" ] || continue
+			case " $left " in *" ${f#"$state"/} "*) continue ;; esac
+			left="$left ${f#"$state"/}"
+		done
+	done
+fi
+echo "$labels${left:+ left behind:$left}"
+
+[ -z "$left" ] || exit 1
+if [ "${POWERCUT_FINAL:-0}" = 1 ] && [ "${POWERCUT_STATUS:-1}" = 0 ]; then
+	[ "$seen" = new ] || [ -z "$seen" ]
+	exit
+fi
+if [ "$inplace" -eq 1 ]; then
+	case " $seen " in *" missing "*) exit 1 ;; esac
+	exit 0
+fi
+case $seen in
+""|old|new|"old new"|"new old") ;;
+*) exit 1 ;;
+esac
+[ "$tree" -eq 0 ] && exit 0
+case $seen in *" "*) exit 1 ;; esac
+exit 0
