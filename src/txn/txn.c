@@ -213,7 +213,7 @@ hs_txn_open(const char *root, const struct hs_install_opts *opts,
 	t->j.fd = -1;
 	(void)strlcpy(t->root, root, sizeof(t->root));
 	if ((opts->flags & HS_MKDIRS) && !(opts->flags & HS_DRY_RUN))
-		(void)hs_mkdirs(t->root);
+		(void)hs_mkdirs(t->root, !(opts->flags & HS_NO_SYNC));
 	t->rootfd = hs_openat(AT_FDCWD, root, O_RDONLY | O_DIRECTORY, 0);
 	if (t->rootfd == -1 && !((opts->flags & HS_DRY_RUN) &&
 	    errno == ENOENT)) {

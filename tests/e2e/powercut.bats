@@ -151,6 +151,22 @@ all_reject() {
 	grep -qE '^  rejected: .*dest=empty' <<<"$output"
 }
 
+@test "powercut: install -D makes the new directories durable" {
+	put seed/keep keep
+	put src/new new
+	all_pass "" "a/b/dest" 8 -- "$HOTSWAP" install -D "$W/src/new" a/b/dest
+}
+
+@test "powercut: install -D -r makes the new tree root durable" {
+	put seed/keep keep
+	put src/tree/a new-a
+	# (before the root is made, there is nothing to recover)
+	all_pass "-t -R '[ ! -d top/tree ] || $HOTSWAP recover top/tree'" \
+	    top/tree/a 10 -- \
+	    "$HOTSWAP" install -D -r "$W/src/tree" top/tree
+	grep -qE '^event [0-9]+: fsyncdir /top$' <<<"$output"
+}
+
 @test "powercut: a DEST symlink into another directory syncs the target's" {
 	put seed/real/dest.bin old
 	mkdir -p seed/lib
