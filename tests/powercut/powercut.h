@@ -23,10 +23,11 @@
  *     prefix of the others in their order (mode prefix: what an
  *     ordered-journal file system such as ext4 may leave).  Every prefix
  *     is enumerated, not sampled.
- *   - Operations are whole: one write(2) survives whole or not at all.
+ *   - Operations are whole: one write request survives whole or not at
+ *     all (a write(2) larger than the request size is several).
  *
  * Not modelled: a write torn inside one request (a FUSE write is at most
- * 128 KiB here), reordering of data within a file beyond the above,
+ * 256 KiB here), reordering of data within a file beyond the above,
  * timestamps, hard-link counts as such (a name is what is kept), mmap
  * writes, O_DIRECT, fallocate, metadata-only journalling modes (data that
  * survives its metadata), and syncfs(2)/sync(2): the kernel tells no FUSE
