@@ -104,6 +104,15 @@ all_reject() {
 	all_pass "" dest 6 -- "$HOTSWAP" install "$W/src/new" dest
 }
 
+@test "powercut: install over a set-user-ID DEST, disarmed after the rename" {
+	# hs_meta_disarm reads the xattrs of the old inode once it has no
+	# name: the file system must still serve them (libfuse hides it).
+	put seed/dest old 4755
+	put src/new new
+	all_pass "" dest 6 -- "$HOTSWAP" install "$W/src/new" dest
+	! grep -q 'cannot clear' <<<"$output"
+}
+
 @test "powercut: install to a new DEST" {
 	put seed/other other
 	put src/new new

@@ -8,7 +8,16 @@
  *
  * Inodes are told apart by the backing inode number, mapped to a model
  * id; a number the backing file system hands out again for a new inode
- * gets a new id.  The syncs themselves are only recorded: the backing
+ * gets a new id.
+ *
+ * A file removed while open (unlinked, or renamed over) must stay
+ * reachable by path, because libfuse's high-level API serves the xattr
+ * calls by path only (fgetxattr on an unlinked file would fail with
+ * ESTALE).  So hard_remove is off and libfuse renames such a file to
+ * .fuse_hiddenNNN instead of removing it: that rename is logged as the
+ * unlink it stands for, or, when libfuse makes it to clear the way for a
+ * rename over the file, dropped, since that rename replaces the name in
+ * one step.  Hidden names are not listed, and their removal not logged.  The syncs themselves are only recorded: the backing
  * directory is scratch, its own durability is of no interest.
  *
  * Not implemented, so the kernel or the caller falls back: O_TMPFILE
@@ -42,6 +51,9 @@
 
 struct fsctx {
 	struct pc_log	*log;
+	size_t		 hide;		/* 1 + the event of the last hiding */
+	uint32_t	 hide_dir;	/* ... which took this name */
+	char		 hide_name[NAME_MAX + 1];
 	int		 rootfd;
 	const char	*root;
 	unsigned char	 sync[MAX_FDS];	/* 1 O_DSYNC, 2 O_SYNC, per fd */
@@ -223,7 +235,7 @@ pc_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 {
 	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
 	cfg->use_ino = 1;
-	cfg->hard_remove = 1;
+	cfg->hard_remove = 0;
 	cfg->nullpath_ok = 0;
 	cfg->entry_timeout = 0;
 	cfg->attr_timeout = 0;
@@ -271,6 +283,17 @@ pc_symlink(const char *target, const char *path)
 	return 0;
 }
 
+#define HIDDEN	".fuse_hidden"
+
+static int
+hidden(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return strncmp(slash != NULL ? slash + 1 : path, HIDDEN,
+	    sizeof(HIDDEN) - 1) == 0;
+}
+
 static int
 pc_unlink(const char *path)
 {
@@ -278,8 +301,48 @@ pc_unlink(const char *path)
 
 	if (unlinkat(ctx()->rootfd, rel(path), 0) == -1)
 		return -errno;
-	record_entry(PC_UNLINK, path, id, "unlink");
+	if (!hidden(path))
+		record_entry(PC_UNLINK, path, id, "unlink");
 	return 0;
+}
+
+/* libfuse hides an open file from: log the unlink it stands for. */
+static int
+hide(const char *from, const char *to)
+{
+	struct pc_log *log = ctx()->log;
+	char buf[PATH_MAX];
+	const char *name;
+	uint32_t id = id_of_path(rel(from));
+
+	(void)parent(from, buf, sizeof(buf), &name);
+	if (renameat(ctx()->rootfd, rel(from), ctx()->rootfd, rel(to)) == -1)
+		return -errno;
+	record_entry(PC_UNLINK, from, id, "unlink (open)");
+	ctx()->hide = log->n;
+	ctx()->hide_dir = log->ev[log->n - 1].dir;
+	(void)snprintf(ctx()->hide_name, sizeof(ctx()->hide_name), "%s",
+	    name);
+	return 0;
+}
+
+/*
+ * Is the last event the hiding of dir/name, made for the rename over it
+ * that follows?  Then it goes: the rename replaces the name at once.
+ */
+static void
+unhide(uint32_t dir, const char *name)
+{
+	struct fsctx *c = ctx();
+	struct pc_event *ev;
+
+	if (c->hide == 0 || c->hide != c->log->n || c->hide_dir != dir ||
+	    strcmp(c->hide_name, name) != 0)
+		return;
+	ev = &c->log->ev[--c->log->n];
+	free(ev->name);
+	free(ev->desc);
+	c->hide = 0;
 }
 
 static int
@@ -300,6 +363,8 @@ pc_rename(const char *from, const char *to, unsigned int flags)
 	char b1[PATH_MAX], b2[PATH_MAX];
 	const char *n1, *n2, *p1, *p2;
 
+	if (hidden(to) && flags == 0)
+		return hide(from, to);
 	ev.ino = id_of_path(rel(from));
 	ev.ino2 = id_of_path(rel(to));
 	if (renameat2(ctx()->rootfd, rel(from), ctx()->rootfd, rel(to),
@@ -309,6 +374,7 @@ pc_rename(const char *from, const char *to, unsigned int flags)
 	p2 = parent(to, b2, sizeof(b2), &n2);
 	ev.dir = id_of_path(p1);
 	ev.dir2 = id_of_path(p2);
+	unhide(ev.dir2, n2);
 	ev.name = pc_xstrdup(n1);
 	ev.name2 = pc_xstrdup(n2);
 	record(&ev, "rename%s %s %s %s",
@@ -521,6 +587,8 @@ pc_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t off,
 	(void)flags;
 	seekdir(d, off);
 	while ((e = readdir(d)) != NULL) {
+		if (hidden(e->d_name))
+			continue;
 		memset(&st, 0, sizeof(st));
 		st.st_ino = e->d_ino;
 		st.st_mode = (mode_t)DTTOIF(e->d_type);
