@@ -16,7 +16,9 @@
 #   empty    an empty regular file that is neither
 #   torn     anything else
 # The first line of output lists them ("dest=old dest~=missing"), for
-# powercut's report and the benchmark's tally.
+# powercut's report and the benchmark's tally.  OLD and NEW must not
+# change while powercut runs: their signatures are cached beside NEW, in
+# NEW.sigs.* (the caller removes them with NEW).
 #
 # Accepted: every PATH old or new; with -t all old or all new (a tree);
 # once the command has exited 0 (POWERCUT_FINAL=1, POWERCUT_STATUS=0),
@@ -67,30 +69,11 @@ sigs() (
 	done
 )
 
-# sig_of PATH SIGS: PATH's signature in the output of sigs.
-sig_of() {
-	printf '%s\n' "$2" | while read -r n rest; do
-		[ "$n" = "$1" ] && printf '%s;' "$rest"
-	done
-}
-
 paths=
 for p do
 	[ "$p" = "$state" ] && break
 	paths="$paths $p"
 done
-
-# classify PATH: same, old, new, missing, empty or torn.
-classify() {
-	s=$(sig_of "$1" "$ss") o=$(sig_of "$1" "$os") n=$(sig_of "$1" "$ns")
-	if [ "$s" = "$o" ] && [ "$s" = "$n" ]; then echo same
-	elif [ "$s" = "$o" ]; then echo old
-	elif [ "$s" = "$n" ]; then echo new
-	elif [ "$s" = "s absent;" ]; then echo missing
-	elif [ -f "$state/$1" ] && [ ! -s "$state/$1" ]; then echo empty
-	else echo torn
-	fi
-}
 
 if [ -n "$pre" ]; then
 	if ! out=$(cd "$state" && eval "$pre" 2>&1); then
@@ -99,17 +82,45 @@ if [ -n "$pre" ]; then
 	fi
 fi
 
+# OLD and NEW do not change while powercut runs: their signatures are
+# kept in NEW.sigs.KEY after the first state, KEY naming the paths.
 # shellcheck disable=SC2086
-os=$(sigs "$old" $paths) ns=$(sigs "$new" $paths) ss=$(sigs "$state" $paths)
-labels= seen=
-for p in $paths; do
-	c=$(classify "$p")
-	labels="$labels $p=$c"
-	[ "$c" = same ] && continue
-	case " $seen " in *" $c "*) ;; *) seen="$seen $c" ;; esac
-done
-labels=${labels# }
-seen=${seen# }
+cache=$new.sigs.$(printf '%s\n' "$old" $paths | cksum | tr ' ' -)
+if [ ! -f "$cache" ]; then
+	{ sigs "$old" $paths | sed 's/^/o /'
+	  sigs "$new" $paths | sed 's/^/n /'; } >"$cache.$$" &&
+	    mv -f "$cache.$$" "$cache"
+fi
+
+# Each path: same, old, new, missing, empty (a regular file of size 0)
+# or torn.  Out: "PATH=LABEL ..." and, after a tab, the labels but same.
+# shellcheck disable=SC2086
+classified=$({ cat "$cache"; sigs "$state" $paths | sed 's/^/s /'; } \
+    | awk -v paths="$paths" '
+	{ k = $1 SUBSEP $2; v = $0; sub(/^[^ ]* [^ ]* /, "", v)
+	  sig[k] = sig[k] v ";"
+	  if ($1 == "s" && $3 == "c" && $5 == 0) empty[$2] = 1 }
+	END {
+		n = split(paths, p, " ")
+		for (i = 1; i <= n; i++) {
+			s = sig["s" SUBSEP p[i]]; o = sig["o" SUBSEP p[i]]
+			w = sig["n" SUBSEP p[i]]
+			if (s == o && s == w) c = "same"
+			else if (s == o) c = "old"
+			else if (s == w) c = "new"
+			else if (s == "s absent;") c = "missing"
+			else if (p[i] in empty) c = "empty"
+			else c = "torn"
+			labels = labels (i > 1 ? " " : "") p[i] "=" c
+			if (c != "same" && !(c in seen)) {
+				seen[c] = 1
+				list = list (list == "" ? "" : " ") c
+			}
+		}
+		printf "%s\t%s\n", labels, list
+	}')
+labels=${classified%%	*}
+seen=${classified#*	}
 
 left=
 if [ "$clean" -eq 1 ]; then
