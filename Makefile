@@ -440,6 +440,11 @@ $(PC)/nodirsync.so: tests/powercut/nodirsync.c | deps-build
 
 check-build: $(PC)/powercut $(PC)/nodirsync.so
 
+# The demo's scene 7 cuts the power under install(1) and hotswap.
+demo: demo-powercut
+demo-powercut: deps-demo
+	$(MAKE) $(PC)/powercut
+
 .PHONY: bench-powercut
 
 bench-powercut: deps-bench deps-check hotswap $(PC)/powercut
