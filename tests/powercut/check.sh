@@ -17,8 +17,8 @@
 #   torn     anything else
 # The first line of output lists them ("dest=old dest~=missing"), for
 # powercut's report and the benchmark's tally.  OLD and NEW must not
-# change while powercut runs: their signatures are cached beside NEW, in
-# NEW.sigs.* (the caller removes them with NEW).
+# change during one powercut run: their signatures are cached for the
+# run (POWERCUT_RUN) beside NEW, in NEW.sigs.* (removed with NEW).
 #
 # Accepted: every PATH old or new; with -t all old or all new (a tree);
 # once the command has exited 0 (POWERCUT_FINAL=1, POWERCUT_STATUS=0),
@@ -82,10 +82,16 @@ if [ -n "$pre" ]; then
 	fi
 fi
 
-# OLD and NEW do not change while powercut runs: their signatures are
-# kept in NEW.sigs.KEY after the first state, KEY naming the paths.
+# OLD and NEW do not change while powercut runs: within one run
+# (POWERCUT_RUN), their signatures are kept in NEW.sigs.KEY.
 # shellcheck disable=SC2086
-cache=$new.sigs.$(printf '%s\n' "$old" $paths | cksum | tr ' ' -)
+if [ -n "${POWERCUT_RUN:-}" ]; then
+	cache=$new.sigs.$(printf '%s\n' "$POWERCUT_RUN" "$old" $paths |
+	    cksum | tr ' ' -)
+else
+	cache=$new.sigs.$$
+	trap 'rm -f "$cache"' EXIT
+fi
 if [ ! -f "$cache" ]; then
 	{ sigs "$old" $paths | sed 's/^/o /'
 	  sigs "$new" $paths | sed 's/^/n /'; } >"$cache.$$" &&

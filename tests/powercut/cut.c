@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "powercut.h"
@@ -36,6 +37,7 @@ struct cutter {
 	size_t			 nv;
 	int			 statefd;
 	struct pc_tally		*t;
+	time_t			 started;	/* with our pid, names the run */
 };
 
 static int
@@ -138,6 +140,9 @@ checker_child(const struct cutter *c, int out, size_t cut, int final)
 	(void)snprintf(num, sizeof(num), "%d", c->status);
 	(void)setenv("POWERCUT_STATUS", num, 1);
 	(void)setenv("POWERCUT_MODE", c->o->prefix ? "prefix" : "drop", 1);
+	(void)snprintf(num, sizeof(num), "%ld.%lld", (long)getppid(),
+	    (long long)c->started);
+	(void)setenv("POWERCUT_RUN", num, 1);
 	(void)snprintf(script, sizeof(script), "%s \"$1\"", c->o->check);
 	execl("/bin/sh", "sh", "-c", script, "powercut", c->o->statedir,
 	    (char *)NULL);
@@ -267,7 +272,7 @@ int
 pc_cut_all(const struct pc_log *log, int status, const struct pc_opts *o,
     struct pc_tally *t)
 {
-	struct cutter c = { log, o, status, NULL, NULL, 0, -1, t };
+	struct cutter c = { log, o, status, NULL, NULL, 0, -1, t, time(NULL) };
 	size_t k, i;
 	int ret = -1;
 
