@@ -200,6 +200,14 @@ all_reject() {
 	    "$HOTSWAP" install -r "$W/src/tree" tree
 }
 
+@test "powercut: copy_file_range within the file system is logged as a write" {
+	# The source inside the mount: the kernel sends FUSE_COPY_FILE_RANGE.
+	put seed/dest old
+	put seed/new new
+	all_pass "" "dest new" 6 -- "$HOTSWAP" install new dest
+	grep -qE '^event [0-9]+: write /\.dest\.hs-[^ ]* 0\+4$' <<<"$output"
+}
+
 @test "powercut: install --manifest, then recover: all old or all new" {
 	put seed/tree/bin/a old-a 755
 	put seed/tree/lib/b old-b

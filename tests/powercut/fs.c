@@ -22,7 +22,7 @@
  *
  * Not implemented, so the kernel or the caller falls back: O_TMPFILE
  * (libfuse 3.14 has no tmpfile operation: EOPNOTSUPP), ioctl (FICLONE
- * fails with ENOTTY), fallocate, mknod, lseek (SEEK_DATA/SEEK_HOLE).
+ * fails with EOPNOTSUPP), fallocate, mknod, lseek (SEEK_DATA/SEEK_HOLE).
  * copy_file_range is implemented, logged as a write of the bytes it
  * copied.  O_DIRECT is dropped, and O_APPEND too: the kernel sends the
  * offset of each write.  A write through O_SYNC or O_DSYNC is followed
