@@ -200,6 +200,24 @@ all_reject() {
 	    "$HOTSWAP" install -r "$W/src/tree" tree
 }
 
+@test "powercut: install -r leaves nothing behind recover (drop mode)" {
+	# Every temporary and every link to an old inode that a cut can keep
+	# must be named in the journal that a cut keeps too, so that recover
+	# removes it.  Drop mode only: in prefix mode a named temporary (the
+	# fallback for O_TMPFILE, see above) may outlive the record that
+	# follows its creation, as a single install's may.
+	put seed/tree/a old-a 4755
+	put seed/tree/sub/c old-c
+	put src/tree/a new-a
+	put src/tree/sub/c new-c
+	reference "$HOTSWAP" install -r "$W/src/tree" tree
+	cut drop "-t -c -R '$HOTSWAP recover tree'" "tree/a tree/sub/c" -- \
+	    "$HOTSWAP" install -r "$W/src/tree" tree
+	grep -vE '^  ok: ' <<<"$output"
+	[ "$status" -eq 0 ]
+	[[ "$summary" == *" states, 0 rejected "* ]]
+}
+
 @test "powercut: copy_file_range within the file system is logged as a write" {
 	# The source inside the mount: the kernel sends FUSE_COPY_FILE_RANGE.
 	put seed/dest old
