@@ -12,8 +12,8 @@ build="gcc make libc6-dev libbsd-dev"
 fuzz="clang libclang-rt-dev"
 case "${1:-}" in
 build)	pkgs="$build" ;;
-check)	pkgs="$build $fuzz libcmocka-dev bats attr libcap2-bin acl psmisc mandoc bindfs strace ansible-core" ;;
-demo)	pkgs="$build psmisc" ;;
+check)	pkgs="$build $fuzz libcmocka-dev bats attr libcap2-bin acl psmisc mandoc bindfs strace ansible-core libfuse3-dev fuse3 eatmydata" ;;
+demo)	pkgs="$build psmisc libfuse3-dev fuse3" ;;
 bench)	pkgs="$build psmisc lsof rsync xfsprogs btrfs-progs" ;;
 fuzz)	pkgs="$build $fuzz" ;;
 format)	pkgs="clang-format" ;;

@@ -12,6 +12,9 @@
 #      only whole files; hotswap who and stale show who runs old code;
 #      a restarted service runs v2
 #   6  hotswap install --in-place over the mapped library: refused
+#   7  a power cut while install(1) and hotswap replace the library:
+#      build/powercut/powercut cuts after every event; install(1) can
+#      leave it missing or torn, hotswap never (skipped without FUSE)
 #
 # The demo checks its own expectations: each one that does not hold
 # prints a line "FAILED: ...".  Exit status 0 if every one held, 1 if
@@ -22,7 +25,8 @@
 # process and file the demo makes is gone when it ends, also when it is
 # interrupted.  Synchronisation is by the lines the programs write to
 # FIFOs, never by sleeping; timeouts only guard against hangs.  Only
-# bash, coreutils, GNU install, hotswap and demo/*.c programs are used.
+# bash, coreutils, GNU install, hotswap, demo/*.c programs and, for 7,
+# the test suite's powercut and its checker are used.
 set -u
 shopt -s extglob
 demo_t0=${EPOCHREALTIME//[.,]/}	# see usec() below
@@ -564,6 +568,58 @@ verdict $? "the library is unchanged; the service runs on (v$libv)" \
     "the library is $kept, or the service did not run on ($ran)"
 row "hotswap install --in-place" "$inplace" "$kept"
 stop "$svc"
+
+# ---- 7: a power cut --------------------------------------------------------
+
+# power_cut NAME CMD...: the library replaced by CMD through powercut in
+# prefix mode; $pc_states, $pc_lost (missing, empty or torn), $pc_new
+# (the states after CMD returned that have v2), $pc_last (all of those).
+power_cut() {
+	local out
+	shift
+	rm -rf pcref
+	cp -a pcseed pcref
+	(cd pcref && "$@") >/dev/null 2>&1
+	out=$(TMPDIR=$scratch "$pc" -v --mode prefix --seed pcseed \
+	    --check "$pc_check $scratch/pcseed $scratch/pcref libdemo.so" \
+	    -- "$@" 2>&1)
+	pc_states=$(grep -cE '^  (ok|rejected): ' <<<"$out")
+	pc_lost=$(grep -cE '^  (ok|rejected): .*libdemo\.so=(missing|empty|torn)' \
+	    <<<"$out")
+	pc_last=$(sed -n 's/^cut .*(the command has exited): \([0-9]*\) states*, .*/\1/p' \
+	    <<<"$out")
+	pc_new=$(sed -n '/(the command has exited)/,$p' <<<"$out" |
+	    grep -cE '^  (ok|rejected): .*libdemo\.so=new')
+}
+
+step "7. a power cut while the library is replaced"
+pc=$top/build/powercut/powercut pc_check=$top/tests/powercut/check.sh
+if [ ! -x "$pc" ] || [ ! -c /dev/fuse ]; then
+	say "(skipped: needs /dev/fuse and build/powercut/powercut)"
+else
+	say "powercut runs the command once on a FUSE file system that logs" \
+	    "every write, rename and fsync, then cuts the power after each" \
+	    "one and counts every state that may survive (an ordered" \
+	    "journal: what was not fsynced survives as any prefix)."
+	mkdir pcseed
+	cp pkg/libdemo-v1.so pcseed/libdemo.so
+	show_cmd "powercut --mode prefix -- install -m 644 libdemo-v2.so libdemo.so"
+	power_cut install install -m 644 "$scratch/pkg/libdemo-v2.so" libdemo.so
+	[ "$pc_states" -gt 0 ] && [ "$pc_lost" -gt 0 ]
+	verdict $? "install(1): the library is lost in $pc_lost of $pc_states states" \
+	    "install(1) never lost the library ($pc_states states)"
+	row "power cut: install(1)" "-" \
+	    "lost in $pc_lost of $pc_states states"
+	show_cmd "powercut --mode prefix -- hotswap install libdemo-v2.so libdemo.so"
+	power_cut hotswap "$hotswap_path" install "$scratch/pkg/libdemo-v2.so" \
+	    libdemo.so
+	[ "$pc_states" -gt 0 ] && [ "$pc_lost" -eq 0 ] &&
+	    [ "${pc_last:-0}" -gt 0 ] && [ "$pc_new" -eq "$pc_last" ]
+	verdict $? "hotswap: never lost ($pc_states states), v2 once it returned" \
+	    "hotswap lost the library in $pc_lost of $pc_states states, or v2 was not durable"
+	row "power cut: hotswap" "-" \
+	    "lost in $pc_lost of $pc_states states"
+fi
 
 # ---- the table ----------------------------------------------------------
 

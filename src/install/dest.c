@@ -91,16 +91,23 @@ open_existing(char *dir, char **rest)
  * parent's descriptor, and O_NOFOLLOW with the owner check, make sure
  * that what is entered is a directory we own, found where we made it.
  * "." and ".." are not made, only entered (".." of a directory we hold
- * is where we came from).
+ * is where we came from).  With sync, a directory made is made durable
+ * at once by an fsync of its parent: otherwise a power cut can lose the
+ * new entry, and with it everything installed below (found by
+ * tests/e2e/powercut.bats); the file's own rename is synced by its
+ * caller, in the last directory made.
  */
 static int
-mkdir_step(int at, const char *name)
+mkdir_step(int at, const char *name, int sync)
 {
 	int dot = strcmp(name, ".") == 0 || strcmp(name, "..") == 0;
 	struct stat st = { .st_uid = geteuid() };
 	int fd, serrno;
 
-	if (!dot && hs_sys.mkdirat(at, name, 0755) == -1 && errno != EEXIST)
+	if (!dot && hs_sys.mkdirat(at, name, 0755) == -1) {
+		if (errno != EEXIST)
+			return -1;
+	} else if (!dot && sync && hs_fsync(at) == -1)
 		return -1;
 	fd = hs_openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
 	if (fd == -1 || dot)
@@ -120,10 +127,11 @@ mkdir_step(int at, const char *name)
  * that exist are followed as the user named them; each one made is made
  * and entered relative to its parent's descriptor (mkdir_step), so the
  * descriptor returned is the directory this call made, even where others
- * can rename things on the way.  dir is restored.
+ * can rename things on the way; with sync, each one made is durable
+ * (mkdir_step).  dir is restored.
  */
 int
-hs_mkdirs_open(char *dir)
+hs_mkdirs_open(char *dir, int sync)
 {
 	char *p, *e, c;
 	int fd, next, serrno;
@@ -139,7 +147,7 @@ hs_mkdirs_open(char *dir)
 			;
 		c = *e;
 		*e = '\0';
-		next = mkdir_step(fd, p);
+		next = mkdir_step(fd, p, sync);
 		*e = c;
 		serrno = errno;
 		(void)hs_close(fd);
@@ -152,9 +160,9 @@ hs_mkdirs_open(char *dir)
 
 /* mkdir -p dir; existing components are fine.  dir is restored. */
 int
-hs_mkdirs(char *dir)
+hs_mkdirs(char *dir, int sync)
 {
-	int fd = hs_mkdirs_open(dir);
+	int fd = hs_mkdirs_open(dir, sync);
 
 	if (fd == -1)
 		return -1;
@@ -250,7 +258,7 @@ hs_dest_open(const char *dst, unsigned int flags, struct hs_dest *d,
 		if (flags & HS_DRY_RUN)
 			return 0;	/* would be created: nothing to check */
 		/* The very directory made: never reopened by path. */
-		d->dirfd = hs_mkdirs_open(dir);
+		d->dirfd = hs_mkdirs_open(dir, !(flags & HS_NO_SYNC));
 		if (d->dirfd == -1)
 			return hs_fail(res, "cannot create directory", dir);
 	}

@@ -62,10 +62,11 @@ int	hs_open_old(struct hs_dest *, int *fd, struct hs_result *);
 /*
  * mkdir -p; hs_mkdirs_open returns a descriptor on the directory made.
  * Components that do not exist yet are made and entered relative to their
- * parent, without following links, and must be owned by us (EACCES).
+ * parent, without following links, and must be owned by us (EACCES);
+ * with sync, each directory made is durable before the call returns.
  */
-int	hs_mkdirs(char *dir);
-int	hs_mkdirs_open(char *dir);
+int	hs_mkdirs(char *dir, int sync);
+int	hs_mkdirs_open(char *dir, int sync);
 
 /* tmp.c: the temporary file beside the destination. */
 struct hs_tmp {
