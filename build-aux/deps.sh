@@ -12,7 +12,7 @@ build="gcc make libc6-dev libbsd-dev"
 fuzz="clang libclang-rt-dev"
 case "${1:-}" in
 build)	pkgs="$build" ;;
-check)	pkgs="$build $fuzz libcmocka-dev bats attr libcap2-bin acl psmisc mandoc bindfs strace ansible-core libfuse3-dev fuse3 eatmydata" ;;
+check)	pkgs="$build $fuzz clang-format libcmocka-dev bats attr libcap2-bin acl psmisc mandoc bindfs strace ansible-core libfuse3-dev fuse3 eatmydata" ;;
 demo)	pkgs="$build psmisc libfuse3-dev fuse3" ;;
 bench)	pkgs="$build psmisc lsof rsync xfsprogs btrfs-progs" ;;
 fuzz)	pkgs="$build $fuzz" ;;
