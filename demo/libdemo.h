@@ -41,6 +41,7 @@ int	demo_version(void);
 #endif
 
 /* A slot that holds only traps. */
+/* clang-format off */
 #define DEMO_SLOT_TRAPS							\
 	".balign " DEMO_SLOT_SIZE "\n\t"				\
 	DEMO_TRAPS(DEMO_SLOT_SIZE)
@@ -58,5 +59,6 @@ int	demo_version(void);
 
 #define DEMO_TEXT(slot1, slot2)						\
 	__asm__(".text\n\t" slot1 slot2 ".previous\n")
+/* clang-format on */
 
 #endif /* LIBDEMO_H */

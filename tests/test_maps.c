@@ -226,6 +226,7 @@ test_maps_big_device_numbers(void **state)
 static void
 test_maps_garbage_rejected(void **state)
 {
+	/* clang-format off */
 	static const char *const bad[] = {
 		"", " ", "garbage", "1000", "1000-", "1000-2000",
 		"1000-2000 ", "1000-2000 r--p", "1000-2000 r--p 0",
@@ -239,6 +240,7 @@ test_maps_garbage_rejected(void **state)
 		"1000-2000 r--p 0 1ffffffff:01 1 /x", "-1000 r--p 0 1:1 1",
 		"+1000-2000 r--p 0 08:01 1 /x", "1000-2000  r--p 0 08:01 1",
 	};
+	/* clang-format on */
 	struct hs_maps_rec r;
 	char buf[256];
 	size_t i;

@@ -551,8 +551,10 @@ test_scan_stale_ignore_rules(void **state)
 	char buf[256];
 
 	(void)state;
+	/* clang-format off */
 #define IGN(line) (strcpy(buf, line), \
 	hs_maps_parse_line(buf, strlen(buf), &r) == 0 && hs_stale_ignored(&r))
+	/* clang-format on */
 	assert_true(IGN("1-2 rw-s 0 00:01 5 /dev/zero (deleted)"));
 	assert_true(IGN("1-2 rw-s 0 00:01 5 /SYSV0000abcd (deleted)"));
 	assert_true(IGN("1-2 rw-s 0 00:01 5 /memfd:wayland (deleted)"));

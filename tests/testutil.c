@@ -160,6 +160,7 @@ hit(const char *name)
 	return 1;
 }
 
+/* clang-format off */
 #define WRAP(ret, name, params, args)					\
 	static ret w_##name params					\
 	{								\
@@ -167,6 +168,7 @@ hit(const char *name)
 			return (ret)-1;					\
 		return real.name args;					\
 	}
+/* clang-format on */
 
 WRAP(int, openat, (int d, const char *p, int f, mode_t m), (d, p, f, m))
 WRAP(ssize_t, read, (int fd, void *b, size_t n), (fd, b, n))

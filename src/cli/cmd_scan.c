@@ -100,6 +100,7 @@ user_label(uid_t uid)
 	return num;
 }
 
+/* clang-format off */
 static const struct {
 	unsigned int	 bit;
 	const char	*json;
@@ -112,6 +113,7 @@ static const struct {
 	{ HS_MAP_WRPRIVATE,	"wrprivate",	"writable private" },
 	{ HS_MAP_NOACCESS,	"noaccess",	"no access" },
 };
+/* clang-format on */
 
 /* "code, read-only data" */
 void

@@ -10,6 +10,7 @@
 #include "hotswap.h"
 #include "cmd.h"
 
+/* clang-format off */
 static const struct {
 	const char	*name;
 	int		(*run)(int, char **);
@@ -21,6 +22,7 @@ static const struct {
 	{ "stale",	cmd_stale },
 	{ "who",	cmd_who },
 };
+/* clang-format on */
 
 /* Identical to the SYNOPSIS of hotswap(1); a test holds them together. */
 static const char synopsis[] =

@@ -185,6 +185,7 @@ exec_list(int how, const char *path, const char *arg, va_list ap)
 	}
 }
 
+/* clang-format off */
 #define EXEC_LIST(name, how)						\
 GUARD_EXPORT int							\
 name(const char *path, const char *arg, ...)				\
@@ -197,6 +198,7 @@ name(const char *path, const char *arg, ...)				\
 	va_end(ap);							\
 	return r;							\
 }
+/* clang-format on */
 
 EXEC_LIST(execl, 'v')
 EXEC_LIST(execlp, 'p')

@@ -52,12 +52,14 @@ int	__openat64_2(int, const char *, int);
 
 /* ---- finding the real calls ----------------------------------------- */
 
+/* clang-format off */
 #define RESOLVE(field, name)						\
 	do {								\
 		if (guard_real.field == NULL)				\
 			*(void **)&guard_real.field =			\
 			    dlsym(RTLD_NEXT, name);			\
 	} while (0)
+/* clang-format on */
 
 void
 guard_resolve(void)
@@ -440,6 +442,7 @@ guarded_open(int (*real)(const char *, int, ...), const char *path,
 	return fd;
 }
 
+/* clang-format off */
 #define MODE_ARG(flags, mode)						\
 	do {								\
 		va_list ap;						\
@@ -449,6 +452,7 @@ guarded_open(int (*real)(const char *, int, ...), const char *path,
 			va_end(ap);					\
 		}							\
 	} while (0)
+/* clang-format on */
 
 GUARD_EXPORT int
 open(const char *path, int flags, ...)
@@ -878,6 +882,7 @@ fcntl64(int fd, int cmd, ...)
  * fdatasync are among them because a failed one means written data did
  * not reach the file.
  */
+/* clang-format off */
 #define WATCHED(type, name, params, args, fd)				\
 GUARD_EXPORT type							\
 name params								\
@@ -888,6 +893,7 @@ name params								\
 		fix_lost((fd), errno);					\
 	return r;							\
 }
+/* clang-format on */
 
 WATCHED(ssize_t, write, (int fd, const void *buf, size_t n),
     (fd, buf, n), fd)

@@ -125,9 +125,11 @@ extern struct guard_real guard_real;
 /* guard.c */
 void	guard_resolve(void);
 /* The real call, resolved on first use (before our constructor ran). */
+/* clang-format off */
 #define REAL(field)							\
 	(guard_real.field != NULL ? guard_real.field :			\
 	    (guard_resolve(), guard_real.field))
+/* clang-format on */
 /*
  * Write one line "hotswap guard: ..." to stderr with write(2), the
  * path escaped; never through stdio, so the program's own stderr

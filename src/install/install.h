@@ -77,7 +77,9 @@ struct hs_tmp {
 	char	name[NAME_MAX + 1];
 };
 
+/* clang-format off */
 #define HS_TMP_INIT	{ .dirfd = -1, .fd = -1, .named = 0, .slot = -1 }
+/* clang-format on */
 
 #define HS_TMP_MARK	".hs-"		/* ".BASE.hs-XXXXXXXXXX" */
 

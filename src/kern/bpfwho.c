@@ -73,7 +73,9 @@ struct field {
 	size_t		 where;		/* offsetof(struct layout, ...) */
 };
 
+/* clang-format off */
 #define F(t, n, sz, m)	{ t, n, sz, offsetof(struct layout, m) }
+/* clang-format on */
 
 static const struct field fields[] = {
 	F("task_struct", "pid", 4, task_pid),
@@ -194,10 +196,12 @@ release(char *buf, size_t len, int mapped)
 }
 
 /* The types the fields are in, and the function the program attaches to. */
+/* clang-format off */
 static const char *const typenames[] = {
 	"task_struct", "cred", "vm_area_struct", "file", "inode",
 	"super_block", "mm_struct", "bpf_iter_meta", "bpf_iter_task_vma",
 };
+/* clang-format on */
 #define NTYPES		(sizeof(typenames) / sizeof(*typenames))
 #define MM_STRUCT	6
 #define ITER_FUNC	8
@@ -205,11 +209,13 @@ static const char *const typenames[] = {
 static int
 find_layout(struct layout *l)
 {
+	/* clang-format off */
 	static const unsigned int kinds[NTYPES] = {
 		BTF_KIND_STRUCT, BTF_KIND_STRUCT, BTF_KIND_STRUCT,
 		BTF_KIND_STRUCT, BTF_KIND_STRUCT, BTF_KIND_STRUCT,
 		BTF_KIND_STRUCT, BTF_KIND_STRUCT, BTF_KIND_FUNC,
 	};
+	/* clang-format on */
 	struct hs_btf b;
 	uint32_t ids[NTYPES], id, off, size;
 	char *buf;

@@ -22,6 +22,7 @@
  * that is none: a table, because this is the inner loop of a walk over
  * every line of every process.
  */
+/* clang-format off */
 static const unsigned char hexdigit[256] = {
 	['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5,
 	['5'] = 6, ['6'] = 7, ['7'] = 8, ['8'] = 9, ['9'] = 10,
@@ -29,6 +30,7 @@ static const unsigned char hexdigit[256] = {
 	['f'] = 16, ['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14,
 	['E'] = 15, ['F'] = 16,
 };
+/* clang-format on */
 
 /* The digit's value, or UINT_MAX (no digit in any base) for 0 - 1. */
 static unsigned int

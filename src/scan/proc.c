@@ -121,10 +121,12 @@ hs_procinfo_code(const char *stat, uint64_t *start, uint64_t *end)
  * systemd's unit types, which a unit name ends with: unit_name_is_valid()
  * in systemd's src/basic/unit-name.c.
  */
+/* clang-format off */
 static const char *const unit_types[] = {
 	"service", "mount", "swap", "socket", "target", "device",
 	"automount", "timer", "path", "slice", "scope",
 };
+/* clang-format on */
 
 #define UNIT_NAME_MAX	256	/* systemd's, the NUL included */
 

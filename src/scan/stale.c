@@ -91,10 +91,12 @@ struct hs_verdict {
 #define VERDICT_FATAL	(-2)
 #define VERDICT_UNKNOWN	(-1)
 
+/* clang-format off */
 static const char *const ignored_prefix[] = {
 	"/memfd:", "/SYSV", "/anon_hugepage", "/[aio]", "/dev/shm/",
 	"/dev/dri/", "/drm mm object",
 };
+/* clang-format on */
 
 static int
 has_prefix(const char *s, size_t len, const char *prefix)

@@ -30,6 +30,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* clang-format off */
 struct hs_sys {
 	int	(*openat)(int, const char *, int, mode_t);
 	int	(*close)(int);
@@ -79,6 +80,7 @@ struct hs_sys {
 	 */
 	int	(*cached)(int, uint64_t off, uint64_t len, uint64_t *pages);
 };
+/* clang-format on */
 
 extern struct hs_sys hs_sys;
 

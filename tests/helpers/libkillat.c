@@ -39,11 +39,13 @@
 #include <string.h>
 #include <unistd.h>
 
+/* clang-format off */
 enum {
 	K_OPENAT, K_LINKAT, K_WRITE, K_COPY, K_FCHMOD, K_FTRUNCATE,
 	K_GETRANDOM, K_SFR, K_SYNCFS, K_FSYNC, K_RENAMEAT2, K_UNLINKAT,
 	K_MKDIRAT, K_SYMLINKAT, K_N
 };
+/* clang-format on */
 
 static const char *const names[K_N] = {
 	"openat", "linkat", "write", "copy_file_range", "fchmod", "ftruncate",
@@ -151,10 +153,12 @@ next(const char *name)
 	return p;
 }
 
+/* clang-format off */
 #define REAL(type, name, args)						\
 	static type (*real) args;					\
 	if (real == NULL)						\
 		*(void **)&real = next(name)
+/* clang-format on */
 
 int
 openat(int dirfd, const char *path, int flags, ...)

@@ -15,6 +15,7 @@ int	victim_padding(int);
  * is aligned to 64 KiB itself, so it is at least 64 KiB into the file.
  * The padding is real code (a run of no-ops), so no linker drops it.
  */
+/* clang-format off */
 #define VICTIM_LIBRARY(v)						\
 __attribute__((aligned(65536), noinline)) int				\
 victim_padding(int x)							\
@@ -28,5 +29,6 @@ victim_version(void)							\
 {									\
 	return (v);							\
 }
+/* clang-format on */
 
 #endif /* LIBVICTIM_H */
