@@ -24,18 +24,18 @@
 #ifndef LIBDEMO_H
 #define LIBDEMO_H
 
-int	demo_version(void);
+int demo_version(void);
 
-#define DEMO_SLOT_SIZE	"0x10000"
+#define DEMO_SLOT_SIZE "0x10000"
 
 #if defined(__x86_64__)
-#define DEMO_RET(v)	"mov $" #v ", %eax\n\tret\n\t"
-#define DEMO_TRAPS(n)	".fill (" n ") / 2, 2, 0x0b0f\n\t"	/* ud2 */
-#define DEMO_INSN_PAD	"ud2\n\t"	/* 6 + 2: keep the traps aligned */
+#define DEMO_RET(v)   "mov $" #v ", %eax\n\tret\n\t"
+#define DEMO_TRAPS(n) ".fill (" n ") / 2, 2, 0x0b0f\n\t" /* ud2 */
+#define DEMO_INSN_PAD "ud2\n\t" /* 6 + 2: keep the traps aligned */
 #elif defined(__aarch64__)
-#define DEMO_RET(v)	"mov w0, #" #v "\n\tret\n\t"
-#define DEMO_TRAPS(n)	".fill (" n ") / 4, 4, 0\n\t"		/* udf #0 */
-#define DEMO_INSN_PAD	""
+#define DEMO_RET(v)   "mov w0, #" #v "\n\tret\n\t"
+#define DEMO_TRAPS(n) ".fill (" n ") / 4, 4, 0\n\t" /* udf #0 */
+#define DEMO_INSN_PAD ""
 #else
 #error "the demo's libraries are written for x86-64 and AArch64"
 #endif

@@ -30,13 +30,13 @@
 #include <unistd.h>
 
 struct ref {
-	char	*data;
-	size_t	 len;
+	char *data;
+	size_t len;
 };
 
 struct counts {
-	unsigned long	 reads, old, fresh, missing, torn;
-	long		 torn_len;
+	unsigned long reads, old, fresh, missing, torn;
+	long torn_len;
 };
 
 static volatile sig_atomic_t stop, report;
@@ -108,8 +108,7 @@ poll_once(const char *path, const struct ref *ro, const struct ref *rn,
 	int fd;
 
 	c->reads++;
-	while ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 &&
-	    errno == EINTR)
+	while ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 && errno == EINTR)
 		;
 	if (fd == -1) {
 		if (errno == ENOENT)

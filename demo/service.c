@@ -50,13 +50,13 @@
 #define SERVICE_VERSION 1
 #endif
 
-#define STR_(x)	#x
+#define STR_(x) #x
 #define STR(x)	STR_(x)
 
 /* 4 MiB of ballast in the file, a different byte in each version. */
 __asm__(".section .rodata.ballast, \"a\"\n\t"
-    ".fill 4194304, 1, 0x5" STR(SERVICE_VERSION) "\n\t"
-    ".previous\n");
+	".fill 4194304, 1, 0x5" STR(SERVICE_VERSION) "\n\t"
+						     ".previous\n");
 
 static volatile sig_atomic_t got_usr1, got_usr2, got_term;
 
@@ -64,8 +64,8 @@ static volatile sig_atomic_t got_usr1, got_usr2, got_term;
 
 /* A fixed buffer that the handler fills, then writes out once. */
 struct sbuf {
-	char	 b[2048];
-	size_t	 n;
+	char b[2048];
+	size_t n;
 };
 
 static void
@@ -181,12 +181,15 @@ fault_name(int sig, int code)
 {
 	if (sig == SIGBUS)
 		return code == BUS_ADRERR ? "SIGBUS (BUS_ADRERR: no such "
-		    "page in the file)" : "SIGBUS";
+					    "page in the file)" :
+					    "SIGBUS";
 	if (sig == SIGILL)
 		return code == ILL_ILLOPN || code == ILL_ILLOPC ?
-		    "SIGILL (illegal instruction)" : "SIGILL";
+		    "SIGILL (illegal instruction)" :
+		    "SIGILL";
 	return code == SEGV_MAPERR ? "SIGSEGV (SEGV_MAPERR)" :
-	    code == SEGV_ACCERR ? "SIGSEGV (SEGV_ACCERR)" : "SIGSEGV";
+	    code == SEGV_ACCERR	   ? "SIGSEGV (SEGV_ACCERR)" :
+				     "SIGSEGV";
 }
 
 /* The mapping's file: its offset of addr, and its size now. */

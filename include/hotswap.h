@@ -46,66 +46,66 @@
 extern "C" {
 #endif
 
-#define HOTSWAP_VERSION	"0.1.0"
+#define HOTSWAP_VERSION "0.1.0"
 
 /* hs_install_opts.flags */
-#define HS_BACKUP	0x0001	/* keep the old file as DEST+suffix */
-#define HS_COMPARE	0x0002	/* leave DEST alone if nothing would change */
-#define HS_NO_SYNC	0x0004	/* skip both fsyncs (scratch use only) */
-#define HS_NO_DEREF	0x0008	/* replace a symlink DEST, not its target */
-#define HS_DRY_RUN	0x0010	/* check everything, change nothing */
+#define HS_BACKUP	  0x0001 /* keep the old file as DEST+suffix */
+#define HS_COMPARE	  0x0002 /* leave DEST alone if nothing would change */
+#define HS_NO_SYNC	  0x0004 /* skip both fsyncs (scratch use only) */
+#define HS_NO_DEREF	  0x0008 /* replace a symlink DEST, not its target */
+#define HS_DRY_RUN	  0x0010 /* check everything, change nothing */
 #define HS_PRESERVE_TIMES 0x0020 /* new file takes SOURCE's atime, mtime */
-#define HS_MKDIRS	0x0040	/* create DEST's missing parent directories */
-#define HS_SET_MODE	0x0080	/* use opts.mode for the permission bits */
-#define HS_IN_PLACE	0x0100	/* write into DEST's own inode (see below) */
-#define HS_FORCE	0x0200	/* HS_IN_PLACE even if processes map DEST */
+#define HS_MKDIRS	  0x0040 /* create DEST's missing parent directories */
+#define HS_SET_MODE	  0x0080 /* use opts.mode for the permission bits */
+#define HS_IN_PLACE	  0x0100 /* write into DEST's own inode (see below) */
+#define HS_FORCE	  0x0200 /* HS_IN_PLACE even if processes map DEST */
 
 struct hs_install_opts {
-	unsigned int	 flags;
-	const char	*suffix;	/* backup suffix; NULL means "~" */
-	mode_t		 mode;		/* with HS_SET_MODE */
-	uid_t		 uid;		/* (uid_t)-1: keep DEST's or ours */
-	gid_t		 gid;		/* (gid_t)-1: keep DEST's or ours */
+	unsigned int flags;
+	const char *suffix; /* backup suffix; NULL means "~" */
+	mode_t mode;	    /* with HS_SET_MODE */
+	uid_t uid;	    /* (uid_t)-1: keep DEST's or ours */
+	gid_t gid;	    /* (gid_t)-1: keep DEST's or ours */
 	/*
 	 * Called from the copy loop with bytes done and bytes total (0 if
 	 * unknown); may be NULL.  Never called for a reflink.
 	 */
-	void		(*progress)(void *, uint64_t, uint64_t);
-	void		*progress_arg;
+	void (*progress)(void *, uint64_t, uint64_t);
+	void *progress_arg;
 };
 
 /* How the data was copied. */
 enum hs_copy_method {
 	HS_COPY_NONE = 0,
-	HS_COPY_REFLINK,		/* FICLONE: blocks shared */
-	HS_COPY_RANGE,			/* copy_file_range(2) */
-	HS_COPY_READWRITE		/* read(2)/write(2) */
+	HS_COPY_REFLINK,  /* FICLONE: blocks shared */
+	HS_COPY_RANGE,	  /* copy_file_range(2) */
+	HS_COPY_READWRITE /* read(2)/write(2) */
 };
 
 struct hs_result {
 	/* On failure: what failed, and the path it concerns. */
-	const char	*step;
-	const char	*path;
+	const char *step;
+	const char *path;
 	/* On success: */
-	int		 unchanged;	/* HS_COMPARE: DEST already matched */
-	int		 same_file;	/* SOURCE is DEST: nothing was done */
-	int		 had_old;	/* DEST existed and was replaced */
-	dev_t		 old_dev;	/* the replaced inode, if had_old */
-	ino_t		 old_ino;
-	dev_t		 new_dev;	/* the inode DEST names now */
-	ino_t		 new_ino;
-	nlink_t		 other_links;	/* other names of the old inode */
-	uint64_t	 bytes;		/* bytes of content written */
+	int unchanged; /* HS_COMPARE: DEST already matched */
+	int same_file; /* SOURCE is DEST: nothing was done */
+	int had_old;   /* DEST existed and was replaced */
+	dev_t old_dev; /* the replaced inode, if had_old */
+	ino_t old_ino;
+	dev_t new_dev; /* the inode DEST names now */
+	ino_t new_ino;
+	nlink_t other_links; /* other names of the old inode */
+	uint64_t bytes;	     /* bytes of content written */
 	enum hs_copy_method method;
-	char		 backup[PATH_MAX]; /* the backup made, or "" */
+	char backup[PATH_MAX]; /* the backup made, or "" */
 	/* HS_IN_PLACE: how many processes map DEST, and the first few. */
-	unsigned long	 mappers;
-	pid_t		 mapper_pids[8];
+	unsigned long mappers;
+	pid_t mapper_pids[8];
 	/* DEST after following symbolic links (what was replaced). */
-	char		 target[PATH_MAX];
+	char target[PATH_MAX];
 };
 
-void	hs_install_opts_init(struct hs_install_opts *);
+void hs_install_opts_init(struct hs_install_opts *);
 
 /*
  * Replace dst with a copy of src, atomically and durably, as described
@@ -122,8 +122,8 @@ void	hs_install_opts_init(struct hs_install_opts *);
  * scan and the write; the window is the length of one copy.  A new dst is
  * installed the ordinary way.
  */
-int	hs_install(const char *src, const char *dst,
-	    const struct hs_install_opts *, struct hs_result *);
+int hs_install(const char *src, const char *dst, const struct hs_install_opts *,
+    struct hs_result *);
 
 /*
  * Put the backup dst+suffix back in place of dst, atomically.  Where the
@@ -132,8 +132,8 @@ int	hs_install(const char *src, const char *dst,
  * rollback rolls forward); elsewhere the backup is renamed over dst.
  * Uses opts->suffix and the HS_NO_DEREF, HS_NO_SYNC and HS_DRY_RUN flags.
  */
-int	hs_rollback(const char *dst, const struct hs_install_opts *,
-	    struct hs_result *);
+int hs_rollback(const char *dst, const struct hs_install_opts *,
+    struct hs_result *);
 
 /*
  * Remove the named temporary file of a replacement in flight, if any.
@@ -141,7 +141,7 @@ int	hs_rollback(const char *dst, const struct hs_install_opts *,
  * re-raise the signal.  An unnamed (O_TMPFILE) temporary needs no help:
  * the kernel frees it when the process dies.
  */
-void	hs_cancel_cleanup(void);
+void hs_cancel_cleanup(void);
 
 const char *hs_copy_method_name(enum hs_copy_method);
 
@@ -196,19 +196,19 @@ const char *hs_copy_method_name(enum hs_copy_method);
  * to fill a struct hs_fileid.
  */
 struct hs_fileid {
-	dev_t		 dev;		/* as /proc/PID/maps shows it */
-	ino_t		 ino;
+	dev_t dev; /* as /proc/PID/maps shows it */
+	ino_t ino;
 };
 
 /* hs_mapping.kind and hs_proc.kinds */
-#define HS_MAP_EXE	0x0001	/* /proc/PID/exe is this file */
-#define HS_MAP_CODE	0x0002	/* mapped executable */
-#define HS_MAP_RODATA	0x0004	/* mapped readable only */
-#define HS_MAP_WRPRIVATE 0x0008	/* writable, private (copy-on-write) */
-#define HS_MAP_WRSHARED	0x0010	/* writable and shared: writes reach it */
-#define HS_MAP_NOACCESS	0x0020	/* mapped with no access (a reserved gap) */
-#define HS_MAP_DELETED	0x0100	/* stale: the file was unlinked */
-#define HS_MAP_REPLACED	0x0200	/* stale: its path names another file */
+#define HS_MAP_EXE	 0x0001 /* /proc/PID/exe is this file */
+#define HS_MAP_CODE	 0x0002 /* mapped executable */
+#define HS_MAP_RODATA	 0x0004 /* mapped readable only */
+#define HS_MAP_WRPRIVATE 0x0008 /* writable, private (copy-on-write) */
+#define HS_MAP_WRSHARED	 0x0010 /* writable and shared: writes reach it */
+#define HS_MAP_NOACCESS	 0x0020 /* mapped with no access (a reserved gap) */
+#define HS_MAP_DELETED	 0x0100 /* stale: the file was unlinked */
+#define HS_MAP_REPLACED	 0x0200 /* stale: its path names another file */
 
 /*
  * hs_scan_open() flags.  By default each maps file is read as text, and
@@ -219,14 +219,14 @@ struct hs_fileid {
  * for benchmarks and tests; stale always reads the text (it needs the
  * names).
  */
-#define HS_SCAN_TEXT	0x0001	/* never use PROCMAP_QUERY */
-#define HS_SCAN_IOCTL	0x0002	/* who: only PROCMAP_QUERY, if it works */
-#define HS_SCAN_BRIEF	0x0004	/* who: leave unit "" and other_mntns -1 */
+#define HS_SCAN_TEXT   0x0001 /* never use PROCMAP_QUERY */
+#define HS_SCAN_IOCTL  0x0002 /* who: only PROCMAP_QUERY, if it works */
+#define HS_SCAN_BRIEF  0x0004 /* who: leave unit "" and other_mntns -1 */
 /*
  * A walk over all processes runs on two CPUs where there are several
  * (a second thread, see src/scan/par.c); this keeps it in the caller's.
  */
-#define HS_SCAN_SERIAL	0x0008
+#define HS_SCAN_SERIAL 0x0008
 /*
  * As root, on a kernel with BTF (CONFIG_DEBUG_INFO_BTF, Linux 5.12+),
  * a who walk (and hs_count_mappers()) runs as a BPF task_vma iterator,
@@ -234,60 +234,60 @@ struct hs_fileid {
  * back to reading /proc when it cannot.  This keeps it on /proc.
  * HS_SCAN_TEXT and HS_SCAN_IOCTL imply it.
  */
-#define HS_SCAN_PROC	0x0010
+#define HS_SCAN_PROC   0x0010
 
 struct hs_proc {
-	pid_t		 pid;
-	uid_t		 uid;		/* owner of /proc/PID (the effective
+	pid_t pid;
+	uid_t uid;	     /* owner of /proc/PID (the effective
 					   uid, or 0 for a process that is not
 					   dumpable); (uid_t)-1 if unknown */
-	uint64_t	 start_time;	/* clock ticks after boot, stat(5) #22 */
-	int		 other_mntns;	/* 1 yes, 0 no, -1 unknown */
-	unsigned int	 kinds;		/* union of the mappings' kinds */
-	char		 comm[64];	/* raw: print it escaped */
-	char		 unit[256];	/* systemd unit or scope, or "" */
+	uint64_t start_time; /* clock ticks after boot, stat(5) #22 */
+	int other_mntns;     /* 1 yes, 0 no, -1 unknown */
+	unsigned int kinds;  /* union of the mappings' kinds */
+	char comm[64];	     /* raw: print it escaped */
+	char unit[256];	     /* systemd unit or scope, or "" */
 	/*
 	 * stale: mappings not reported because the process passed the
 	 * limits of what is kept for one process (1 MiB of names, 65536
 	 * mappings; see hs_scan_stale()); 0 from who.
 	 */
-	unsigned long	 dropped;
+	unsigned long dropped;
 };
 
 struct hs_mapping {
-	unsigned int	 kind;		/* HS_MAP_* */
-	uint64_t	 start;		/* [start, end) in the process */
-	uint64_t	 end;
-	uint64_t	 offset;	/* in the file */
-	dev_t		 dev;		/* the mapped inode, as in maps */
-	ino_t		 ino;
-	size_t		 which;		/* who: index of the file matched */
+	unsigned int kind; /* HS_MAP_* */
+	uint64_t start;	   /* [start, end) in the process */
+	uint64_t end;
+	uint64_t offset; /* in the file */
+	dev_t dev;	 /* the mapped inode, as in maps */
+	ino_t ino;
+	size_t which; /* who: index of the file matched */
 	/*
 	 * The name as mapped, newline-unescaped, without " (deleted)";
 	 * raw bytes from another user: print it escaped.  Always set by
 	 * stale; NULL from who when PROCMAP_QUERY was used.
 	 */
-	const char	*path;
+	const char *path;
 };
 
 struct hs_scan_stats {
-	unsigned long	 inspected;	/* processes whose maps were read */
-	unsigned long	 uninspectable;	/* maps unreadable: EACCES, EPERM */
-	unsigned long	 vanished;	/* exited during the walk */
-	unsigned long	 unresolved;	/* stale: mappings that could not be
+	unsigned long inspected;     /* processes whose maps were read */
+	unsigned long uninspectable; /* maps unreadable: EACCES, EPERM */
+	unsigned long vanished;	     /* exited during the walk */
+	unsigned long unresolved;    /* stale: mappings that could not be
 					   judged (name not looked up) */
-	int		 incomplete;	/* some processes were not seen */
-	int		 used_ioctl;	/* PROCMAP_QUERY answered */
+	int incomplete;		     /* some processes were not seen */
+	int used_ioctl;		     /* PROCMAP_QUERY answered */
 	/*
 	 * The BPF iterator walked the processes: the kernel looked at every
 	 * one, "inspected" counts only those reported, none is
 	 * uninspectable or vanished.
 	 */
-	int		 used_bpf;
+	int used_bpf;
 };
 
-int	hs_fileid_path(const char *, struct hs_fileid *);
-int	hs_fileid_fd(int, struct hs_fileid *);
+int hs_fileid_path(const char *, struct hs_fileid *);
+int hs_fileid_fd(int, struct hs_fileid *);
 
 struct hs_scan *hs_scan_open(unsigned int flags);
 
@@ -295,7 +295,7 @@ struct hs_scan *hs_scan_open(unsigned int flags);
  * Start a walk over every process for the ones that map any of the n
  * files; hs_mapping.which says which.  The array is copied.
  */
-int	hs_scan_who(struct hs_scan *, const struct hs_fileid *, size_t n);
+int hs_scan_who(struct hs_scan *, const struct hs_fileid *, size_t n);
 
 /*
  * Start a walk for file-backed mappings whose name now names another
@@ -308,20 +308,20 @@ int	hs_scan_who(struct hs_scan *, const struct hs_fileid *, size_t n);
  * maps: past 1 MiB of names or 65536 mappings, its further stale
  * mappings are counted in hs_proc.dropped instead of being reported.
  */
-int	hs_scan_stale(struct hs_scan *, const pid_t *pids, size_t npids);
+int hs_scan_stale(struct hs_scan *, const pid_t *pids, size_t npids);
 
 /*
  * The next process with something to report: 1 with *proc and the
  * mappings (*maps)[0..*n) set, valid until the next call; 0 when the walk
  * is over; -1 on an error that ends the walk.
  */
-int	hs_scan_next(struct hs_scan *, const struct hs_proc **proc,
-	    const struct hs_mapping **maps, size_t *n);
+int hs_scan_next(struct hs_scan *, const struct hs_proc **proc,
+    const struct hs_mapping **maps, size_t *n);
 
 /* Counters of the current (or last) walk. */
 const struct hs_scan_stats *hs_scan_stats(const struct hs_scan *);
 
-void	hs_scan_free(struct hs_scan *);
+void hs_scan_free(struct hs_scan *);
 
 /*
  * How many processes map the file id: a whole walk, no per-process
@@ -330,8 +330,8 @@ void	hs_scan_free(struct hs_scan *);
  * does not use it: it names the first processes, so it walks with
  * hs_scan_who().)
  */
-int	hs_count_mappers(const struct hs_fileid *, unsigned long *count,
-	    int *incomplete);
+int hs_count_mappers(const struct hs_fileid *, unsigned long *count,
+    int *incomplete);
 /* ---- end of process scanner ----------------------------------------- */
 
 /* ---- transactions: many files, all or nothing ------------------------ */
@@ -382,16 +382,16 @@ int	hs_count_mappers(const struct hs_fileid *, unsigned long *count,
 struct hs_txn;
 
 struct hs_txn_stats {
-	unsigned long	 staged;	/* files staged for replacement */
-	unsigned long	 unchanged;	/* HS_COMPARE found them up to date */
-	unsigned long	 same_file;	/* SOURCE was DEST: skipped */
-	unsigned long	 dirs_made;	/* directories created */
-	unsigned long	 other_links;	/* old files with other hard links */
-	uint64_t	 bytes;		/* bytes of content staged */
-	int		 rolled_back;	/* commit failed, the tree is old */
-	int		 recovered;	/* 1 completed, -1 rolled back an
+	unsigned long staged;	   /* files staged for replacement */
+	unsigned long unchanged;   /* HS_COMPARE found them up to date */
+	unsigned long same_file;   /* SOURCE was DEST: skipped */
+	unsigned long dirs_made;   /* directories created */
+	unsigned long other_links; /* old files with other hard links */
+	uint64_t bytes;		   /* bytes of content staged */
+	int rolled_back;	   /* commit failed, the tree is old */
+	int recovered;		   /* 1 completed, -1 rolled back an
 					   interrupted transaction */
-	int		 used_syncfs;	/* the barrier was syncfs(2) */
+	int used_syncfs;	   /* the barrier was syncfs(2) */
 };
 
 /*
@@ -400,25 +400,24 @@ struct hs_txn_stats {
  * brings its own.  NULL on error, res says why.
  */
 struct hs_txn *hs_txn_open(const char *root, const struct hs_install_opts *,
-	    struct hs_result *);
+    struct hs_result *);
 
 /*
  * Take the tree's lock; with wait 0, fail with EWOULDBLOCK instead of
  * waiting.  Then recover an interrupted transaction, if any.
  */
-int	hs_txn_lock(struct hs_txn *, int wait, struct hs_result *);
+int hs_txn_lock(struct hs_txn *, int wait, struct hs_result *);
 
 /* Stage src to replace dst; opts NULL means the transaction's. */
-int	hs_txn_add(struct hs_txn *, const char *src, const char *dst,
-	    const struct hs_install_opts *, struct hs_result *);
+int hs_txn_add(struct hs_txn *, const char *src, const char *dst,
+    const struct hs_install_opts *, struct hs_result *);
 
 /* Stage a symbolic link dst -> target (made, then renamed into place). */
-int	hs_txn_add_symlink(struct hs_txn *, const char *target,
-	    const char *dst, struct hs_result *);
+int hs_txn_add_symlink(struct hs_txn *, const char *target, const char *dst,
+    struct hs_result *);
 
 /* Create directory dir if it is missing (removed again on rollback). */
-int	hs_txn_mkdir(struct hs_txn *, const char *dir, mode_t,
-	    struct hs_result *);
+int hs_txn_mkdir(struct hs_txn *, const char *dir, mode_t, struct hs_result *);
 
 /*
  * Stage the tree srcdir into dstdir, like cp -r or rsync -a of its
@@ -433,10 +432,9 @@ int	hs_txn_mkdir(struct hs_txn *, const char *dir, mode_t,
  * each file or link is staged, with arg, the source, the destination and
  * the result.
  */
-int	hs_txn_add_tree(struct hs_txn *, const char *srcdir,
-	    const char *dstdir, void (*each)(void *, const char *,
-	    const char *, const struct hs_result *), void *arg,
-	    struct hs_result *);
+int hs_txn_add_tree(struct hs_txn *, const char *srcdir, const char *dstdir,
+    void (*each)(void *, const char *, const char *, const struct hs_result *),
+    void *arg, struct hs_result *);
 
 /*
  * Phases 2 to 4.  On failure the tree is old again (stats.rolled_back),
@@ -444,19 +442,19 @@ int	hs_txn_add_tree(struct hs_txn *, const char *srcdir,
  * with "installed, but"): the tree is new and only cleanup remains, which
  * the next hs_recover() or transaction on the tree finishes.
  */
-int	hs_txn_commit(struct hs_txn *, struct hs_result *);
+int hs_txn_commit(struct hs_txn *, struct hs_result *);
 
 const struct hs_txn_stats *hs_txn_stats(const struct hs_txn *);
 
 /* Roll back what was staged and not committed; close; free. */
-void	hs_txn_free(struct hs_txn *);
+void hs_txn_free(struct hs_txn *);
 
 /*
  * Complete or roll back the transaction interrupted in root, if any
  * (taking the lock).  *outcome: 0 nothing to do, 1 completed, -1 rolled
  * back.
  */
-int	hs_recover(const char *root, int *outcome, struct hs_result *);
+int hs_recover(const char *root, int *outcome, struct hs_result *);
 
 /*
  * Manifests (install --manifest): one entry a line,
@@ -468,21 +466,20 @@ int	hs_recover(const char *root, int *outcome, struct hs_result *);
  * entry: -1, errno EINVAL, *errline (line, or entry with nul) and *errmsg.
  */
 struct hs_manifest_entry {
-	const char	*src, *dst;
-	const char	*mode, *owner, *group;	/* NULL if not given */
-	unsigned long	 line;
+	const char *src, *dst;
+	const char *mode, *owner, *group; /* NULL if not given */
+	unsigned long line;
 };
 
 struct hs_manifest {
 	struct hs_manifest_entry *entries;
-	size_t		 n;
-	char		*buf;
+	size_t n;
+	char *buf;
 };
 
-int	hs_manifest_parse(const char *text, size_t len, int nul,
-	    struct hs_manifest *, unsigned long *errline,
-	    const char **errmsg);
-void	hs_manifest_free(struct hs_manifest *);
+int hs_manifest_parse(const char *text, size_t len, int nul,
+    struct hs_manifest *, unsigned long *errline, const char **errmsg);
+void hs_manifest_free(struct hs_manifest *);
 /* ---- end of transactions --------------------------------------------- */
 
 #ifdef __cplusplus

@@ -20,17 +20,17 @@
 #include "btf.h"
 #include "sys.h"
 
-#define VMLINUX	"/sys/kernel/btf/vmlinux"
+#define VMLINUX "/sys/kernel/btf/vmlinux"
 
 /* A BTF blob under construction: type words, then strings. */
 struct blob {
-	uint32_t	 words[4096];
-	size_t		 nwords;
-	char		 strs[4096];
-	size_t		 nstrs;
-	uint32_t	 ntypes;
-	unsigned char	*out;		/* header + types + strings */
-	size_t		 outlen;
+	uint32_t words[4096];
+	size_t nwords;
+	char strs[4096];
+	size_t nstrs;
+	uint32_t ntypes;
+	unsigned char *out; /* header + types + strings */
+	size_t outlen;
 };
 
 static uint32_t
@@ -49,7 +49,7 @@ static void
 init(struct blob *b)
 {
 	memset(b, 0, sizeof(*b));
-	b->nstrs = 1;		/* offset 0 is "" */
+	b->nstrs = 1; /* offset 0 is "" */
 }
 
 static void
@@ -122,9 +122,9 @@ build_sample(struct blob *b)
 	member(b, "b", id_long, 64);
 	tlong = add(b, "tlong", BTF_KIND_TYPEDEF, 0, 0, id_long);
 	arr = add(b, "", BTF_KIND_ARRAY, 0, 0, 0);
-	word(b, id_int);	/* element type: int, 4 bytes */
-	word(b, id_int);	/* index type */
-	word(b, 3);		/* elements */
+	word(b, id_int); /* element type: int, 4 bytes */
+	word(b, id_int); /* index type */
+	word(b, 3);	 /* elements */
 	id_outer = add(b, "outer", BTF_KIND_STRUCT, 5, 1, 48);
 	member(b, "x", id_int, 0);
 	member(b, "", inner, 64);
@@ -229,7 +229,7 @@ test_btf_self_nesting(void **state)
 	for (i = 0; i < 8; i++)
 		member(&b, "", 1, 0);
 	(void)add(&b, "arr", BTF_KIND_ARRAY, 0, 0, 0);
-	word(&b, 2);		/* an array of itself */
+	word(&b, 2); /* an array of itself */
 	word(&b, 2);
 	word(&b, 2);
 	(void)add(&b, "s", BTF_KIND_STRUCT, 1, 0, 8);
@@ -238,7 +238,7 @@ test_btf_self_nesting(void **state)
 	assert_int_equal(hs_btf_parse(&t, b.out, b.outlen), 0);
 	assert_int_equal(hs_btf_member(&t, 1, "x", &off, &size), -1);
 	assert_int_equal(hs_btf_member(&t, 3, "a", &off, &size), 0);
-	assert_int_equal(size, 0);	/* no size to tell */
+	assert_int_equal(size, 0); /* no size to tell */
 	hs_btf_free(&t);
 	free(b.out);
 }
@@ -272,30 +272,30 @@ test_btf_broken(void **state)
 	h = (struct btf_header *)(void *)c;
 
 	memcpy(c, b.out, b.outlen);
-	h->magic = 0x9FEB;		/* the other byte order */
+	h->magic = 0x9FEB; /* the other byte order */
 	expect_einval(c, b.outlen);
 
 	memcpy(c, b.out, b.outlen);
-	c[b.outlen - 1] = 'x';		/* strings not terminated */
+	c[b.outlen - 1] = 'x'; /* strings not terminated */
 	expect_einval(c, b.outlen);
 
 	memcpy(c, b.out, b.outlen);
-	h->type_len -= 4;		/* the last record cut short */
+	h->type_len -= 4; /* the last record cut short */
 	h->str_off -= 4;
 	h->str_len += 4;
 	expect_einval(c, b.outlen);
 
 	memcpy(c, b.out, b.outlen);
-	h->type_len += 2;		/* not a multiple of 4 */
+	h->type_len += 2; /* not a multiple of 4 */
 	expect_einval(c, b.outlen);
 
-	memcpy(c, b.out, b.outlen);	/* a kind that does not exist */
+	memcpy(c, b.out, b.outlen); /* a kind that does not exist */
 	((uint32_t *)(void *)(c + sizeof(*h)))[1] = 31u << 24;
 	expect_einval(c, b.outlen);
 
-	memcpy(c, b.out, b.outlen);	/* a struct with too many members */
-	((uint32_t *)(void *)(c + sizeof(*h)))[1] =
-	    BTF_KIND_STRUCT << 24 | 0xffff;
+	memcpy(c, b.out, b.outlen); /* a struct with too many members */
+	((uint32_t *)(void *)(c + sizeof(*h)))[1] = BTF_KIND_STRUCT << 24 |
+	    0xffff;
 	expect_einval(c, b.outlen);
 	free(c);
 	free(b.out);
@@ -324,18 +324,21 @@ test_btf_vmlinux(void **state)
 	assert_int_equal(hs_btf_parse(&t, buf, len), 0);
 	assert_true(t.ntypes > 1000);
 	assert_int_not_equal(id = hs_btf_find(&t, "task_struct",
-	    BTF_KIND_STRUCT), 0);
+				 BTF_KIND_STRUCT),
+	    0);
 	assert_int_equal(hs_btf_member(&t, id, "tgid", &off, &size), 0);
 	assert_int_equal(size, 4);
 	assert_int_equal(hs_btf_member(&t, id, "comm", &off, &size), 0);
 	assert_int_equal(size, 16);
 	/* In an anonymous union since Linux 6.12, directly before. */
 	assert_int_not_equal(id = hs_btf_find(&t, "vm_area_struct",
-	    BTF_KIND_STRUCT), 0);
+				 BTF_KIND_STRUCT),
+	    0);
 	assert_int_equal(hs_btf_member(&t, id, "vm_end", &off, &size), 0);
 	assert_int_equal(size, 8);
 	assert_int_not_equal(hs_btf_find(&t, "bpf_iter_task_vma",
-	    BTF_KIND_FUNC), 0);
+				 BTF_KIND_FUNC),
+	    0);
 	hs_btf_free(&t);
 	free(buf);
 }
@@ -378,9 +381,9 @@ test_btf_read_when_not_mapped(void **state)
 	hs_sys.mmap = no_mmap;
 	fd = hs_bpf_who(&id, 1);
 	hs_sys_reset();
-	if (fd == -1 && (errno == EPERM || errno == EACCES ||
-	    errno == EOPNOTSUPP))
-		skip();		/* not root, a container, a seccomp filter */
+	if (fd == -1 &&
+	    (errno == EPERM || errno == EACCES || errno == EOPNOTSUPP))
+		skip(); /* not root, a container, a seccomp filter */
 	assert_int_not_equal(fd, -1);
 	while ((n = read(fd, &rec, sizeof(rec))) == (ssize_t)sizeof(rec))
 		found |= rec.tgid == (uint32_t)getpid();

@@ -37,7 +37,7 @@ guard_resolve(void)
 	guard_real.dup3 = dup3;
 }
 
-static char said[4096];		/* every line guard_say() wrote */
+static char said[4096]; /* every line guard_say() wrote */
 
 void
 guard_say(int always, const char *pre, const char *path, const char *post)
@@ -45,19 +45,19 @@ guard_say(int always, const char *pre, const char *path, const char *post)
 	size_t len = strlen(said);
 
 	(void)always;
-	(void)snprintf(said + len, sizeof(said) - len, "%s'%s'%s\n", pre,
-	    path, post);
+	(void)snprintf(said + len, sizeof(said) - len, "%s'%s'%s\n", pre, path,
+	    post);
 }
 
 /* ---- the fixture ----------------------------------------------------- */
 
-#define OLD	"old content\n"
-#define NEW	"new content, longer\n"
+#define OLD "old content\n"
+#define NEW "new content, longer\n"
 
 struct fixture {
-	char	*dir;
-	char	 dst[4096];
-	ino_t	 before;
+	char *dir;
+	char dst[4096];
+	ino_t before;
 };
 
 static int
@@ -110,8 +110,10 @@ assert_said(const char *what, const struct fixture *f, int e)
 {
 	char want[4200];
 
-	(void)snprintf(want, sizeof(want), "%s'%s': %s; the old file is "
-	    "kept\n", what, f->dst, strerror(e));
+	(void)snprintf(want, sizeof(want),
+	    "%s'%s': %s; the old file is "
+	    "kept\n",
+	    what, f->dst, strerror(e));
 	if (strstr(said, want) == NULL)
 		fail_msg("said \"%s\", want \"%s\"", said, want);
 }
@@ -123,7 +125,7 @@ program_writes(const struct fixture *f, int *fdp)
 	int fd;
 
 	if ((*fdp = fd = fix_open(AT_FDCWD, f->dst, O_WRONLY | O_TRUNC,
-	    0666)) == -1)
+		 0666)) == -1)
 		return errno;
 	assert_int_equal(write(fd, NEW, strlen(NEW)), (ssize_t)strlen(NEW));
 	assert_int_equal(close(fd), 0);
@@ -140,12 +142,12 @@ test_fix_replaces_at_last_close(void **state)
 	int fd, fd2;
 
 	prepare(f);
-	tu_faults_install();		/* only to record the order */
+	tu_faults_install(); /* only to record the order */
 	assert_int_equal(program_writes(f, &fd), 0);
 	tu_assert_content(f->dst, NEW);
 	assert_int_not_equal(tu_ino(f->dst), f->before);
 	assert_int_equal(stat(f->dst, &st), 0);
-	assert_int_equal(st.st_mode & 07777, 0640);	/* the old file's */
+	assert_int_equal(st.st_mode & 07777, 0640); /* the old file's */
 	assert_int_equal(tu_count(f->dir), 1);
 	assert_string_equal(said, "");
 	/*
@@ -187,7 +189,7 @@ test_fix_commits_in_the_directory_opened(void **state)
 	int fd;
 
 	(void)strlcpy(real, f->dst, sizeof(real));
-	*strrchr(real, '/') = '\0';		/* the real directory */
+	*strrchr(real, '/') = '\0'; /* the real directory */
 	(void)snprintf(sub, sizeof(sub), "%s/sub", real);
 	(void)snprintf(moved, sizeof(moved), "%s/moved", real);
 	(void)snprintf(dst, sizeof(dst), "%s/lib.so", sub);
@@ -198,7 +200,7 @@ test_fix_commits_in_the_directory_opened(void **state)
 	fd = fix_open(AT_FDCWD, dst, O_WRONLY | O_TRUNC, 0666);
 	assert_int_not_equal(fd, -1);
 	assert_int_equal(rename(sub, moved), 0);
-	assert_int_equal(mkdir(sub, 0755), 0);	/* a new one, empty */
+	assert_int_equal(mkdir(sub, 0755), 0); /* a new one, empty */
 	assert_int_equal(write(fd, NEW, strlen(NEW)), (ssize_t)strlen(NEW));
 	assert_int_equal(close(fd), 0);
 	assert_int_equal(fix_closed(fd), 0);
@@ -245,8 +247,9 @@ test_fix_keeps_a_file_put_in_its_place(void **state)
 		assert_int_equal(fix_closed(fd), ESTALE);
 		tu_assert_content(f->dst, "other\n");
 		assert_int_equal(tu_count(f->dir), 1);
-		if (strstr(said, "lib.so' was replaced or removed while the "
-		    "program wrote it") == NULL)
+		if (strstr(said,
+			"lib.so' was replaced or removed while the "
+			"program wrote it") == NULL)
 			fail_msg("said %s", said);
 	}
 }
@@ -273,17 +276,18 @@ fix_step(struct fixture *f, int n, int e)
 		return 0;
 	}
 	if (r != e)
-		fail_msg("step %d (%s): error %d, want %d", n,
-		    tu_fault_name(), r, e);
+		fail_msg("step %d (%s): error %d, want %d", n, tu_fault_name(),
+		    r, e);
 	if (fd == -1) {
-		assert_string_equal(said, "");	/* the caller refuses */
+		assert_string_equal(said, ""); /* the caller refuses */
 		assert_untouched(f);
 	} else if (strcmp(tu_fault_name(), "fsync:dir") == 0 ||
 	    strstr(said, "cannot sync the directory") != NULL) {
 		tu_assert_content(f->dst, NEW);
 		assert_int_equal(tu_count(f->dir), 1);
-		if (strstr(said, "replaced, but cannot sync the directory "
-		    "of '") == NULL)
+		if (strstr(said,
+			"replaced, but cannot sync the directory "
+			"of '") == NULL)
 			fail_msg("step %d (%s): said %s", n, tu_fault_name(),
 			    said);
 	} else {
@@ -299,14 +303,13 @@ fix_step(struct fixture *f, int n, int e)
 
 /* Run step(f, n, e) for n = 1, 2, ... until it says n is past the end. */
 static void
-every_step(struct fixture *f, int (*step)(struct fixture *, int, int),
-    int e)
+every_step(struct fixture *f, int (*step)(struct fixture *, int, int), int e)
 {
 	int n;
 
 	for (n = 1; step(f, n, e); n++)
 		assert_true(n < 100);
-	assert_true(n > 8);	/* the steps were really visited */
+	assert_true(n > 8); /* the steps were really visited */
 }
 
 static void
@@ -360,20 +363,20 @@ test_fix_lost_write_keeps_the_old_file(void **state)
 	/* Nothing was written: the program retries; nothing is lost. */
 	fix_lost(fd, EAGAIN);
 	fix_lost(fd, EINTR);
-	fix_lost(fd, EXDEV);		/* copy_file_range: cp falls back */
+	fix_lost(fd, EXDEV); /* copy_file_range: cp falls back */
 	assert_string_equal(said, "");
 	assert_int_equal(tu_count(f->dir), 2);
 	errno = 1234;
 	fix_lost(fd2, ENOSPC);
 	assert_int_equal(errno, 1234);
 	assert_said("lost a write to the new copy of ", f, ENOSPC);
-	assert_int_equal(tu_count(f->dir), 1);	/* the name is gone */
+	assert_int_equal(tu_count(f->dir), 1); /* the name is gone */
 	/* Said once, whichever descriptor fails next. */
 	said[0] = '\0';
 	fix_lost(fd, EIO);
 	assert_string_equal(said, "");
 	assert_int_equal(close(fd), 0);
-	assert_int_equal(fix_closed(fd), 0);	/* fd2 is still open */
+	assert_int_equal(fix_closed(fd), 0); /* fd2 is still open */
 	assert_int_equal(close(fd2), 0);
 	/* The last close reports the loss, nothing is committed. */
 	assert_int_equal(fix_closed(fd2), ENOSPC);
@@ -385,8 +388,9 @@ test_fix_lost_write_keeps_the_old_file(void **state)
 	fd = fix_open(AT_FDCWD, f->dst, O_WRONLY | O_TRUNC, 0666);
 	assert_int_not_equal(fd, -1);
 	fix_lost(fd, 0);
-	if (strstr(said, "the program's stream has an error; the old file "
-	    "is kept") == NULL)
+	if (strstr(said,
+		"the program's stream has an error; the old file "
+		"is kept") == NULL)
 		fail_msg("said %s", said);
 	assert_int_equal(close(fd), 0);
 	assert_int_equal(fix_closed(fd), EIO);
@@ -434,8 +438,8 @@ truncate_step(struct fixture *f, int n, int e)
 	if (r != -1)
 		fail_msg("step %d (%s): succeeded", n, tu_fault_name());
 	if (errno != e)
-		fail_msg("step %d (%s): errno %d, want %d", n,
-		    tu_fault_name(), errno, e);
+		fail_msg("step %d (%s): errno %d, want %d", n, tu_fault_name(),
+		    errno, e);
 	if (strcmp(tu_fault_name(), "fsync:dir") == 0 ||
 	    strstr(said, "cannot sync the directory") != NULL) {
 		tu_assert_content(f->dst, "old ");
@@ -473,7 +477,7 @@ ftruncate_step(struct fixture *f, int n, int e)
 		assert_untouched(f);
 		return 1;
 	}
-	assert_int_equal(write(fd, "!", 1), 1);	/* at the old offset, 0 */
+	assert_int_equal(write(fd, "!", 1), 1); /* at the old offset, 0 */
 	assert_int_equal(close(fd), 0);
 	c = fix_closed(fd);
 	hs_sys_reset();
@@ -484,8 +488,8 @@ ftruncate_step(struct fixture *f, int n, int e)
 		return 0;
 	}
 	if (c != e)
-		fail_msg("step %d (%s): error %d, want %d", n,
-		    tu_fault_name(), c, e);
+		fail_msg("step %d (%s): error %d, want %d", n, tu_fault_name(),
+		    c, e);
 	if (strstr(said, "cannot sync the directory") != NULL)
 		tu_assert_content(f->dst, "!ld ");
 	else

@@ -38,13 +38,13 @@ teardown(void **state)
 
 /* --- procwalk ------------------------------------------------------- */
 
-#define MAXPIDS	65536
+#define MAXPIDS 65536
 
 struct pids {
-	pid_t	 v[MAXPIDS];
-	size_t	 n;
-	int	 r;		/* the last hs_procwalk_next() */
-	int	 err;
+	pid_t v[MAXPIDS];
+	size_t n;
+	int r; /* the last hs_procwalk_next() */
+	int err;
 };
 
 static struct pids listed;
@@ -58,8 +58,8 @@ list(size_t cap)
 	int procfd;
 
 	assert_non_null(buf = malloc(cap));
-	assert_true((procfd = open("/proc", O_RDONLY | O_DIRECTORY |
-	    O_CLOEXEC)) != -1);
+	assert_true((procfd = open("/proc",
+			 O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1);
 	assert_int_equal(hs_procwalk_open(&w, procfd, buf, cap), 0);
 	listed.n = 0;
 	errno = 0;
@@ -147,7 +147,7 @@ test_procwalk_small_buffer(void **state)
 	assert_true(has(&listed, getpid()));
 	for (i = 0; i < full.n; i++)
 		missing += !has(&listed, full.v[i]);
-	assert_true(missing <= 5);	/* processes that exited meanwhile */
+	assert_true(missing <= 5); /* processes that exited meanwhile */
 	errno = 0;
 	assert_int_equal(hs_procwalk_open(&w, AT_FDCWD, buf, sizeof(buf)), -1);
 	assert_int_equal(errno, EINVAL);
@@ -192,7 +192,7 @@ test_procwalk_faults(void **state)
 	hs_sys.getdents64 = getdents_eintr;
 	list(HS_PROCWALK_BUF);
 	assert_int_equal(listed.r, 0);
-	assert_int_equal(eintrs, 0);	/* retried, not taken as the end */
+	assert_int_equal(eintrs, 0); /* retried, not taken as the end */
 	assert_true(has(&listed, getpid()));
 
 	hs_sys.getdents64 = getdents_short;
@@ -212,7 +212,7 @@ test_procwalk_faults(void **state)
 static char fake[4096];
 static size_t fakelen;
 static int fakecalls;
-static ssize_t fakeret;		/* what to return instead, if not 0 */
+static ssize_t fakeret; /* what to return instead, if not 0 */
 
 /* A record for name; reclen -1: its true length, else this one. */
 static void
@@ -275,24 +275,24 @@ test_procwalk_hostile_records(void **state)
 
 	fake_rec("42", -1, 1);
 	fake_rec("43", 0, 1);
-	fake_list();				/* d_reclen 0 */
+	fake_list(); /* d_reclen 0 */
 	assert_int_equal(listed.r, -1);
 	assert_int_equal(listed.err, EIO);
 	assert_int_equal(listed.n, 1);
 
-	fake_rec("42", 32, 1);			/* past the end */
+	fake_rec("42", 32, 1); /* past the end */
 	fake_list();
 	assert_int_equal(listed.r, -1);
 	assert_int_equal(listed.err, EIO);
 	assert_int_equal(listed.n, 0);
 
-	fake_rec("4242424", -1, 0);		/* no NUL in the record */
+	fake_rec("4242424", -1, 0); /* no NUL in the record */
 	fake_list();
 	assert_int_equal(listed.r, -1);
 	assert_int_equal(listed.err, EIO);
 
 	fake_rec("42", -1, 1);
-	fakeret = HS_PROCWALK_BUF + 1;		/* more than asked */
+	fakeret = HS_PROCWALK_BUF + 1; /* more than asked */
 	fake_list();
 	assert_int_equal(listed.r, -1);
 	assert_int_equal(listed.err, EIO);
@@ -303,35 +303,34 @@ test_procwalk_hostile_records(void **state)
 
 /* The maps text and the VMAs behind it, served by fake read and ioctl. */
 struct vma {
-	uint64_t	 start, end;
-	unsigned int	 dev_major, dev_minor;
-	uint64_t	 ino;
-	const char	*name;
+	uint64_t start, end;
+	unsigned int dev_major, dev_minor;
+	uint64_t ino;
+	const char *name;
 };
 
-#define FILE_A	"/usr/lib/a.so"
-#define FILE_B	"/usr/lib/b.so"
+#define FILE_A "/usr/lib/a.so"
+#define FILE_B "/usr/lib/b.so"
 
 static const struct vma vmas[] = {
 	{ 0x1000, 0x2000, 8, 1, 11, FILE_A },
 	{ 0x2000, 0x3000, 8, 1, 11, FILE_A },
 	{ 0x10000, 0x11000, 0, 0, 0, "[heap]" },
-	{ 0x20000, 0x21000, 8, 1, 12, FILE_B },	/* cut by a read */
+	{ 0x20000, 0x21000, 8, 1, 12, FILE_B }, /* cut by a read */
 	{ 0x30000, 0x31000, 0, 0, 0, "" },
 	{ 0x40000, 0x41000, 0, 0, 0, "" },
 	{ 0x50000, 0x51000, 0, 0, 0, "" },
 	{ 0x60000, 0x61000, 8, 1, 13, "/usr/lib/c.so" },
 	{ 0x70000, 0x71000, 0, 0, 0, "[stack]" },
 #if defined(__x86_64__)
-	{ 0xffffffffff600000ULL, 0xffffffffff601000ULL, 0, 0, 0,
-	    "[vsyscall]" },
+	{ 0xffffffffff600000ULL, 0xffffffffff601000ULL, 0, 0, 0, "[vsyscall]" },
 #endif
 };
-#define NVMAS	(sizeof(vmas) / sizeof(vmas[0]))
+#define NVMAS (sizeof(vmas) / sizeof(vmas[0]))
 
 static char text[8192];
 static size_t textlen, textpos;
-static size_t chunk;		/* bytes per read(2) */
+static size_t chunk; /* bytes per read(2) */
 static int reads, read_eintrs, ioctls, ioctl_errno, ioctl_after;
 static int ioctl_eintrs;
 
@@ -387,10 +386,10 @@ read_eio(int fd, void *buf, size_t len)
 
 /* PROCMAP_QUERY as in Linux 6.11's include/uapi/linux/fs.h. */
 struct pmq {
-	uint64_t	size, query_flags, query_addr, vma_start, vma_end;
-	uint64_t	vma_flags, vma_page_size, vma_offset, inode;
-	uint32_t	dev_major, dev_minor, vma_name_size, build_id_size;
-	uint64_t	vma_name_addr, build_id_addr;
+	uint64_t size, query_flags, query_addr, vma_start, vma_end;
+	uint64_t vma_flags, vma_page_size, vma_offset, inode;
+	uint32_t dev_major, dev_minor, vma_name_size, build_id_size;
+	uint64_t vma_name_addr, build_id_addr;
 };
 
 static int
@@ -412,7 +411,7 @@ fake_ioctl(int fd, unsigned long req, void *arg)
 		return -1;
 	}
 	assert_int_equal(q->size, 104);
-	for (i = 0; i < NVMAS; i++)	/* file-backed, covering or next */
+	for (i = 0; i < NVMAS; i++) /* file-backed, covering or next */
 		if (vmas[i].ino != 0 && vmas[i].end > q->query_addr)
 			break;
 	if (i == NVMAS) {
@@ -421,7 +420,7 @@ fake_ioctl(int fd, unsigned long req, void *arg)
 	}
 	q->vma_start = vmas[i].start;
 	q->vma_end = vmas[i].end;
-	q->vma_flags = 0x05;		/* r-x */
+	q->vma_flags = 0x05; /* r-x */
 	q->inode = vmas[i].ino;
 	q->dev_major = vmas[i].dev_major;
 	q->dev_minor = vmas[i].dev_minor;
@@ -429,12 +428,12 @@ fake_ioctl(int fd, unsigned long req, void *arg)
 }
 
 struct seen {
-	uint64_t	 start[64];
-	uint64_t	 ino[64];
-	int		 named[64];
-	size_t		 n;
-	size_t		 files;		/* of them file-backed */
-	int		 fail_at;	/* fail the call with this index + 1 */
+	uint64_t start[64];
+	uint64_t ino[64];
+	int named[64];
+	size_t n;
+	size_t files; /* of them file-backed */
+	int fail_at;  /* fail the call with this index + 1 */
 };
 
 /* Any process's VMAs: what they are is not known here, only counted. */
@@ -516,7 +515,7 @@ test_pmaps_text(void **state)
 		assert_true(s.named[i]);
 #if defined(__x86_64__)
 	assert_int_equal(s.n, NVMAS - 1);
-	assert_int_equal(reads, 1);	/* no read for the end: the gate */
+	assert_int_equal(reads, 1); /* no read for the end: the gate */
 #else
 	assert_int_equal(s.n, NVMAS);
 	assert_int_equal(reads, 2);
@@ -556,7 +555,7 @@ test_pmaps_sparse_goes_to_ioctl(void **state)
 	/* The first read ends after the [heap] line: 2 file-backed. */
 	nl = strstr(text, "[heap]\n");
 	assert_non_null(nl);
-	chunk = (size_t)(nl - text) + 7 + 10;	/* and part of the next */
+	chunk = (size_t)(nl - text) + 7 + 10; /* and part of the next */
 	hs_sys.read = text_read;
 	hs_sys.ioctl = fake_ioctl;
 	hs_pmaps_init(&pm);
@@ -565,7 +564,7 @@ test_pmaps_sparse_goes_to_ioctl(void **state)
 	assert_true(ioctls >= 2);
 	assert_int_equal(pm.ioctl_ok, 1);
 	assert_files_once(&s);
-	assert_false(s.named[s.n - 1]);		/* from the ioctl */
+	assert_false(s.named[s.n - 1]); /* from the ioctl */
 
 	/* A dense first read stays with the text. */
 	make_text();
@@ -608,7 +607,7 @@ test_pmaps_old_kernel(void **state)
 
 	ioctls = 0;
 	assert_int_equal(read_maps(&pm, HS_PMAPS_IOCTL, &s), 0);
-	assert_int_equal(ioctls, 0);		/* not asked again */
+	assert_int_equal(ioctls, 0); /* not asked again */
 	assert_files_once(&s);
 	hs_pmaps_free(&pm);
 
@@ -681,7 +680,7 @@ test_pmaps_own_maps(void **state)
 	hs_pmaps_init(&pm);
 	for (i = 0; i < 3; i++) {
 		assert_true((fd = open("/proc/self/maps",
-		    O_RDONLY | O_CLOEXEC)) != -1);
+				 O_RDONLY | O_CLOEXEC)) != -1);
 		memset(s, 0, sizeof(*s));
 		r = hs_pmaps_read(&pm, fd, how[i], collect_any, s);
 		(void)close(fd);
@@ -703,7 +702,7 @@ fstat_other_dev(int fd, struct stat *st)
 {
 	int r = fstat(fd, st);
 
-	st->st_dev = makedev(250, 250);		/* as btrfs would say */
+	st->st_dev = makedev(250, 250); /* as btrfs would say */
 	return r;
 }
 
@@ -722,13 +721,13 @@ test_fileid_text_fallback(void **state)
 	assert_true((fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC)) != -1);
 	assert_int_equal(fstat(fd, &st), 0);
 	hs_sys.fstat = fstat_other_dev;
-	ioctl_errno = ENOTTY;			/* from the first */
+	ioctl_errno = ENOTTY; /* from the first */
 	ioctl_after = 0;
 	hs_sys.ioctl = fake_ioctl;
 	assert_int_equal(hs_fileid_fd(fd, &id), 0);
 	assert_int_equal(id.ino, st.st_ino);
-	assert_true(id.dev == st.st_dev);	/* maps's, not the fake's */
-	hs_sys.read = read_eio;			/* no text: stat's answer */
+	assert_true(id.dev == st.st_dev); /* maps's, not the fake's */
+	hs_sys.read = read_eio;		  /* no text: stat's answer */
 	assert_int_equal(hs_fileid_fd(fd, &id), 0);
 	assert_true(id.dev == makedev(250, 250));
 	(void)close(fd);
@@ -736,7 +735,7 @@ test_fileid_text_fallback(void **state)
 
 /* --- bpfrec --------------------------------------------------------- */
 
-#define NRECS	100
+#define NRECS 100
 
 static struct hs_bpf_rec recs[NRECS];
 static size_t recs_bytes, recs_pos, recs_chunk, recs_cut;
@@ -830,8 +829,7 @@ test_bpfrec_whole_and_split(void **state)
 	assert_int_equal(n, NRECS);
 	make_recs();
 	recs_chunk = 5;
-	assert_int_equal(read_recs(3 * sizeof(struct hs_bpf_rec) + 10, &n),
-	    0);
+	assert_int_equal(read_recs(3 * sizeof(struct hs_bpf_rec) + 10, &n), 0);
 	assert_int_equal(n, NRECS);
 
 	/* A buffer of exactly one record. */
@@ -904,7 +902,7 @@ test_bpfrec_maps_rec(void **state)
 	assert_null(rec.path);
 }
 
-#define T(name)	cmocka_unit_test_teardown(name, teardown)
+#define T(name) cmocka_unit_test_teardown(name, teardown)
 
 int
 main(void)

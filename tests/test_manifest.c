@@ -14,7 +14,7 @@
 
 #include "hotswap.h"
 
-#define NUL_MSG	"NUL byte in the line (-0 reads NUL-separated fields)"
+#define NUL_MSG "NUL byte in the line (-0 reads NUL-separated fields)"
 
 /* Parse len bytes of text; the return value, with *line and *msg. */
 static int
@@ -30,17 +30,19 @@ static void
 test_manifest_nul_in_text_line(void **state)
 {
 	static const struct {
-		const char	*text;
-		size_t		 len;
-		unsigned long	 line;
+		const char *text;
+		size_t len;
+		unsigned long line;
 	} bad[] = {
-		{ "s d\0.evil\n", 10, 1 },		/* in DEST */
-		{ "a b\ns\0x d\n", 10, 2 },		/* in SOURCE */
-		{ "a b\n\"s\0\" d\n", 11, 2 },		/* in quotes */
-		{ "a b\nc d\n# x\0y\n", 14, 3 },	/* in a comment */
-		{ "a b mode=6\0" "44\n", 14, 1 },	/* in an attribute */
-		{ "a b\n\0\n", 6, 2 },			/* alone */
-		{ "a b\ns d\0", 8, 2 },			/* last, no newline */
+		{ "s d\0.evil\n", 10, 1 },	 /* in DEST */
+		{ "a b\ns\0x d\n", 10, 2 },	 /* in SOURCE */
+		{ "a b\n\"s\0\" d\n", 11, 2 },	 /* in quotes */
+		{ "a b\nc d\n# x\0y\n", 14, 3 }, /* in a comment */
+		{ "a b mode=6\0"
+		  "44\n",
+		    14, 1 },		/* in an attribute */
+		{ "a b\n\0\n", 6, 2 },	/* alone */
+		{ "a b\ns d\0", 8, 2 }, /* last, no newline */
 	};
 	struct hs_manifest m;
 	const char *msg;
@@ -51,7 +53,8 @@ test_manifest_nul_in_text_line(void **state)
 	for (i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
 		errno = 0;
 		assert_int_equal(parse(bad[i].text, bad[i].len, 0, &m, &line,
-		    &msg), -1);
+				     &msg),
+		    -1);
 		assert_int_equal(errno, EINVAL);
 		assert_int_equal(line, bad[i].line);
 		assert_string_equal(msg, NUL_MSG);

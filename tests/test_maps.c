@@ -16,16 +16,16 @@
 
 #include "maps.h"
 
-#define LIBC_LINE \
+#define LIBC_LINE                                              \
 	"7f3c590f3000-7f3c59249000 r-xp 00026000 fe:00 332835" \
 	"                     /usr/lib/x86_64-linux-gnu/libc.so.6"
 
 /* Records copied out of the parser, names included. */
 struct got {
 	struct hs_maps_rec rec[64];
-	char		 name[64][512];
-	size_t		 n;
-	unsigned long	 bad;
+	char name[64][512];
+	size_t n;
+	unsigned long bad;
 };
 
 static void
@@ -100,11 +100,13 @@ test_maps_shared_writable_perms(void **state)
 	char buf[512];
 
 	(void)state;
-	assert_int_equal(parse1("1000-2000 rw-s 00000000 00:05 7 /dev/x",
-	    &r, buf, sizeof(buf)), 0);
+	assert_int_equal(parse1("1000-2000 rw-s 00000000 00:05 7 /dev/x", &r,
+			     buf, sizeof(buf)),
+	    0);
 	assert_int_equal(r.perms, HS_MAPS_R | HS_MAPS_W | HS_MAPS_S);
-	assert_int_equal(parse1("1000-2000 ---p 00000000 00:05 7 /x",
-	    &r, buf, sizeof(buf)), 0);
+	assert_int_equal(parse1("1000-2000 ---p 00000000 00:05 7 /x", &r, buf,
+			     sizeof(buf)),
+	    0);
 	assert_int_equal(r.perms, 0);
 }
 
@@ -116,7 +118,9 @@ test_maps_spaces_in_name(void **state)
 
 	(void)state;
 	assert_int_equal(parse1("1000-2000 r--p 00000000 08:01 42"
-	    "      /opt/my app/lib  two spaces.so ", &r, buf, sizeof(buf)), 0);
+				"      /opt/my app/lib  two spaces.so ",
+			     &r, buf, sizeof(buf)),
+	    0);
 	assert_string_equal(r.path, "/opt/my app/lib  two spaces.so ");
 }
 
@@ -128,7 +132,9 @@ test_maps_escaped_newline(void **state)
 
 	(void)state;
 	assert_int_equal(parse1("1000-2000 r--p 00000000 08:01 42 "
-	    "/tmp/a\\012b\\012", &r, buf, sizeof(buf)), 0);
+				"/tmp/a\\012b\\012",
+			     &r, buf, sizeof(buf)),
+	    0);
 	assert_string_equal(r.path, "/tmp/a\nb\n");
 	assert_int_equal(r.pathlen, 9);
 	assert_true(r.flags & HS_MAPS_ESCAPED);
@@ -136,7 +142,9 @@ test_maps_escaped_newline(void **state)
 	assert_string_equal(back, "/tmp/a\\012b\\012");
 	/* Only \012 is an escape; other backslashes are left alone. */
 	assert_int_equal(parse1("1000-2000 r--p 00000000 08:01 42 "
-	    "/tmp/a\\\\b\\01", &r, buf, sizeof(buf)), 0);
+				"/tmp/a\\\\b\\01",
+			     &r, buf, sizeof(buf)),
+	    0);
 	assert_string_equal(r.path, "/tmp/a\\\\b\\01");
 	assert_false(r.flags & HS_MAPS_ESCAPED);
 	assert_int_equal(hs_maps_reescape(&r, back, 4), -1);
@@ -151,17 +159,23 @@ test_maps_deleted_suffix(void **state)
 
 	(void)state;
 	assert_int_equal(parse1("1000-2000 r-xp 00000000 08:01 42 "
-	    "/usr/lib/libfoo.so.1 (deleted)", &r, buf, sizeof(buf)), 0);
+				"/usr/lib/libfoo.so.1 (deleted)",
+			     &r, buf, sizeof(buf)),
+	    0);
 	assert_true(r.flags & HS_MAPS_DELETED);
 	assert_int_equal(r.namelen, strlen("/usr/lib/libfoo.so.1"));
 	assert_string_equal(r.path, "/usr/lib/libfoo.so.1 (deleted)");
 	/* A file literally so named, then deleted: only one suffix goes. */
 	assert_int_equal(parse1("1000-2000 r-xp 00000000 08:01 42 "
-	    "/x (deleted) (deleted)", &r, buf, sizeof(buf)), 0);
+				"/x (deleted) (deleted)",
+			     &r, buf, sizeof(buf)),
+	    0);
 	assert_int_equal(r.namelen, strlen("/x (deleted)"));
 	/* Just the suffix is not a name with a suffix. */
 	assert_int_equal(parse1("1000-2000 r-xp 00000000 08:01 42 "
-	    " (deleted)", &r, buf, sizeof(buf)), 0);
+				" (deleted)",
+			     &r, buf, sizeof(buf)),
+	    0);
 	assert_false(r.flags & HS_MAPS_DELETED);
 }
 
@@ -174,13 +188,16 @@ test_maps_no_path(void **state)
 	(void)state;
 	/* As the kernel writes it: a space after the inode. */
 	assert_int_equal(parse1("7f3c5904a000-7f3c5906c000 rw-p 00000000 "
-	    "00:00 0 ", &r, buf, sizeof(buf)), 0);
+				"00:00 0 ",
+			     &r, buf, sizeof(buf)),
+	    0);
 	assert_string_equal(r.path, "");
 	assert_int_equal(r.pathlen, 0);
 	assert_true(r.ino == 0);
 	/* And without it. */
 	assert_int_equal(parse1("1000-2000 rw-p 00000000 00:00 0", &r, buf,
-	    sizeof(buf)), 0);
+			     sizeof(buf)),
+	    0);
 	assert_string_equal(r.path, "");
 }
 
@@ -188,7 +205,11 @@ static void
 test_maps_pseudo_names(void **state)
 {
 	static const char *const names[] = {
-		"[heap]", "[stack]", "[vdso]", "[vvar]", "[anon:my name]",
+		"[heap]",
+		"[stack]",
+		"[vdso]",
+		"[vvar]",
+		"[anon:my name]",
 		"[anon_shmem:x]",
 	};
 	struct hs_maps_rec r;
@@ -197,7 +218,8 @@ test_maps_pseudo_names(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(names) / sizeof(*names); i++) {
-		(void)snprintf(line, sizeof(line), "55e48edaf000-55e48edd0000 "
+		(void)snprintf(line, sizeof(line),
+		    "55e48edaf000-55e48edd0000 "
 		    "rw-p 00000000 00:00 0                          %s",
 		    names[i]);
 		assert_int_equal(parse1(line, &r, buf, sizeof(buf)), 0);
@@ -213,13 +235,16 @@ test_maps_big_device_numbers(void **state)
 	char buf[512];
 
 	(void)state;
-	assert_int_equal(parse1("1000-2000 r--p 00000000 103:1a2b3 77 /x",
-	    &r, buf, sizeof(buf)), 0);
+	assert_int_equal(parse1("1000-2000 r--p 00000000 103:1a2b3 77 /x", &r,
+			     buf, sizeof(buf)),
+	    0);
 	assert_int_equal(major(r.dev), 0x103);
 	assert_int_equal(minor(r.dev), 0x1a2b3);
-	assert_int_equal(parse1("ffffffffff600000-ffffffffff601000 --xp "
-	    "00000000 00:00 18446744073709551615 [vsyscall]", &r, buf,
-	    sizeof(buf)), 0);
+	assert_int_equal(
+	    parse1("ffffffffff600000-ffffffffff601000 --xp "
+		   "00000000 00:00 18446744073709551615 [vsyscall]",
+		&r, buf, sizeof(buf)),
+	    0);
 	assert_true(r.ino == (ino_t)UINT64_MAX);
 }
 
@@ -256,12 +281,11 @@ test_maps_garbage_rejected(void **state)
 static void
 test_maps_garbage_lines_skipped(void **state)
 {
-	static const char text[] =
-	    "1000-2000 r--p 00000000 08:01 1 /a\n"
-	    "this is not a maps line\n"
-	    "\n"
-	    "\x01\xff\x80 binary\n"
-	    "3000-4000 r--p 00000000 08:01 2 /b\n";
+	static const char text[] = "1000-2000 r--p 00000000 08:01 1 /a\n"
+				   "this is not a maps line\n"
+				   "\n"
+				   "\x01\xff\x80 binary\n"
+				   "3000-4000 r--p 00000000 08:01 2 /b\n";
 	struct got g;
 
 	(void)state;
@@ -275,14 +299,14 @@ test_maps_garbage_lines_skipped(void **state)
 static void
 test_maps_truncated_final_line(void **state)
 {
-	static const char text[] =
-	    "1000-2000 r--p 00000000 08:01 1 /a\n"
-	    "3000-4000 r--p 00000000 08:01 2 /usr/lib/libc.s";
+	static const char
+	    text[] = "1000-2000 r--p 00000000 08:01 1 /a\n"
+		     "3000-4000 r--p 00000000 08:01 2 /usr/lib/libc.s";
 	struct got g;
 
 	(void)state;
 	parse_text(text, sizeof(text) - 1, 7, &g);
-	assert_int_equal(g.n, 1);	/* the cut name must not be used */
+	assert_int_equal(g.n, 1); /* the cut name must not be used */
 	assert_int_equal(g.bad, 1);
 }
 
@@ -337,8 +361,8 @@ test_maps_long_name_kept(void **state)
 static void
 test_maps_fed_in_pieces(void **state)
 {
-	static const char text[] =
-	    LIBC_LINE "\n"
+	static const char text[] = LIBC_LINE
+	    "\n"
 	    "55e48edaf000-55e48edd0000 rw-p 00000000 00:00 0"
 	    "                          [heap]\n"
 	    "7f3c5904a000-7f3c5906c000 rw-p 00000000 00:00 0 \n"
@@ -396,8 +420,8 @@ test_maps_own_maps(void **state)
 	int fd;
 
 	(void)state;
-	assert_int_not_equal(fd = open("/proc/self/maps",
-	    O_RDONLY | O_CLOEXEC), -1);
+	assert_int_not_equal(fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC),
+	    -1);
 	hs_maps_init(&m);
 	for (;;) {
 		while (hs_maps_next(&m, &rec) == 1) {

@@ -24,8 +24,8 @@
 #include "install.h"
 
 struct fixture {
-	char	*dir;
-	char	 src[4096], dst[4096];
+	char *dir;
+	char src[4096], dst[4096];
 	struct hs_install_opts opts;
 	struct hs_result res;
 };
@@ -42,7 +42,7 @@ setup(void **state)
 	snprintf(f->dst, sizeof(f->dst), "%s/dst", f->dir);
 	tu_write_str(f->src, "new content\n");
 	hs_install_opts_init(&f->opts);
-	f->opts.flags |= HS_NO_SYNC;	/* except where fsync is the subject */
+	f->opts.flags |= HS_NO_SYNC; /* except where fsync is the subject */
 	hs_sys_reset();
 	*state = f;
 	return 0;
@@ -117,8 +117,7 @@ test_replace_keeps_owner_mode_and_xattrs(void **state)
 	assert_int_equal(st.st_gid, 65534);
 	/* chown before chmod: the setuid bit survives. */
 	assert_int_equal(st.st_mode & 07777, 04751);
-	assert_int_equal(getxattr(f->dst, "user.hotswap", val, sizeof(val)),
-	    4);
+	assert_int_equal(getxattr(f->dst, "user.hotswap", val, sizeof(val)), 4);
 	assert_string_equal(val, "kept");
 }
 
@@ -228,7 +227,8 @@ test_replace_follows_symlink_chain(void **state)
 	assert_int_equal(mkdir(tu_path(f->dir, "lib"), 0755), 0);
 	tu_write_str(tu_path(f->dir, "lib/libfoo.so.1.2.3"), "v1\n");
 	assert_int_equal(symlink("libfoo.so.1.2.3",
-	    tu_path(f->dir, "lib/libfoo.so.1")), 0);
+			     tu_path(f->dir, "lib/libfoo.so.1")),
+	    0);
 	assert_int_equal(symlink("lib/libfoo.so.1", f->dst), 0);
 	assert_int_equal(hs_install(f->src, f->dst, &f->opts, &f->res), 0);
 	tu_assert_content(tu_path(f->dir, "lib/libfoo.so.1.2.3"),
@@ -309,17 +309,20 @@ test_replace_source_errors(void **state)
 
 	tu_write_str(f->dst, "old\n");
 	assert_int_equal(hs_install(tu_path(f->dir, "missing"), f->dst,
-	    &f->opts, &f->res), -1);
+			     &f->opts, &f->res),
+	    -1);
 	assert_int_equal(errno, ENOENT);
 	assert_string_equal(f->res.path, tu_path(f->dir, "missing"));
 	assert_int_equal(hs_install(f->dir, f->dst, &f->opts, &f->res), -1);
 	assert_int_equal(errno, EISDIR);
 	assert_int_equal(mkdir(tu_path(f->dir, "d"), 0755), 0);
 	assert_int_equal(hs_install(f->src, tu_path(f->dir, "d"), &f->opts,
-	    &f->res), -1);
+			     &f->res),
+	    -1);
 	assert_int_equal(errno, EISDIR);
-	assert_int_equal(hs_install(f->src, tu_path(f->dir, "no/dst"),
-	    &f->opts, &f->res), -1);
+	assert_int_equal(hs_install(f->src, tu_path(f->dir, "no/dst"), &f->opts,
+			     &f->res),
+	    -1);
 	assert_int_equal(errno, ENOENT);
 	tu_assert_content(f->dst, "old\n");
 	assert_int_equal(tu_count(f->dir), 3);
@@ -340,8 +343,8 @@ open_fds(void)
 	return n;
 }
 
-static int fstat_fd;			/* what the failing fstat was given */
-static int fstat_errno;			/* and the errno it fails with */
+static int fstat_fd;	/* what the failing fstat was given */
+static int fstat_errno; /* and the errno it fails with */
 
 static int
 fstat_fails(int fd, struct stat *st)
@@ -531,8 +534,8 @@ test_replace_planted_symlink_never_followed(void **state)
 			disable_tmpfile();
 		hs_sys.getrandom = getrandom_first_zero;
 		random_calls = 0;
-		assert_int_equal(hs_install(f->src, f->dst, &f->opts,
-		    &f->res), 0);
+		assert_int_equal(hs_install(f->src, f->dst, &f->opts, &f->res),
+		    0);
 		assert_true(random_calls >= 2);
 		tu_assert_content(victim, "victim\n");
 		tu_assert_content(f->dst, "new content\n");
@@ -556,7 +559,7 @@ fsync_then_cancel(int fd)
 	cancel_saw = tu_count(cancel_dir);
 	hs_cancel_cleanup();
 	cancel_saw = cancel_saw * 10 + tu_count(cancel_dir);
-	errno = EIO;		/* stop here, as a killed process would */
+	errno = EIO; /* stop here, as a killed process would */
 	return -1;
 }
 
@@ -571,7 +574,7 @@ test_replace_cancel_cleanup_removes_named_temp(void **state)
 	f->opts.flags &= ~HS_NO_SYNC;
 	cancel_dir = f->dir;
 	assert_int_equal(hs_install(f->src, f->dst, &f->opts, &f->res), -1);
-	assert_int_equal(cancel_saw, 32);	/* src, dst, temp; then 2 */
+	assert_int_equal(cancel_saw, 32); /* src, dst, temp; then 2 */
 	tu_assert_content(f->dst, "old\n");
 	assert_int_equal(tu_count(f->dir), 2);
 }
@@ -587,8 +590,7 @@ set_cap(const char *path)
 	memset(&cap, 0, sizeof(cap));
 	cap.magic_etc = VFS_CAP_REVISION_2 | VFS_CAP_FLAGS_EFFECTIVE;
 	cap.data[0].permitted = 1U << CAP_NET_BIND_SERVICE;
-	return setxattr(path, "security.capability", &cap,
-	    XATTR_CAPS_SZ_2, 0);
+	return setxattr(path, "security.capability", &cap, XATTR_CAPS_SZ_2, 0);
 }
 
 /*
@@ -622,8 +624,8 @@ test_replace_old_setuid_inode_is_disarmed(void **state)
 	assert_int_equal(lstat(f->dst, &st), 0);
 	assert_int_equal(st.st_mode & 07777, 06755);
 	if (cap)
-		assert_true(getxattr(f->dst, "security.capability", NULL,
-		    0) > 0);
+		assert_true(getxattr(f->dst, "security.capability", NULL, 0) >
+		    0);
 
 	/* Set-group-ID without group execute (mandatory locking): kept. */
 	assert_int_equal(chmod(f->dst, 02644), 0);
@@ -718,7 +720,7 @@ fail_every_step(struct fixture *f, enum variant v, int e)
 
 	for (n = 1; fail_step(f, v, n, e); n++)
 		assert_true(n < 200);
-	assert_true(n > 8);	/* the steps were really visited */
+	assert_true(n > 8); /* the steps were really visited */
 }
 
 static void
@@ -771,7 +773,12 @@ test_replace_every_step_fails_cleanly_named_temp(void **state)
 static ssize_t
 cfr_unsupported(int i, off_t *io, int o, off_t *oo, size_t n, unsigned int fl)
 {
-	(void)i; (void)io; (void)o; (void)oo; (void)n; (void)fl;
+	(void)i;
+	(void)io;
+	(void)o;
+	(void)oo;
+	(void)n;
+	(void)fl;
 	errno = EXDEV;
 	return -1;
 }
@@ -781,7 +788,11 @@ static void
 test_replace_eintr_is_retried(void **state)
 {
 	static const char *const calls[] = {
-		"openat", "pread", "pwrite", "copy_file_range", "fsync",
+		"openat",
+		"pread",
+		"pwrite",
+		"copy_file_range",
+		"fsync",
 		"getrandom",
 	};
 	struct fixture *f = *state;
@@ -799,12 +810,13 @@ test_replace_eintr_is_retried(void **state)
 			tu_faults_only(calls[i]);
 			tu_faults_arm(n, EINTR);
 			assert_int_equal(hs_install(f->src, f->dst, &f->opts,
-			    &f->res), 0);
+					     &f->res),
+			    0);
 			tu_assert_content(f->dst, "new content\n");
 			if (!tu_fault_fired())
 				break;
 		}
-		assert_true(n > 1);	/* the call was made and retried */
+		assert_true(n > 1); /* the call was made and retried */
 		hs_sys_reset();
 	}
 }
@@ -919,15 +931,15 @@ test_rollback_refuses_a_link_backup(void **state)
 
 /* --- a big file's writeback, started as it is copied ------------------ */
 
-#define BIG	(64 * 1024 * 1024 + 4096)	/* WRITEBACK_MIN and more */
+#define BIG (64 * 1024 * 1024 + 4096) /* WRITEBACK_MIN and more */
 
 static struct {
-	int	 calls;
-	int	 fail_at;	/* this call fails with fail_errno */
-	int	 fail_errno;
-	off_t	 next;		/* where the next range must start */
-	int	 contiguous;
-	int	 write_only;
+	int calls;
+	int fail_at; /* this call fails with fail_errno */
+	int fail_errno;
+	off_t next; /* where the next range must start */
+	int contiguous;
+	int write_only;
 } wb;
 
 static int

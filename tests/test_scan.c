@@ -28,22 +28,22 @@
 #include "sys.h"
 #include "testutil_scan.h"
 
-#define FILE_LEN	(3 * 4096)
-#define LIBC_PATH	"/lib/x86_64-linux-gnu/libc.so.6"
+#define FILE_LEN  (3 * 4096)
+#define LIBC_PATH "/lib/x86_64-linux-gnu/libc.so.6"
 
 struct fx {
-	char		 dir[PATH_MAX / 2];
-	char		 path[PATH_MAX];
-	struct ts_child	 child;
-	int		 started;
+	char dir[PATH_MAX / 2];
+	char path[PATH_MAX];
+	struct ts_child child;
+	int started;
 };
 
 struct map_how {
-	const char	*path;
-	int		 prot;
-	int		 flags;
-	int		 twice;		/* also map it rw shared */
-	int		 memfd;		/* map a memfd instead */
+	const char *path;
+	int prot;
+	int flags;
+	int twice; /* also map it rw shared */
+	int memfd; /* map a memfd instead */
 };
 
 /* In the child: map as told, return the address (0: failed). */
@@ -58,16 +58,18 @@ map_it(void *arg)
 		if ((fd = memfd_create("hs-test", MFD_CLOEXEC)) == -1 ||
 		    ftruncate(fd, 4096) == -1)
 			return 0;
-	} else if ((fd = open(h->path, (h->flags & MAP_SHARED) ||
-	    h->twice ? O_RDWR : O_RDONLY)) == -1)
+	} else if ((fd = open(h->path,
+			(h->flags & MAP_SHARED) || h->twice ? O_RDWR :
+							      O_RDONLY)) == -1)
 		return 0;
 	p = mmap(NULL, 4096, h->prot, h->flags, fd, 0);
 	if (p == MAP_FAILED)
 		return 0;
-	if (h->twice && mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED,
-	    fd, 4096) == MAP_FAILED)
+	if (h->twice &&
+	    mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 4096) ==
+		MAP_FAILED)
 		return 0;
-	(void)close(fd);	/* only the mapping keeps the file */
+	(void)close(fd); /* only the mapping keeps the file */
 	return (uint64_t)(uintptr_t)p;
 }
 
@@ -110,8 +112,8 @@ start(struct fx *f, struct map_how *h)
 
 /* Run a walk and keep what it says of pid; returns processes seen. */
 static int
-walk_for(struct hs_scan *s, pid_t pid, struct hs_mapping *out,
-    size_t *nout, char names[][PATH_MAX])
+walk_for(struct hs_scan *s, pid_t pid, struct hs_mapping *out, size_t *nout,
+    char names[][PATH_MAX])
 {
 	const struct hs_proc *p;
 	const struct hs_mapping *m;
@@ -125,7 +127,7 @@ walk_for(struct hs_scan *s, pid_t pid, struct hs_mapping *out,
 			continue;
 		for (i = 0; i < n && i < 8; i++) {
 			out[i] = m[i];
-			out[i].path = NULL;	/* freed with the handle */
+			out[i].path = NULL; /* freed with the handle */
 			if (m[i].path != NULL && names != NULL)
 				(void)snprintf(names[i], PATH_MAX, "%s",
 				    m[i].path);
@@ -137,8 +139,8 @@ walk_for(struct hs_scan *s, pid_t pid, struct hs_mapping *out,
 }
 
 static int
-who_walk(struct fx *f, unsigned int flags, struct hs_mapping *out,
-    size_t *n, int *used_ioctl, char names[][PATH_MAX])
+who_walk(struct fx *f, unsigned int flags, struct hs_mapping *out, size_t *n,
+    int *used_ioctl, char names[][PATH_MAX])
 {
 	struct hs_fileid id;
 	struct hs_scan *s;
@@ -184,11 +186,10 @@ test_scan_who_kinds(void **state)
 	struct hs_mapping m[8];
 	size_t n;
 
-	start(f, &h);	/* fails where TMPDIR is noexec: use another */
+	start(f, &h); /* fails where TMPDIR is noexec: use another */
 	assert_int_equal(who_walk(f, HS_SCAN_TEXT, m, &n, NULL, NULL), 1);
 	assert_int_equal(n, 2);
-	assert_int_equal(m[0].kind | m[1].kind,
-	    HS_MAP_CODE | HS_MAP_WRSHARED);
+	assert_int_equal(m[0].kind | m[1].kind, HS_MAP_CODE | HS_MAP_WRSHARED);
 	assert_true(m[0].offset == 0 || m[1].offset == 0);
 	assert_true(m[0].offset == 4096 || m[1].offset == 4096);
 }
@@ -227,7 +228,7 @@ test_scan_who_running_executable(void **state)
 {
 	(void)state;
 	running_executable(HS_SCAN_PROC);
-	running_executable(0);		/* the BPF walk, where it may run */
+	running_executable(0); /* the BPF walk, where it may run */
 }
 
 /* Every file-backed VMA of the child, both ways, must be the same. */
@@ -246,8 +247,7 @@ test_scan_ioctl_and_text_agree(void **state)
 	int fd, r;
 
 	start(f, &h);
-	(void)snprintf(name, sizeof(name), "/proc/%d/maps",
-	    (int)f->child.pid);
+	(void)snprintf(name, sizeof(name), "/proc/%d/maps", (int)f->child.pid);
 	assert_int_not_equal(fd = open(name, O_RDONLY | O_CLOEXEC), -1);
 	while ((r = hs_procmap_next(fd, &addr, &a[na])) == 1)
 		assert_true(++na < 256);
@@ -365,8 +365,7 @@ test_scan_parallel_same_as_serial(void **state)
 	if (access(LIBC_PATH, R_OK) == -1)
 		skip();
 	assert_true(libc_walk(HS_SCAN_PROC, a, 8192, &na) > 1);
-	assert_true(libc_walk(HS_SCAN_PROC | HS_SCAN_SERIAL, b, 8192,
-	    &nb) > 1);
+	assert_true(libc_walk(HS_SCAN_PROC | HS_SCAN_SERIAL, b, 8192, &nb) > 1);
 	assert_true(libc_walk(HS_SCAN_PROC, c, 8192, &nc) > 1);
 	assert_true(na > 0 && nb > 0 && nc > 0);
 	/*
@@ -384,7 +383,7 @@ test_scan_parallel_same_as_serial(void **state)
 	assert_non_null(s = hs_scan_open(HS_SCAN_PROC));
 	assert_int_equal(hs_scan_who(s, &id, 1), 0);
 	assert_int_equal(hs_scan_next(s, &p, &m, &n), 1);
-	hs_scan_free(s);	/* abandoned with the thread still going */
+	hs_scan_free(s); /* abandoned with the thread still going */
 }
 
 static size_t
@@ -426,7 +425,7 @@ test_scan_stale_deleted(void **state)
 	assert_int_equal(unlink(f->path), 0);
 	assert_int_equal(stale_of(f, m, names), 1);
 	assert_int_equal(m[0].kind, HS_MAP_DELETED | HS_MAP_RODATA);
-	assert_string_equal(names[0], f->path);	/* no " (deleted)" */
+	assert_string_equal(names[0], f->path); /* no " (deleted)" */
 	assert_true(m[0].start == f->child.addr);
 }
 
@@ -443,7 +442,7 @@ test_scan_stale_tmp_code_ignored_whole(void **state)
 	struct hs_mapping m[8];
 
 	if (strncmp(f->path, "/tmp/", 5) != 0)
-		skip();		/* TMPDIR elsewhere: the rule is for /tmp */
+		skip(); /* TMPDIR elsewhere: the rule is for /tmp */
 	start(f, &h);
 	assert_int_equal(unlink(f->path), 0);
 	assert_int_equal(stale_of(f, m, NULL), 0);
@@ -718,7 +717,7 @@ test_scan_pid_reuse_guard(void **state)
 	hs_scan_free(s);
 	assert_non_null(s = hs_scan_open(HS_SCAN_SERIAL | HS_SCAN_PROC));
 	assert_int_equal(hs_scan_who(s, &id, 1), 0);
-	s->walk_ticks = 0;	/* as if every process were younger */
+	s->walk_ticks = 0; /* as if every process were younger */
 	assert_int_equal(walk_for(s, f->child.pid, m, &n, NULL), 0);
 	assert_true(hs_scan_stats(s)->vanished >= 1);
 	hs_scan_free(s);
@@ -819,29 +818,43 @@ test_scan_procinfo_parsers(void **state)
 	uint64_t st, end;
 
 	(void)state;
-	assert_int_equal(hs_procinfo_stat("42 (a) b) (c d) S 1 42 42 0 -1 "
-	    "4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 1000 10\n", comm,
-	    sizeof(comm), &st), 0);
+	assert_int_equal(
+	    hs_procinfo_stat(
+		"42 (a) b) (c d) S 1 42 42 0 -1 "
+		"4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 1000 10\n",
+		comm, sizeof(comm), &st),
+	    0);
 	assert_string_equal(comm, "a) b) (c d");
 	assert_true(st == 987654);
-	assert_int_equal(hs_procinfo_stat("42 (x) S 1 2", comm,
-	    sizeof(comm), &st), -1);
-	assert_int_equal(hs_procinfo_code("42 (a) b) (c d) S 1 42 42 0 -1 "
-	    "4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 1000 10 99 "
-	    "94000000000000 94000000004096 140000\n", &st, &end), 0);
+	assert_int_equal(hs_procinfo_stat("42 (x) S 1 2", comm, sizeof(comm),
+			     &st),
+	    -1);
+	assert_int_equal(
+	    hs_procinfo_code(
+		"42 (a) b) (c d) S 1 42 42 0 -1 "
+		"4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 1000 10 99 "
+		"94000000000000 94000000004096 140000\n",
+		&st, &end),
+	    0);
 	assert_true(st == 94000000000000ULL && end == 94000000004096ULL);
 	assert_int_equal(hs_procinfo_code("42 (x) S 1 2", &st, &end), -1);
 	assert_int_equal(hs_procinfo_unit("0::/system.slice/nginx.service\n",
-	    unit, sizeof(unit)), 0);
+			     unit, sizeof(unit)),
+	    0);
 	assert_string_equal(unit, "nginx.service");
 	assert_int_equal(hs_procinfo_unit("0::/system.slice/a.service/sub\n",
-	    unit, sizeof(unit)), 0);
+			     unit, sizeof(unit)),
+	    0);
 	assert_string_equal(unit, "a.service");
 	assert_int_equal(hs_procinfo_unit("0::/user.slice/user-1000.slice/"
-	    "session-3.scope\n", unit, sizeof(unit)), 0);
+					  "session-3.scope\n",
+			     unit, sizeof(unit)),
+	    0);
 	assert_string_equal(unit, "session-3.scope");
 	assert_int_equal(hs_procinfo_unit("12:cpu:/x\n1:name=systemd:/"
-	    "system.slice/cron.service\n", unit, sizeof(unit)), 0);
+					  "system.slice/cron.service\n",
+			     unit, sizeof(unit)),
+	    0);
 	assert_string_equal(unit, "cron.service");
 	assert_int_equal(hs_procinfo_unit("0::/\n", unit, sizeof(unit)), -1);
 	assert_string_equal(unit, "");
@@ -857,24 +870,28 @@ static void
 test_scan_procinfo_unit_names(void **state)
 {
 	static const struct {
-		const char	*cgroup;
-		const char	*unit;		/* "" for none */
+		const char *cgroup;
+		const char *unit; /* "" for none */
 	} t[] = {
 		{ "0::/user.slice/user-65534.slice/user@65534.service/"
 		  "app.slice/--host=evil.example.service\n",
-		  "user@65534.service" },
+		    "user@65534.service" },
 		{ "0::/user.slice/user-65534.slice/user@65534.service/"
-		  "app.slice/sshd.service\n", "user@65534.service" },
+		  "app.slice/sshd.service\n",
+		    "user@65534.service" },
 		{ "0::/machine.slice/systemd-nspawn@c1.service/payload/"
-		  "system.slice/sshd.service\n", "systemd-nspawn@c1.service" },
+		  "system.slice/sshd.service\n",
+		    "systemd-nspawn@c1.service" },
 		{ "0::/system.slice/systemd-fsck@dev-disk-by\\x2duuid-1."
-		  "service\n", "systemd-fsck@dev-disk-by\\x2duuid-1.service" },
+		  "service\n",
+		    "systemd-fsck@dev-disk-by\\x2duuid-1.service" },
 		{ "0::/system.slice/_cpu.service\n", "cpu.service" },
 		{ "0::/init.scope\n", "init.scope" },
 		{ "1:name=systemd:/system.slice/cron.service\n0::/\n",
-		  "cron.service" },
+		    "cron.service" },
 		{ "1:name=systemd:/system.slice/a.service\n"
-		  "0::/system.slice/b.service\n", "b.service" },
+		  "0::/system.slice/b.service\n",
+		    "b.service" },
 		{ "0::/--host=evil.example.service\n", "" },
 		{ "0::/system.slice/-x.service\n", "" },
 		{ "0::/-.mount\n", "" },
@@ -898,7 +915,8 @@ test_scan_procinfo_unit_names(void **state)
 	(void)state;
 	for (i = 0; i < sizeof(t) / sizeof(*t); i++) {
 		assert_int_equal(hs_procinfo_unit(t[i].cgroup, unit,
-		    sizeof(unit)), t[i].unit[0] != '\0' ? 0 : -1);
+				     sizeof(unit)),
+		    t[i].unit[0] != '\0' ? 0 : -1);
 		assert_string_equal(unit, t[i].unit);
 	}
 	/* 255 bytes is systemd's longest name; 256 is too long. */
@@ -917,11 +935,11 @@ test_scan_procinfo_unit_names(void **state)
 /* --- the BPF walk (bpfwho.c) against /proc ----------------------------- */
 
 struct seen {
-	struct hs_proc	 proc;
+	struct hs_proc proc;
 	struct hs_mapping m[64];
-	size_t		 n;
-	int		 found;
-	int		 used_bpf;
+	size_t n;
+	int found;
+	int used_bpf;
 };
 
 /* Who maps f's file or libc, as the walk with flags sees f's child. */
@@ -943,7 +961,7 @@ who_seen(struct fx *f, unsigned int flags, struct seen *out)
 	while ((r = hs_scan_next(s, &p, &m, &n)) == 1) {
 		if (p->pid != f->child.pid)
 			continue;
-		assert_false(out->found);	/* once */
+		assert_false(out->found); /* once */
 		out->found = 1;
 		out->proc = *p;
 		assert_true(n <= 64);
@@ -972,7 +990,7 @@ test_scan_bpf_and_proc_agree(void **state)
 	start(f, &h);
 	who_seen(f, 0, &a);
 	if (!a.used_bpf)
-		skip();		/* not root, no BTF, an old kernel */
+		skip(); /* not root, no BTF, an old kernel */
 	who_seen(f, HS_SCAN_PROC, &b);
 	assert_false(b.used_bpf);
 	assert_int_equal(a.proc.pid, b.proc.pid);
@@ -994,7 +1012,7 @@ test_scan_bpf_and_proc_agree(void **state)
 		mine += a.m[i].which == 0;
 		libc += a.m[i].which == 1;
 	}
-	assert_int_equal(mine, 2);	/* code, and the rw shared page */
+	assert_int_equal(mine, 2); /* code, and the rw shared page */
 	assert_true(libc >= 2);
 
 	/* Brief: nothing read by name, nothing guessed either. */
@@ -1135,7 +1153,7 @@ test_scan_bpf_fallback_and_faults(void **state)
 	assert_int_equal(hs_scan_next(s, &p, &m, &n), -1);
 	assert_int_equal(errno, EIO);
 	hs_sys_reset();
-	assert_int_equal(hs_scan_next(s, &p, &m, &n), 0);	/* over */
+	assert_int_equal(hs_scan_next(s, &p, &m, &n), 0); /* over */
 	hs_scan_free(s);
 
 	/*
@@ -1175,7 +1193,7 @@ test_scan_bpf_vanished_forgotten(void **state)
 
 	start(f, &h);
 	if (getpid() > f->child.pid)
-		skip();		/* PIDs wrapped: the order is not ours */
+		skip(); /* PIDs wrapped: the order is not ours */
 	assert_true((fd = open(f->path, O_RDONLY | O_CLOEXEC)) != -1);
 	map = mmap(NULL, 1, PROT_READ, MAP_PRIVATE, fd, 0);
 	assert_true(map != MAP_FAILED);
@@ -1186,7 +1204,7 @@ test_scan_bpf_vanished_forgotten(void **state)
 	assert_non_null(s = hs_scan_open(0));
 	assert_int_equal(hs_scan_who(s, &id, 1), 0);
 	while ((r = hs_scan_next(s, &p, &m, &n)) == 1) {
-		assert_int_not_equal(p->pid, getpid());	/* vanished */
+		assert_int_not_equal(p->pid, getpid()); /* vanished */
 		if (p->pid != f->child.pid)
 			continue;
 		found = 1;
@@ -1198,7 +1216,7 @@ test_scan_bpf_vanished_forgotten(void **state)
 	hs_sys_reset();
 	(void)munmap(map, 1);
 	if (!used)
-		skip();		/* not root, no BTF, an old kernel */
+		skip(); /* not root, no BTF, an old kernel */
 	assert_true(found);
 }
 

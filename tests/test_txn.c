@@ -27,12 +27,12 @@
 #include "sys.h"
 
 struct fixture {
-	char	*dir;
-	char	 src[4096], dst[4096];
+	char *dir;
+	char src[4096], dst[4096];
 	struct hs_install_opts opts;
 	struct hs_result res;
-	int	 nextra;		/* extra data files, for the syncfs path */
-	int	 no_openat2;		/* as on a kernel before Linux 5.6 */
+	int nextra;	/* extra data files, for the syncfs path */
+	int no_openat2; /* as on a kernel before Linux 5.6 */
 };
 
 static const char *const files[] = { "lib/libx.so.1", "bin/prog", "data" };
@@ -142,8 +142,8 @@ state_of(struct fixture *f)
 	}
 	news += content_is(tu_path(f->dst, "added"), "new\n");
 	olds += access(tu_path(f->dst, "added"), F_OK) == -1;
-	news += readlink(tu_path(f->dst, "lib/libx.so"), link,
-	    sizeof(link)) == 9;
+	news += readlink(tu_path(f->dst, "lib/libx.so"), link, sizeof(link)) ==
+	    9;
 	olds += access(tu_path(f->dst, "lib/libx.so"), F_OK) == -1 &&
 	    errno == ENOENT;
 	news += f->nextra == 0 || access(tu_path(f->dst, "extra"), F_OK) == 0;
@@ -297,25 +297,29 @@ test_txn_replay_disarms_only_the_recorded_inode(void **state)
 	assert_int_equal(chmod(tu_path(f->dst, "bin/.o1"), 04755), 0);
 	assert_int_equal(stat(tu_path(f->dst, "bin/.o1"), &st), 0);
 	/* Wrong inode number: kept as the backup, bits and all. */
-	(void)snprintf(text, sizeof(text), "hotswap-journal 2\nS ~\n"
-	    "O bin prog .o1 %ju %ju\nC\n", (uintmax_t)st.st_dev,
-	    (uintmax_t)st.st_ino + 1);
+	(void)snprintf(text, sizeof(text),
+	    "hotswap-journal 2\nS ~\n"
+	    "O bin prog .o1 %ju %ju\nC\n",
+	    (uintmax_t)st.st_dev, (uintmax_t)st.st_ino + 1);
 	write_journal(f, text);
 	assert_int_equal(hs_recover(f->dst, &outcome, &f->res), 0);
 	assert_int_equal(outcome, 1);
 	assert_int_equal(mode_of(tu_path(f->dst, "bin/prog~")), 04755);
 	/* No identity (an earlier version's journal): left alone too. */
 	assert_int_equal(rename(tu_path(f->dst, "bin/prog~"),
-	    tu_path(f->dst, "bin/.o1")), 0);
+			     tu_path(f->dst, "bin/.o1")),
+	    0);
 	write_journal(f, "hotswap-journal 2\nS ~\nO bin prog .o1\nC\n");
 	assert_int_equal(hs_recover(f->dst, &outcome, &f->res), 0);
 	assert_int_equal(mode_of(tu_path(f->dst, "bin/prog~")), 04755);
 	/* The recorded inode: disarmed. */
 	assert_int_equal(rename(tu_path(f->dst, "bin/prog~"),
-	    tu_path(f->dst, "bin/.o1")), 0);
-	(void)snprintf(text, sizeof(text), "hotswap-journal 2\nS ~\n"
-	    "O bin prog .o1 %ju %ju\nC\n", (uintmax_t)st.st_dev,
-	    (uintmax_t)st.st_ino);
+			     tu_path(f->dst, "bin/.o1")),
+	    0);
+	(void)snprintf(text, sizeof(text),
+	    "hotswap-journal 2\nS ~\n"
+	    "O bin prog .o1 %ju %ju\nC\n",
+	    (uintmax_t)st.st_dev, (uintmax_t)st.st_ino);
 	write_journal(f, text);
 	assert_int_equal(hs_recover(f->dst, &outcome, &f->res), 0);
 	assert_int_equal(mode_of(tu_path(f->dst, "bin/prog~")), 0755);
@@ -351,14 +355,16 @@ test_txn_failed_disarm_is_reported_and_retried(void **state)
 	assert_non_null(t);
 	assert_int_equal(hs_txn_lock(t, 1, &f->res), 0);
 	assert_int_equal(hs_txn_add_tree(t, f->src, f->dst, NULL, NULL,
-	    &f->res), 0);
+			     &f->res),
+	    0);
 	/* Staging's fchmod went through; only the disarm's is refused. */
 	real_fchmod = hs_sys.fchmod;
 	hs_sys.fchmod = fchmod_eperm;
 	assert_int_equal(hs_txn_commit(t, &f->res), -1);
 	hs_sys.fchmod = real_fchmod;
 	assert_int_equal(errno, EPERM);
-	assert_non_null(strstr(f->res.step, "installed, but cannot clear the "
+	assert_non_null(strstr(f->res.step,
+	    "installed, but cannot clear the "
 	    "set-ID bits"));
 	hs_txn_free(t);
 	assert_int_equal(state_of(f), 1);
@@ -473,7 +479,7 @@ test_txn_every_step_fails_all_or_nothing_syncfs(void **state)
 {
 	struct fixture *f = *state;
 
-	add_extra_files(f, 6);		/* past the few-files fsync path */
+	add_extra_files(f, 6); /* past the few-files fsync path */
 	fail_every_step(f, EIO);
 }
 
@@ -608,17 +614,17 @@ test_txn_lock_recovers_and_serialises(void **state)
 	if (pid == 0) {
 		tu_faults_install();
 		tu_faults_only("renameat2");
-		tu_faults_crash_at(2);	/* after the first rename */
+		tu_faults_crash_at(2); /* after the first rename */
 		_exit(run_txn(f));
 	}
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_int_equal(WEXITSTATUS(status), 99);
-	assert_int_equal(state_of(f), -1);	/* half done, as crashed */
+	assert_int_equal(state_of(f), -1); /* half done, as crashed */
 	a = hs_txn_open(f->dst, &f->opts, &f->res);
 	assert_non_null(a);
 	assert_int_equal(hs_txn_lock(a, 0, &f->res), 0);
 	assert_int_equal(hs_txn_stats(a)->recovered, 1);
-	assert_int_equal(state_of(f), 1);	/* completed: it was durable */
+	assert_int_equal(state_of(f), 1); /* completed: it was durable */
 	assert_int_equal(leftovers(f->dst), 0);
 	b = hs_txn_open(f->dst, &f->opts, &f->res);
 	assert_non_null(b);
@@ -654,9 +660,11 @@ test_txn_failed_add_leaves_the_others(void **state)
 	assert_non_null(t);
 	assert_int_equal(hs_txn_lock(t, 1, &f->res), 0);
 	assert_int_equal(hs_txn_add(t, tu_path(f->src, "data"),
-	    tu_path(f->dst, "data"), NULL, &f->res), 0);
+			     tu_path(f->dst, "data"), NULL, &f->res),
+	    0);
 	assert_int_equal(hs_txn_add(t, tu_path(f->src, "missing"),
-	    tu_path(f->dst, "missing"), NULL, &f->res), -1);
+			     tu_path(f->dst, "missing"), NULL, &f->res),
+	    -1);
 	assert_int_equal(errno, ENOENT);
 	assert_string_equal(f->res.path, tu_path(f->src, "missing"));
 	assert_int_equal(hs_txn_commit(t, &f->res), 0);

@@ -27,7 +27,9 @@ tu_mkdtemp(void)
 static int
 rm_one(const char *path, const struct stat *st, int flag, struct FTW *f)
 {
-	(void)st; (void)flag; (void)f;
+	(void)st;
+	(void)flag;
+	(void)f;
 	return remove(path);
 }
 
@@ -147,8 +149,8 @@ static int
 hit(const char *name)
 {
 	trace_add(name);
-	if (fault_only != NULL && strncmp(name, fault_only,
-	    strlen(fault_only)) != 0)
+	if (fault_only != NULL &&
+	    strncmp(name, fault_only, strlen(fault_only)) != 0)
 		return 0;
 	if (++calls != fault_at || fault_at <= 0)
 		return 0;
@@ -173,10 +175,10 @@ hit(const char *name)
 WRAP(int, openat, (int d, const char *p, int f, mode_t m), (d, p, f, m))
 WRAP(ssize_t, read, (int fd, void *b, size_t n), (fd, b, n))
 WRAP(ssize_t, pread, (int fd, void *b, size_t n, off_t o), (fd, b, n, o))
-WRAP(ssize_t, pwrite, (int fd, const void *b, size_t n, off_t o),
-    (fd, b, n, o))
-WRAP(ssize_t, copy_file_range, (int i, off_t *io, int o, off_t *oo,
-    size_t n, unsigned int f), (i, io, o, oo, n, f))
+WRAP(ssize_t, pwrite, (int fd, const void *b, size_t n, off_t o), (fd, b, n, o))
+WRAP(ssize_t, copy_file_range,
+    (int i, off_t *io, int o, off_t *oo, size_t n, unsigned int f),
+    (i, io, o, oo, n, f))
 WRAP(int, ficlone, (int d, int s), (d, s))
 WRAP(off_t, lseek, (int fd, off_t o, int w), (fd, o, w))
 WRAP(int, ftruncate, (int fd, off_t o), (fd, o))
@@ -191,13 +193,14 @@ WRAP(int, futimens, (int fd, const struct timespec t[2]), (fd, t))
 WRAP(ssize_t, flistxattr, (int fd, char *l, size_t n), (fd, l, n))
 WRAP(ssize_t, fgetxattr, (int fd, const char *k, void *v, size_t n),
     (fd, k, v, n))
-WRAP(int, fsetxattr, (int fd, const char *k, const void *v, size_t n,
-    int f), (fd, k, v, n, f))
+WRAP(int, fsetxattr, (int fd, const char *k, const void *v, size_t n, int f),
+    (fd, k, v, n, f))
 WRAP(int, fremovexattr, (int fd, const char *k), (fd, k))
 WRAP(int, linkat, (int a, const char *b, int c, const char *d, int f),
     (a, b, c, d, f))
-WRAP(int, renameat2, (int a, const char *b, int c, const char *d,
-    unsigned int f), (a, b, c, d, f))
+WRAP(int, renameat2,
+    (int a, const char *b, int c, const char *d, unsigned int f),
+    (a, b, c, d, f))
 WRAP(int, mkdirat, (int d, const char *p, mode_t m), (d, p, m))
 WRAP(int, faccessat, (int d, const char *p, int m, int f), (d, p, m, f))
 WRAP(ssize_t, getrandom, (void *b, size_t n, unsigned int f), (b, n, f))

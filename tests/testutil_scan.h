@@ -20,9 +20,9 @@
 #include <unistd.h>
 
 struct ts_child {
-	pid_t		 pid;
-	int		 hold;		/* closing it lets the child exit */
-	uint64_t	 addr;		/* what the child's setup returned */
+	pid_t pid;
+	int hold;      /* closing it lets the child exit */
+	uint64_t addr; /* what the child's setup returned */
 };
 
 /* A fresh directory under $TMPDIR or /tmp; buf holds its path. */
@@ -64,8 +64,8 @@ ts_write_file(const char *path, size_t len, char fill)
 	int fd;
 
 	memset(buf, fill, sizeof(buf));
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0644)) == -1)
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) ==
+	    -1)
 		return -1;
 	for (; len > 0; len -= n) {
 		n = len < sizeof(buf) ? len : sizeof(buf);

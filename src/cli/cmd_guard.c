@@ -27,7 +27,7 @@
 #include "cmd.h"
 
 #define GUARD_LIB	"libhotswap-guard.so"
-#define EXIT_CANNOT_RUN	126
+#define EXIT_CANNOT_RUN 126
 #define EXIT_NOT_FOUND	127
 
 enum {
@@ -36,21 +36,20 @@ enum {
 	OPT_FIX,
 };
 
-static const struct option guard_longopts[] = {
-	{ "fix",	no_argument,	NULL, OPT_FIX },
-	{ "help",	no_argument,	NULL, 'h' },
-	{ "quiet",	no_argument,	NULL, 'q' },
-	{ "refuse",	no_argument,	NULL, OPT_REFUSE },
-	{ "warn",	no_argument,	NULL, OPT_WARN },
-	{ NULL,		0,		NULL, 0 }
-};
+static const struct option guard_longopts[] = { { "fix", no_argument, NULL,
+						    OPT_FIX },
+	{ "help", no_argument, NULL, 'h' }, { "quiet", no_argument, NULL, 'q' },
+	{ "refuse", no_argument, NULL, OPT_REFUSE },
+	{ "warn", no_argument, NULL, OPT_WARN }, { NULL, 0, NULL, 0 } };
 
 /* realpath of candidate into out if it is a readable file. */
 static int
 usable(const char *candidate, char *out)
 {
 	return access(candidate, R_OK) == 0 &&
-	    realpath(candidate, out) != NULL ? 0 : -1;
+		realpath(candidate, out) != NULL ?
+	    0 :
+	    -1;
 }
 
 /*
@@ -88,7 +87,8 @@ find_lib(char *out)
 		return 0;
 missing:
 	warnx("cannot find %s beside hotswap or in ../lib; set "
-	    "HOTSWAP_GUARD_LIB", GUARD_LIB);
+	      "HOTSWAP_GUARD_LIB",
+	    GUARD_LIB);
 	return -1;
 }
 
@@ -111,11 +111,11 @@ find_command(const char *cmd, char *out)
 	}
 	if (path == NULL)
 		path = "/bin:/usr/bin";
-	for (p = path; ; p = end + 1) {
+	for (p = path;; p = end + 1) {
 		end = strchrnul(p, ':');
 		len = (size_t)(end - p);
 		if (snprintf(out, PATH_MAX, "%.*s%s%s", (int)len, p,
-		    len ? "/" : "", cmd) < PATH_MAX &&
+			len ? "/" : "", cmd) < PATH_MAX &&
 		    stat(out, &st) == 0 && S_ISREG(st.st_mode)) {
 			if (access(out, X_OK) == 0)
 				return 0;
@@ -152,7 +152,8 @@ set_preload(const char *lib)
 
 	if (strpbrk(lib, " :\t\n") != NULL) {
 		warnx("cannot preload '%s': LD_PRELOAD cannot hold a path "
-		    "with blanks or colons", vis_path(lib));
+		      "with blanks or colons",
+		    vis_path(lib));
 		return -1;
 	}
 	if (old == NULL || *old == '\0')
@@ -173,7 +174,7 @@ run(char *path, char **argv)
 	int i;
 
 	execv(path, argv);
-	if (errno == ENOEXEC) {		/* a script without "#!", as execvp */
+	if (errno == ENOEXEC) { /* a script without "#!", as execvp */
 		sh[0] = shname;
 		sh[1] = path;
 		for (i = 1; argv[i] != NULL && i < 62; i++)
@@ -193,15 +194,15 @@ cmd_guard(int argc, char **argv)
 	int ch, quiet = 0;
 
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "+hq", guard_longopts,
-	    NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+hq", guard_longopts, NULL)) !=
+	    -1) {
 		switch (ch) {
-		case OPT_REFUSE:	mode = "refuse";	break;
-		case OPT_WARN:		mode = "warn";		break;
-		case OPT_FIX:		mode = "fix";		break;
-		case 'q':		quiet = 1;		break;
-		case 'h':		return usage(stdout);
-		default:		return usage(stderr);
+		case OPT_REFUSE: mode = "refuse"; break;
+		case OPT_WARN: mode = "warn"; break;
+		case OPT_FIX: mode = "fix"; break;
+		case 'q': quiet = 1; break;
+		case 'h': return usage(stdout);
+		default: return usage(stderr);
 		}
 	}
 	if (optind >= argc)
@@ -213,15 +214,15 @@ cmd_guard(int argc, char **argv)
 	}
 	if (elf_dynamic(path, 0, culprit) == 0) {
 		warnx("cannot guard '%s': '%s' is statically linked and "
-		    "would ignore the guard library", vis_path(argv[0]),
-		    vis_path(culprit));
+		      "would ignore the guard library",
+		    vis_path(argv[0]), vis_path(culprit));
 		return EXIT_CANNOT_RUN;
 	}
 	warn_setid(path, quiet);
 	if (find_lib(lib) == -1 || set_preload(lib) == -1 ||
 	    setenv("HOTSWAP_GUARD_MODE", mode, 1) == -1 ||
 	    (quiet ? setenv("HOTSWAP_GUARD_QUIET", "1", 1) :
-	    unsetenv("HOTSWAP_GUARD_QUIET")) == -1)
+		     unsetenv("HOTSWAP_GUARD_QUIET")) == -1)
 		return EXIT_CANNOT_RUN;
 	return run(path, argv);
 }

@@ -31,37 +31,35 @@ enum {
 	OPT_FORCE,
 };
 
-static const struct option install_longopts[] = {
-	{ "backup",		no_argument,		NULL, 'b' },
-	{ "compare",		no_argument,		NULL, 'C' },
-	{ "dry-run",		no_argument,		NULL, 'n' },
-	{ "force",		no_argument,		NULL, OPT_FORCE },
-	{ "in-place",		no_argument,		NULL, OPT_IN_PLACE },
-	{ "manifest",		required_argument,	NULL, OPT_MANIFEST },
-	{ "no-wait",		no_argument,		NULL, OPT_NO_WAIT },
-	{ "null",		no_argument,		NULL, '0' },
-	{ "recursive",		no_argument,		NULL, 'r' },
-	{ "group",		required_argument,	NULL, 'g' },
-	{ "help",		no_argument,		NULL, 'h' },
-	{ "mode",		required_argument,	NULL, 'm' },
-	{ "no-dereference",	no_argument,		NULL, 'P' },
-	{ "no-sync",		no_argument,		NULL, OPT_NO_SYNC },
-	{ "no-target-directory", no_argument,		NULL, 'T' },
-	{ "owner",		required_argument,	NULL, 'o' },
-	{ "preserve-timestamps", no_argument,		NULL, 'p' },
-	{ "quiet",		no_argument,		NULL, 'q' },
-	{ "suffix",		required_argument,	NULL, 'S' },
-	{ "target-directory",	required_argument,	NULL, 't' },
-	{ "verbose",		no_argument,		NULL, 'v' },
-	{ "version",		no_argument,		NULL, OPT_VERSION },
-	{ NULL,			0,			NULL, 0 }
-};
+static const struct option install_longopts[] = { { "backup", no_argument, NULL,
+						      'b' },
+	{ "compare", no_argument, NULL, 'C' },
+	{ "dry-run", no_argument, NULL, 'n' },
+	{ "force", no_argument, NULL, OPT_FORCE },
+	{ "in-place", no_argument, NULL, OPT_IN_PLACE },
+	{ "manifest", required_argument, NULL, OPT_MANIFEST },
+	{ "no-wait", no_argument, NULL, OPT_NO_WAIT },
+	{ "null", no_argument, NULL, '0' },
+	{ "recursive", no_argument, NULL, 'r' },
+	{ "group", required_argument, NULL, 'g' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "mode", required_argument, NULL, 'm' },
+	{ "no-dereference", no_argument, NULL, 'P' },
+	{ "no-sync", no_argument, NULL, OPT_NO_SYNC },
+	{ "no-target-directory", no_argument, NULL, 'T' },
+	{ "owner", required_argument, NULL, 'o' },
+	{ "preserve-timestamps", no_argument, NULL, 'p' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "suffix", required_argument, NULL, 'S' },
+	{ "target-directory", required_argument, NULL, 't' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "version", no_argument, NULL, OPT_VERSION }, { NULL, 0, NULL, 0 } };
 
 /* The progress line, drawn on a terminal once a copy takes over 1 s. */
 struct progress {
-	const char	*dst;
-	struct timespec	 start;
-	int		 shown;
+	const char *dst;
+	struct timespec start;
+	int shown;
 };
 
 static void
@@ -75,8 +73,8 @@ show_progress(void *arg, uint64_t done, uint64_t total)
 	p->shown = 1;
 	(void)humanize_number(d, sizeof(d), (int64_t)done, "B", HN_AUTOSCALE,
 	    HN_DECIMAL | HN_NOSPACE);
-	(void)humanize_number(t, sizeof(t), (int64_t)total, "B",
-	    HN_AUTOSCALE, HN_DECIMAL | HN_NOSPACE);
+	(void)humanize_number(t, sizeof(t), (int64_t)total, "B", HN_AUTOSCALE,
+	    HN_DECIMAL | HN_NOSPACE);
 	fprintf(stderr, "\rhotswap: '%s': %s of %s (%3d%%)", vis_path(p->dst),
 	    d, t, total > 0 ? (int)(done * 100 / total) : 0);
 }
@@ -90,7 +88,7 @@ install_option(int ch, struct install_args *a)
 	switch (ch) {
 	case '0': a->nul = 1; break;
 	case 'b': o->flags |= HS_BACKUP; break;
-	case 'c': break;	/* BSD compatibility: copying is all we do */
+	case 'c': break; /* BSD compatibility: copying is all we do */
 	case 'C': o->flags |= HS_COMPARE; break;
 	case 'D': o->flags |= HS_MKDIRS; break;
 	case 'n': o->flags |= HS_DRY_RUN; break;
@@ -98,7 +96,10 @@ install_option(int ch, struct install_args *a)
 	case 'P': o->flags |= HS_NO_DEREF; break;
 	case 'q': a->quiet = 1; break;
 	case 'r': a->recursive = 1; break;
-	case 'S': o->suffix = optarg; o->flags |= HS_BACKUP; break;
+	case 'S':
+		o->suffix = optarg;
+		o->flags |= HS_BACKUP;
+		break;
 	case 't': a->target_dir = optarg; break;
 	case 'T': a->no_target_dir = 1; break;
 	case 'v': a->verbose = 1; break;
@@ -123,8 +124,7 @@ install_option(int ch, struct install_args *a)
 			break;
 		warnx("invalid user '%s'", vis_path(optarg));
 		return -1;
-	default:
-		return -1;
+	default: return -1;
 	}
 	return 0;
 }
@@ -151,10 +151,11 @@ install_one(const char *src, const char *dst, struct install_args *a)
 	if (r == -1)
 		report_failure(&res);
 	else {
-		if (res.mappers > 0)	/* --in-place --force */
+		if (res.mappers > 0) /* --in-place --force */
 			warnx("wrote '%s' in place although %s map%s it",
-			    vis_path(res.target), pid_list(res.mapper_pids,
-			    res.mappers), res.mappers == 1 ? "s" : "");
+			    vis_path(res.target),
+			    pid_list(res.mapper_pids, res.mappers),
+			    res.mappers == 1 ? "s" : "");
 		report_success(src, dst, &res, a);
 		if (!res.unchanged && !res.same_file)
 			hint_print(ids, nids, a->quiet);
@@ -193,16 +194,18 @@ install_operands(int argc, char **argv, struct install_args *a)
 
 	if ((dir != NULL && a->no_target_dir) ||
 	    ((a->recursive || a->manifest != NULL) &&
-	    (a->opts.flags & HS_IN_PLACE))) {
+		(a->opts.flags & HS_IN_PLACE))) {
 		warnx("conflicting options");
 		return usage(stderr);
 	}
 	if (a->manifest != NULL)
 		return argc == 0 && dir == NULL && !a->recursive ?
-		    install_manifest(a) : usage(stderr);
+		    install_manifest(a) :
+		    usage(stderr);
 	if (a->recursive)
 		return argc == 2 && dir == NULL ?
-		    install_tree(argv[0], argv[1], a) : usage(stderr);
+		    install_tree(argv[0], argv[1], a) :
+		    usage(stderr);
 	if (dir == NULL && !a->no_target_dir && argc >= 2 &&
 	    is_dir(argv[argc - 1]))
 		dir = argv[--argc];
@@ -213,7 +216,7 @@ install_operands(int argc, char **argv, struct install_args *a)
 	}
 	if (dir == NULL)
 		return argc == 2 ? install_one(argv[0], argv[1], a) :
-		    usage(stderr);
+				   usage(stderr);
 	if (argc < 1)
 		return usage(stderr);
 	if (!is_dir(dir) && !(a->opts.flags & HS_MKDIRS)) {
@@ -236,7 +239,7 @@ cmd_install(int argc, char **argv)
 	hs_install_opts_init(&a.opts);
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "0bcCDg:hm:no:pPqrS:t:Tv",
-	    install_longopts, NULL)) != -1) {
+		    install_longopts, NULL)) != -1) {
 		if (ch == 'h')
 			return usage(stdout);
 		if (ch == OPT_VERSION)

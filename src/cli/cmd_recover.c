@@ -12,11 +12,9 @@
 int
 cmd_recover(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "help",	no_argument,	NULL, 'h' },
-		{ "verbose",	no_argument,	NULL, 'v' },
-		{ NULL,		0,		NULL, 0 }
-	};
+	static const struct option longopts[] = { { "help", no_argument, NULL,
+						      'h' },
+		{ "verbose", no_argument, NULL, 'v' }, { NULL, 0, NULL, 0 } };
 	struct hs_result res;
 	int ch, i, outcome, verbose = 0, status = HS_EXIT_OK;
 
@@ -37,8 +35,9 @@ cmd_recover(int argc, char **argv)
 		} else if (outcome != 0 || verbose)
 			printf("'%s': %s\n", vis_path(argv[i]),
 			    outcome == 1 ? "interrupted install completed" :
-			    outcome == -1 ? "interrupted install rolled back" :
-			    "nothing to recover");
+				outcome == -1 ?
+					   "interrupted install rolled back" :
+					   "nothing to recover");
 	}
 	return status;
 }

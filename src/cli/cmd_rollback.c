@@ -13,21 +13,18 @@ enum {
 	OPT_VERSION,
 };
 
-static const struct option rollback_longopts[] = {
-	{ "dry-run",		no_argument,		NULL, 'n' },
-	{ "help",		no_argument,		NULL, 'h' },
-	{ "no-dereference",	no_argument,		NULL, 'P' },
-	{ "no-sync",		no_argument,		NULL, OPT_NO_SYNC },
-	{ "quiet",		no_argument,		NULL, 'q' },
-	{ "suffix",		required_argument,	NULL, 'S' },
-	{ "verbose",		no_argument,		NULL, 'v' },
-	{ "version",		no_argument,		NULL, OPT_VERSION },
-	{ NULL,			0,			NULL, 0 }
-};
+static const struct option rollback_longopts[] = { { "dry-run", no_argument,
+						       NULL, 'n' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "no-dereference", no_argument, NULL, 'P' },
+	{ "no-sync", no_argument, NULL, OPT_NO_SYNC },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "suffix", required_argument, NULL, 'S' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "version", no_argument, NULL, OPT_VERSION }, { NULL, 0, NULL, 0 } };
 
 static int
-rollback_one(const char *dst, const struct hs_install_opts *opts,
-    int verbose)
+rollback_one(const char *dst, const struct hs_install_opts *opts, int verbose)
 {
 	struct hs_result res;
 
@@ -37,9 +34,9 @@ rollback_one(const char *dst, const struct hs_install_opts *opts,
 	}
 	if (!verbose)
 		return HS_EXIT_OK;
-	printf("%s'%s' <- '%s'", opts->flags & HS_DRY_RUN ?
-	    "would roll back " : "", vis_path(res.target),
-	    vis_path(res.backup));
+	printf("%s'%s' <- '%s'",
+	    opts->flags & HS_DRY_RUN ? "would roll back " : "",
+	    vis_path(res.target), vis_path(res.backup));
 	if (res.backup[0] != '\0' && !(opts->flags & HS_DRY_RUN))
 		printf(" (the replaced version is now '%s')",
 		    vis_path(res.backup));
@@ -56,7 +53,7 @@ cmd_rollback(int argc, char **argv)
 	hs_install_opts_init(&opts);
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "hnPqS:v", rollback_longopts,
-	    NULL)) != -1) {
+		    NULL)) != -1) {
 		switch (ch) {
 		case 'h': return usage(stdout);
 		case 'n': opts.flags |= HS_DRY_RUN; break;

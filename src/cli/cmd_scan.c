@@ -12,7 +12,7 @@
 #include "hotswap.h"
 #include "cmd.h"
 
-#define USER_CACHE	16
+#define USER_CACHE 16
 
 /*
  * HOTSWAP_SCAN, words separated by commas: "proc" keeps who off the BPF
@@ -61,8 +61,8 @@ const char *
 user_name(uid_t uid)
 {
 	static struct {
-		uid_t	 uid;
-		char	*name;		/* NULL: no such user */
+		uid_t uid;
+		char *name; /* NULL: no such user */
 	} cache[USER_CACHE];
 	static unsigned int used, next;
 	struct passwd *pw;
@@ -169,15 +169,18 @@ json_proc(FILE *fp, const struct hs_proc *p)
 		json_string(fp, p->unit);
 	else
 		fputs("null", fp);
-	fprintf(fp, ",\"other_mntns\":%s", p->other_mntns == 1 ? "true" :
-	    p->other_mntns == 0 ? "false" : "null");
+	fprintf(fp, ",\"other_mntns\":%s",
+	    p->other_mntns == 1	    ? "true" :
+		p->other_mntns == 0 ? "false" :
+				      "null");
 }
 
 /* The counters that end a JSON document, without the closing brace. */
 void
 json_stats(FILE *fp, const struct hs_scan_stats *st, unsigned int flags)
 {
-	fprintf(fp, "\"inspected\":%lu,\"uninspectable\":%lu,"
+	fprintf(fp,
+	    "\"inspected\":%lu,\"uninspectable\":%lu,"
 	    "\"vanished\":%lu,\"incomplete\":%s,\"method\":\"%s\"",
 	    st->inspected, st->uninspectable, st->vanished,
 	    st->incomplete ? "true" : "false", scan_method(st, flags));
@@ -198,7 +201,8 @@ scan_status(const struct hs_scan_stats *st, unsigned long found, int quiet)
 			    st->uninspectable,
 			    st->uninspectable == 1 ? "" : "es");
 		else
-			warnx("some processes are hidden from us (/proc "
+			warnx(
+			    "some processes are hidden from us (/proc "
 			    "mounted with hidepid) and could not be inspected");
 	}
 	return found > 0 ? HS_EXIT_OK : HS_EXIT_FAIL;

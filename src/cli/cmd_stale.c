@@ -21,23 +21,21 @@ enum {
 	OPT_VERSION,
 };
 
-static const struct option stale_longopts[] = {
-	{ "help",	no_argument,		NULL, 'h' },
-	{ "json",	no_argument,		NULL, OPT_JSON },
-	{ "pid",	required_argument,	NULL, 'p' },
-	{ "unit",	no_argument,		NULL, OPT_UNIT },
-	{ "version",	no_argument,		NULL, OPT_VERSION },
-	{ NULL,		0,			NULL, 0 }
-};
+static const struct option stale_longopts[] = { { "help", no_argument, NULL,
+						    'h' },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "pid", required_argument, NULL, 'p' },
+	{ "unit", no_argument, NULL, OPT_UNIT },
+	{ "version", no_argument, NULL, OPT_VERSION }, { NULL, 0, NULL, 0 } };
 
 struct stale_args {
-	int		 json;
-	int		 unit;
-	pid_t		*pids;
-	size_t		 npids;
-	size_t		 cappids;
-	char		**units;	/* --unit: printed so far */
-	size_t		 nunits;
+	int json;
+	int unit;
+	pid_t *pids;
+	size_t npids;
+	size_t cappids;
+	char **units; /* --unit: printed so far */
+	size_t nunits;
 };
 
 /* -p PID or -p PID,PID,...; -1 on a bad number (said). */
@@ -52,7 +50,7 @@ add_pids(struct stale_args *a, const char *arg)
 	if ((copy = strdup(arg)) == NULL)
 		err(HS_EXIT_USAGE, NULL);
 	for (tok = strtok_r(copy, ",", &save); tok != NULL && r == 0;
-	    tok = strtok_r(NULL, ",", &save)) {
+	     tok = strtok_r(NULL, ",", &save)) {
 		if (a->npids == a->cappids) {
 			a->cappids = a->cappids ? a->cappids * 2 : 8;
 			np = reallocarray(a->pids, a->cappids, sizeof(*np));
@@ -81,13 +79,13 @@ add_pids(struct stale_args *a, const char *arg)
  * minutes for 65,000 mappings of one long name.
  */
 struct files {
-	size_t		*next;		/* per mapping: the next of its file */
-	size_t		*first;		/* per file: its first mapping */
-	size_t		*last;		/* per file: its last mapping so far */
-	unsigned int	*kind;		/* per file: the union of the kinds */
-	size_t		 n;
-	size_t		*slot;		/* file + 1, or 0 for an empty slot */
-	size_t		 mask;
+	size_t *next;	    /* per mapping: the next of its file */
+	size_t *first;	    /* per file: its first mapping */
+	size_t *last;	    /* per file: its last mapping so far */
+	unsigned int *kind; /* per file: the union of the kinds */
+	size_t n;
+	size_t *slot; /* file + 1, or 0 for an empty slot */
+	size_t mask;
 };
 
 static int
@@ -100,7 +98,7 @@ same_file(const struct hs_mapping *x, const struct hs_mapping *y)
 static size_t
 file_hash(const struct hs_mapping *m)
 {
-	uint64_t h = 14695981039346656037ULL;	/* FNV-1a */
+	uint64_t h = 14695981039346656037ULL; /* FNV-1a */
 	const unsigned char *p;
 
 	for (p = (const unsigned char *)m->path; *p != '\0'; p++)
@@ -118,7 +116,7 @@ file_of(struct files *f, const struct hs_mapping *m, size_t i, size_t prev)
 	if (i > 0 && m[i].path == m[i - 1].path && same_file(&m[i], &m[i - 1]))
 		return prev;
 	for (h = file_hash(&m[i]) & f->mask; f->slot[h] != 0;
-	    h = (h + 1) & f->mask)
+	     h = (h + 1) & f->mask)
 		if (same_file(&m[f->first[f->slot[h] - 1]], &m[i]))
 			return f->slot[h] - 1;
 	f->slot[h] = f->n + 1;
@@ -176,8 +174,8 @@ print_dropped(const struct hs_proc *p)
 {
 	if (p->dropped > 0)
 		printf("\t(%lu more stale mapping%s not listed: the process "
-		    "passed the limit of what is kept for one)\n", p->dropped,
-		    p->dropped == 1 ? "" : "s");
+		       "passed the limit of what is kept for one)\n",
+		    p->dropped, p->dropped == 1 ? "" : "s");
 }
 
 static void
@@ -186,8 +184,7 @@ print_human(const struct hs_proc *p, const struct hs_mapping *m, size_t n)
 	struct files f;
 	size_t i;
 
-	printf("%d %s %s", (int)p->pid, user_label(p->uid),
-	    vis_path(p->comm));
+	printf("%d %s %s", (int)p->pid, user_label(p->uid), vis_path(p->comm));
 	if (p->unit[0] != '\0')
 		printf(" unit %s", vis_path(p->unit));
 	if (p->other_mntns == 1)
@@ -206,8 +203,7 @@ print_human(const struct hs_proc *p, const struct hs_mapping *m, size_t n)
 }
 
 static void
-print_json_file(const struct hs_mapping *m, const struct files *f,
-    size_t k)
+print_json_file(const struct hs_mapping *m, const struct files *f, size_t k)
 {
 	const struct hs_mapping *x = &m[f->first[k]];
 	size_t j;
@@ -222,8 +218,8 @@ print_json_file(const struct hs_mapping *m, const struct files *f,
 	fputs(",\"maps\":[", stdout);
 	for (j = f->first[k]; j != SIZE_MAX; j = f->next[j])
 		printf("%s{\"start\":\"%#llx\",\"end\":\"%#llx\","
-		    "\"offset\":%llu}", sep++ ? "," : "",
-		    (unsigned long long)m[j].start,
+		       "\"offset\":%llu}",
+		    sep++ ? "," : "", (unsigned long long)m[j].start,
 		    (unsigned long long)m[j].end,
 		    (unsigned long long)m[j].offset);
 	fputs("]}", stdout);
@@ -251,8 +247,7 @@ print_json_proc(int firstproc, const struct hs_proc *p,
 
 /* --unit: each unit once; a process without one is counted. */
 static void
-print_unit(struct stale_args *a, const struct hs_proc *p,
-    unsigned long *nounit)
+print_unit(struct stale_args *a, const struct hs_proc *p, unsigned long *nounit)
 {
 	char **nu;
 	size_t i;
@@ -306,8 +301,8 @@ stale_walk(struct stale_args *a)
 		puts("}");
 	}
 	if (nounit > 0)
-		warnx("%lu stale process%s belong%s to no systemd unit",
-		    nounit, nounit == 1 ? "" : "es", nounit == 1 ? "s" : "");
+		warnx("%lu stale process%s belong%s to no systemd unit", nounit,
+		    nounit == 1 ? "" : "es", nounit == 1 ? "s" : "");
 	status = scan_status(hs_scan_stats(s), found, 0);
 	hs_scan_free(s);
 	if (fflush(stdout) == EOF || ferror(stdout))
@@ -324,8 +319,8 @@ cmd_stale(int argc, char **argv)
 
 	memset(&a, 0, sizeof(a));
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "hp:", stale_longopts,
-	    NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "hp:", stale_longopts, NULL)) !=
+	    -1) {
 		switch (ch) {
 		case 'h': return usage(stdout);
 		case 'p':
@@ -336,9 +331,7 @@ cmd_stale(int argc, char **argv)
 		case OPT_JSON: a.json = 1; break;
 		case OPT_UNIT: a.unit = 1; break;
 		case OPT_VERSION: return version();
-		default:
-			free(a.pids);
-			return usage(stderr);
+		default: free(a.pids); return usage(stderr);
 		}
 	}
 	if (optind != argc || (a.json && a.unit)) {

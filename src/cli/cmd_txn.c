@@ -30,20 +30,20 @@
 
 /* What a transaction run carries from staging to its summary. */
 struct run {
-	struct install_args	*a;
-	struct hs_txn		*t;
-	struct hs_fileid	*ids;		/* for the hint */
-	size_t			 nids;
-	struct timespec		 start;
-	int			 progress;	/* a progress line is drawn */
-	unsigned long		 done;
+	struct install_args *a;
+	struct hs_txn *t;
+	struct hs_fileid *ids; /* for the hint */
+	size_t nids;
+	struct timespec start;
+	int progress; /* a progress line is drawn */
+	unsigned long done;
 };
 
 static void
 on_alarm(int sig)
 {
-	static const char msg[] =
-	    "hotswap: waiting for another install into the same tree\n";
+	static const char
+	    msg[] = "hotswap: waiting for another install into the same tree\n";
 
 	(void)sig;
 	(void)write(STDERR_FILENO, msg, sizeof(msg) - 1);
@@ -82,8 +82,7 @@ end_progress(struct run *r)
 
 /* After each file staged: the -v line, the hint's memory, progress. */
 static void
-staged(void *arg, const char *src, const char *dst,
-    const struct hs_result *res)
+staged(void *arg, const char *src, const char *dst, const struct hs_result *res)
 {
 	struct run *r = arg;
 
@@ -125,8 +124,10 @@ summary(const struct run *r)
 		return;
 	(void)humanize_number(bytes, sizeof(bytes), (int64_t)st->bytes, "B",
 	    HN_AUTOSCALE, HN_DECIMAL | HN_NOSPACE);
-	fprintf(stderr, "hotswap: %lu file%s %s, %lu unchanged, %s in "
-	    "%.2f s\n", st->staged, st->staged == 1 ? "" : "s",
+	fprintf(stderr,
+	    "hotswap: %lu file%s %s, %lu unchanged, %s in "
+	    "%.2f s\n",
+	    st->staged, st->staged == 1 ? "" : "s",
 	    r->a->opts.flags & HS_DRY_RUN ? "to install" : "installed",
 	    st->unchanged, bytes, elapsed(&r->start));
 }
@@ -136,8 +137,7 @@ report_recovery(int outcome, const char *root)
 {
 	if (outcome != 0)
 		warnx("an interrupted install into '%s' was found and %s",
-		    vis_path(root), outcome == 1 ? "completed" :
-		    "rolled back");
+		    vis_path(root), outcome == 1 ? "completed" : "rolled back");
 }
 
 enum { STAGED = 0, SOME_FAILED = 1, ABORT = 2 };
@@ -168,7 +168,7 @@ run_txn(const char *root, struct install_args *a,
 		summary(&r);
 		hint_print(r.ids, r.nids, a->quiet);
 	}
-	hs_txn_free(r.t);	/* rolls back what is not committed */
+	hs_txn_free(r.t); /* rolls back what is not committed */
 	if (st == ABORT && !(a->opts.flags & HS_DRY_RUN))
 		warnx("nothing was changed in '%s'", vis_path(root));
 	free(r.ids);
@@ -177,7 +177,7 @@ run_txn(const char *root, struct install_args *a,
 
 /* -r */
 struct tree_arg {
-	const char	*src, *dst;
+	const char *src, *dst;
 };
 
 static int
@@ -199,15 +199,15 @@ install_tree(const char *srcdir, const char *dstdir, struct install_args *a)
 {
 	struct tree_arg ta = { srcdir, dstdir };
 
-	a->opts.flags |= HS_MKDIRS;	/* DESTDIR is made, like cp -r */
+	a->opts.flags |= HS_MKDIRS; /* DESTDIR is made, like cp -r */
 	return run_txn(dstdir, a, stage_tree, &ta);
 }
 
 /* Several SOURCEs into a directory: each on its own. */
 struct many_arg {
-	int		 argc;
-	char		**argv;
-	const char	*dir;
+	int argc;
+	char **argv;
+	const char *dir;
 };
 
 static int
@@ -234,8 +234,8 @@ install_many(int argc, char **argv, const char *dir, struct install_args *a)
 
 /* --manifest */
 struct manifest_arg {
-	struct hs_manifest	 m;
-	struct hs_install_opts	*opts;		/* one per entry */
+	struct hs_manifest m;
+	struct hs_install_opts *opts; /* one per entry */
 };
 
 /* The whole of path ("-": standard input). */
@@ -246,7 +246,7 @@ read_all(const char *path, size_t *len)
 	char *buf = malloc(cap), *grown;
 	ssize_t n;
 	int fd = strcmp(path, "-") == 0 ? STDIN_FILENO :
-	    open(path, O_RDONLY | O_CLOEXEC);
+					  open(path, O_RDONLY | O_CLOEXEC);
 
 	*len = 0;
 	if (fd == -1 || buf == NULL)
@@ -308,9 +308,9 @@ fold(char *root, const char *path)
 		i++;
 	}
 	if (root[i] == '\0' && (path[i] == '/' || path[i] == '\0'))
-		return;			/* root holds path */
+		return; /* root holds path */
 	if (path[i] == '\0' && root[i] == '/')
-		root[i] = '\0';		/* path holds root */
+		root[i] = '\0'; /* path holds root */
 	else
 		root[slash == 0 ? 1 : slash] = '\0';
 }
@@ -356,7 +356,7 @@ stage_manifest(struct run *r, void *arg)
 
 	for (i = 0; i < ma->m.n; i++)
 		if (stage_one(r, ma->m.entries[i].src, ma->m.entries[i].dst,
-		    &ma->opts[i]) == -1)
+			&ma->opts[i]) == -1)
 			return ABORT;
 	return STAGED;
 }
@@ -377,8 +377,8 @@ install_manifest(struct install_args *a)
 	}
 	if (hs_manifest_parse(text, len, a->nul, &ma.m, &line, &msg) == -1) {
 		warnx("'%s' %s %lu: %s", vis_path(a->manifest),
-		    a->nul ? "entry" : "line", line, msg != NULL ? msg :
-		    strerror(errno));
+		    a->nul ? "entry" : "line", line,
+		    msg != NULL ? msg : strerror(errno));
 		goto out;
 	}
 	if ((ma.opts = calloc(ma.m.n + 1, sizeof(*ma.opts))) == NULL)
@@ -388,7 +388,8 @@ install_manifest(struct install_args *a)
 			goto out;
 	status = HS_EXIT_OK;
 	if (ma.m.n > 0)
-		status = common_root(&ma.m, root) == -1 ? HS_EXIT_FAIL :
+		status = common_root(&ma.m, root) == -1 ?
+		    HS_EXIT_FAIL :
 		    run_txn(root, a, stage_manifest, &ma);
 out:
 	free(ma.opts);

@@ -17,22 +17,20 @@ enum {
 	OPT_VERSION,
 };
 
-static const struct option who_longopts[] = {
-	{ "help",	no_argument,	NULL, 'h' },
-	{ "json",	no_argument,	NULL, OPT_JSON },
-	{ "quiet",	no_argument,	NULL, 'q' },
-	{ "verbose",	no_argument,	NULL, 'v' },
-	{ "version",	no_argument,	NULL, OPT_VERSION },
-	{ NULL,		0,		NULL, 0 }
-};
+static const struct option who_longopts[] = { { "help", no_argument, NULL,
+						  'h' },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "version", no_argument, NULL, OPT_VERSION }, { NULL, 0, NULL, 0 } };
 
 struct who_args {
-	int		 json;
-	int		 quiet;
-	int		 verbose;
-	unsigned int	 flags;		/* hs_scan_open() */
-	char		**files;
-	size_t		 nfiles;
+	int json;
+	int quiet;
+	int verbose;
+	unsigned int flags; /* hs_scan_open() */
+	char **files;
+	size_t nfiles;
 	struct hs_fileid *ids;
 };
 
@@ -86,8 +84,8 @@ print_human(const struct who_args *a, const struct hs_proc *p,
 }
 
 static void
-print_json_proc(int first, const struct hs_proc *p,
-    const struct hs_mapping *m, size_t n)
+print_json_proc(int first, const struct hs_proc *p, const struct hs_mapping *m,
+    size_t n)
 {
 	size_t i;
 
@@ -101,7 +99,7 @@ print_json_proc(int first, const struct hs_proc *p,
 		    m[i].which);
 		json_kinds(stdout, m[i].kind);
 		printf(",\"start\":\"%#llx\",\"end\":\"%#llx\","
-		    "\"offset\":%llu}",
+		       "\"offset\":%llu}",
 		    (unsigned long long)m[i].start,
 		    (unsigned long long)m[i].end,
 		    (unsigned long long)m[i].offset);
@@ -118,9 +116,8 @@ print_json_files(const struct who_args *a)
 	for (i = 0; i < a->nfiles; i++) {
 		printf("%s{\"path\":", i == 0 ? "" : ",");
 		json_string(stdout, a->files[i]);
-		printf(",\"dev\":\"%u:%u\",\"ino\":%llu}",
-		    major(a->ids[i].dev), minor(a->ids[i].dev),
-		    (unsigned long long)a->ids[i].ino);
+		printf(",\"dev\":\"%u:%u\",\"ino\":%llu}", major(a->ids[i].dev),
+		    minor(a->ids[i].dev), (unsigned long long)a->ids[i].ino);
 	}
 	fputs("],\"processes\":[", stdout);
 }
@@ -148,7 +145,7 @@ who_walk(struct who_args *a)
 			print_human(a, p, m, n);
 		found++;
 		if (a->quiet)
-			break;		/* one is enough to answer */
+			break; /* one is enough to answer */
 	}
 	if (r == -1)
 		warn("cannot scan processes");
@@ -172,8 +169,8 @@ cmd_who(int argc, char **argv)
 
 	memset(&a, 0, sizeof(a));
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "hqv", who_longopts,
-	    NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "hqv", who_longopts, NULL)) !=
+	    -1) {
 		switch (ch) {
 		case 'h': return usage(stdout);
 		case 'q': a.quiet = 1; break;
@@ -188,10 +185,10 @@ cmd_who(int argc, char **argv)
 	a.files = argv + optind;
 	a.nfiles = (size_t)(argc - optind);
 	if (a.json && a.quiet)
-		a.json = 0;		/* -q prints nothing */
+		a.json = 0; /* -q prints nothing */
 	a.flags = scan_flags_from_env();
 	if (!a.json)
-		a.flags |= HS_SCAN_BRIEF;	/* unit, namespace unused */
+		a.flags |= HS_SCAN_BRIEF; /* unit, namespace unused */
 	/* A FILE that cannot be identified is an error: no walk. */
 	bad = identify(&a) == -1;
 	ch = bad ? HS_EXIT_USAGE : who_walk(&a);

@@ -35,10 +35,12 @@ has_interp(int fd, const unsigned char *ident)
 	}
 	for (i = 0; i < n; i++, off += sz) {
 		if (ident[EI_CLASS] == ELFCLASS64 ?
-		    pread(fd, &p64, sizeof(p64), (off_t)off) ==
-		    (ssize_t)sizeof(p64) && p64.p_type == PT_INTERP :
-		    pread(fd, &p32, sizeof(p32), (off_t)off) ==
-		    (ssize_t)sizeof(p32) && p32.p_type == PT_INTERP)
+			pread(fd, &p64, sizeof(p64), (off_t)off) ==
+				(ssize_t)sizeof(p64) &&
+			    p64.p_type == PT_INTERP :
+			pread(fd, &p32, sizeof(p32), (off_t)off) ==
+				(ssize_t)sizeof(p32) &&
+			    p32.p_type == PT_INTERP)
 			return 1;
 	}
 	return 0;
@@ -67,8 +69,9 @@ elf_dynamic(const char *path, int depth, char *culprit)
 			(void)snprintf(culprit, PATH_MAX, "%s", path);
 	} else if (n > 2 && head[0] == '#' && head[1] == '!' && depth < 4) {
 		head[n] = '\0';
-		len = strcspn((char *)head + 2 + strspn((char *)head + 2,
-		    " \t"), " \t\n");
+		len = strcspn((char *)head + 2 +
+			strspn((char *)head + 2, " \t"),
+		    " \t\n");
 		(void)snprintf(interp, sizeof(interp), "%.*s", (int)len,
 		    (char *)head + 2 + strspn((char *)head + 2, " \t"));
 		r = elf_dynamic(interp, depth + 1, culprit);

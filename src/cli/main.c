@@ -65,7 +65,7 @@ static void
 on_signal(int sig)
 {
 	hs_cancel_cleanup();
-	(void)raise(sig);	/* SA_RESETHAND: now the default, fatal */
+	(void)raise(sig); /* SA_RESETHAND: now the default, fatal */
 }
 
 void

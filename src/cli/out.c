@@ -22,7 +22,7 @@
  * with surrogateescape gets the bytes back exactly; a raw 0x9b byte is
  * thus "\udc9b", never the byte itself.
  */
-#define LIBBSD_NETBSD_VIS	/* strnvisx() with the NetBSD arguments */
+#define LIBBSD_NETBSD_VIS /* strnvisx() with the NetBSD arguments */
 #include <bsd/string.h>
 #include <bsd/vis.h>
 #include <errno.h>
@@ -32,8 +32,8 @@
 
 #include "cmd.h"
 
-#define VIS_RING	4
-#define VIS_MAX		(4 * 4096 + 1)
+#define VIS_RING 4
+#define VIS_MAX	 (4 * 4096 + 1)
 
 /*
  * Escape s for a message line.  Returns one of a ring of static buffers,
@@ -47,7 +47,7 @@ vis_path(const char *s)
 	static unsigned int next;
 	char *buf = ring[next++ % VIS_RING];
 	size_t len = strnlen(s, VIS_MAX / 4 - 4);
-	int serrno = errno;	/* callers print errno after us: warn(3) */
+	int serrno = errno; /* callers print errno after us: warn(3) */
 
 	(void)strnvisx(buf, VIS_MAX, s, len,
 	    VIS_CSTYLE | VIS_OCTAL | VIS_TAB | VIS_NL | VIS_NOLOCALE);
@@ -100,7 +100,7 @@ json_string(FILE *fp, const char *s)
 			continue;
 		}
 		if (n == 2 && p[0] == 0xc2 && p[1] < 0xa0) {
-			fprintf(fp, "\\u%04x", p[1]);	/* C1 */
+			fprintf(fp, "\\u%04x", p[1]); /* C1 */
 			p += n;
 			continue;
 		}
@@ -110,7 +110,7 @@ json_string(FILE *fp, const char *s)
 			continue;
 		}
 		switch (*p) {
-		case '"':  fputs("\\\"", fp); break;
+		case '"': fputs("\\\"", fp); break;
 		case '\\': fputs("\\\\", fp); break;
 		case '\n': fputs("\\n", fp); break;
 		case '\t': fputs("\\t", fp); break;

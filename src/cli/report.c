@@ -63,7 +63,7 @@ hint_note(const char *dst, struct hs_fileid **ids, size_t *n)
 	struct hs_fileid id, *grown;
 
 	if (hs_fileid_path(dst, &id) == -1)
-		return;			/* new, or unreadable: no hint */
+		return; /* new, or unreadable: no hint */
 	if ((grown = reallocarray(*ids, *n + 1, sizeof(**ids))) == NULL)
 		return;
 	*ids = grown;
@@ -96,11 +96,12 @@ hint_print(const struct hs_fileid *ids, size_t n, int quiet)
 		return;
 	len = (size_t)snprintf(cmd, sizeof(cmd), "hotswap stale");
 	for (i = 0; count <= 5 && i < count; i++)
-		len += (size_t)snprintf(cmd + len, sizeof(cmd) - len,
-		    " -p %d", (int)pids[i]);
-	fprintf(stderr, "hotswap: %lu process%s still run%s the replaced "
-	    "version; to list: %s\n", count, count == 1 ? "" : "es",
-	    count == 1 ? "s" : "", cmd);
+		len += (size_t)snprintf(cmd + len, sizeof(cmd) - len, " -p %d",
+		    (int)pids[i]);
+	fprintf(stderr,
+	    "hotswap: %lu process%s still run%s the replaced "
+	    "version; to list: %s\n",
+	    count, count == 1 ? "" : "es", count == 1 ? "s" : "", cmd);
 }
 
 /* What a successful hs_install() has to tell. */

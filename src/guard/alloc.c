@@ -25,7 +25,7 @@
 #include "guard.h"
 
 /* Before the block: the size of its mapping, header included. */
-#define HEAD	16
+#define HEAD 16
 
 static void *
 map(size_t n)
@@ -38,10 +38,10 @@ map(size_t n)
 		return NULL;
 	}
 	len = n + HEAD;
-	p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+	    -1, 0);
 	if (p == MAP_FAILED)
-		return NULL;		/* errno ENOMEM */
+		return NULL; /* errno ENOMEM */
 	memcpy(p, &len, sizeof(len));
 	return p + HEAD;
 }
@@ -55,11 +55,11 @@ mapped_len(void *q)
 	return len;
 }
 
-void	*__wrap_malloc(size_t);
-void	*__wrap_calloc(size_t, size_t);
-void	*__wrap_realloc(void *, size_t);
-void	*__wrap_reallocarray(void *, size_t, size_t);
-void	 __wrap_free(void *);
+void *__wrap_malloc(size_t);
+void *__wrap_calloc(size_t, size_t);
+void *__wrap_realloc(void *, size_t);
+void *__wrap_reallocarray(void *, size_t, size_t);
+void __wrap_free(void *);
 
 void *
 __wrap_malloc(size_t n)
@@ -74,7 +74,7 @@ __wrap_calloc(size_t n, size_t size)
 		errno = ENOMEM;
 		return NULL;
 	}
-	return map(n * size);		/* anonymous memory is zeroed */
+	return map(n * size); /* anonymous memory is zeroed */
 }
 
 void *
@@ -94,7 +94,7 @@ __wrap_realloc(void *q, size_t n)
 		return q;
 	p = mremap((char *)q - HEAD, len, n + HEAD, MREMAP_MAYMOVE);
 	if (p == MAP_FAILED)
-		return NULL;		/* q is untouched */
+		return NULL; /* q is untouched */
 	len = n + HEAD;
 	memcpy(p, &len, sizeof(len));
 	return p + HEAD;

@@ -27,17 +27,17 @@
 
 #include "guard.h"
 
-#define CARRY_MAX	FIX_MAX	/* one copy for each temporary */
-#define ARGS_MAX	65536	/* arguments execl and friends take */
+#define CARRY_MAX FIX_MAX /* one copy for each temporary */
+#define ARGS_MAX  65536	  /* arguments execl and friends take */
 
 extern char **environ;
 
 struct carry {
-	int	 fds[CARRY_MAX];
-	int	 n;
-	char	 entry[sizeof(GUARD_ENV_CARRIED) + 16 + CARRY_MAX * 56];
-	char	**env;		/* mmap'ed, or NULL */
-	size_t	 envsz;
+	int fds[CARRY_MAX];
+	int n;
+	char entry[sizeof(GUARD_ENV_CARRIED) + 16 + CARRY_MAX * 56];
+	char **env; /* mmap'ed, or NULL */
+	size_t envsz;
 };
 
 /*
@@ -55,7 +55,7 @@ carry_begin(struct carry *c, char *const envp[])
 	if (guard_mode != GUARD_FIX || guard_busy || !fix_any())
 		return envp;
 	if ((c->n = fix_exec_carry(c->fds, CARRY_MAX, c->entry,
-	    sizeof(c->entry))) == 0)
+		 sizeof(c->entry))) == 0)
 		return envp;
 	for (i = 0; envp != NULL && envp[i] != NULL; i++)
 		;
@@ -67,7 +67,7 @@ carry_begin(struct carry *c, char *const envp[])
 		fix_exec_drop(c->fds, c->n);
 		c->n = 0;
 		errno = serrno;
-		return envp;		/* as if unguarded */
+		return envp; /* as if unguarded */
 	}
 	for (i = 0; envp != NULL && envp[i] != NULL; i++)
 		if (strncmp(envp[i], c->entry, keylen) != 0)
@@ -98,15 +98,16 @@ execve(const char *path, char *const argv[], char *const envp[])
 	char *const *env = carry_begin(&c, envp);
 	int r;
 
-	r = guard_real.execve != NULL ? REAL(execve)(path, argv, env) :
+	r = guard_real.execve != NULL ?
+	    REAL(execve)(path, argv, env) :
 	    (int)syscall(SYS_execve, path, argv, env);
 	carry_end(&c);
 	return r;
 }
 
 GUARD_EXPORT int
-execveat(int dirfd, const char *path, char *const argv[],
-    char *const envp[], int flags)
+execveat(int dirfd, const char *path, char *const argv[], char *const envp[],
+    int flags)
 {
 	struct carry c;
 	char *const *env = carry_begin(&c, envp);
@@ -177,7 +178,7 @@ exec_list(int how, const char *path, const char *arg, va_list ap)
 		char *argv[n + 1];
 
 		argv[0] = (char *)(uintptr_t)arg;
-		for (i = 1; i <= n; i++)	/* argv[n]: the NULL */
+		for (i = 1; i <= n; i++) /* argv[n]: the NULL */
 			argv[i] = va_arg(ap, char *);
 		if (how == 'e')
 			return execve(path, argv, va_arg(ap, char *const *));

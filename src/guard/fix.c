@@ -76,37 +76,37 @@
 #include "sys.h"
 #include "guard.h"
 
-#define FIX_MARK	".hsg-"		/* ".NAME.hsg-XXXXXXXXXX" */
-#define FIX_RANDOM	10
-#define FIX_TRIES	100
+#define FIX_MARK   ".hsg-" /* ".NAME.hsg-XXXXXXXXXX" */
+#define FIX_RANDOM 10
+#define FIX_TRIES  100
 /*
  * Where the OFD locks are: far past the end of any real file, one byte
  * for each open file description, so that two of them (freopen's reopen
  * through /proc/self/fd, say) never conflict.
  */
-#define LOCK_BASE	((off_t)0x7fff000000000000LL)
-#define LOCK_SPAN	((off_t)1 << 32)
+#define LOCK_BASE  ((off_t)0x7fff000000000000LL)
+#define LOCK_SPAN  ((off_t)1 << 32)
 
 struct fix_ent {
-	atomic_int	 state;		/* 0 free, 1 in use */
-	atomic_int	 nfd;		/* our descriptors for it */
-	dev_t		 dev;		/* of the temporary */
-	ino_t		 ino;
-	atomic_int	 lost;		/* errno of a lost write seen here */
-	int		 dfd;		/* the directory of both names */
-	dev_t		 ddev;		/* of that directory */
-	ino_t		 dino;
-	dev_t		 odev;		/* of the file being replaced */
-	ino_t		 oino;		/* 0: not known (adopted) */
-	char		 tpath[PATH_MAX];
-	char		 dpath[PATH_MAX];
+	atomic_int state; /* 0 free, 1 in use */
+	atomic_int nfd;	  /* our descriptors for it */
+	dev_t dev;	  /* of the temporary */
+	ino_t ino;
+	atomic_int lost; /* errno of a lost write seen here */
+	int dfd;	 /* the directory of both names */
+	dev_t ddev;	 /* of that directory */
+	ino_t dino;
+	dev_t odev; /* of the file being replaced */
+	ino_t oino; /* 0: not known (adopted) */
+	char tpath[PATH_MAX];
+	char dpath[PATH_MAX];
 };
 
 static struct fix_ent ents[FIX_MAX];
-static _Atomic unsigned char fdmap[FIX_FDS];	/* entry index + 1 */
-static atomic_int live;				/* tracked descriptors */
-static pid_t owner;		/* this process, for the vfork check */
-static atomic_int table_full;		/* the table was full at the last try */
+static _Atomic unsigned char fdmap[FIX_FDS]; /* entry index + 1 */
+static atomic_int live;			     /* tracked descriptors */
+static pid_t owner;	      /* this process, for the vfork check */
+static atomic_int table_full; /* the table was full at the last try */
 
 int
 fix_any(void)
@@ -145,7 +145,7 @@ foreign(void)
 
 	if (self == owner)
 		return 0;
-	if (owner == 0) {		/* fix_init() has not run */
+	if (owner == 0) { /* fix_init() has not run */
 		owner = self;
 		return 0;
 	}
@@ -154,7 +154,7 @@ foreign(void)
 	errno = serrno;
 	if (shared)
 		return 1;
-	owner = self;		/* not shared, or the owner is gone */
+	owner = self; /* not shared, or the owner is gone */
 	return 0;
 }
 
@@ -208,7 +208,7 @@ track(int fd, int idx)
 		return -1;
 	}
 	if ((stale = untrack(fd)) != -1)
-		(void)release(stale);	/* closed behind our back */
+		(void)release(stale); /* closed behind our back */
 	atomic_fetch_add(&ents[idx].nfd, 1);
 	atomic_store(&fdmap[fd], (unsigned char)(idx + 1));
 	atomic_fetch_add(&live, 1);
@@ -229,7 +229,7 @@ base_of(const char *path)
  * allows, out of the way of a program that expects the next descriptor
  * number or dup2()s onto a low one (bash's "exec 3>file").
  */
-#define DIR_FD_LOW	512
+#define DIR_FD_LOW 512
 
 /* fd, moved up to DIR_FD_LOW or above if it can be; fd stays if not. */
 static int
@@ -278,8 +278,8 @@ ent_dir(struct fix_ent *e)
 		return e->dfd;
 	if (split(e->dpath, dir, &base) == -1)
 		return -1;
-	fd = hs_sys.openat(AT_FDCWD, dir, O_RDONLY | O_DIRECTORY |
-	    O_CLOEXEC, 0);
+	fd = hs_sys.openat(AT_FDCWD, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC,
+	    0);
 	if (fd == -1)
 		return -1;
 	if (!dir_same(e, fd)) {
@@ -287,7 +287,7 @@ ent_dir(struct fix_ent *e)
 		errno = ESTALE;
 		return -1;
 	}
-	e->dfd = hide_fd(fd);	/* the old number is not ours any more */
+	e->dfd = hide_fd(fd); /* the old number is not ours any more */
 	return e->dfd;
 }
 
@@ -346,8 +346,8 @@ make_tmpname(char *buf, const char *dir, const char *base)
 		sfx[i] = abc[rnd[i] % (sizeof(abc) - 1)];
 	sfx[FIX_RANDOM] = '\0';
 	if (snprintf(buf, PATH_MAX, "%s%s.%s%s%s", dir,
-	    strcmp(dir, "/") == 0 ? "" : "/", base, FIX_MARK, sfx) >=
-	    PATH_MAX) {
+		strcmp(dir, "/") == 0 ? "" : "/", base, FIX_MARK,
+		sfx) >= PATH_MAX) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
@@ -371,11 +371,11 @@ dest_of(const char *tpath, char *dpath)
 		return -1;
 	for (p = mark + strlen(FIX_MARK); *p != '\0'; p++)
 		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		    (*p >= '0' && *p <= '9')))
+			(*p >= '0' && *p <= '9')))
 			return -1;
 	if (snprintf(dpath, PATH_MAX, "%s%s%.*s", dir,
-	    strcmp(dir, "/") == 0 ? "" : "/", (int)(mark - base - 1),
-	    base + 1) >= PATH_MAX)
+		strcmp(dir, "/") == 0 ? "" : "/", (int)(mark - base - 1),
+		base + 1) >= PATH_MAX)
 		return -1;
 	return 0;
 }
@@ -412,8 +412,8 @@ final_name(int dirfd, const char *path, char *out, struct stat *stp)
 		goto fail;
 	}
 	/* The name must still reach the file (not "NAME (deleted)"). */
-	if (hs_sys.fstat(fd, &st) == -1 || hs_sys.fstatat(AT_FDCWD, out,
-	    &nst, AT_SYMLINK_NOFOLLOW) == -1) {
+	if (hs_sys.fstat(fd, &st) == -1 ||
+	    hs_sys.fstatat(AT_FDCWD, out, &nst, AT_SYMLINK_NOFOLLOW) == -1) {
 		serrno = errno;
 		goto fail;
 	}
@@ -449,12 +449,12 @@ ent_target(struct fix_ent *e, int dirfd, const char *path)
 		return -1;
 	e->odev = st.st_dev;
 	e->oino = st.st_ino;
-	fd = hs_sys.openat(AT_FDCWD, dir, O_RDONLY | O_DIRECTORY |
-	    O_CLOEXEC, 0);
+	fd = hs_sys.openat(AT_FDCWD, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC,
+	    0);
 	if (fd == -1)
 		return -1;
-	if (hs_sys.fstat(fd, &dst) == -1 || hs_sys.fstatat(fd, base, &st,
-	    AT_SYMLINK_NOFOLLOW) == -1)
+	if (hs_sys.fstat(fd, &dst) == -1 ||
+	    hs_sys.fstatat(fd, base, &st, AT_SYMLINK_NOFOLLOW) == -1)
 		goto fail;
 	if (st.st_dev != e->odev || st.st_ino != e->oino) {
 		errno = ENOENT;
@@ -490,13 +490,14 @@ copy_meta(int tfd, int dfd, const char *dname)
 	opts.uid = (uid_t)-1;
 	opts.gid = (gid_t)-1;
 	memset(&res, 0, sizeof(res));
-	ofd = hs_sys.openat(dfd, dname, O_RDONLY | O_NOFOLLOW |
-	    O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0);
+	ofd = hs_sys.openat(dfd, dname,
+	    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0);
 	/* A file the program may write but not read: no xattrs to copy. */
 	if (ofd == -1 && errno != EACCES)
 		goto out;
 	if ((ofd != -1 ? hs_sys.fstat(ofd, &ost) :
-	    hs_sys.fstatat(dfd, dname, &ost, AT_SYMLINK_NOFOLLOW)) == -1)
+			 hs_sys.fstatat(dfd, dname, &ost,
+			     AT_SYMLINK_NOFOLLOW)) == -1)
 		goto out;
 	hs_meta_plan(&ost, &ost, ofd, &opts, &m);
 	r = hs_meta_apply(tfd, &m, &res);
@@ -525,7 +526,8 @@ lock_ofd(int fd)
 
 	memset(&fl, 0, sizeof(fl));
 	fl.l_type = (fl_acc != -1 && (fl_acc & O_ACCMODE) == O_RDONLY) ?
-	    F_RDLCK : F_WRLCK;
+	    F_RDLCK :
+	    F_WRLCK;
 	fl.l_whence = SEEK_SET;
 	fl.l_len = 1;
 	for (i = 0; i < 64; i++) {
@@ -556,8 +558,8 @@ create_tmp(struct fix_ent *e, int flags)
 	for (i = 0; i < FIX_TRIES && fd == -1; i++) {
 		if (make_tmpname(e->tpath, dir, base) == -1)
 			return -1;
-		fd = hs_sys.openat(e->dfd, base_of(e->tpath), flags |
-		    O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY, 0600);
+		fd = hs_sys.openat(e->dfd, base_of(e->tpath),
+		    flags | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY, 0600);
 		if (fd == -1 && errno != EEXIST)
 			return -1;
 	}
@@ -582,9 +584,9 @@ fix_open(int dirfd, const char *path, int flags, mode_t mode)
 	int idx, fd = -1, serrno;
 	struct fix_ent *e;
 
-	(void)mode;		/* the file exists: its mode is kept */
+	(void)mode; /* the file exists: its mode is kept */
 	if (foreign()) {
-		errno = ENOTSUP;	/* not in a vfork child */
+		errno = ENOTSUP; /* not in a vfork child */
 		return -1;
 	}
 	if ((idx = ent_alloc()) == -1)
@@ -697,8 +699,8 @@ dest_now(const struct fix_ent *e, int dfd)
 {
 	struct stat st;
 
-	if (hs_sys.fstatat(dfd, base_of(e->dpath), &st,
-	    AT_SYMLINK_NOFOLLOW) == -1) {
+	if (hs_sys.fstatat(dfd, base_of(e->dpath), &st, AT_SYMLINK_NOFOLLOW) ==
+	    -1) {
 		if (errno != ENOENT)
 			return -1;
 	} else if (is_file(&st, e->dev, e->ino))
@@ -735,7 +737,8 @@ commit(struct fix_ent *e, int pfd)
 	if ((now = dest_now(e, dfd)) == 1)
 		return 0;
 	if (now == -1 && errno == ESTALE) {
-		guard_say(1, "", e->dpath, " was replaced or removed while "
+		guard_say(1, "", e->dpath,
+		    " was replaced or removed while "
 		    "the program wrote it; that is kept, the new copy dropped");
 		return fail_commit_quiet(e, ESTALE);
 	}
@@ -743,7 +746,7 @@ commit(struct fix_ent *e, int pfd)
 		return fail_commit("cannot look up ", e, errno);
 	if (hs_sys.renameat2(dfd, base_of(e->tpath), dfd, dname, 0) == -1) {
 		if (errno == ENOENT && dest_now(e, dfd) == 1)
-			return 0;	/* another process did it */
+			return 0; /* another process did it */
 		return fail_commit("cannot rename new copy over ", e, errno);
 	}
 	return sync_dir(e, dfd);
@@ -758,11 +761,12 @@ probe_open(struct fix_ent *e)
 
 	if ((dfd = ent_dir(e)) == -1)
 		return -1;
-	fd = hs_sys.openat(dfd, base_of(e->tpath), O_RDONLY | O_NOFOLLOW |
-	    O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0);
+	fd = hs_sys.openat(dfd, base_of(e->tpath),
+	    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0);
 	if (fd == -1 && errno == EACCES)
-		fd = hs_sys.openat(dfd, base_of(e->tpath), O_WRONLY |
-		    O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0);
+		fd = hs_sys.openat(dfd, base_of(e->tpath),
+		    O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC,
+		    0);
 	if (fd == -1)
 		return -1;
 	if (hs_sys.fstat(fd, &st) == -1) {
@@ -773,7 +777,7 @@ probe_open(struct fix_ent *e)
 	}
 	if (st.st_dev != e->dev || st.st_ino != e->ino) {
 		(void)hs_sys.close(fd);
-		errno = ENOENT;		/* the name is no longer ours */
+		errno = ENOENT; /* the name is no longer ours */
 		return -1;
 	}
 	return fd;
@@ -812,14 +816,13 @@ release(int idx)
 	int pfd, r = 0, held;
 
 	if (atomic_fetch_sub(&e->nfd, 1) != 1)
-		return 0;		/* we hold another one */
+		return 0; /* we hold another one */
 	if ((r = atomic_load(&e->lost)) != 0)
-		goto out;		/* not replaced: the close says so */
+		goto out; /* not replaced: the close says so */
 	if ((pfd = probe_open(e)) == -1) {
 		/* ENOENT: committed elsewhere, or a lost write unlinked it */
 		if (errno != ENOENT)
-			r = fail_commit("cannot reopen new copy of ", e,
-			    errno);
+			r = fail_commit("cannot reopen new copy of ", e, errno);
 		goto out;
 	}
 	if ((held = locked(pfd)) == -1)
@@ -851,7 +854,7 @@ fix_done(int idx, int err)
 		return 0;
 	guard_busy++;
 	if (err != 0)
-		lost(idx, err);	/* NFS reports a failed write at close */
+		lost(idx, err); /* NFS reports a failed write at close */
 	r = release(idx);
 	guard_busy--;
 	errno = serrno;
@@ -873,7 +876,7 @@ fix_dup(int oldfd, int newfd)
 		return;
 	guard_busy++;
 	if ((idx = untrack(newfd)) != -1)
-		(void)release(idx);	/* dup2 over it closed it */
+		(void)release(idx); /* dup2 over it closed it */
 	if (fix_tracked(oldfd))
 		(void)track(newfd, atomic_load(&fdmap[oldfd]) - 1);
 	guard_busy--;
@@ -907,14 +910,15 @@ lost(int idx, int e)
 	/* Even if the program retries and succeeds: its last close fails. */
 	(void)atomic_compare_exchange_strong(&ents[idx].lost, &(int){ 0 },
 	    e != 0 ? e : EIO);
-	if (ent_dir(&ents[idx]) != -1 && hs_sys.unlinkat(ents[idx].dfd,
-	    base_of(ents[idx].tpath), 0) == 0) {
+	if (ent_dir(&ents[idx]) != -1 &&
+	    hs_sys.unlinkat(ents[idx].dfd, base_of(ents[idx].tpath), 0) == 0) {
 		if (e != 0)
 			report("lost a write to the new copy of ",
 			    ents[idx].dpath, e);
 		else
 			guard_say(1, "lost a write to the new copy of ",
-			    ents[idx].dpath, ": the program's stream has an "
+			    ents[idx].dpath,
+			    ": the program's stream has an "
 			    "error; the old file is kept");
 	}
 	guard_busy--;
@@ -941,15 +945,17 @@ copy_head(int from, int to, off_t len)
 	ssize_t n, w;
 
 	while (off < len) {
-		n = hs_sys.pread(from, buf, (size_t)(len - off) < sizeof(buf) ?
-		    (size_t)(len - off) : sizeof(buf), off);
+		n = hs_sys.pread(from, buf,
+		    (size_t)(len - off) < sizeof(buf) ? (size_t)(len - off) :
+							sizeof(buf),
+		    off);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n <= 0)
-			return n == 0 ? 0 : -1;	/* the file shrank meanwhile */
-		for (w = 0; w < n; ) {
-			ssize_t k = hs_sys.pwrite(to, buf + w,
-			    (size_t)(n - w), off + w);
+			return n == 0 ? 0 : -1; /* the file shrank meanwhile */
+		for (w = 0; w < n;) {
+			ssize_t k = hs_sys.pwrite(to, buf + w, (size_t)(n - w),
+			    off + w);
 			if (k == -1 && errno == EINTR)
 				continue;
 			if (k <= 0)
@@ -967,11 +973,10 @@ tmp_with_head(struct fix_ent *e, int accmode, off_t len)
 {
 	int fd, src, serrno;
 
-	if ((fd = create_tmp(e, accmode == O_RDONLY ? O_RDWR : accmode)) ==
-	    -1)
+	if ((fd = create_tmp(e, accmode == O_RDONLY ? O_RDWR : accmode)) == -1)
 		return -1;
-	src = hs_sys.openat(e->dfd, base_of(e->dpath), O_RDONLY |
-	    O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0);
+	src = hs_sys.openat(e->dfd, base_of(e->dpath),
+	    O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0);
 	if (src == -1 || copy_head(src, fd, len) == -1) {
 		serrno = errno;
 		if (src != -1)
@@ -1043,8 +1048,9 @@ fix_ftruncate(int fd, off_t len)
 		goto fail;
 	if ((tfd = tmp_with_head(e, fl & O_ACCMODE, len)) == -1)
 		goto fail;
-	if (lock_ofd(tfd) == -1 || REAL(dup3)(tfd, fd,
-	    (fdfl & FD_CLOEXEC) ? O_CLOEXEC : 0) == -1 || track(fd, idx) == -1)
+	if (lock_ofd(tfd) == -1 ||
+	    REAL(dup3)(tfd, fd, (fdfl & FD_CLOEXEC) ? O_CLOEXEC : 0) == -1 ||
+	    track(fd, idx) == -1)
 		goto fail;
 	(void)hs_sys.close(tfd);
 	(void)REAL(fcntl)(fd, F_SETFL, fl);
@@ -1083,8 +1089,8 @@ adopt_dir(struct fix_ent *e, uid_t *duid)
 	int fd;
 
 	if (split(e->dpath, dir, &base) == -1 ||
-	    (fd = hs_sys.openat(AT_FDCWD, dir, O_RDONLY | O_DIRECTORY |
-	    O_CLOEXEC, 0)) == -1)
+	    (fd = hs_sys.openat(AT_FDCWD, dir,
+		 O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0)) == -1)
 		return -1;
 	if (fstat(fd, &st) == -1) {
 		(void)hs_sys.close(fd);
@@ -1118,8 +1124,10 @@ owner_ok(const struct stat *st, uid_t duid, const char *tpath)
 
 	if (st->st_uid == geteuid() || st->st_uid == duid)
 		return 1;
-	(void)snprintf(post, sizeof(post), ": owned by uid %u, neither "
-	    "this program's nor the destination's owner", (unsigned)st->st_uid);
+	(void)snprintf(post, sizeof(post),
+	    ": owned by uid %u, neither "
+	    "this program's nor the destination's owner",
+	    (unsigned)st->st_uid);
 	guard_say(1, "not adopting ", tpath, post);
 	return 0;
 }
@@ -1181,7 +1189,7 @@ fix_exec_carry(int *fds, int max, char *env, size_t envlen)
 	size_t len;
 
 	if (foreign() || !fix_any())
-		return 0;		/* a vfork child's copies are its own */
+		return 0; /* a vfork child's copies are its own */
 	memset(want, 0, sizeof(want));
 	tracked = atomic_load(&live);
 	guard_busy++;
@@ -1198,14 +1206,14 @@ fix_exec_carry(int *fds, int max, char *env, size_t envlen)
 	    (int)getpid());
 	for (idx = 0; idx < FIX_MAX && n < max; idx++) {
 		if (!want[idx] || (fd = probe_open(&ents[idx])) == -1)
-			continue;	/* gone: committed, or a lost write */
+			continue; /* gone: committed, or a lost write */
 		/* Not on 0, 1 or 2, where a program would take it for one. */
 		copy = REAL(fcntl)(fd, F_DUPFD, 10);
 		(void)hs_sys.close(fd);
 		if (copy == -1)
 			continue;
-		len += (size_t)snprintf(env + len, len < envlen ?
-		    envlen - len : 0, " %d/%ju/%ju", copy,
+		len += (size_t)snprintf(env + len,
+		    len < envlen ? envlen - len : 0, " %d/%ju/%ju", copy,
 		    (uintmax_t)ents[idx].dev, (uintmax_t)ents[idx].ino);
 		if (len >= envlen) {
 			(void)hs_sys.close(copy);
@@ -1240,15 +1248,16 @@ close_carried(void)
 	if (v == NULL)
 		return;
 	if (strtol(v, &end, 10) == (long)getpid() && end != v) {
-		for (v = end; sscanf(v, " %d/%ju/%ju%n", &fd, &dev, &ino,
-		    &k) == 3; v += k) {
+		for (v = end;
+		     sscanf(v, " %d/%ju/%ju%n", &fd, &dev, &ino, &k) == 3;
+		     v += k) {
 			if (fstat(fd, &st) == -1 ||
 			    (uintmax_t)st.st_dev != dev ||
 			    (uintmax_t)st.st_ino != ino)
-				continue;	/* not our copy any more */
+				continue; /* not our copy any more */
 			guard_busy++;
-			if (!fix_tracked(fd) && fix_fd_path(fd, link,
-			    sizeof(link)) > 0)
+			if (!fix_tracked(fd) &&
+			    fix_fd_path(fd, link, sizeof(link)) > 0)
 				adopt_inherited(fd, link, 0);
 			(void)hs_sys.close(fd);
 			guard_busy--;
@@ -1290,9 +1299,9 @@ out:
  * _chain and _fileno are in its public struct_FILE.h), walked as its
  * own exit flush walks it.
  */
-extern FILE	*_IO_list_all;
-void		 _IO_list_lock(void);
-void		 _IO_list_unlock(void);
+extern FILE *_IO_list_all;
+void _IO_list_lock(void);
+void _IO_list_unlock(void);
 
 /*
  * Flush the streams on our temporaries: exit runs our destructor before

@@ -43,12 +43,12 @@ __thread int guard_busy __attribute__((tls_model("initial-exec")));
 struct guard_real guard_real;
 
 /* The _FORTIFY_SOURCE entries, declared only by fortified headers. */
-int	__open_2(const char *, int);
-int	__open64_2(const char *, int);
-int	__openat_2(int, const char *, int);
-int	__openat64_2(int, const char *, int);
+int __open_2(const char *, int);
+int __open64_2(const char *, int);
+int __openat_2(int, const char *, int);
+int __openat64_2(int, const char *, int);
 
-#define NEEDS_MODE(f)	(((f) & O_CREAT) || ((f) & O_TMPFILE) == O_TMPFILE)
+#define NEEDS_MODE(f) (((f)&O_CREAT) || ((f)&O_TMPFILE) == O_TMPFILE)
 
 /* ---- finding the real calls ----------------------------------------- */
 
@@ -276,25 +276,24 @@ may_truncate(int dirfd, const char *path, int nofollow, int acc, int fd)
 			return 0;
 		/* A sealed memfd refuses with EPERM. */
 		if ((fl = REAL(fcntl)(fd, F_GET_SEALS)) > 0 &&
-		    (fl & (F_SEAL_SHRINK | F_SEAL_WRITE |
-		    F_SEAL_FUTURE_WRITE)))
+		    (fl & (F_SEAL_SHRINK | F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)))
 			return 0;
 		dirfd = fd;
 		path = "";
 		at = AT_EMPTY_PATH;
-	} else if (faccessat(dirfd, path, acc == O_WRONLY ? W_OK :
-	    R_OK | W_OK, AT_EACCESS | at) == -1)
+	} else if (faccessat(dirfd, path, acc == O_WRONLY ? W_OK : R_OK | W_OK,
+		       AT_EACCESS | at) == -1)
 		return 0;
 	if (statx(dirfd, path, at, 0, &stx) == 0 &&
 	    (stx.stx_attributes & stx.stx_attributes_mask &
-	    (STATX_ATTR_IMMUTABLE | STATX_ATTR_APPEND)))
+		(STATX_ATTR_IMMUTABLE | STATX_ATTR_APPEND)))
 		return 0;
 	return 1;
 }
 
 enum verdict {
-	PASS,		/* make the real call */
-	DONE		/* answered: *fdp is the result, errno set if -1 */
+	PASS, /* make the real call */
+	DONE  /* answered: *fdp is the result, errno set if -1 */
 };
 
 /*
@@ -317,7 +316,8 @@ decide_open(int dirfd, const char *path, int flags, mode_t mode, int *fdp)
 		return PASS;
 	guard_busy++;
 	if (fstatat(dirfd, path, &st, nofollow ? AT_SYMLINK_NOFOLLOW : 0) ==
-	    -1 || !S_ISREG(st.st_mode) || st.st_size == 0 ||
+		-1 ||
+	    !S_ISREG(st.st_mode) || st.st_size == 0 ||
 	    guard_mapped(dirfd, path, nofollow, &st, &who) != 1 ||
 	    !may_truncate(dirfd, path, nofollow, flags & O_ACCMODE, -1))
 		goto out;
@@ -336,11 +336,15 @@ decide_open(int dirfd, const char *path, int flags, mode_t mode, int *fdp)
 		}
 		e = errno;
 		if (fix_full())
-			(void)snprintf(why, sizeof(why), "; the guard "
-			    "follows at most %d new files at once", FIX_MAX);
+			(void)snprintf(why, sizeof(why),
+			    "; the guard "
+			    "follows at most %d new files at once",
+			    FIX_MAX);
 		else
-			(void)snprintf(why, sizeof(why), "; cannot make a "
-			    "new file beside it: %s", strerrordesc_np(e));
+			(void)snprintf(why, sizeof(why),
+			    "; cannot make a "
+			    "new file beside it: %s",
+			    strerrordesc_np(e));
 		say_mapped("refused to truncate ", path, ": mapped by ", &who,
 		    why);
 		errno = ETXTBSY;
@@ -383,7 +387,7 @@ decide_truncate(const char *path, int fd, off_t len, int *rp)
 	    (path == NULL && fix_tracked(fd)))
 		goto out;
 	r = path != NULL ? guard_mapped(AT_FDCWD, path, 0, &st, &who) :
-	    guard_mapped_fd(fd, &st, &who);
+			   guard_mapped_fd(fd, &st, &who);
 	if (r != 1 || !may_truncate(AT_FDCWD, path, 0, O_WRONLY, fd))
 		goto out;
 	if (path == NULL)
@@ -395,7 +399,7 @@ decide_truncate(const char *path, int fd, off_t len, int *rp)
 		v = PASS;
 	} else if (guard_mode == GUARD_FIX &&
 	    (*rp = fd == -1 ? fix_truncate(path, len) :
-	    fix_ftruncate(fd, len)) == 0)
+			      fix_ftruncate(fd, len)) == 0)
 		say_mapped("", path, " is mapped by ", &who,
 		    ": truncated copy renamed over it");
 	else {
@@ -418,18 +422,17 @@ guarded_openat(int (*real)(int, const char *, int, ...), int dirfd,
 {
 	int fd;
 
-	if (!guard_busy &&
-	    decide_open(dirfd, path, flags, mode, &fd) == DONE)
+	if (!guard_busy && decide_open(dirfd, path, flags, mode, &fd) == DONE)
 		return fd;
 	fd = real(dirfd, path, flags, mode);
 	if (fd != -1 && !guard_busy && fix_any())
-		(void)fix_closed(fd);	/* a number we tracked was reused */
+		(void)fix_closed(fd); /* a number we tracked was reused */
 	return fd;
 }
 
 static int
-guarded_open(int (*real)(const char *, int, ...), const char *path,
-    int flags, mode_t mode)
+guarded_open(int (*real)(const char *, int, ...), const char *path, int flags,
+    mode_t mode)
 {
 	int fd;
 
@@ -560,7 +563,7 @@ fopen_trunc_flags(const char *mode)
 		else if (*m == 'e')
 			flags |= O_CLOEXEC;
 		else if (*m == 'x')
-			return 0;	/* O_EXCL: never an existing file */
+			return 0; /* O_EXCL: never an existing file */
 	return flags;
 }
 
@@ -654,7 +657,7 @@ guarded_freopen(FILE *(*real)(const char *, const char *, FILE *),
 	f = real(path, mode, stream);
 	serrno = errno;
 	if (oldfd != -1 && path == NULL && f != NULL)
-		(void)fix_adopt(oldfd, fileno(f));	/* same file */
+		(void)fix_adopt(oldfd, fileno(f)); /* same file */
 	else if (oldfd != -1)
 		(void)fix_closed(oldfd);
 	if (fd != -1) {
@@ -698,7 +701,7 @@ fclose(FILE *stream)
 	idx = fix_closing(fd);
 	r = REAL(fclose)(stream);
 	if ((err = fix_done(idx, r == EOF ? errno : 0)) != 0 && r == 0) {
-		errno = err;		/* the replacement failed */
+		errno = err; /* the replacement failed */
 		r = EOF;
 	}
 	return r;
@@ -755,10 +758,10 @@ close(int fd)
 
 	if (guard_busy || !fix_any() || (idx = fix_closing(fd)) == -1)
 		return guard_real.close != NULL ? guard_real.close(fd) :
-		    (int)syscall(SYS_close, fd);
+						  (int)syscall(SYS_close, fd);
 	r = REAL(close)(fd);
 	if ((e = fix_done(idx, r == -1 ? errno : 0)) != 0 && r == 0) {
-		errno = e;		/* the replacement failed */
+		errno = e; /* the replacement failed */
 		r = -1;
 	}
 	return r;
@@ -868,8 +871,9 @@ fcntl64(int fd, int cmd, ...)
 	va_start(ap, cmd);
 	arg = va_arg(ap, void *);
 	va_end(ap);
-	return guarded_fcntl(guard_real.fcntl64 != NULL ?
-	    REAL(fcntl64) : REAL(fcntl), fd, cmd, arg);
+	return guarded_fcntl(guard_real.fcntl64 != NULL ? REAL(fcntl64) :
+							  REAL(fcntl),
+	    fd, cmd, arg);
 }
 
 /* ---- writes, for --fix ---------------------------------------------- */
@@ -895,20 +899,18 @@ name params								\
 }
 /* clang-format on */
 
-WATCHED(ssize_t, write, (int fd, const void *buf, size_t n),
-    (fd, buf, n), fd)
+WATCHED(ssize_t, write, (int fd, const void *buf, size_t n), (fd, buf, n), fd)
 WATCHED(ssize_t, pwrite, (int fd, const void *buf, size_t n, off_t off),
     (fd, buf, n, off), fd)
 WATCHED(ssize_t, pwrite64, (int fd, const void *buf, size_t n, off_t off),
     (fd, buf, n, off), fd)
 WATCHED(ssize_t, writev, (int fd, const struct iovec *iov, int cnt),
     (fd, iov, cnt), fd)
-WATCHED(ssize_t, pwritev,
-    (int fd, const struct iovec *iov, int cnt, off_t off),
+WATCHED(ssize_t, pwritev, (int fd, const struct iovec *iov, int cnt, off_t off),
     (fd, iov, cnt, off), fd)
 WATCHED(ssize_t, pwritev64,
-    (int fd, const struct iovec *iov, int cnt, off_t off),
-    (fd, iov, cnt, off), fd)
+    (int fd, const struct iovec *iov, int cnt, off_t off), (fd, iov, cnt, off),
+    fd)
 WATCHED(ssize_t, pwritev2,
     (int fd, const struct iovec *iov, int cnt, off_t off, int fl),
     (fd, iov, cnt, off, fl), fd)

@@ -45,17 +45,13 @@
 #include <sys/uio.h>
 #include <stdio.h>
 
-#define GUARD_EXPORT	__attribute__((visibility("default")))
+#define GUARD_EXPORT __attribute__((visibility("default")))
 
-enum guard_mode {
-	GUARD_REFUSE = 0,
-	GUARD_WARN,
-	GUARD_FIX
-};
+enum guard_mode { GUARD_REFUSE = 0, GUARD_WARN, GUARD_FIX };
 
 /* The environment cmd_guard.c passes the mode and -q through. */
-#define GUARD_ENV_MODE	"HOTSWAP_GUARD_MODE"	/* refuse, warn, fix */
-#define GUARD_ENV_QUIET	"HOTSWAP_GUARD_QUIET"	/* "1": no messages */
+#define GUARD_ENV_MODE	  "HOTSWAP_GUARD_MODE"	/* refuse, warn, fix */
+#define GUARD_ENV_QUIET	  "HOTSWAP_GUARD_QUIET" /* "1": no messages */
 /* From an image to the one it execs: descriptors to close (fix.c). */
 #define GUARD_ENV_CARRIED "HOTSWAP_GUARD_CARRIED"
 
@@ -67,63 +63,62 @@ extern __thread int guard_busy __attribute__((tls_model("initial-exec")));
 
 /* The next definitions of what we interpose, found with dlsym(RTLD_NEXT). */
 struct guard_real {
-	int	(*open)(const char *, int, ...);
-	int	(*open64)(const char *, int, ...);
-	int	(*openat)(int, const char *, int, ...);
-	int	(*openat64)(int, const char *, int, ...);
-	int	(*open_2)(const char *, int);
-	int	(*open64_2)(const char *, int);
-	int	(*openat_2)(int, const char *, int);
-	int	(*openat64_2)(int, const char *, int);
-	int	(*creat)(const char *, mode_t);
-	int	(*creat64)(const char *, mode_t);
-	FILE	*(*fopen)(const char *, const char *);
-	FILE	*(*fopen64)(const char *, const char *);
-	FILE	*(*freopen)(const char *, const char *, FILE *);
-	FILE	*(*freopen64)(const char *, const char *, FILE *);
-	int	(*fclose)(FILE *);
-	int	(*truncate)(const char *, off_t);
-	int	(*truncate64)(const char *, off_t);
-	int	(*ftruncate)(int, off_t);
-	int	(*ftruncate64)(int, off_t);
-	int	(*close)(int);
-	int	(*close_range)(unsigned int, unsigned int, int);
-	void	(*closefrom)(int);
-	int	(*dup)(int);
-	int	(*dup2)(int, int);
-	int	(*dup3)(int, int, int);
-	int	(*fcntl)(int, int, ...);
-	int	(*fcntl64)(int, int, ...);
-	void	(*exit_)(int);
-	void	(*Exit_)(int);
+	int (*open)(const char *, int, ...);
+	int (*open64)(const char *, int, ...);
+	int (*openat)(int, const char *, int, ...);
+	int (*openat64)(int, const char *, int, ...);
+	int (*open_2)(const char *, int);
+	int (*open64_2)(const char *, int);
+	int (*openat_2)(int, const char *, int);
+	int (*openat64_2)(int, const char *, int);
+	int (*creat)(const char *, mode_t);
+	int (*creat64)(const char *, mode_t);
+	FILE *(*fopen)(const char *, const char *);
+	FILE *(*fopen64)(const char *, const char *);
+	FILE *(*freopen)(const char *, const char *, FILE *);
+	FILE *(*freopen64)(const char *, const char *, FILE *);
+	int (*fclose)(FILE *);
+	int (*truncate)(const char *, off_t);
+	int (*truncate64)(const char *, off_t);
+	int (*ftruncate)(int, off_t);
+	int (*ftruncate64)(int, off_t);
+	int (*close)(int);
+	int (*close_range)(unsigned int, unsigned int, int);
+	void (*closefrom)(int);
+	int (*dup)(int);
+	int (*dup2)(int, int);
+	int (*dup3)(int, int, int);
+	int (*fcntl)(int, int, ...);
+	int (*fcntl64)(int, int, ...);
+	void (*exit_)(int);
+	void (*Exit_)(int);
 	/* The writes, watched for --fix (fix_lost()). */
-	ssize_t	(*write)(int, const void *, size_t);
-	ssize_t	(*pwrite)(int, const void *, size_t, off_t);
-	ssize_t	(*pwrite64)(int, const void *, size_t, off_t);
-	ssize_t	(*writev)(int, const struct iovec *, int);
-	ssize_t	(*pwritev)(int, const struct iovec *, int, off_t);
-	ssize_t	(*pwritev64)(int, const struct iovec *, int, off_t);
-	ssize_t	(*pwritev2)(int, const struct iovec *, int, off_t, int);
-	ssize_t	(*pwritev64v2)(int, const struct iovec *, int, off_t, int);
-	ssize_t	(*copy_file_range)(int, off_t *, int, off_t *, size_t,
-		    unsigned int);
-	ssize_t	(*sendfile)(int, int, off_t *, size_t);
-	ssize_t	(*sendfile64)(int, int, off_t *, size_t);
-	ssize_t	(*splice)(int, off_t *, int, off_t *, size_t, unsigned int);
-	int	(*fsync)(int);
-	int	(*fdatasync)(int);
+	ssize_t (*write)(int, const void *, size_t);
+	ssize_t (*pwrite)(int, const void *, size_t, off_t);
+	ssize_t (*pwrite64)(int, const void *, size_t, off_t);
+	ssize_t (*writev)(int, const struct iovec *, int);
+	ssize_t (*pwritev)(int, const struct iovec *, int, off_t);
+	ssize_t (*pwritev64)(int, const struct iovec *, int, off_t);
+	ssize_t (*pwritev2)(int, const struct iovec *, int, off_t, int);
+	ssize_t (*pwritev64v2)(int, const struct iovec *, int, off_t, int);
+	ssize_t (*copy_file_range)(int, off_t *, int, off_t *, size_t,
+	    unsigned int);
+	ssize_t (*sendfile)(int, int, off_t *, size_t);
+	ssize_t (*sendfile64)(int, int, off_t *, size_t);
+	ssize_t (*splice)(int, off_t *, int, off_t *, size_t, unsigned int);
+	int (*fsync)(int);
+	int (*fdatasync)(int);
 	/* The execs, for --fix (exec.c). */
-	int	(*execve)(const char *, char *const[], char *const[]);
-	int	(*execveat)(int, const char *, char *const[], char *const[],
-		    int);
-	int	(*fexecve)(int, char *const[], char *const[]);
-	int	(*execvpe)(const char *, char *const[], char *const[]);
+	int (*execve)(const char *, char *const[], char *const[]);
+	int (*execveat)(int, const char *, char *const[], char *const[], int);
+	int (*fexecve)(int, char *const[], char *const[]);
+	int (*execvpe)(const char *, char *const[], char *const[]);
 };
 
 extern struct guard_real guard_real;
 
 /* guard.c */
-void	guard_resolve(void);
+void guard_resolve(void);
 /* The real call, resolved on first use (before our constructor ran). */
 /* clang-format off */
 #define REAL(field)							\
@@ -135,15 +130,14 @@ void	guard_resolve(void);
  * path escaped; never through stdio, so the program's own stderr
  * buffer is left alone.  Nothing in -q mode unless always is set.
  */
-void	guard_say(int always, const char *fmt, const char *path,
-	    const char *tail);
+void guard_say(int always, const char *fmt, const char *path, const char *tail);
 
 /* mapped.c */
-#define GUARD_PIDS	8	/* PIDs named in a message */
+#define GUARD_PIDS 8 /* PIDs named in a message */
 
 struct guard_who {
-	unsigned long	 npids;		/* processes that map it */
-	pid_t		 pids[GUARD_PIDS];
+	unsigned long npids; /* processes that map it */
+	pid_t pids[GUARD_PIDS];
 };
 
 /*
@@ -153,17 +147,17 @@ struct guard_who {
  * the call through: the guard never breaks a program by its own
  * failure).
  */
-int	guard_mapped(int dirfd, const char *path, int nofollow,
-	    const struct stat *st, struct guard_who *who);
+int guard_mapped(int dirfd, const char *path, int nofollow,
+    const struct stat *st, struct guard_who *who);
 /* The same for an open descriptor. */
-int	guard_mapped_fd(int fd, const struct stat *st, struct guard_who *who);
+int guard_mapped_fd(int fd, const struct stat *st, struct guard_who *who);
 
 /* fix.c */
-#define FIX_MAX		32	/* temporaries in flight in one process */
-#define FIX_FDS		(1 << 20) /* descriptors it can follow (nr_open) */
+#define FIX_MAX 32	  /* temporaries in flight in one process */
+#define FIX_FDS (1 << 20) /* descriptors it can follow (nr_open) */
 
-void	fix_init(void);		/* constructor: adopt inherited temps */
-void	fix_exit(int flush);	/* exit, _exit: close and commit ours */
+void fix_init(void);	  /* constructor: adopt inherited temps */
+void fix_exit(int flush); /* exit, _exit: close and commit ours */
 /*
  * Open a fresh temporary beside the file dirfd/path names (its final
  * name, symlinks followed), with the program's flags less O_TRUNC and
@@ -172,20 +166,20 @@ void	fix_exit(int flush);	/* exit, _exit: close and commit ours */
  * -1 with errno set (the caller then refuses; fix_full() says whether
  * it was for want of a free entry).
  */
-int	fix_open(int dirfd, const char *path, int flags, mode_t mode);
+int fix_open(int dirfd, const char *path, int flags, mode_t mode);
 /* Drop a temporary fix_open() made, unused: nothing is replaced. */
-void	fix_abandon(int fd);
+void fix_abandon(int fd);
 /* truncate(2) as a replacement: a new file of the first len bytes. */
-int	fix_truncate(const char *path, off_t len);
+int fix_truncate(const char *path, off_t len);
 /* ftruncate(2): fd is moved onto a temporary of the first len bytes. */
-int	fix_ftruncate(int fd, off_t len);
-int	fix_tracked(int fd);
+int fix_ftruncate(int fd, off_t len);
+int fix_tracked(int fd);
 /*
  * What /proc/self/fd says fd is, NUL-terminated in buf (cut to len - 1
  * bytes); readlink(2)'s length, or -1.
  */
-ssize_t	fix_fd_path(int fd, char *buf, size_t len);
-int	fix_full(void);		/* the last fix_open() found no entry */
+ssize_t fix_fd_path(int fd, char *buf, size_t len);
+int fix_full(void); /* the last fix_open() found no entry */
 /*
  * Descriptor events.  A close: fix_closing(fd) before the real call
  * (the entry fd stood for, untracked, so that no thread that gets the
@@ -195,19 +189,19 @@ int	fix_full(void);		/* the last fix_open() found no entry */
  * or the errno of a replacement that failed (said on stderr) for the
  * close to report; errno is kept.
  */
-int	fix_closing(int fd);
-int	fix_done(int entry, int err);
-int	fix_closed(int fd);
-void	fix_dup(int oldfd, int newfd);
+int fix_closing(int fd);
+int fix_done(int entry, int err);
+int fix_closed(int fd);
+void fix_dup(int oldfd, int newfd);
 /*
  * A write to fd failed with errno e (0: a stream's error flag): if fd
  * is a temporary, it will not replace the file.
  */
-void	fix_lost(int fd, int e);
+void fix_lost(int fd, int e);
 /* fd is a new open file description of the temporary that tfd holds. */
-int	fix_adopt(int tfd, int fd);
+int fix_adopt(int tfd, int fd);
 /* Nonzero if any descriptor is tracked: the fast path's one test. */
-int	fix_any(void);
+int fix_any(void);
 /*
  * Before an exec: for each temporary that a descriptor with FD_CLOEXEC
  * holds, a lockless copy without it (at most max, into fds), and
@@ -215,7 +209,7 @@ int	fix_any(void);
  * the number of copies.  After an exec that failed, fix_exec_drop()
  * closes them.
  */
-int	fix_exec_carry(int *fds, int max, char *env, size_t envlen);
-void	fix_exec_drop(const int *fds, int n);
+int fix_exec_carry(int *fds, int max, char *env, size_t envlen);
+void fix_exec_drop(const int *fds, int n);
 
 #endif /* HS_GUARD_H */

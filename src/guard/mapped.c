@@ -64,24 +64,24 @@
 #include "sys.h"
 #include "guard.h"
 
-#define FRESH_MS	100
+#define FRESH_MS 100
 
 struct mset_ent {
-	dev_t		 dev;
-	ino_t		 ino;		/* 0: empty slot */
-	pid_t		 last;		/* the last PID counted */
-	unsigned long	 npids;
-	pid_t		 pids[GUARD_PIDS];
+	dev_t dev;
+	ino_t ino;  /* 0: empty slot */
+	pid_t last; /* the last PID counted */
+	unsigned long npids;
+	pid_t pids[GUARD_PIDS];
 };
 
 /* The set, its age and the cost of the walk that made it. */
 static struct {
-	struct mset_ent	*v;
-	size_t		 cap;		/* a power of two, or 0 */
-	size_t		 n;
-	int64_t		 built_ns;	/* CLOCK_MONOTONIC; 0: never */
-	int64_t		 walk_ns;
-	int		 ioctl_ok;	/* -1 unknown, 0 no, 1 yes */
+	struct mset_ent *v;
+	size_t cap; /* a power of two, or 0 */
+	size_t n;
+	int64_t built_ns; /* CLOCK_MONOTONIC; 0: never */
+	int64_t walk_ns;
+	int ioctl_ok; /* -1 unknown, 0 no, 1 yes */
 } mset = { .ioctl_ok = -1 };
 
 static pthread_mutex_t mset_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -112,15 +112,17 @@ lease_probe(int dirfd, const char *path, int nofollow)
 {
 	int fd, r, e;
 
-	fd = hs_openat(dirfd, path, O_RDONLY | O_NONBLOCK | O_NOCTTY |
-	    O_CLOEXEC | (nofollow ? O_NOFOLLOW : 0), 0);
+	fd = hs_openat(dirfd, path,
+	    O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC |
+		(nofollow ? O_NOFOLLOW : 0),
+	    0);
 	if (fd == -1)
 		return -1;
 	r = REAL(fcntl)(fd, F_SETSIG, SIGURG);
 	if (r == 0)
 		r = REAL(fcntl)(fd, F_SETLEASE, F_WRLCK);
 	e = errno;
-	(void)hs_close(fd);	/* and with it the lease */
+	(void)hs_close(fd); /* and with it the lease */
 	if (r == 0)
 		return 0;
 	return e == EAGAIN ? 1 : -1;
@@ -189,9 +191,9 @@ add(dev_t dev, ino_t ino, pid_t pid)
 
 /* The walk's state: the process being added and its last file. */
 struct walk_at {
-	pid_t		 pid;
-	dev_t		 ldev;
-	ino_t		 lino;
+	pid_t pid;
+	dev_t ldev;
+	ino_t lino;
 };
 
 /* A VMA of the process: its file into the set, once per run of VMAs. */
@@ -201,7 +203,7 @@ add_rec(void *arg, const struct hs_maps_rec *rec)
 	struct walk_at *w = arg;
 
 	if (rec->ino == 0 || (rec->ino == w->lino && rec->dev == w->ldev))
-		return 0;	/* anonymous, or the same file again */
+		return 0; /* anonymous, or the same file again */
 	w->ldev = rec->dev;
 	w->lino = rec->ino;
 	return add(rec->dev, rec->ino, w->pid);
@@ -238,7 +240,7 @@ walk(void)
 	int64_t t0 = now_ns();
 
 	if ((procfd = hs_openat(AT_FDCWD, "/proc", O_RDONLY | O_DIRECTORY,
-	    0)) == -1)
+		 0)) == -1)
 		return -1;
 	if ((buf = malloc(HS_PROCWALK_BUF)) == NULL)
 		goto out;
@@ -255,7 +257,7 @@ walk(void)
 	mset.ioctl_ok = pm.ioctl_ok;
 	hs_pmaps_free(&pm);
 	hs_procwalk_close(&list);
-	if (r == 0) {		/* else the listing failed: -1 */
+	if (r == 0) { /* else the listing failed: -1 */
 		mset.built_ns = now_ns();
 		mset.walk_ns = mset.built_ns - t0;
 	}
@@ -294,7 +296,7 @@ lookup(const struct stat *st, int fd)
 	if (mset.cap == 0 || st->st_ino == 0)
 		return NULL;
 	for (i = slot_of(st->st_ino, mset.cap); mset.v[i].ino != 0;
-	    i = (i + 1) & (mset.cap - 1)) {
+	     i = (i + 1) & (mset.cap - 1)) {
 		e = &mset.v[i];
 		if (e->ino != st->st_ino)
 			continue;
@@ -348,8 +350,7 @@ ask_bpf(const struct stat *st, int fd, struct guard_who *who)
 		return -1;
 	}
 	/* The device as maps shows it: not stat's on btrfs. */
-	id.dev = fd != -1 && hs_fileid_fd(fd, &fid) == 0 ? fid.dev :
-	    st->st_dev;
+	id.dev = fd != -1 && hs_fileid_fd(fd, &fid) == 0 ? fid.dev : st->st_dev;
 	id.ino = st->st_ino;
 	id.which = 0;
 	if ((it = hs_bpf_who(&id, 1)) == -1) {
@@ -362,7 +363,7 @@ ask_bpf(const struct stat *st, int fd, struct guard_who *who)
 	while ((r = hs_bpf_peek(&rd, &rec)) == 1) {
 		hs_bpf_take(&rd);
 		if (rec.tgid == last)
-			continue;	/* one process, VMA after VMA */
+			continue; /* one process, VMA after VMA */
 		last = rec.tgid;
 		if (who->npids < GUARD_PIDS)
 			who->pids[who->npids] = (pid_t)last;
@@ -370,7 +371,7 @@ ask_bpf(const struct stat *st, int fd, struct guard_who *who)
 	}
 	(void)hs_close(it);
 	if (r == -1)
-		return -1;	/* torn or failed: let the walk answer */
+		return -1; /* torn or failed: let the walk answer */
 	return who->npids > 0;
 }
 
@@ -413,16 +414,18 @@ fail:
 }
 
 int
-guard_mapped(int dirfd, const char *path, int nofollow,
-    const struct stat *st, struct guard_who *who)
+guard_mapped(int dirfd, const char *path, int nofollow, const struct stat *st,
+    struct guard_who *who)
 {
 	int in_use, fd, r;
 
 	in_use = lease_probe(dirfd, path, nofollow);
 	if (in_use == 0)
 		return 0;
-	fd = hs_openat(dirfd, path, O_RDONLY | O_NONBLOCK | O_NOCTTY |
-	    O_CLOEXEC | (nofollow ? O_NOFOLLOW : 0), 0);
+	fd = hs_openat(dirfd, path,
+	    O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC |
+		(nofollow ? O_NOFOLLOW : 0),
+	    0);
 	r = ask_set(st, fd, in_use == 1, who);
 	if (fd != -1)
 		(void)hs_close(fd);

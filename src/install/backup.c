@@ -55,4 +55,3 @@ hs_make_backup(struct hs_dest *d, const char *suffix, struct hs_result *res)
 	}
 	return 0;
 }
-

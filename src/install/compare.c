@@ -10,7 +10,7 @@
 #include "install.h"
 #include "sys.h"
 
-#define RW_BUF		(256 * 1024)
+#define RW_BUF (256 * 1024)
 
 /* -C: does the destination already hold this content and metadata? */
 int
@@ -51,4 +51,3 @@ out:
 	free(b);
 	return r;
 }
-

@@ -27,19 +27,19 @@
 #include "install.h"
 #include "sys.h"
 
-#define RW_BUF		(256 * 1024)
-#define RANGE_CHUNK	(16 * 1024 * 1024)	/* progress, writeback */
-#define WRITEBACK_MIN	(4 * RANGE_CHUNK)	/* smaller: the fsync does */
+#define RW_BUF	      (256 * 1024)
+#define RANGE_CHUNK   (16 * 1024 * 1024) /* progress, writeback */
+#define WRITEBACK_MIN (4 * RANGE_CHUNK)	 /* smaller: the fsync does */
 
 struct copier {
-	int		 in, out;
-	const char	*src;
-	uint64_t	 total, done;
-	char		*buf;
-	int		 use_range;
-	int		 stream;	/* not a regular file: read(2) */
-	int		 writeback;	/* start writeback as we go */
-	off_t		 wb_from;	/* copied since, not yet started */
+	int in, out;
+	const char *src;
+	uint64_t total, done;
+	char *buf;
+	int use_range;
+	int stream;    /* not a regular file: read(2) */
+	int writeback; /* start writeback as we go */
+	off_t wb_from; /* copied since, not yet started */
 	const struct hs_install_opts *opts;
 	struct hs_result *res;
 };
@@ -67,7 +67,7 @@ writeback(struct copier *c, off_t off, int force)
 		return 0;
 	c->wb_from = off;
 	if (hs_sys.sync_file_range(c->out, from, off - from,
-	    SYNC_FILE_RANGE_WRITE) == 0)
+		SYNC_FILE_RANGE_WRITE) == 0)
 		return 0;
 	if (unsupported(errno) || errno == ESPIPE) {
 		c->writeback = 0;
@@ -86,7 +86,7 @@ in_cache(int fd, off_t size)
 	if (pagesize == 0)
 		pagesize = sysconf(_SC_PAGESIZE);
 	if (hs_sys.cached(fd, 0, (uint64_t)size, &pages) == -1)
-		return 0;	/* cannot tell: as before */
+		return 0; /* cannot tell: as before */
 	return pages * (uint64_t)pagesize >= (uint64_t)size / 10 * 9;
 }
 
@@ -127,7 +127,7 @@ copy_rw(struct copier *c, off_t off, off_t end)
 	c->res->method = HS_COPY_READWRITE;
 	while (end == -1 || off < end) {
 		want = end == -1 || end - off > RW_BUF ? RW_BUF :
-		    (size_t)(end - off);
+							 (size_t)(end - off);
 		n = read_at(c, want, off);
 		if (n == -1)
 			return hs_fail(c->res, "cannot read", c->src);
@@ -164,8 +164,9 @@ copy_range(struct copier *c, off_t off, off_t end)
 			break;
 		}
 		if (n == -1)
-			return hs_fail(c->res, "cannot copy to", c->res->target);
-		if (n == 0)		/* the source shrank: its end is here */
+			return hs_fail(c->res, "cannot copy to",
+			    c->res->target);
+		if (n == 0) /* the source shrank: its end is here */
 			return 0;
 		c->res->method = HS_COPY_RANGE;
 		off += n;
@@ -179,13 +180,12 @@ copy_range(struct copier *c, off_t off, off_t end)
 
 /* Next data segment at or after off: [*data, *hole); 0 at end of data. */
 static int
-next_segment(struct copier *c, off_t off, off_t size, off_t *data,
-    off_t *hole)
+next_segment(struct copier *c, off_t off, off_t size, off_t *data, off_t *hole)
 {
 	*data = hs_sys.lseek(c->in, off, SEEK_DATA);
 	if (*data == -1 && errno == ENXIO)
 		return 0;
-	if (*data == -1 && errno == EINVAL) {	/* no SEEK_DATA here */
+	if (*data == -1 && errno == EINVAL) { /* no SEEK_DATA here */
 		*data = off;
 		*hole = size;
 		return off < size;
@@ -235,7 +235,12 @@ hs_copy_data(int in, const char *src, const struct stat *st, int out,
     const struct hs_install_opts *opts, struct hs_result *res)
 {
 	struct copier c = {
-		.in = in, .src = src, .out = out, .use_range = 1, .opts = opts, .res = res,
+		.in = in,
+		.src = src,
+		.out = out,
+		.use_range = 1,
+		.opts = opts,
+		.res = res,
 		.total = S_ISREG(st->st_mode) ? (uint64_t)st->st_size : 0,
 	};
 	int r;

@@ -19,7 +19,7 @@
 #include "install.h"
 #include "sys.h"
 
-#define MAX_HOPS	40	/* the kernel's own limit for symlinks */
+#define MAX_HOPS 40 /* the kernel's own limit for symlinks */
 
 /*
  * Split path into its directory and its last component.  A trailing
@@ -67,11 +67,12 @@ open_existing(char *dir, char **rest)
 
 	for (;;) {
 		while (p > dir && p[-1] == '/')
-			p--;		/* "a//b/": the slashes go with b */
+			p--; /* "a//b/": the slashes go with b */
 		c = *p;
 		*p = '\0';
-		fd = p == dir ? hs_openat(AT_FDCWD, *dir == '/' ? "/" : ".",
-		    O_RDONLY | O_DIRECTORY, 0) :
+		fd = p == dir ?
+		    hs_openat(AT_FDCWD, *dir == '/' ? "/" : ".",
+			O_RDONLY | O_DIRECTORY, 0) :
 		    hs_openat(AT_FDCWD, dir, O_RDONLY | O_DIRECTORY, 0);
 		*p = c;
 		if (fd != -1 || errno != ENOENT || p == dir) {
@@ -115,7 +116,7 @@ mkdir_step(int at, const char *name, int sync)
 	if (hs_sys.fstat(fd, &st) == 0 && st.st_uid == geteuid())
 		return fd;
 	if (st.st_uid != geteuid())
-		errno = EACCES;		/* swapped for another's */
+		errno = EACCES; /* swapped for another's */
 	serrno = errno;
 	(void)hs_close(fd);
 	errno = serrno;
@@ -224,8 +225,10 @@ follow(struct hs_dest *d, struct hs_result *res)
 	int fd;
 
 	if (may_follow(d) == -1)
-		return hs_fail(res, "refusing to follow another user's "
-		    "symbolic link in a sticky directory:", res->target);
+		return hs_fail(res,
+		    "refusing to follow another user's "
+		    "symbolic link in a sticky directory:",
+		    res->target);
 	n = hs_sys.readlinkat(d->dirfd, d->name, link, sizeof(link) - 1);
 	if (n == -1)
 		return hs_fail(res, "cannot read symbolic link", res->target);
@@ -256,7 +259,7 @@ hs_dest_open(const char *dst, unsigned int flags, struct hs_dest *d,
 	d->dirfd = open_dir(AT_FDCWD, dir);
 	if (d->dirfd == -1 && errno == ENOENT && (flags & HS_MKDIRS)) {
 		if (flags & HS_DRY_RUN)
-			return 0;	/* would be created: nothing to check */
+			return 0; /* would be created: nothing to check */
 		/* The very directory made: never reopened by path. */
 		d->dirfd = hs_mkdirs_open(dir, !(flags & HS_NO_SYNC));
 		if (d->dirfd == -1)
@@ -266,7 +269,7 @@ hs_dest_open(const char *dst, unsigned int flags, struct hs_dest *d,
 		return hs_fail(res, "cannot open directory of", dst);
 	for (hops = 0;; hops++) {
 		if (hs_sys.fstatat(d->dirfd, d->name, &d->st,
-		    AT_SYMLINK_NOFOLLOW) == -1) {
+			AT_SYMLINK_NOFOLLOW) == -1) {
 			if (errno != ENOENT)
 				return hs_fail(res, "cannot stat", res->target);
 			if (hops > 0)
@@ -317,4 +320,3 @@ hs_open_old(struct hs_dest *d, int *fdp, struct hs_result *res)
 		return hs_fail(res, "cannot stat", res->target);
 	return 0;
 }
-

@@ -34,7 +34,7 @@ scan_mappers(int fd, struct hs_result *res)
 	if ((r = hs_scan_who(s, &id, 1)) == 0) {
 		while ((r = hs_scan_next(s, &proc, &maps, &n)) == 1) {
 			if (res->mappers < sizeof(res->mapper_pids) /
-			    sizeof(res->mapper_pids[0]))
+				sizeof(res->mapper_pids[0]))
 				res->mapper_pids[res->mappers] = proc->pid;
 			res->mappers++;
 		}
@@ -73,14 +73,12 @@ overwrite(int in, const char *src, const struct stat *sst, int out,
  * HS_IN_PLACE; d is resolved, in is the open source.
  */
 int
-hs_in_place(int in, const char *src, const struct stat *sst,
-    struct hs_dest *d, const struct hs_install_opts *opts,
-    struct hs_result *res)
+hs_in_place(int in, const char *src, const struct stat *sst, struct hs_dest *d,
+    const struct hs_install_opts *opts, struct hs_result *res)
 {
 	int out, ret = -1, serrno;
 
-	out = hs_openat(d->dirfd, d->name, O_WRONLY | O_NOFOLLOW | O_NOCTTY,
-	    0);
+	out = hs_openat(d->dirfd, d->name, O_WRONLY | O_NOFOLLOW | O_NOCTTY, 0);
 	if (out == -1)
 		return hs_fail(res, "cannot open for writing", res->target);
 	if (scan_mappers(out, res) == -1) {
@@ -89,8 +87,10 @@ hs_in_place(int in, const char *src, const struct stat *sst,
 	}
 	if (res->mappers > 0 && !(opts->flags & HS_FORCE)) {
 		errno = ETXTBSY;
-		hs_fail(res, "refusing to write in place: running processes "
-		    "map", res->target);
+		hs_fail(res,
+		    "refusing to write in place: running processes "
+		    "map",
+		    res->target);
 		goto out;
 	}
 	if (opts->flags & HS_DRY_RUN)

@@ -19,32 +19,31 @@
 #include "hotswap.h"
 
 /* Record a failure in res and return -1; errno is left as it was. */
-int	hs_fail(struct hs_result *, const char *step, const char *path);
+int hs_fail(struct hs_result *, const char *step, const char *path);
 
 /* backup.c: the backup suffix in force, and the backup's name. */
 const char *hs_suffix(const struct hs_install_opts *);
-int	hs_backup_name(char *buf, const char *name, const char *suffix);
+int hs_backup_name(char *buf, const char *name, const char *suffix);
 struct hs_dest;
 struct hs_meta;
 /* Hard-link d's file to its backup name (res->backup says which). */
-int	hs_make_backup(struct hs_dest *d, const char *suffix,
-	    struct hs_result *);
+int hs_make_backup(struct hs_dest *d, const char *suffix, struct hs_result *);
 
 /* source.c: open src (not a directory); its fd, or -1 with res set. */
-int	hs_open_source(const char *src, struct stat *, struct hs_result *);
+int hs_open_source(const char *src, struct stat *, struct hs_result *);
 
 /* compare.c: -C; 1 if old already has src's content and planned metadata. */
-int	hs_unchanged(int in, const struct stat *, int old,
-	    const struct stat *, const struct hs_meta *);
+int hs_unchanged(int in, const struct stat *, int old, const struct stat *,
+    const struct hs_meta *);
 /* 1 if the contents are equal, 0 if not, -1 on error. */
-int	hs_same_content(int fd1, int fd2, off_t size);
+int hs_same_content(int fd1, int fd2, off_t size);
 
 /* dest.c: where a destination really is. */
 struct hs_dest {
-	int		dirfd;		/* O_RDONLY|O_DIRECTORY: holds name */
-	char		name[NAME_MAX + 1];
-	int		exists;
-	struct stat	st;		/* lstat of dirfd/name if exists */
+	int dirfd; /* O_RDONLY|O_DIRECTORY: holds name */
+	char name[NAME_MAX + 1];
+	int exists;
+	struct stat st; /* lstat of dirfd/name if exists */
 };
 
 /*
@@ -54,73 +53,72 @@ struct hs_dest {
  * parent directories of dst are created first.  The path reached is
  * written to res->target for messages.
  */
-int	hs_dest_open(const char *dst, unsigned int flags, struct hs_dest *,
-	    struct hs_result *);
-void	hs_dest_close(struct hs_dest *);
+int hs_dest_open(const char *dst, unsigned int flags, struct hs_dest *,
+    struct hs_result *);
+void hs_dest_close(struct hs_dest *);
 /* *fd: the existing regular destination opened for reading, or -1. */
-int	hs_open_old(struct hs_dest *, int *fd, struct hs_result *);
+int hs_open_old(struct hs_dest *, int *fd, struct hs_result *);
 /*
  * mkdir -p; hs_mkdirs_open returns a descriptor on the directory made.
  * Components that do not exist yet are made and entered relative to their
  * parent, without following links, and must be owned by us (EACCES);
  * with sync, each directory made is durable before the call returns.
  */
-int	hs_mkdirs(char *dir, int sync);
-int	hs_mkdirs_open(char *dir, int sync);
+int hs_mkdirs(char *dir, int sync);
+int hs_mkdirs_open(char *dir, int sync);
 
 /* tmp.c: the temporary file beside the destination. */
 struct hs_tmp {
-	int	dirfd;			/* borrowed from hs_dest */
-	int	fd;
-	int	named;			/* linked into dirfd under name */
-	int	slot;			/* hs_cancel_cleanup() slot, or -1 */
-	char	name[NAME_MAX + 1];
+	int dirfd; /* borrowed from hs_dest */
+	int fd;
+	int named; /* linked into dirfd under name */
+	int slot;  /* hs_cancel_cleanup() slot, or -1 */
+	char name[NAME_MAX + 1];
 };
 
 /* clang-format off */
 #define HS_TMP_INIT	{ .dirfd = -1, .fd = -1, .named = 0, .slot = -1 }
 /* clang-format on */
 
-#define HS_TMP_MARK	".hs-"		/* ".BASE.hs-XXXXXXXXXX" */
+#define HS_TMP_MARK ".hs-" /* ".BASE.hs-XXXXXXXXXX" */
 
-int	hs_tmp_create(struct hs_tmp *, int dirfd, const char *base);
-int	hs_tmp_open_unnamed(struct hs_tmp *, int dirfd);
-int	hs_tmp_unsupported(int);
-int	hs_tmp_claim(struct hs_tmp *, const char *name);
-int	hs_tmp_link(struct hs_tmp *, const char *base);
-int	hs_tmp_link_name(struct hs_tmp *, const char *from, const char *base);
-int	hs_tmp_rename(struct hs_tmp *, const char *final);
-void	hs_tmp_discard(struct hs_tmp *);
-int	hs_tmp_makename(char *buf, size_t len, const char *base);
+int hs_tmp_create(struct hs_tmp *, int dirfd, const char *base);
+int hs_tmp_open_unnamed(struct hs_tmp *, int dirfd);
+int hs_tmp_unsupported(int);
+int hs_tmp_claim(struct hs_tmp *, const char *name);
+int hs_tmp_link(struct hs_tmp *, const char *base);
+int hs_tmp_link_name(struct hs_tmp *, const char *from, const char *base);
+int hs_tmp_rename(struct hs_tmp *, const char *final);
+void hs_tmp_discard(struct hs_tmp *);
+int hs_tmp_makename(char *buf, size_t len, const char *base);
 
 /* copy.c: the data. */
-int	hs_copy_data(int srcfd, const char *src, const struct stat *, int dstfd,
-	    const struct hs_install_opts *, struct hs_result *);
+int hs_copy_data(int srcfd, const char *src, const struct stat *, int dstfd,
+    const struct hs_install_opts *, struct hs_result *);
 
 /* inplace.c: HS_IN_PLACE for an existing regular destination. */
-int	hs_in_place(int in, const char *src, const struct stat *,
-	    struct hs_dest *, const struct hs_install_opts *,
-	    struct hs_result *);
+int hs_in_place(int in, const char *src, const struct stat *, struct hs_dest *,
+    const struct hs_install_opts *, struct hs_result *);
 
 /* meta.c: owner, group, mode, extended attributes, timestamps. */
 struct hs_meta {
-	uid_t		uid;		/* (uid_t)-1: leave as created */
-	gid_t		gid;
-	mode_t		mode;
-	int		xattr_fd;	/* copy xattrs from this fd, or -1 */
-	int		set_times;
-	struct timespec	times[2];
+	uid_t uid; /* (uid_t)-1: leave as created */
+	gid_t gid;
+	mode_t mode;
+	int xattr_fd; /* copy xattrs from this fd, or -1 */
+	int set_times;
+	struct timespec times[2];
 };
 
-void	hs_meta_plan(const struct stat *src, const struct stat *old,
-	    int oldfd, const struct hs_install_opts *, struct hs_meta *);
-int	hs_meta_apply(int fd, const struct hs_meta *, struct hs_result *);
+void hs_meta_plan(const struct stat *src, const struct stat *old, int oldfd,
+    const struct hs_install_opts *, struct hs_meta *);
+int hs_meta_apply(int fd, const struct hs_meta *, struct hs_result *);
 /*
  * Clear set-user-ID, set-group-ID (with group execute) and the
  * security.capability xattr of the old inode fd, whose stat is st.
  */
-int	hs_meta_disarm(int fd, const struct stat *st);
+int hs_meta_disarm(int fd, const struct stat *st);
 /* 1 if fd's owner, group and mode already are what the plan asks. */
-int	hs_meta_matches(const struct stat *, const struct hs_meta *);
+int hs_meta_matches(const struct stat *, const struct hs_meta *);
 
 #endif /* HS_INSTALL_H */

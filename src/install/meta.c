@@ -61,9 +61,11 @@ hs_meta_plan(const struct stat *src, const struct stat *old, int oldfd,
 	int keep = old != NULL && S_ISREG(old->st_mode);
 
 	m->uid = opts->uid != (uid_t)-1 ? opts->uid :
-	    keep ? old->st_uid : (uid_t)-1;
+	    keep			? old->st_uid :
+					  (uid_t)-1;
 	m->gid = opts->gid != (gid_t)-1 ? opts->gid :
-	    keep ? old->st_gid : (gid_t)-1;
+	    keep			? old->st_gid :
+					  (gid_t)-1;
 	if (opts->flags & HS_SET_MODE)
 		m->mode = opts->mode & 07777;
 	else if (keep)
@@ -106,7 +108,7 @@ copy_xattrs(int from, int to)
 
 	n = hs_sys.flistxattr(from, NULL, 0);
 	if (n == -1 && (errno == ENOTSUP || errno == ENOSYS))
-		return 0;		/* no xattrs on this filesystem */
+		return 0; /* no xattrs on this filesystem */
 	if (n <= 0)
 		return (int)n;
 	if ((list = malloc((size_t)n)) == NULL)

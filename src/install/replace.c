@@ -50,10 +50,10 @@ const char *
 hs_copy_method_name(enum hs_copy_method m)
 {
 	switch (m) {
-	case HS_COPY_REFLINK:	return "reflink";
-	case HS_COPY_RANGE:	return "copy_file_range";
-	case HS_COPY_READWRITE:	return "read/write";
-	default:		return "none";
+	case HS_COPY_REFLINK: return "reflink";
+	case HS_COPY_RANGE: return "copy_file_range";
+	case HS_COPY_READWRITE: return "read/write";
+	default: return "none";
 	}
 }
 
@@ -67,8 +67,7 @@ result_init(struct hs_result *res)
 
 /* Record in res what the rename replaced and what the path names now. */
 static void
-record(const struct hs_dest *d, const struct stat *nst,
-    struct hs_result *res)
+record(const struct hs_dest *d, const struct stat *nst, struct hs_result *res)
 {
 	res->had_old = d->exists;
 	if (d->exists) {
@@ -115,8 +114,10 @@ replace(int in, const char *src, const struct stat *sst, struct hs_dest *d,
 	}
 	record(d, &nst, res);
 	if (old != -1 && hs_meta_disarm(old, &d->st) == -1) {
-		hs_fail(res, "replaced, but cannot clear the set-ID bits or "
-		    "capabilities of the old version of", res->target);
+		hs_fail(res,
+		    "replaced, but cannot clear the set-ID bits or "
+		    "capabilities of the old version of",
+		    res->target);
 		goto out;
 	}
 	if (sync && hs_fsync(d->dirfd) == -1) {
@@ -135,7 +136,7 @@ static int
 dry_run(const struct hs_dest *d, struct hs_result *res)
 {
 	if (d->dirfd == -1)
-		return 0;		/* -D would create the directory */
+		return 0; /* -D would create the directory */
 	if (hs_sys.faccessat(d->dirfd, ".", W_OK | X_OK, AT_EACCESS) == -1)
 		return hs_fail(res, "cannot write to the directory of",
 		    res->target);
@@ -143,8 +144,8 @@ dry_run(const struct hs_dest *d, struct hs_result *res)
 }
 
 int
-hs_install(const char *src, const char *dst,
-    const struct hs_install_opts *opts, struct hs_result *res)
+hs_install(const char *src, const char *dst, const struct hs_install_opts *opts,
+    struct hs_result *res)
 {
 	struct hs_dest d = { .dirfd = -1 };
 	struct hs_meta meta;

@@ -52,20 +52,21 @@ swap_in(struct hs_dest *d, const char *bname, const struct stat *bst,
 {
 	if (d->exists) {
 		if (hs_sys.renameat2(d->dirfd, bname, d->dirfd, d->name,
-		    RENAME_EXCHANGE) == 0) {
+			RENAME_EXCHANGE) == 0) {
 			if (still(d->dirfd, d->name, bst))
 				return 0;
 			(void)hs_sys.renameat2(d->dirfd, bname, d->dirfd,
 			    d->name, RENAME_EXCHANGE);
 			errno = EAGAIN;
-			return hs_fail(res, "refusing to roll back: the backup "
+			return hs_fail(res,
+			    "refusing to roll back: the backup "
 			    "was replaced while rolling back to it:",
 			    res->backup);
 		}
 		if (!no_exchange(errno))
 			return hs_fail(res, "cannot roll back", res->target);
 	}
-	res->backup[0] = '\0';		/* consumed by the rename */
+	res->backup[0] = '\0'; /* consumed by the rename */
 	if (hs_sys.renameat2(d->dirfd, bname, d->dirfd, d->name, 0) == -1)
 		return hs_fail(res, "cannot roll back", res->target);
 	return 0;
@@ -80,22 +81,27 @@ swap_in(struct hs_dest *d, const char *bname, const struct stat *bst,
  * would make DEST name whatever it points to.
  */
 static int
-backup_ok(const struct hs_dest *d, const struct stat *bst,
-    unsigned int flags, struct hs_result *res)
+backup_ok(const struct hs_dest *d, const struct stat *bst, unsigned int flags,
+    struct hs_result *res)
 {
 	uid_t owner = d->exists ? d->st.st_uid : geteuid();
 
 	if (!S_ISREG(bst->st_mode) &&
 	    !(S_ISLNK(bst->st_mode) && (flags & HS_NO_DEREF))) {
 		errno = S_ISDIR(bst->st_mode) ? EISDIR :
-		    S_ISLNK(bst->st_mode) ? ELOOP : EINVAL;
-		return hs_fail(res, "refusing to roll back to a backup that "
-		    "is not a regular file:", res->backup);
+		    S_ISLNK(bst->st_mode)     ? ELOOP :
+						EINVAL;
+		return hs_fail(res,
+		    "refusing to roll back to a backup that "
+		    "is not a regular file:",
+		    res->backup);
 	}
 	if (bst->st_uid != owner) {
 		errno = EPERM;
-		return hs_fail(res, "refusing to roll back to a backup owned "
-		    "by another user:", res->backup);
+		return hs_fail(res,
+		    "refusing to roll back to a backup owned "
+		    "by another user:",
+		    res->backup);
 	}
 	return 0;
 }
@@ -111,7 +117,7 @@ hs_rollback(const char *dst, const struct hs_install_opts *opts,
 
 	memset(res, 0, sizeof(*res));
 	if (hs_dest_open(dst, opts->flags & (HS_NO_DEREF | HS_DRY_RUN), &d,
-	    res) == -1)
+		res) == -1)
 		goto out;
 	(void)snprintf(res->backup, sizeof(res->backup), "%s%s", res->target,
 	    hs_suffix(opts));

@@ -33,4 +33,3 @@ hs_open_source(const char *src, struct stat *st, struct hs_result *res)
 	errno = serrno;
 	return hs_fail(res, "cannot install", src);
 }
-

@@ -24,19 +24,19 @@
 #include "install.h"
 #include "sys.h"
 
-#define TMP_RANDOM	10	/* random characters in a name */
-#define TMP_TRIES	100	/* names tried before giving up */
+#define TMP_RANDOM 10  /* random characters in a name */
+#define TMP_TRIES  100 /* names tried before giving up */
 
 /*
  * The named temporaries of this process, for signal handlers: at most two
  * at once (the new file and a backup link being made).
  */
-#define CANCEL_SLOTS	2
+#define CANCEL_SLOTS 2
 
 static struct {
-	volatile sig_atomic_t	armed;
-	int			dirfd;
-	char			name[NAME_MAX + 1];
+	volatile sig_atomic_t armed;
+	int dirfd;
+	char name[NAME_MAX + 1];
 } cancel[CANCEL_SLOTS];
 
 static void
@@ -104,7 +104,7 @@ hs_tmp_makename(char *buf, size_t len, const char *base)
 	suffix[TMP_RANDOM] = '\0';
 	room = NAME_MAX - 1 - strlen(HS_TMP_MARK) - TMP_RANDOM;
 	if (snprintf(buf, len, ".%.*s%s%s", (int)room, base, HS_TMP_MARK,
-	    suffix) >= (int)len) {
+		suffix) >= (int)len) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
@@ -138,8 +138,7 @@ hs_tmp_claim(struct hs_tmp *t, const char *name)
 		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
 		r = t->fd == -1 ? -1 : 0;
 	} else {
-		r = hs_sys.linkat(t->fd, "", t->dirfd, t->name,
-		    AT_EMPTY_PATH);
+		r = hs_sys.linkat(t->fd, "", t->dirfd, t->name, AT_EMPTY_PATH);
 		if (r == -1 && (errno == ENOENT || errno == EPERM)) {
 			(void)snprintf(proc, sizeof(proc), "/proc/self/fd/%d",
 			    t->fd);

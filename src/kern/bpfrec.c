@@ -9,7 +9,7 @@
 #include "bpfrec.h"
 #include "sys.h"
 
-#define REC	sizeof(struct hs_bpf_rec)
+#define REC sizeof(struct hs_bpf_rec)
 
 void
 hs_bpf_reader_init(struct hs_bpf_reader *rd, int fd, void *buf, size_t cap)
@@ -42,7 +42,7 @@ hs_bpf_peek(struct hs_bpf_reader *rd, struct hs_bpf_rec *r)
 		if (n == 0 || (size_t)n > rd->cap - rd->len) {
 			if (n == 0 && rd->len == 0)
 				return 0;
-			errno = EIO;	/* torn, or more than asked */
+			errno = EIO; /* torn, or more than asked */
 			return -1;
 		}
 		rd->len += (size_t)n;

@@ -32,11 +32,11 @@
 #include "maps.h"
 
 struct hs_bpf_reader {
-	int		 fd;		/* the iterator, or -1 */
-	char		*buf;		/* the caller's */
-	size_t		 cap;
-	size_t		 pos;		/* the next record in buf */
-	size_t		 len;		/* bytes in buf */
+	int fd;	   /* the iterator, or -1 */
+	char *buf; /* the caller's */
+	size_t cap;
+	size_t pos; /* the next record in buf */
+	size_t len; /* bytes in buf */
 };
 
 /*
@@ -44,8 +44,7 @@ struct hs_bpf_reader {
  * reads are then the largest multiple of the record size that fits).
  * The reader neither owns nor closes fd.
  */
-void	hs_bpf_reader_init(struct hs_bpf_reader *, int fd, void *buf,
-	    size_t cap);
+void hs_bpf_reader_init(struct hs_bpf_reader *, int fd, void *buf, size_t cap);
 
 /*
  * The next record into *r, left in the buffer: 1, 0 at the end, or -1
@@ -54,13 +53,13 @@ void	hs_bpf_reader_init(struct hs_bpf_reader *, int fd, void *buf,
  * VMAs went by in one read without a record; the iterator goes on where
  * it stopped) are retried.
  */
-int	hs_bpf_peek(struct hs_bpf_reader *, struct hs_bpf_rec *r);
+int hs_bpf_peek(struct hs_bpf_reader *, struct hs_bpf_rec *r);
 
 /* Move past the record that hs_bpf_peek() returned. */
-void	hs_bpf_take(struct hs_bpf_reader *);
+void hs_bpf_take(struct hs_bpf_reader *);
 
 /* Record r as the maps parser would have made it of the text (no name). */
-void	hs_bpf_maps_rec(const struct hs_bpf_rec *r, struct hs_maps_rec *rec,
-	    long pagesize);
+void hs_bpf_maps_rec(const struct hs_bpf_rec *r, struct hs_maps_rec *rec,
+    long pagesize);
 
 #endif /* HS_BPFREC_H */

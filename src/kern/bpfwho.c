@@ -44,33 +44,33 @@
 #include "btf.h"
 #include "sys.h"
 
-#define VMLINUX_BTF	"/sys/kernel/btf/vmlinux"
+#define VMLINUX_BTF    "/sys/kernel/btf/vmlinux"
 /* The initial PID namespace's inode number (PROC_PID_INIT_INO). */
-#define INIT_PIDNS_INO	0xEFFFFFFCU
-#define REC		((int16_t)sizeof(struct hs_bpf_rec))
+#define INIT_PIDNS_INO 0xEFFFFFFCU
+#define REC	       ((int16_t)sizeof(struct hs_bpf_rec))
 
 _Static_assert(sizeof(struct hs_bpf_rec) == 96, "records are 96 bytes");
 
 /* Where the program finds what it reads. */
 struct layout {
-	uint32_t	task_pid, task_tgid, task_mm, task_cred, task_comm;
-	uint32_t	task_start;
-	uint32_t	cred_euid;
-	uint32_t	vma_start, vma_end, vma_flags, vma_pgoff, vma_file;
-	uint32_t	file_inode;
-	uint32_t	inode_ino, inode_sb;
-	uint32_t	sb_dev;
-	uint32_t	mm_start_code, mm_flags;
-	int		have_mm_flags;
-	uint32_t	meta_seq;
-	uint32_t	attach_id;	/* FUNC bpf_iter_task_vma */
+	uint32_t task_pid, task_tgid, task_mm, task_cred, task_comm;
+	uint32_t task_start;
+	uint32_t cred_euid;
+	uint32_t vma_start, vma_end, vma_flags, vma_pgoff, vma_file;
+	uint32_t file_inode;
+	uint32_t inode_ino, inode_sb;
+	uint32_t sb_dev;
+	uint32_t mm_start_code, mm_flags;
+	int have_mm_flags;
+	uint32_t meta_seq;
+	uint32_t attach_id; /* FUNC bpf_iter_task_vma */
 };
 
 struct field {
-	const char	*type;
-	const char	*name;
-	uint32_t	 size;		/* required size in bytes */
-	size_t		 where;		/* offsetof(struct layout, ...) */
+	const char *type;
+	const char *name;
+	uint32_t size; /* required size in bytes */
+	size_t where;  /* offsetof(struct layout, ...) */
 };
 
 /* clang-format off */
@@ -169,9 +169,11 @@ load_btf(char **bufp, size_t *lenp, int *mapped)
 	if ((fd = hs_openat(AT_FDCWD, VMLINUX_BTF, O_RDONLY, 0)) == -1)
 		return -1;
 	size = hs_sys.fstat(fd, &st) == 0 && st.st_size > 0 ?
-	    (size_t)st.st_size : 0;
-	if (size > 0 && (m = hs_sys.mmap(NULL, size, PROT_READ,
-	    MAP_PRIVATE, fd, 0)) != MAP_FAILED) {
+	    (size_t)st.st_size :
+	    0;
+	if (size > 0 &&
+	    (m = hs_sys.mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0)) !=
+		MAP_FAILED) {
 		*bufp = m;
 		*lenp = size;
 		*mapped = 1;
@@ -202,9 +204,9 @@ static const char *const typenames[] = {
 	"super_block", "mm_struct", "bpf_iter_meta", "bpf_iter_task_vma",
 };
 /* clang-format on */
-#define NTYPES		(sizeof(typenames) / sizeof(*typenames))
-#define MM_STRUCT	6
-#define ITER_FUNC	8
+#define NTYPES	  (sizeof(typenames) / sizeof(*typenames))
+#define MM_STRUCT 6
+#define ITER_FUNC 8
 
 static int
 find_layout(struct layout *l)
@@ -235,15 +237,16 @@ find_layout(struct layout *l)
 			if (strcmp(typenames[k], fields[i].type) == 0)
 				break;
 		id = k < NTYPES ? ids[k] : 0;
-		if (id == 0 || hs_btf_member(&b, id, fields[i].name, &off,
-		    &size) == -1 || size != fields[i].size)
+		if (id == 0 ||
+		    hs_btf_member(&b, id, fields[i].name, &off, &size) == -1 ||
+		    size != fields[i].size)
 			goto out;
 		*(uint32_t *)(void *)((char *)l + fields[i].where) = off;
 	}
 	/* mm->flags moved into a bitmap type in 6.18; optional. */
 	id = ids[MM_STRUCT];
 	if ((hs_btf_member(&b, id, "flags", &off, &size) == 0 ||
-	    hs_btf_member(&b, id, "_mm_flags", &off, &size) == 0) &&
+		hs_btf_member(&b, id, "_mm_flags", &off, &size) == 0) &&
 	    size >= 8) {
 		l->mm_flags = off;
 		l->have_mm_flags = 1;
@@ -262,11 +265,11 @@ out:
 /* --- the program ------------------------------------------------------ */
 
 struct prog {
-	struct bpf_insn	*v;
-	size_t		 n;
-	size_t		 cap;
-	size_t		*outs;		/* jumps to patch to "out" */
-	size_t		 nouts;
+	struct bpf_insn *v;
+	size_t n;
+	size_t cap;
+	size_t *outs; /* jumps to patch to "out" */
+	size_t nouts;
 };
 
 static void
@@ -294,8 +297,8 @@ load(struct prog *p, uint8_t size, uint8_t dst, uint8_t src, uint32_t off)
 static void
 put(struct prog *p, uint8_t size, uint8_t src, int at)
 {
-	emit(p, BPF_STX | BPF_MEM | size, BPF_REG_10, src,
-	    (int16_t)(-REC + at), 0);
+	emit(p, BPF_STX | BPF_MEM | size, BPF_REG_10, src, (int16_t)(-REC + at),
+	    0);
 }
 
 /* The record's field at gets *(size *)(src + off), through r1. */
@@ -334,8 +337,8 @@ layout_fits(const struct layout *l)
 	const uint32_t *v = (const uint32_t *)(const void *)l;
 	size_t i;
 
-	for (i = 0; i < offsetof(struct layout, have_mm_flags) /
-	    sizeof(uint32_t); i++)
+	for (i = 0;
+	     i < offsetof(struct layout, have_mm_flags) / sizeof(uint32_t); i++)
 		if (v[i] > INT16_MAX - 16)
 			return 0;
 	return l->mm_flags <= INT16_MAX;
@@ -423,8 +426,7 @@ build(struct prog *p, const struct layout *l, const struct hs_scan_id *ids,
 	copy_field(p, BPF_W, r2, l->cred_euid,
 	    offsetof(struct hs_bpf_rec, euid));
 	load(p, BPF_DW, r2, inode, l->inode_sb);
-	copy_field(p, BPF_W, r2, l->sb_dev,
-	    offsetof(struct hs_bpf_rec, dev));
+	copy_field(p, BPF_W, r2, l->sb_dev, offsetof(struct hs_bpf_rec, dev));
 	copy_field(p, BPF_DW, inode, l->inode_ino,
 	    offsetof(struct hs_bpf_rec, ino));
 	copy_field(p, BPF_DW, task, l->task_start,
@@ -505,8 +507,8 @@ privileged(void)
 
 	memset(d, 0, sizeof(d));
 	if (syscall(SYS_capget, &h, d) == -1)
-		return 1;	/* let the kernel say */
-#define HAS(c)	((d[(c) / 32].effective >> ((c) % 32)) & 1)
+		return 1; /* let the kernel say */
+#define HAS(c) ((d[(c) / 32].effective >> ((c) % 32)) & 1)
 	return HAS(CAP_SYS_ADMIN) || (HAS(CAP_BPF) && HAS(CAP_PERFMON));
 #undef HAS
 }
@@ -528,7 +530,7 @@ seccomp_filtered(void)
 	if (read_file("/proc/self/status", &buf, &len) == -1)
 		return 1;
 	if ((p = strstr(buf, "\nSeccomp:")) == NULL)
-		r = 0;		/* a kernel without seccomp */
+		r = 0; /* a kernel without seccomp */
 	else {
 		p += sizeof("\nSeccomp:") - 1;
 		while (*p == ' ' || *p == '\t')
@@ -567,7 +569,7 @@ stacked(const struct hs_scan_id *ids, size_t n)
 	if (!anon)
 		return 0;
 	if (read_file("/proc/self/mountinfo", &buf, &len) == -1)
-		return 1;	/* cannot tell: do not risk it */
+		return 1; /* cannot tell: do not risk it */
 	/* "ID PARENT MAJ:MIN ROOT MOUNT OPTIONS [TAGS...] - TYPE ..." */
 	for (line = buf; line != NULL && *line != '\0'; line = next) {
 		if ((next = strchr(line, '\n')) != NULL)

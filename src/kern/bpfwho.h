@@ -36,35 +36,35 @@
 
 /* A file asked about, as maps shows it, and its index in the caller's list. */
 struct hs_scan_id {
-	dev_t		 dev;
-	ino_t		 ino;
-	size_t		 which;
+	dev_t dev;
+	ino_t ino;
+	size_t which;
 };
 
 /* More files than this and the program would be long: /proc instead. */
-#define HS_BPF_MAX_IDS	128
+#define HS_BPF_MAX_IDS 128
 
 /* The kernel's VM_* bits of vm_flags that maps shows as "rwxs". */
-#define HS_VM_READ	0x01
-#define HS_VM_WRITE	0x02
-#define HS_VM_EXEC	0x04
-#define HS_VM_MAYSHARE	0x80
+#define HS_VM_READ     0x01
+#define HS_VM_WRITE    0x02
+#define HS_VM_EXEC     0x04
+#define HS_VM_MAYSHARE 0x80
 
 /* What the iterator's read(2) yields, one per matching VMA. */
 struct hs_bpf_rec {
-	uint32_t	tgid;		/* PID, in the initial namespace */
-	uint32_t	which;		/* index into the ids given */
-	uint64_t	start;		/* the VMA */
-	uint64_t	end;
-	uint64_t	vm_flags;	/* HS_VM_*, the kernel's VM_* */
-	uint64_t	pgoff;		/* in pages */
-	uint64_t	start_code;	/* mm->start_code */
-	uint64_t	mm_flags;	/* low 2 bits: dumpable (1 if unknown) */
-	uint32_t	euid;
-	uint32_t	dev;		/* the kernel's: major << 20 | minor */
-	uint64_t	ino;
-	uint64_t	start_ns;	/* start_boottime, nanoseconds */
-	char		comm[16];	/* not NUL-terminated if 16 long */
+	uint32_t tgid;	/* PID, in the initial namespace */
+	uint32_t which; /* index into the ids given */
+	uint64_t start; /* the VMA */
+	uint64_t end;
+	uint64_t vm_flags;   /* HS_VM_*, the kernel's VM_* */
+	uint64_t pgoff;	     /* in pages */
+	uint64_t start_code; /* mm->start_code */
+	uint64_t mm_flags;   /* low 2 bits: dumpable (1 if unknown) */
+	uint32_t euid;
+	uint32_t dev; /* the kernel's: major << 20 | minor */
+	uint64_t ino;
+	uint64_t start_ns; /* start_boottime, nanoseconds */
+	char comm[16];	   /* not NUL-terminated if 16 long */
 };
 
 /*
@@ -78,6 +78,6 @@ struct hs_bpf_rec {
  * (more than HS_BPF_MAX_IDS ids).  Records of one process come one after
  * another; a record may be split across two reads.
  */
-int	hs_bpf_who(const struct hs_scan_id *ids, size_t n);
+int hs_bpf_who(const struct hs_scan_id *ids, size_t n);
 
 #endif /* HS_BPFWHO_H */

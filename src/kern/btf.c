@@ -12,9 +12,9 @@
 #include "btf.h"
 
 /* How deep anonymous members and typedef chains are followed. */
-#define MAX_DEPTH	32
+#define MAX_DEPTH   32
 /* How many members one search looks at (task_struct has some 300). */
-#define MAX_MEMBERS	100000UL
+#define MAX_MEMBERS 100000UL
 
 /* The bytes after a type record's struct btf_type; -1 for an unknown kind. */
 static long
@@ -25,21 +25,16 @@ extra(const struct btf_type *t)
 	switch (BTF_INFO_KIND(t->info)) {
 	case BTF_KIND_INT:
 	case BTF_KIND_VAR:
-	case BTF_KIND_DECL_TAG:
-		return 4;
-	case BTF_KIND_ARRAY:
-		return (long)sizeof(struct btf_array);
+	case BTF_KIND_DECL_TAG: return 4;
+	case BTF_KIND_ARRAY: return (long)sizeof(struct btf_array);
 	case BTF_KIND_STRUCT:
-	case BTF_KIND_UNION:
-		return (long)(vlen * sizeof(struct btf_member));
-	case BTF_KIND_ENUM:
-		return (long)(vlen * sizeof(struct btf_enum));
+	case BTF_KIND_UNION: return (long)(vlen * sizeof(struct btf_member));
+	case BTF_KIND_ENUM: return (long)(vlen * sizeof(struct btf_enum));
 	case BTF_KIND_FUNC_PROTO:
 		return (long)(vlen * sizeof(struct btf_param));
 	case BTF_KIND_DATASEC:
 		return (long)(vlen * sizeof(struct btf_var_secinfo));
-	case BTF_KIND_ENUM64:
-		return (long)(vlen * 3 * sizeof(uint32_t));
+	case BTF_KIND_ENUM64: return (long)(vlen * 3 * sizeof(uint32_t));
 	case BTF_KIND_PTR:
 	case BTF_KIND_FWD:
 	case BTF_KIND_TYPEDEF:
@@ -48,10 +43,8 @@ extra(const struct btf_type *t)
 	case BTF_KIND_RESTRICT:
 	case BTF_KIND_FUNC:
 	case BTF_KIND_FLOAT:
-	case BTF_KIND_TYPE_TAG:
-		return 0;
-	default:
-		return -1;
+	case BTF_KIND_TYPE_TAG: return 0;
+	default: return -1;
 	}
 }
 
@@ -71,11 +64,10 @@ hs_btf_parse(struct hs_btf *b, const void *buf, size_t len)
 	    h->type_off > len - h->hdr_len ||
 	    h->type_len > len - h->hdr_len - h->type_off ||
 	    h->str_off > len - h->hdr_len ||
-	    h->str_len > len - h->hdr_len - h->str_off ||
-	    h->str_len == 0 ||
+	    h->str_len > len - h->hdr_len - h->str_off || h->str_len == 0 ||
 	    (h->hdr_len | h->type_off | h->type_len) % 4 != 0 ||
 	    ((const char *)buf)[h->hdr_len + h->str_off + h->str_len - 1] !=
-	    '\0') {
+		'\0') {
 		errno = EINVAL;
 		return -1;
 	}
@@ -91,8 +83,8 @@ hs_btf_parse(struct hs_btf *b, const void *buf, size_t len)
 		if (n % HS_BTF_STRIDE == 0) {
 			if (n / HS_BTF_STRIDE == cap) {
 				cap = cap ? cap * 2 : 1024;
-				if ((nv = reallocarray(v, cap,
-				    sizeof(*v))) == NULL) {
+				if ((nv = reallocarray(v, cap, sizeof(*v))) ==
+				    NULL) {
 					free(v);
 					return -1;
 				}
@@ -125,7 +117,7 @@ type(const struct hs_btf *b, uint32_t id)
 	if (id == 0 || id > b->ntypes)
 		return NULL;
 	pos = b->marks[(id - 1) / HS_BTF_STRIDE];
-	for (i = (id - 1) / HS_BTF_STRIDE * HS_BTF_STRIDE + 1; ; i++) {
+	for (i = (id - 1) / HS_BTF_STRIDE * HS_BTF_STRIDE + 1;; i++) {
 		t = (const struct btf_type *)(const void *)(b->types + pos);
 		if (i == id)
 			return t;
@@ -188,11 +180,8 @@ resolve(const struct hs_btf *b, uint32_t id)
 		case BTF_KIND_VOLATILE:
 		case BTF_KIND_CONST:
 		case BTF_KIND_RESTRICT:
-		case BTF_KIND_TYPE_TAG:
-			id = t->type;
-			break;
-		default:
-			return t;
+		case BTF_KIND_TYPE_TAG: id = t->type; break;
+		default: return t;
 		}
 	}
 	return NULL;
@@ -214,19 +203,15 @@ size_of(const struct hs_btf *b, const struct btf_type *t, int depth)
 	case BTF_KIND_UNION:
 	case BTF_KIND_ENUM:
 	case BTF_KIND_ENUM64:
-	case BTF_KIND_FLOAT:
-		return t->size;
-	case BTF_KIND_PTR:
-		return (uint32_t)sizeof(void *);
+	case BTF_KIND_FLOAT: return t->size;
+	case BTF_KIND_PTR: return (uint32_t)sizeof(void *);
 	case BTF_KIND_ARRAY:
 		a = (const struct btf_array *)(const void *)(t + 1);
 		if ((e = resolve(b, a->type)) == NULL)
 			return 0;
 		n = size_of(b, e, depth + 1);
-		return n != 0 && a->nelems > UINT32_MAX / n ? 0 :
-		    a->nelems * n;
-	default:
-		return 0;
+		return n != 0 && a->nelems > UINT32_MAX / n ? 0 : a->nelems * n;
+	default: return 0;
 	}
 }
 
@@ -256,9 +241,11 @@ member(const struct hs_btf *b, uint32_t id, const char *nm, uint32_t base,
 			return -1;
 		--*budget;
 		bits = BTF_INFO_KFLAG(t->info) ?
-		    BTF_MEMBER_BIT_OFFSET(m[i].offset) : m[i].offset;
+		    BTF_MEMBER_BIT_OFFSET(m[i].offset) :
+		    m[i].offset;
 		fsize = BTF_INFO_KFLAG(t->info) ?
-		    BTF_MEMBER_BITFIELD_SIZE(m[i].offset) : 0;
+		    BTF_MEMBER_BITFIELD_SIZE(m[i].offset) :
+		    0;
 		if (m[i].name_off != 0 && name(b, m[i].name_off)[0] != '\0') {
 			if (strcmp(name(b, m[i].name_off), nm) != 0)
 				continue;
@@ -274,7 +261,7 @@ member(const struct hs_btf *b, uint32_t id, const char *nm, uint32_t base,
 		/* An anonymous struct or union: its fields are ours. */
 		if (bits % 8 == 0 && bits / 8 <= UINT32_MAX - base &&
 		    member(b, m[i].type, nm, base + bits / 8, off, size,
-		    depth + 1, budget) == 0)
+			depth + 1, budget) == 0)
 			return 0;
 	}
 	return -1;

@@ -29,39 +29,39 @@
  * cost more (its pages are faulted in one by one) than the search it
  * saves; every HS_BTF_STRIDE-th is kept, and the rest are skipped to.
  */
-#define HS_BTF_STRIDE	64
+#define HS_BTF_STRIDE 64
 
 struct hs_btf {
-	const char	 *strs;		/* string section */
-	uint32_t	  strslen;
-	const char	 *types;	/* type section */
-	uint32_t	  typeslen;
-	uint32_t	 *marks;	/* offset in types of ID 1 + i * STRIDE */
-	uint32_t	  ntypes;
+	const char *strs; /* string section */
+	uint32_t strslen;
+	const char *types; /* type section */
+	uint32_t typeslen;
+	uint32_t *marks; /* offset in types of ID 1 + i * STRIDE */
+	uint32_t ntypes;
 };
 
 /*
  * Index the types of buf[0..len), which must stay valid while b is used.
  * -1 with EINVAL if it is not well-formed BTF, ENOMEM.
  */
-int	hs_btf_parse(struct hs_btf *b, const void *buf, size_t len);
+int hs_btf_parse(struct hs_btf *b, const void *buf, size_t len);
 
 /* The ID of the first type of this kind and name, 0 if none. */
 uint32_t hs_btf_find(const struct hs_btf *b, const char *name,
-	    unsigned int kind);
+    unsigned int kind);
 
 /* The same for n names and kinds at once, in one pass: ids[i]. */
-void	hs_btf_find_many(const struct hs_btf *b, const char *const *names,
-	    const unsigned int *kinds, uint32_t *ids, size_t n);
+void hs_btf_find_many(const struct hs_btf *b, const char *const *names,
+    const unsigned int *kinds, uint32_t *ids, size_t n);
 
 /*
  * The byte offset of member name of struct or union id, and its size in
  * bytes (after typedefs and qualifiers); -1 with ENOENT if there is no
  * such member or it is a bit-field.
  */
-int	hs_btf_member(const struct hs_btf *b, uint32_t id, const char *name,
-	    uint32_t *off, uint32_t *size);
+int hs_btf_member(const struct hs_btf *b, uint32_t id, const char *name,
+    uint32_t *off, uint32_t *size);
 
-void	hs_btf_free(struct hs_btf *b);
+void hs_btf_free(struct hs_btf *b);
 
 #endif /* HS_BTF_H */

@@ -24,9 +24,9 @@
 
 /* The search of text_at(): the VMA that starts at addr. */
 struct at {
-	uint64_t		 addr;
-	struct hs_maps_rec	*out;
-	int			 found;
+	uint64_t addr;
+	struct hs_maps_rec *out;
+	int found;
 };
 
 static int
@@ -37,9 +37,9 @@ at_rec(void *arg, const struct hs_maps_rec *rec)
 	if (rec->start != a->addr)
 		return 0;
 	*a->out = *rec;
-	a->out->path = NULL;	/* the parser is freed below */
+	a->out->path = NULL; /* the parser is freed below */
 	a->found = 1;
-	return -1;		/* found: stop reading */
+	return -1; /* found: stop reading */
 }
 
 /* Find our own mapping at addr in the maps text: 1, 0 if none, -1. */

@@ -9,13 +9,13 @@
 
 #include "maps.h"
 
-#define DELETED_SUFFIX	" (deleted)"
-#define DELETED_LEN	(sizeof(DELETED_SUFFIX) - 1)
-#define ESC_NL		"\\012"
-#define ESC_LEN		(sizeof(ESC_NL) - 1)
+#define DELETED_SUFFIX " (deleted)"
+#define DELETED_LEN    (sizeof(DELETED_SUFFIX) - 1)
+#define ESC_NL	       "\\012"
+#define ESC_LEN	       (sizeof(ESC_NL) - 1)
 
 /* Smallest read worth making; the buffer grows to keep this much free. */
-#define READ_MIN	(64 * 1024)
+#define READ_MIN (64 * 1024)
 
 /*
  * One more than the value of each byte as a hex digit, 0 for a byte
@@ -149,8 +149,7 @@ hs_maps_parse_line(char *line, size_t len, struct hs_maps_rec *rec)
 	memset(rec, 0, sizeof(*rec));
 	if (number(&p, end, 16, 16, '-', &rec->start) == -1 ||
 	    number(&p, end, 16, 16, ' ', &rec->end) == -1 ||
-	    rec->end < rec->start ||
-	    perms(&p, end, &rec->perms) == -1 ||
+	    rec->end < rec->start || perms(&p, end, &rec->perms) == -1 ||
 	    number(&p, end, 16, 16, ' ', &rec->offset) == -1 ||
 	    number(&p, end, 16, 8, ':', &major) == -1 ||
 	    number(&p, end, 16, 8, ' ', &minor) == -1 ||
@@ -206,7 +205,7 @@ hs_maps_space(struct hs_maps *m, size_t *avail)
 		while (ncap - m->len < READ_MIN + 1)
 			ncap *= 2;
 		if ((nbuf = realloc(m->buf, ncap)) == NULL)
-			return NULL;	/* errno is ENOMEM */
+			return NULL; /* errno is ENOMEM */
 		m->buf = nbuf;
 		m->cap = ncap;
 	}
@@ -286,11 +285,11 @@ hs_maps_next(struct hs_maps *m, struct hs_maps_rec *rec)
 		len = (size_t)(nl - line);
 		m->pos += len + 1;
 		if (m->skipping) {
-			m->skipping = 0;	/* the end of an overlong line */
+			m->skipping = 0; /* the end of an overlong line */
 			continue;
 		}
-		if (len <= m->maxline && hs_maps_parse_line(line, len,
-		    rec) == 0)
+		if (len <= m->maxline &&
+		    hs_maps_parse_line(line, len, rec) == 0)
 			return 1;
 		m->bad++;
 	}

@@ -66,46 +66,46 @@
 #include <stdint.h>
 
 /* hs_maps_rec.perms */
-#define HS_MAPS_R	0x01
-#define HS_MAPS_W	0x02
-#define HS_MAPS_X	0x04
-#define HS_MAPS_S	0x08	/* shared; private ('p') otherwise */
+#define HS_MAPS_R 0x01
+#define HS_MAPS_W 0x02
+#define HS_MAPS_X 0x04
+#define HS_MAPS_S 0x08 /* shared; private ('p') otherwise */
 
 /* hs_maps_rec.flags */
-#define HS_MAPS_DELETED	0x01	/* the name ends with " (deleted)" */
-#define HS_MAPS_ESCAPED	0x02	/* "\012" was turned into a newline */
-#define HS_MAPS_PSEUDO	0x04	/* a name in brackets: [heap], [anon:x] */
+#define HS_MAPS_DELETED 0x01 /* the name ends with " (deleted)" */
+#define HS_MAPS_ESCAPED 0x02 /* "\012" was turned into a newline */
+#define HS_MAPS_PSEUDO	0x04 /* a name in brackets: [heap], [anon:x] */
 
 /* Longest line taken by default; longer ones are skipped as bad. */
-#define HS_MAPS_LINE_MAX	(256 * 1024)
+#define HS_MAPS_LINE_MAX (256 * 1024)
 
 struct hs_maps_rec {
-	uint64_t	 start;
-	uint64_t	 end;
-	uint64_t	 offset;
-	dev_t		 dev;
-	ino_t		 ino;
-	unsigned int	 perms;
-	unsigned int	 flags;
+	uint64_t start;
+	uint64_t end;
+	uint64_t offset;
+	dev_t dev;
+	ino_t ino;
+	unsigned int perms;
+	unsigned int flags;
 	/*
 	 * The name, unescaped and NUL-terminated, inside the parser's (or
 	 * the caller's) buffer; "" if there is none.  namelen leaves out a
 	 * " (deleted)" suffix, pathlen does not.  NULL from PROCMAP_QUERY.
 	 */
-	const char	*path;
-	size_t		 pathlen;
-	size_t		 namelen;
+	const char *path;
+	size_t pathlen;
+	size_t namelen;
 };
 
 struct hs_maps {
-	char		*buf;
-	size_t		 cap;
-	size_t		 len;		/* bytes in buf */
-	size_t		 pos;		/* first byte not yet parsed */
-	size_t		 maxline;	/* HS_MAPS_LINE_MAX unless changed */
-	int		 eof;		/* no more input will come */
-	int		 skipping;	/* inside an overlong line */
-	unsigned long	 bad;		/* lines skipped */
+	char *buf;
+	size_t cap;
+	size_t len;	   /* bytes in buf */
+	size_t pos;	   /* first byte not yet parsed */
+	size_t maxline;	   /* HS_MAPS_LINE_MAX unless changed */
+	int eof;	   /* no more input will come */
+	int skipping;	   /* inside an overlong line */
+	unsigned long bad; /* lines skipped */
 };
 
 /*
@@ -114,34 +114,34 @@ struct hs_maps {
  * and NUL-terminated.  Returns 0, or -1 with errno EINVAL if the line is
  * not a maps line.
  */
-int	hs_maps_parse_line(char *line, size_t len, struct hs_maps_rec *);
+int hs_maps_parse_line(char *line, size_t len, struct hs_maps_rec *);
 
-void	hs_maps_init(struct hs_maps *);
+void hs_maps_init(struct hs_maps *);
 /* Forget the input, keep the buffer: ready for the next file. */
-void	hs_maps_reset(struct hs_maps *);
-void	hs_maps_free(struct hs_maps *);
+void hs_maps_reset(struct hs_maps *);
+void hs_maps_free(struct hs_maps *);
 
 /*
  * Room for the next read: returns where to put it and sets *avail (never
  * 0), or NULL with errno ENOMEM.  Invalidates records returned so far.
  */
-char	*hs_maps_space(struct hs_maps *, size_t *avail);
+char *hs_maps_space(struct hs_maps *, size_t *avail);
 /* n bytes were put at the space; n == 0 marks the end of input. */
-void	hs_maps_commit(struct hs_maps *, size_t n);
+void hs_maps_commit(struct hs_maps *, size_t n);
 /* Copy len bytes in (len == 0: end of input).  -1 with ENOMEM. */
-int	hs_maps_feed(struct hs_maps *, const void *, size_t len);
+int hs_maps_feed(struct hs_maps *, const void *, size_t len);
 
 /*
  * The next record: 1 and *rec filled, or 0 when no complete line is left
  * (more input is needed, or, once m->eof is set, the input is done).
  */
-int	hs_maps_next(struct hs_maps *, struct hs_maps_rec *rec);
+int hs_maps_next(struct hs_maps *, struct hs_maps_rec *rec);
 
 /*
  * Write the name of rec back as the kernel printed it (each newline as
  * "\012"), without " (deleted)", into buf of size len, NUL-terminated.
  * Returns the length, or -1 with ENAMETOOLONG if it does not fit.
  */
-ssize_t	hs_maps_reescape(const struct hs_maps_rec *, char *buf, size_t len);
+ssize_t hs_maps_reescape(const struct hs_maps_rec *, char *buf, size_t len);
 
 #endif /* HS_MAPS_H */

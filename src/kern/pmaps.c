@@ -32,8 +32,7 @@ hs_pmaps_free(struct hs_pmaps *p)
  * complete line has been).  -1 on error.
  */
 static int
-text(struct hs_pmaps *p, int fd, hs_pmaps_fn *fn, void *arg,
-    uint64_t *resume)
+text(struct hs_pmaps *p, int fd, hs_pmaps_fn *fn, void *arg, uint64_t *resume)
 {
 	struct hs_maps_rec rec;
 	uint64_t last = 0;
@@ -77,8 +76,7 @@ text(struct hs_pmaps *p, int fd, hs_pmaps_fn *fn, void *arg,
  * answered, ENOTTY and EINVAL are errors like any other.
  */
 static int
-query(struct hs_pmaps *p, int fd, uint64_t addr, hs_pmaps_fn *fn,
-    void *arg)
+query(struct hs_pmaps *p, int fd, uint64_t addr, hs_pmaps_fn *fn, void *arg)
 {
 	struct hs_maps_rec rec;
 	int r;
@@ -93,15 +91,15 @@ query(struct hs_pmaps *p, int fd, uint64_t addr, hs_pmaps_fn *fn,
 		return 1;
 	}
 	if (p->ioctl_ok == -1 && (errno == ENOTTY || errno == EINVAL)) {
-		p->ioctl_ok = 0;	/* before 6.11 */
+		p->ioctl_ok = 0; /* before 6.11 */
 		return 2;
 	}
 	return errno == ESRCH ? 0 : -1;
 }
 
 int
-hs_pmaps_read(struct hs_pmaps *p, int fd, unsigned int how,
-    hs_pmaps_fn *fn, void *arg)
+hs_pmaps_read(struct hs_pmaps *p, int fd, unsigned int how, hs_pmaps_fn *fn,
+    void *arg)
 {
 	uint64_t addr = 0;
 	int r;

@@ -38,22 +38,22 @@
 #include "maps.h"
 
 /* A read of text with at most this many file-backed lines is sparse. */
-#define HS_PMAPS_SPARSE	2
+#define HS_PMAPS_SPARSE 2
 
 #if defined(__x86_64__)
 /* [vsyscall] and nothing else lives in the upper half: the last line. */
-#define HS_PMAPS_GATE	0xffff800000000000ULL
+#define HS_PMAPS_GATE 0xffff800000000000ULL
 #else
-#define HS_PMAPS_GATE	UINT64_MAX
+#define HS_PMAPS_GATE UINT64_MAX
 #endif
 
 /* hs_pmaps_read() how */
-#define HS_PMAPS_TEXT	0x01	/* the text only: every VMA, with names */
-#define HS_PMAPS_IOCTL	0x02	/* PROCMAP_QUERY from the start */
+#define HS_PMAPS_TEXT  0x01 /* the text only: every VMA, with names */
+#define HS_PMAPS_IOCTL 0x02 /* PROCMAP_QUERY from the start */
 
 struct hs_pmaps {
-	struct hs_maps	 parser;	/* reused from process to process */
-	int		 ioctl_ok;	/* -1 unknown, 0 no, 1 yes */
+	struct hs_maps parser; /* reused from process to process */
+	int ioctl_ok;	       /* -1 unknown, 0 no, 1 yes */
 };
 
 /*
@@ -62,10 +62,10 @@ struct hs_pmaps {
  * file-backed ones (rec->path NULL).  The record is valid during the
  * call.  Returns 0, or -1 with errno to stop the read.
  */
-typedef int	hs_pmaps_fn(void *arg, const struct hs_maps_rec *rec);
+typedef int hs_pmaps_fn(void *arg, const struct hs_maps_rec *rec);
 
-void	hs_pmaps_init(struct hs_pmaps *);
-void	hs_pmaps_free(struct hs_pmaps *);
+void hs_pmaps_init(struct hs_pmaps *);
+void hs_pmaps_free(struct hs_pmaps *);
 
 /*
  * Read the maps file open on fd (at offset 0) to its end, each VMA to
@@ -74,7 +74,7 @@ void	hs_pmaps_free(struct hs_pmaps *);
  * PROCMAP_QUERY did, or -1 with errno: from read(2) or ioctl(2) (ESRCH
  * from the ioctl, a process without memory, is an end: 0), or fn's.
  */
-int	hs_pmaps_read(struct hs_pmaps *, int fd, unsigned int how,
-	    hs_pmaps_fn *fn, void *arg);
+int hs_pmaps_read(struct hs_pmaps *, int fd, unsigned int how, hs_pmaps_fn *fn,
+    void *arg);
 
 #endif /* HS_PMAPS_H */

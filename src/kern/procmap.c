@@ -14,34 +14,34 @@
 #include "sys.h"
 
 struct hs_procmap_query {
-	uint64_t	size;
-	uint64_t	query_flags;		/* in */
-	uint64_t	query_addr;		/* in */
-	uint64_t	vma_start;		/* out */
-	uint64_t	vma_end;		/* out */
-	uint64_t	vma_flags;		/* out */
-	uint64_t	vma_page_size;		/* out */
-	uint64_t	vma_offset;		/* out */
-	uint64_t	inode;			/* out */
-	uint32_t	dev_major;		/* out */
-	uint32_t	dev_minor;		/* out */
-	uint32_t	vma_name_size;		/* in/out */
-	uint32_t	build_id_size;		/* in/out */
-	uint64_t	vma_name_addr;		/* in */
-	uint64_t	build_id_addr;		/* in */
+	uint64_t size;
+	uint64_t query_flags;	/* in */
+	uint64_t query_addr;	/* in */
+	uint64_t vma_start;	/* out */
+	uint64_t vma_end;	/* out */
+	uint64_t vma_flags;	/* out */
+	uint64_t vma_page_size; /* out */
+	uint64_t vma_offset;	/* out */
+	uint64_t inode;		/* out */
+	uint32_t dev_major;	/* out */
+	uint32_t dev_minor;	/* out */
+	uint32_t vma_name_size; /* in/out */
+	uint32_t build_id_size; /* in/out */
+	uint64_t vma_name_addr; /* in */
+	uint64_t build_id_addr; /* in */
 };
 
 _Static_assert(sizeof(struct hs_procmap_query) == 104,
     "struct procmap_query is 104 bytes in Linux 6.11");
 
-#define HS_PROCMAP_QUERY	_IOWR('f', 17, struct hs_procmap_query)
+#define HS_PROCMAP_QUERY _IOWR('f', 17, struct hs_procmap_query)
 
-#define PMQ_VMA_READABLE	0x01
-#define PMQ_VMA_WRITABLE	0x02
-#define PMQ_VMA_EXECUTABLE	0x04
-#define PMQ_VMA_SHARED		0x08
-#define PMQ_COVERING_OR_NEXT	0x10
-#define PMQ_FILE_BACKED		0x20
+#define PMQ_VMA_READABLE     0x01
+#define PMQ_VMA_WRITABLE     0x02
+#define PMQ_VMA_EXECUTABLE   0x04
+#define PMQ_VMA_SHARED	     0x08
+#define PMQ_COVERING_OR_NEXT 0x10
+#define PMQ_FILE_BACKED	     0x20
 
 static int
 query(int fd, uint64_t addr, uint64_t flags, struct hs_maps_rec *rec)

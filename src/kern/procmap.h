@@ -35,12 +35,12 @@
  * The next file-backed VMA at or after *addr: 1 with *rec filled and
  * *addr moved past it, 0 when there is none, -1 on error.
  */
-int	hs_procmap_next(int fd, uint64_t *addr, struct hs_maps_rec *rec);
+int hs_procmap_next(int fd, uint64_t *addr, struct hs_maps_rec *rec);
 
 /*
  * The VMA covering addr exactly, file-backed or not: 1, 0 if none covers
  * it, -1 on error.
  */
-int	hs_procmap_at(int fd, uint64_t addr, struct hs_maps_rec *rec);
+int hs_procmap_at(int fd, uint64_t addr, struct hs_maps_rec *rec);
 
 #endif /* HS_PROCMAP_H */

@@ -12,10 +12,10 @@
 #include "sys.h"
 
 /* The smallest buffer taken: a few records of any name /proc has. */
-#define PROCWALK_MIN	512
+#define PROCWALK_MIN 512
 
 /* Bytes of a record before its name. */
-#define NAME_OFF	offsetof(struct hs_dirent64, d_name)
+#define NAME_OFF offsetof(struct hs_dirent64, d_name)
 
 int
 hs_procwalk_open(struct hs_procwalk *w, int procfd, char *buf, size_t cap)
@@ -70,8 +70,7 @@ record(const struct hs_procwalk *w)
 	size_t left = w->len - w->pos;
 
 	d = (const struct hs_dirent64 *)(const void *)(w->buf + w->pos);
-	if (left <= NAME_OFF || d->d_reclen <= NAME_OFF ||
-	    d->d_reclen > left ||
+	if (left <= NAME_OFF || d->d_reclen <= NAME_OFF || d->d_reclen > left ||
 	    memchr(d->d_name, '\0', d->d_reclen - NAME_OFF) == NULL) {
 		errno = EIO;
 		return NULL;
@@ -91,7 +90,7 @@ fill(struct hs_procwalk *w)
 	if (n <= 0)
 		return (int)n;
 	if ((size_t)n > w->cap) {
-		errno = EIO;		/* more than there was room for */
+		errno = EIO; /* more than there was room for */
 		return -1;
 	}
 	w->len = (size_t)n;

@@ -30,14 +30,14 @@
 #include <stddef.h>
 
 /* One getdents64(2) of this much holds about 1,300 entries of /proc. */
-#define HS_PROCWALK_BUF	(32 * 1024)
+#define HS_PROCWALK_BUF (32 * 1024)
 
 struct hs_procwalk {
-	int		 fd;		/* /proc being listed, or -1 */
-	char		*buf;		/* the caller's */
-	size_t		 cap;
-	size_t		 pos;		/* next record in buf */
-	size_t		 len;		/* bytes in buf */
+	int fd;	   /* /proc being listed, or -1 */
+	char *buf; /* the caller's */
+	size_t cap;
+	size_t pos; /* next record in buf */
+	size_t len; /* bytes in buf */
 };
 
 /*
@@ -46,20 +46,19 @@ struct hs_procwalk {
  * records.  0, or -1 with errno (EINVAL: buf too small); on failure w
  * is closed (fd -1).
  */
-int	hs_procwalk_open(struct hs_procwalk *w, int procfd, char *buf,
-	    size_t cap);
+int hs_procwalk_open(struct hs_procwalk *w, int procfd, char *buf, size_t cap);
 
 /*
  * The next PID: 1 with *pid set, 0 at the end of the listing, -1 with
  * errno from getdents64(2), or EIO if the records do not fit the bytes
  * it returned.  EINTR is retried.
  */
-int	hs_procwalk_next(struct hs_procwalk *w, pid_t *pid);
+int hs_procwalk_next(struct hs_procwalk *w, pid_t *pid);
 
 /* Close the listing; w may be closed already.  errno is kept. */
-void	hs_procwalk_close(struct hs_procwalk *w);
+void hs_procwalk_close(struct hs_procwalk *w);
 
 /* The PID that a /proc entry's name is, or 0 if it is not a process. */
-pid_t	hs_procwalk_pid(const char *name);
+pid_t hs_procwalk_pid(const char *name);
 
 #endif /* HS_PROCWALK_H */

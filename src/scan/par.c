@@ -26,38 +26,38 @@
 
 #include "scan.h"
 
-#define SLOTS	64
+#define SLOTS 64
 
 struct hs_slot {
-	struct hs_proc	 proc;
+	struct hs_proc proc;
 	struct hs_mapping *maps;
-	size_t		*off;		/* per mapping: name offset or -1 */
-	size_t		 nmaps;
-	size_t		 capmaps;
-	char		*names;
-	size_t		 nameslen;
-	size_t		 namescap;
+	size_t *off; /* per mapping: name offset or -1 */
+	size_t nmaps;
+	size_t capmaps;
+	char *names;
+	size_t nameslen;
+	size_t namescap;
 };
 
 struct hs_par {
-	pthread_t	 thread;
-	pthread_mutex_t	 mu;
-	pthread_cond_t	 cv;
-	struct hs_scan	*sub;
-	struct hs_slot	 slot[SLOTS];
-	size_t		 head;		/* slots filled, ever */
-	size_t		 tail;		/* slots handed out, ever */
-	int		 holding;	/* the caller holds slot tail - 1 */
-	int		 done;		/* the thread has ended */
-	int		 stop;		/* the caller abandons the walk */
-	int		 result;	/* of the thread's last hs_scan_next */
-	int		 serrno;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct hs_scan *sub;
+	struct hs_slot slot[SLOTS];
+	size_t head; /* slots filled, ever */
+	size_t tail; /* slots handed out, ever */
+	int holding; /* the caller holds slot tail - 1 */
+	int done;    /* the thread has ended */
+	int stop;    /* the caller abandons the walk */
+	int result;  /* of the thread's last hs_scan_next */
+	int serrno;
 };
 
 /* Copy one process into a slot (the thread, outside the lock). */
 static int
-fill(struct hs_slot *sl, const struct hs_proc *p,
-    const struct hs_mapping *m, size_t n)
+fill(struct hs_slot *sl, const struct hs_proc *p, const struct hs_mapping *m,
+    size_t n)
 {
 	size_t i, len, need = 0;
 	void *np;
@@ -95,7 +95,7 @@ fill(struct hs_slot *sl, const struct hs_proc *p,
 		}
 		len = strlen(m[i].path) + 1;
 		memcpy(sl->names + sl->nameslen, m[i].path, len);
-		sl->off[i] = sl->nameslen;	/* names may still move */
+		sl->off[i] = sl->nameslen; /* names may still move */
 		sl->nameslen += len;
 	}
 	return 0;
@@ -163,7 +163,7 @@ hs_par_start(struct hs_scan *s)
 	par->sub->part = 1;
 	par->sub->nparts = 2;
 	ok = s->walk == HS_WALK_WHO ? hs_scan_who_ids(par->sub, s) :
-	    hs_scan_stale(par->sub, NULL, 0);
+				      hs_scan_stale(par->sub, NULL, 0);
 	if (ok == -1)
 		goto fail;
 	pthread_mutex_init(&par->mu, NULL);
@@ -198,7 +198,7 @@ hs_par_take(struct hs_scan *s, int wait, const struct hs_proc **proc,
 
 	pthread_mutex_lock(&par->mu);
 	if (par->holding) {
-		par->holding = 0;	/* the caller is done with it */
+		par->holding = 0; /* the caller is done with it */
 		pthread_cond_broadcast(&par->cv);
 	}
 	while (wait && par->head == par->tail && !par->done)
@@ -214,7 +214,8 @@ hs_par_take(struct hs_scan *s, int wait, const struct hs_proc **proc,
 	par->holding = 1;
 	pthread_mutex_unlock(&par->mu);
 	for (i = 0; i < sl->nmaps; i++)
-		sl->maps[i].path = sl->off[i] == SIZE_MAX ? NULL :
+		sl->maps[i].path = sl->off[i] == SIZE_MAX ?
+		    NULL :
 		    sl->names + sl->off[i];
 	*proc = &sl->proc;
 	*maps = sl->maps;

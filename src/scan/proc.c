@@ -18,7 +18,7 @@
 #include "scan.h"
 #include "sys.h"
 
-#define SMALL_READ	4096
+#define SMALL_READ 4096
 
 /*
  * Read a small /proc file of the current process (PID/name),
@@ -81,8 +81,8 @@ hs_procinfo_stat(const char *stat, char *comm, size_t commlen,
 		return -1;
 	errno = 0;
 	*start_time = strtoull(p, &end, 10);
-	return errno == 0 && (*end == ' ' || *end == '\n' || *end == '\0') ?
-	    0 : -1;
+	return errno == 0 && (*end == ' ' || *end == '\n' || *end == '\0') ? 0 :
+									     -1;
 }
 
 /*
@@ -128,7 +128,7 @@ static const char *const unit_types[] = {
 };
 /* clang-format on */
 
-#define UNIT_NAME_MAX	256	/* systemd's, the NUL included */
+#define UNIT_NAME_MAX 256 /* systemd's, the NUL included */
 
 /* c is a character systemd allows in a unit name ("@" aside). */
 static int
@@ -169,11 +169,11 @@ unit_name_ok(const char *s, size_t len, size_t *type)
 			return 0;
 	}
 	if (at != NULL && at + 1 == dot)
-		return 0;	/* a template, "foo@.service": never running */
+		return 0; /* a template, "foo@.service": never running */
 	for (i = 0; i < sizeof(unit_types) / sizeof(*unit_types); i++)
 		if (strlen(unit_types[i]) == (size_t)(s + len - dot - 1) &&
-		    memcmp(dot + 1, unit_types[i], (size_t)(s + len - dot - 1))
-		    == 0) {
+		    memcmp(dot + 1, unit_types[i],
+			(size_t)(s + len - dot - 1)) == 0) {
 			*type = i;
 			return 1;
 		}
@@ -239,8 +239,9 @@ hs_procinfo_unit(const char *cgroup, char *unit, size_t len)
 				return 0;
 		} else if (r == -1 &&
 		    (path = strstr(line, ":name=systemd:")) != NULL &&
-		    path < nl && unit_of_path(path + strlen(":name=systemd:"),
-		    nl, unit, len) == 0)
+		    path < nl &&
+		    unit_of_path(path + strlen(":name=systemd:"), nl, unit,
+			len) == 0)
 			r = 0;
 		if (*nl == '\0')
 			break;
@@ -260,8 +261,7 @@ hs_procinfo_mntns(struct hs_scan *s)
 	s->mntns_known = 1;
 	s->proc.other_mntns = -1;
 	(void)snprintf(path, sizeof(path), "%s/ns/mnt", s->pidname);
-	if (s->self_mntns_ok &&
-	    hs_sys.fstatat(s->procfd, path, &st, 0) == 0)
+	if (s->self_mntns_ok && hs_sys.fstatat(s->procfd, path, &st, 0) == 0)
 		s->proc.other_mntns = st.st_dev != s->self_mntns_dev ||
 		    st.st_ino != s->self_mntns_ino;
 	return s->proc.other_mntns;
@@ -323,8 +323,7 @@ hs_procinfo(struct hs_scan *s, pid_t pid)
 	s->proc.pid = pid;
 	s->proc.other_mntns = other_mntns;
 	s->proc.dropped = s->walk == HS_WALK_STALE ? s->dropped : 0;
-	s->proc.uid = hs_sys.fstat(s->mapsfd, &st) == 0 ? st.st_uid :
-	    (uid_t)-1;
+	s->proc.uid = hs_sys.fstat(s->mapsfd, &st) == 0 ? st.st_uid : (uid_t)-1;
 	if (!(s->flags & HS_SCAN_BRIEF) || s->walk == HS_WALK_STALE) {
 		(void)hs_procinfo_mntns(s);
 		if (read_small(s, "cgroup", buf, sizeof(buf)) > 0)
@@ -334,12 +333,12 @@ hs_procinfo(struct hs_scan *s, pid_t pid)
 		s->proc.other_mntns = -1;
 	ok = read_small(s, "stat", buf, sizeof(buf)) > 0 &&
 	    hs_procinfo_stat(buf, s->proc.comm, sizeof(s->proc.comm),
-	    &s->proc.start_time) == 0;
+		&s->proc.start_time) == 0;
 	if (!ok)
 		s->proc.start_time = 0;
 	if (hs_procinfo_code(buf, &code, &code_end) == -1)
 		code = 0;
-	hs_procinfo_exe(s, code);	/* code 0: reads PID/exe, after stat */
+	hs_procinfo_exe(s, code); /* code 0: reads PID/exe, after stat */
 	if (ok && code != 0 && s->proc.start_time + 1 <= s->walk_ticks)
 		return 0;
 	return hs_scan_alive(s);
@@ -361,8 +360,7 @@ hs_procinfo_named(struct hs_scan *s, uint64_t start_time)
 		return 0;
 	(void)hs_procinfo_mntns(s);
 	if (read_small(s, "cgroup", buf, sizeof(buf)) > 0)
-		(void)hs_procinfo_unit(buf, s->proc.unit,
-		    sizeof(s->proc.unit));
+		(void)hs_procinfo_unit(buf, s->proc.unit, sizeof(s->proc.unit));
 	if (read_small(s, "stat", buf, sizeof(buf)) <= 0 ||
 	    hs_procinfo_stat(buf, comm, sizeof(comm), &now) == -1 ||
 	    now != start_time) {

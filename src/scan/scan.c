@@ -202,7 +202,7 @@ begin_walk(struct hs_scan *s, enum hs_walk walk)
 		    (s->dents = malloc(HS_PROCWALK_BUF)) == NULL)
 			return -1;
 		if (hs_procwalk_open(&s->list, s->procfd, s->dents,
-		    HS_PROCWALK_BUF) == -1)
+			HS_PROCWALK_BUF) == -1)
 			return -1;
 		/*
 		 * hidepid=invisible hides other users' processes from the
@@ -276,7 +276,7 @@ next_pid(struct hs_scan *s, pid_t *pid)
 	while ((r = hs_procwalk_next(&s->list, pid)) == 1)
 		if (s->nparts <= 1 ||
 		    (unsigned long)*pid % s->nparts == s->part)
-			break;		/* else the other thread's */
+			break; /* else the other thread's */
 	return r;
 }
 
@@ -304,9 +304,8 @@ visit(struct hs_scan *s, pid_t pid)
 		s->nmaps = 0;
 		if (gone(errno))
 			s->st.vanished++;
-		else if (errno == ENOMEM || errno == EMFILE ||
-		    errno == ENFILE)
-			return -1;	/* ours, not the process's */
+		else if (errno == ENOMEM || errno == EMFILE || errno == ENFILE)
+			return -1; /* ours, not the process's */
 		else {
 			/* EACCES, EPERM; EIO and the like count here too. */
 			s->st.uninspectable++;
@@ -371,7 +370,7 @@ hs_scan_next(struct hs_scan *s, const struct hs_proc **proc,
 	for (;;) {
 		if (s->par != NULL) {
 			if (hs_par_take(s, s->own_done, proc, maps, n, &over,
-			    &result) == 1)
+				&result) == 1)
 				return 1;
 			if (s->own_done && over) {
 				r = result;

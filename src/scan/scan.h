@@ -24,119 +24,114 @@
 #include "pmaps.h"
 #include "procwalk.h"
 
-enum hs_walk {
-	HS_WALK_NONE = 0,
-	HS_WALK_WHO,
-	HS_WALK_STALE,
-	HS_WALK_COUNT
-};
+enum hs_walk { HS_WALK_NONE = 0, HS_WALK_WHO, HS_WALK_STALE, HS_WALK_COUNT };
 
 struct hs_scan {
-	unsigned int	 flags;
-	int		 procfd;	/* /proc */
-	enum hs_walk	 walk;
-	int		 self_mntns_ok;
-	dev_t		 self_mntns_dev;
-	ino_t		 self_mntns_ino;
+	unsigned int flags;
+	int procfd; /* /proc */
+	enum hs_walk walk;
+	int self_mntns_ok;
+	dev_t self_mntns_dev;
+	ino_t self_mntns_ino;
 
 	/* What to look for. */
 	struct hs_scan_id *ids;
-	size_t		 nids;
-	pid_t		*pids;
-	size_t		 npids;
-	size_t		 pidx;
+	size_t nids;
+	pid_t *pids;
+	size_t npids;
+	size_t pidx;
 
 	/* The listing of /proc (fd -1 if none), into dents. */
 	struct hs_procwalk list;
-	char		*dents;		/* HS_PROCWALK_BUF */
+	char *dents; /* HS_PROCWALK_BUF */
 
 	/* The process being looked at. */
-	char		 pidname[16];	/* "PID" */
-	int		 mapsfd;	/* its /proc/PID/maps */
-	int		 pdir;		/* its /proc/PID, lazily, or -1 */
-	int		 rootfd;	/* its /proc/PID/root, lazily, or -1 */
-	int		 mntns_known;	/* proc.other_mntns was looked up */
-	struct hs_proc	 proc;
+	char pidname[16]; /* "PID" */
+	int mapsfd;	  /* its /proc/PID/maps */
+	int pdir;	  /* its /proc/PID, lazily, or -1 */
+	int rootfd;	  /* its /proc/PID/root, lazily, or -1 */
+	int mntns_known;  /* proc.other_mntns was looked up */
+	struct hs_proc proc;
 	struct hs_mapping *maps;
-	size_t		*pathoff;	/* per mapping: offset in names */
-	size_t		 nmaps;
-	size_t		 capmaps;
-	char		*names;		/* the mappings' names */
-	size_t		 nameslen;
-	size_t		 namescap;
-	struct hs_pmaps	 pmaps;		/* the reader of maps */
+	size_t *pathoff; /* per mapping: offset in names */
+	size_t nmaps;
+	size_t capmaps;
+	char *names; /* the mappings' names */
+	size_t nameslen;
+	size_t namescap;
+	struct hs_pmaps pmaps; /* the reader of maps */
 
 	/* stale: the last verdict, for the next VMA of the same file. */
-	char		*last;
-	size_t		 lastcap;
-	size_t		 lastlen;
-	dev_t		 lastdev;
-	ino_t		 lastino;
-	int		 lastverdict;	/* -2: none */
-	int		 lastkept;	/* it is maps[nmaps - 1], its name kept */
-	unsigned long	 dropped;	/* stale mappings over the limits */
-	char		*tmp;		/* a name being looked up */
-	size_t		 tmpcap;
-	int		 cacheable;	/* judge(): the verdict holds for all */
-	struct hs_verdict *cache;	/* stale: verdicts in our own view */
-	struct hs_scan_id *tmpx;	/* stale: files ignored as temp code */
-	size_t		 ntmpx;
-	size_t		 captmpx;
+	char *last;
+	size_t lastcap;
+	size_t lastlen;
+	dev_t lastdev;
+	ino_t lastino;
+	int lastverdict;       /* -2: none */
+	int lastkept;	       /* it is maps[nmaps - 1], its name kept */
+	unsigned long dropped; /* stale mappings over the limits */
+	char *tmp;	       /* a name being looked up */
+	size_t tmpcap;
+	int cacheable;		  /* judge(): the verdict holds for all */
+	struct hs_verdict *cache; /* stale: verdicts in our own view */
+	struct hs_scan_id *tmpx;  /* stale: files ignored as temp code */
+	size_t ntmpx;
+	size_t captmpx;
 
 	/* A who walk by the BPF iterator (whobpf.c): its records. */
-	struct hs_bpf_reader bpf;	/* fd: the iterator, or -1 */
-	char		*bpfbuf;
+	struct hs_bpf_reader bpf; /* fd: the iterator, or -1 */
+	char *bpfbuf;
 
 	/* A walk on two CPUs (par.c). */
-	unsigned int	 part;		/* this handle takes PIDs with */
-	unsigned int	 nparts;	/* pid % nparts == part (nparts > 1) */
-	struct hs_par	*par;		/* the thread with the other part */
-	int		 own_done;	/* this handle's part is walked */
-	uint64_t	 walk_ticks;	/* CLOCK_BOOTTIME at the walk's start,
+	unsigned int part;   /* this handle takes PIDs with */
+	unsigned int nparts; /* pid % nparts == part (nparts > 1) */
+	struct hs_par *par;  /* the thread with the other part */
+	int own_done;	     /* this handle's part is walked */
+	uint64_t walk_ticks; /* CLOCK_BOOTTIME at the walk's start,
 					   in clock ticks as in stat(5) */
 
 	struct hs_scan_stats st;
 };
 
 /* scan.c: the walk driver */
-int	hs_scan_pdir(struct hs_scan *);
-int	hs_scan_alive(struct hs_scan *);
-int	hs_scan_who_ids(struct hs_scan *, const struct hs_scan *from);
+int hs_scan_pdir(struct hs_scan *);
+int hs_scan_alive(struct hs_scan *);
+int hs_scan_who_ids(struct hs_scan *, const struct hs_scan *from);
 
 /* store.c: the record store */
-int	hs_scan_add(struct hs_scan *, const struct hs_maps_rec *,
-	    unsigned int kind, size_t which, const char *name, size_t len);
+int hs_scan_add(struct hs_scan *, const struct hs_maps_rec *, unsigned int kind,
+    size_t which, const char *name, size_t len);
 unsigned int hs_scan_kind(unsigned int perms);
-void	hs_scan_finish(struct hs_scan *);
+void hs_scan_finish(struct hs_scan *);
 
 /* who.c: the who matcher */
-int	hs_scan_set_ids(struct hs_scan *, const struct hs_fileid *, size_t);
-int	hs_scan_who_maps(struct hs_scan *);
+int hs_scan_set_ids(struct hs_scan *, const struct hs_fileid *, size_t);
+int hs_scan_who_maps(struct hs_scan *);
 
 /* whobpf.c: the BPF consumer */
-int	hs_scan_begin_bpf(struct hs_scan *);
-int	hs_scan_bpf_next(struct hs_scan *, const struct hs_proc **,
-	    const struct hs_mapping **, size_t *);
+int hs_scan_begin_bpf(struct hs_scan *);
+int hs_scan_bpf_next(struct hs_scan *, const struct hs_proc **,
+    const struct hs_mapping **, size_t *);
 
 /* par.c */
-void	hs_par_start(struct hs_scan *);
-int	hs_par_take(struct hs_scan *, int wait, const struct hs_proc **,
-	    const struct hs_mapping **, size_t *, int *over, int *result);
-void	hs_par_end(struct hs_scan *);
+void hs_par_start(struct hs_scan *);
+int hs_par_take(struct hs_scan *, int wait, const struct hs_proc **,
+    const struct hs_mapping **, size_t *, int *over, int *result);
+void hs_par_end(struct hs_scan *);
 
 /* stale.c */
-int	hs_stale_maps(struct hs_scan *);
-int	hs_stale_ignored(const struct hs_maps_rec *);
-void	hs_stale_forget(struct hs_scan *);
+int hs_stale_maps(struct hs_scan *);
+int hs_stale_ignored(const struct hs_maps_rec *);
+void hs_stale_forget(struct hs_scan *);
 
 /* proc.c */
-int	hs_procinfo_mntns(struct hs_scan *);
-int	hs_procinfo(struct hs_scan *, pid_t);
-int	hs_procinfo_unit(const char *cgroup, char *unit, size_t len);
-int	hs_procinfo_stat(const char *stat, char *comm, size_t commlen,
-	    uint64_t *start_time);
-int	hs_procinfo_code(const char *stat, uint64_t *start, uint64_t *end);
-void	hs_procinfo_exe(struct hs_scan *, uint64_t code);
-int	hs_procinfo_named(struct hs_scan *, uint64_t start_time);
+int hs_procinfo_mntns(struct hs_scan *);
+int hs_procinfo(struct hs_scan *, pid_t);
+int hs_procinfo_unit(const char *cgroup, char *unit, size_t len);
+int hs_procinfo_stat(const char *stat, char *comm, size_t commlen,
+    uint64_t *start_time);
+int hs_procinfo_code(const char *stat, uint64_t *start, uint64_t *end);
+void hs_procinfo_exe(struct hs_scan *, uint64_t code);
+int hs_procinfo_named(struct hs_scan *, uint64_t start_time);
 
 #endif /* HS_SCAN_H */

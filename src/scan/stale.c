@@ -76,20 +76,20 @@
 #include "sys.h"
 
 #define LAST_NONE	(-3)
-#define STALE_NAMES_MAX	(1024 * 1024)	/* bytes of names kept per process */
-#define STALE_MAPS_MAX	65536		/* mappings kept per process */
-#define CACHE_SLOTS	1024		/* a power of two */
-#define CACHE_NAME	224		/* longer names are not kept */
+#define STALE_NAMES_MAX (1024 * 1024) /* bytes of names kept per process */
+#define STALE_MAPS_MAX	65536	      /* mappings kept per process */
+#define CACHE_SLOTS	1024	      /* a power of two */
+#define CACHE_NAME	224	      /* longer names are not kept */
 
 struct hs_verdict {
-	dev_t		 dev;
-	ino_t		 ino;
-	int		 verdict;	/* LAST_NONE: empty slot */
-	unsigned short	 len;
-	char		 name[CACHE_NAME];
+	dev_t dev;
+	ino_t ino;
+	int verdict; /* LAST_NONE: empty slot */
+	unsigned short len;
+	char name[CACHE_NAME];
 };
 #define VERDICT_FATAL	(-2)
-#define VERDICT_UNKNOWN	(-1)
+#define VERDICT_UNKNOWN (-1)
 
 /* clang-format off */
 static const char *const ignored_prefix[] = {
@@ -125,8 +125,10 @@ hs_stale_ignored(const struct hs_maps_rec *rec)
 	if (has_prefix(base, len, "ffi") || has_prefix(base, len, "jna"))
 		return 1;
 	return (rec->perms & HS_MAPS_X) &&
-	    (has_prefix(name, rec->namelen, "/tmp/") ||
-	    has_prefix(name, rec->namelen, "/var/tmp/")) ? 2 : 0;
+		(has_prefix(name, rec->namelen, "/tmp/") ||
+		    has_prefix(name, rec->namelen, "/var/tmp/")) ?
+	    2 :
+	    0;
 }
 
 /* stat(2) name as the process sees it; see the top of the file. */
@@ -138,9 +140,10 @@ lookup(struct hs_scan *s, const char *name, struct stat *st)
 
 	if (s->proc.other_mntns != 1)
 		return hs_sys.fstatat(AT_FDCWD, name, st, 0);
-	if (s->rootfd == -1 && (hs_scan_pdir(s) == -1 ||
-	    (s->rootfd = hs_openat(s->pdir, "root",
-	    O_PATH | O_DIRECTORY, 0)) == -1))
+	if (s->rootfd == -1 &&
+	    (hs_scan_pdir(s) == -1 ||
+		(s->rootfd = hs_openat(s->pdir, "root", O_PATH | O_DIRECTORY,
+		     0)) == -1))
 		return -1;
 	memset(&how, 0, sizeof(how));
 	how.flags = O_PATH | O_CLOEXEC;
@@ -148,7 +151,7 @@ lookup(struct hs_scan *s, const char *name, struct stat *st)
 	do
 		fd = hs_sys.openat2(s->rootfd, name, &how, sizeof(how));
 	while (fd == -1 && (errno == EINTR || errno == EAGAIN));
-	if (fd == -1 && errno == ENOSYS)	/* before 5.6 */
+	if (fd == -1 && errno == ENOSYS) /* before 5.6 */
 		return hs_sys.fstatat(s->rootfd, name + 1, st, 0);
 	if (fd == -1)
 		return -1;
@@ -170,10 +173,9 @@ same_file(struct hs_scan *s, const struct hs_maps_rec *rec,
 		return 0;
 	if (st->st_dev == rec->dev)
 		return 1;
-	s->cacheable = 0;	/* the answer is this process's */
-	(void)snprintf(name, sizeof(name), "%s/map_files/%llx-%llx",
-	    s->pidname, (unsigned long long)rec->start,
-	    (unsigned long long)rec->end);
+	s->cacheable = 0; /* the answer is this process's */
+	(void)snprintf(name, sizeof(name), "%s/map_files/%llx-%llx", s->pidname,
+	    (unsigned long long)rec->start, (unsigned long long)rec->end);
 	if (hs_sys.fstatat(s->procfd, name, &mst, 0) == 0)
 		return mst.st_dev == st->st_dev && mst.st_ino == st->st_ino;
 	return 1;
@@ -263,7 +265,7 @@ remember(struct hs_scan *s, const struct hs_maps_rec *rec, int verdict)
 static size_t
 cache_slot(const struct hs_maps_rec *rec)
 {
-	uint64_t h = 14695981039346656037ULL;	/* FNV-1a */
+	uint64_t h = 14695981039346656037ULL; /* FNV-1a */
 	size_t i;
 
 	for (i = 0; i < rec->pathlen; i++)
@@ -298,7 +300,7 @@ cache_put(struct hs_scan *s, const struct hs_maps_rec *rec, int verdict)
 		return;
 	if (s->cache == NULL) {
 		if ((s->cache = malloc(CACHE_SLOTS * sizeof(*v))) == NULL)
-			return;		/* no cache: slower, still right */
+			return; /* no cache: slower, still right */
 		for (i = 0; i < CACHE_SLOTS; i++)
 			s->cache[i].verdict = LAST_NONE;
 	}
@@ -350,7 +352,7 @@ ignore_tmp_code(struct hs_scan *s, const struct hs_maps_rec *rec)
 		return 0;
 	if (s->ntmpx > 0 && s->tmpx[s->ntmpx - 1].dev == rec->dev &&
 	    s->tmpx[s->ntmpx - 1].ino == rec->ino)
-		return 0;	/* the same file's next VMA */
+		return 0; /* the same file's next VMA */
 	if (s->ntmpx == s->captmpx) {
 		cap = s->captmpx ? s->captmpx * 2 : 8;
 		if ((v = reallocarray(s->tmpx, cap, sizeof(*v))) == NULL)
@@ -416,8 +418,8 @@ static int
 keep(struct hs_scan *s, const struct hs_maps_rec *rec, unsigned int kind,
     int again)
 {
-	if (s->nmaps >= STALE_MAPS_MAX || (!again &&
-	    s->nameslen + rec->namelen + 1 > STALE_NAMES_MAX)) {
+	if (s->nmaps >= STALE_MAPS_MAX ||
+	    (!again && s->nameslen + rec->namelen + 1 > STALE_NAMES_MAX)) {
 		s->dropped++;
 		s->lastkept = 0;
 		return 0;
@@ -444,7 +446,7 @@ stale_rec(void *arg, const struct hs_maps_rec *rec)
 		return ignore_tmp_code(s, rec);
 	again = s->lastkept && same_as_last(s, rec);
 	if (!again)
-		s->lastkept = 0;	/* verdict() moves "last" to rec */
+		s->lastkept = 0; /* verdict() moves "last" to rec */
 	if (v == 2) {
 		/* Temporary code, unless its name now names another file. */
 		if ((v = verdict(s, rec)) == VERDICT_FATAL)

@@ -52,26 +52,26 @@ grow(void **p, size_t *cap, size_t need, size_t size)
 
 /* Remember a mapping of the current process; name may be NULL. */
 int
-hs_scan_add(struct hs_scan *s, const struct hs_maps_rec *rec,
-    unsigned int kind, size_t which, const char *name, size_t len)
+hs_scan_add(struct hs_scan *s, const struct hs_maps_rec *rec, unsigned int kind,
+    size_t which, const char *name, size_t len)
 {
 	struct hs_mapping *m;
 	size_t cap = s->capmaps;
 
 	if (s->nmaps == s->capmaps) {
 		if (grow((void **)&s->maps, &cap, s->nmaps + 1,
-		    sizeof(*s->maps)) == -1)
+			sizeof(*s->maps)) == -1)
 			return -1;
 		cap = s->capmaps;
 		if (grow((void **)&s->pathoff, &cap, s->nmaps + 1,
-		    sizeof(*s->pathoff)) == -1)
+			sizeof(*s->pathoff)) == -1)
 			return -1;
 		s->capmaps = cap;
 	}
 	s->pathoff[s->nmaps] = SIZE_MAX;
 	if (name != NULL) {
 		if (grow((void **)&s->names, &s->namescap,
-		    s->nameslen + len + 1, 1) == -1)
+			s->nameslen + len + 1, 1) == -1)
 			return -1;
 		memcpy(s->names + s->nameslen, name, len);
 		s->names[s->nameslen + len] = '\0';
@@ -98,7 +98,8 @@ hs_scan_finish(struct hs_scan *s)
 
 	s->proc.kinds = 0;
 	for (i = 0; i < s->nmaps; i++) {
-		s->maps[i].path = s->pathoff[i] == SIZE_MAX ? NULL :
+		s->maps[i].path = s->pathoff[i] == SIZE_MAX ?
+		    NULL :
 		    s->names + s->pathoff[i];
 		s->proc.kinds |= s->maps[i].kind;
 	}

@@ -55,7 +55,7 @@ find_id(const struct hs_scan *s, dev_t dev, ino_t ino)
 	size_t lo = 0, hi = s->nids, mid;
 	const struct hs_scan_id *v;
 
-	while (lo < hi) {	/* the first id >= (dev, ino) */
+	while (lo < hi) { /* the first id >= (dev, ino) */
 		mid = lo + (hi - lo) / 2;
 		v = &s->ids[mid];
 		if (v->dev < dev || (v->dev == dev && v->ino < ino))

@@ -15,7 +15,7 @@
 #include "sys.h"
 
 /* The size of the iterator's reads: a multiple of the record size. */
-#define BPF_BUF		(680 * sizeof(struct hs_bpf_rec))
+#define BPF_BUF (680 * sizeof(struct hs_bpf_rec))
 
 /*
  * A who walk over all processes by the BPF iterator, where it may run;
@@ -51,7 +51,8 @@ bpf_proc(struct hs_scan *s, const struct hs_bpf_rec *r)
 	/* As /proc/PID is owned: root unless dumpable (SUID_DUMP_USER). */
 	s->proc.uid = (r->mm_flags & 3) == 1 ? (uid_t)r->euid : 0;
 	s->proc.start_time = hz > 0 ?
-	    r->start_ns / (1000000000ULL / (unsigned long long)hz) : 0;
+	    r->start_ns / (1000000000ULL / (unsigned long long)hz) :
+	    0;
 	s->proc.other_mntns = -1;
 	len = strnlen(r->comm, sizeof(r->comm));
 	memcpy(s->proc.comm, r->comm, len);
@@ -84,7 +85,7 @@ hs_scan_bpf_next(struct hs_scan *s, const struct hs_proc **proc,
 			hs_bpf_take(&s->bpf);
 			hs_bpf_maps_rec(&r, &rec, pagesize);
 			if (hs_scan_add(s, &rec, hs_scan_kind(rec.perms),
-			    r.which, NULL, 0) == -1)
+				r.which, NULL, 0) == -1)
 				return -1;
 		} while ((got = hs_bpf_peek(&s->bpf, &r)) == 1 &&
 		    r.tgid == (uint32_t)s->proc.pid);
@@ -96,7 +97,7 @@ hs_scan_bpf_next(struct hs_scan *s, const struct hs_proc **proc,
 			hs_procinfo_exe(s, code);
 		if (s->walk != HS_WALK_COUNT &&
 		    hs_procinfo_named(s, s->proc.start_time) == -1) {
-			s->st.vanished++;	/* gone since the walk */
+			s->st.vanished++; /* gone since the walk */
 			continue;
 		}
 		s->st.inspected++;

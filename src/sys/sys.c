@@ -22,9 +22,9 @@
  * (HS_SYS_NEXT) the next definitions after the guard's (sys.h).
  */
 #ifdef HS_SYS_NEXT
-#define NEXT(name)	hs_next_##name
+#define NEXT(name) hs_next_##name
 #else
-#define NEXT(name)	name
+#define NEXT(name) name
 #endif
 
 static int
@@ -68,20 +68,20 @@ real_bpf(int cmd, void *attr, unsigned int size)
 
 /* cachestat(2): Debian 12's headers predate it (Linux 6.5, x86-64 451). */
 #ifndef SYS_cachestat
-#define SYS_cachestat	451
+#define SYS_cachestat 451
 #endif
 
 struct hs_cachestat_range {
-	uint64_t	off;
-	uint64_t	len;
+	uint64_t off;
+	uint64_t len;
 };
 
 struct hs_cachestat {
-	uint64_t	nr_cache;
-	uint64_t	nr_dirty;
-	uint64_t	nr_writeback;
-	uint64_t	nr_evicted;
-	uint64_t	nr_recently_evicted;
+	uint64_t nr_cache;
+	uint64_t nr_dirty;
+	uint64_t nr_writeback;
+	uint64_t nr_evicted;
+	uint64_t nr_recently_evicted;
 };
 
 static int

@@ -97,37 +97,37 @@ extern struct hs_sys hs_sys;
  * fails if one of the guard's library objects names an exported call.
  */
 #ifdef HS_SYS_NEXT
-int	hs_next_openat(int, const char *, int, mode_t);
-int	hs_next_close(int);
-ssize_t	hs_next_pwrite(int, const void *, size_t, off_t);
-ssize_t	hs_next_copy_file_range(int, off_t *, int, off_t *, size_t,
-	    unsigned int);
-int	hs_next_ftruncate(int, off_t);
-int	hs_next_fsync(int);
-ssize_t	hs_next_write(int, const void *, size_t);
+int hs_next_openat(int, const char *, int, mode_t);
+int hs_next_close(int);
+ssize_t hs_next_pwrite(int, const void *, size_t, off_t);
+ssize_t hs_next_copy_file_range(int, off_t *, int, off_t *, size_t,
+    unsigned int);
+int hs_next_ftruncate(int, off_t);
+int hs_next_fsync(int);
+ssize_t hs_next_write(int, const void *, size_t);
 #endif
 
 /* The records getdents64(2) writes (glibc has no public type for them). */
 struct hs_dirent64 {
-	uint64_t	d_ino;
-	int64_t		d_off;
-	unsigned short	d_reclen;
-	unsigned char	d_type;
-	char		d_name[];
+	uint64_t d_ino;
+	int64_t d_off;
+	unsigned short d_reclen;
+	unsigned char d_type;
+	char d_name[];
 };
 
 /* Restore every entry of hs_sys to the real system call. */
-void	hs_sys_reset(void);
+void hs_sys_reset(void);
 
 /*
  * EINTR-safe wrappers.  A regular file rarely returns EINTR, but NFS and
  * FUSE can, and a retry costs nothing.
  */
-int	hs_close(int);
-int	hs_fsync(int);
-int	hs_openat(int, const char *, int, mode_t);
-ssize_t	hs_pread_full(int, void *, size_t, off_t);
-int	hs_pwrite_full(int, const void *, size_t, off_t);
-int	hs_write_full(int, const void *, size_t);
+int hs_close(int);
+int hs_fsync(int);
+int hs_openat(int, const char *, int, mode_t);
+ssize_t hs_pread_full(int, void *, size_t, off_t);
+int hs_pwrite_full(int, const void *, size_t, off_t);
+int hs_write_full(int, const void *, size_t);
 
 #endif /* HS_SYS_H */

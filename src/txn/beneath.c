@@ -70,10 +70,12 @@ walk_beneath(int rootfd, const char *rel)
 			errno = EINVAL;
 			next = -1;
 		} else
-			next = hs_openat(fd, p, (last ? O_RDONLY : O_PATH) |
-			    O_DIRECTORY | O_NOFOLLOW, 0);
+			next = hs_openat(fd, p,
+			    (last ? O_RDONLY : O_PATH) | O_DIRECTORY |
+				O_NOFOLLOW,
+			    0);
 		if (next == -1 && errno == ENOTDIR && is_link(fd, p))
-			errno = ELOOP;		/* as openat2 says it */
+			errno = ELOOP; /* as openat2 says it */
 		if (fd != rootfd)
 			(void)hs_close(fd);
 		if ((fd = next) == -1)
@@ -127,8 +129,7 @@ hs_open_beneath(int rootfd, const char *rel)
 	/* EAGAIN: a rename elsewhere raced the lookup; a few tries. */
 	do
 		fd = hs_sys.openat2(rootfd, rel, &how, sizeof(how));
-	while (fd == -1 && (errno == EINTR || errno == EAGAIN) &&
-	    ++tries < 16);
+	while (fd == -1 && (errno == EINTR || errno == EAGAIN) && ++tries < 16);
 	if (fd == -1 && (errno == ENOSYS || errno == EPERM))
 		return walk_beneath(rootfd, rel);
 	return fd;

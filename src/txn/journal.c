@@ -52,15 +52,15 @@
 #include "txn.h"
 #include "sys.h"
 
-#define VISFLAGS	(VIS_WHITE | VIS_CSTYLE | VIS_OCTAL)
+#define VISFLAGS (VIS_WHITE | VIS_CSTYLE | VIS_OCTAL)
 
 int
 hs_journal_create(int rootfd, struct hs_journal *j)
 {
 	j->rootfd = rootfd;
 	/* O_RDWR: the commit replays what it reads back from fd. */
-	j->fd = hs_openat(rootfd, HS_JOURNAL, O_RDWR | O_CREAT | O_EXCL |
-	    O_NOFOLLOW | O_APPEND, 0600);
+	j->fd = hs_openat(rootfd, HS_JOURNAL,
+	    O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_APPEND, 0600);
 	if (j->fd == -1)
 		return -1;
 	j->size = strlen(HS_JOURNAL_HEADER);
@@ -171,7 +171,7 @@ hs_journal_is_ours(const struct hs_journal *hj)
 	if (hs_sys.fstat(hj->fd, &held) == -1)
 		return -1;
 	if (hs_sys.fstatat(hj->rootfd, HS_JOURNAL, &named,
-	    AT_SYMLINK_NOFOLLOW) == -1)
+		AT_SYMLINK_NOFOLLOW) == -1)
 		return errno == ENOENT ? 0 : -1;
 	return held.st_dev == named.st_dev && held.st_ino == named.st_ino;
 }
@@ -179,10 +179,10 @@ hs_journal_is_ours(const struct hs_journal *hj)
 /* --- the parser: bytes in, records out, no system call --------------- */
 
 struct jparser {
-	struct hs_jtext	*j;
-	int		 version;	/* 1: absolute DIRs, 2: relative */
-	const char	*root;		/* ROOT's absolute path, or NULL */
-	int		 last;		/* type of the last record, or 0 */
+	struct hs_jtext *j;
+	int version;	  /* 1: absolute DIRs, 2: relative */
+	const char *root; /* ROOT's absolute path, or NULL */
+	int last;	  /* type of the last record, or 0 */
 };
 
 /* 1 if s is one path component: not empty, ".", ".." and has no '/'. */
@@ -206,8 +206,8 @@ plain_path(const char *s)
 		s++;
 	for (;; s = slash + 1) {
 		slash = strchr(s, '/');
-		if (!component(s, slash != NULL ? (size_t)(slash - s) :
-		    strlen(s)))
+		if (!component(s,
+			slash != NULL ? (size_t)(slash - s) : strlen(s)))
 			return 0;
 		if (slash == NULL)
 			return 1;
@@ -225,8 +225,10 @@ rel_dir(struct jparser *ps, const char *dir, const char **msg)
 
 	*msg = "a directory that is not a plain path";
 	if (ps->version == 2)
-		return strcmp(dir, ".") == 0 || (*dir != '/' &&
-		    plain_path(dir)) ? dir : NULL;
+		return strcmp(dir, ".") == 0 ||
+			(*dir != '/' && plain_path(dir)) ?
+		    dir :
+		    NULL;
 	if (*dir != '/' || !(strcmp(dir, "/") == 0 || plain_path(dir)))
 		return NULL;
 	*msg = "a directory outside the tree";
@@ -284,8 +286,7 @@ number(const char *s, uintmax_t *v)
 
 /* The fields of a T, O, D or S record, checked into r. */
 static int
-fields(struct jparser *ps, struct hs_jrec *r, char **f, int n,
-    const char **msg)
+fields(struct jparser *ps, struct hs_jrec *r, char **f, int n, const char **msg)
 {
 	const char *dir, *slash;
 	uintmax_t v;
@@ -318,8 +319,8 @@ fields(struct jparser *ps, struct hs_jrec *r, char **f, int n,
 	r->name = f[1];
 	r->aux = f[2];
 	*msg = "a record with bad fields";
-	if (r->type == 'T' && (n != 4 || f[3][0] < '0' || f[3][0] > '2' ||
-	    f[3][1] != '\0'))
+	if (r->type == 'T' &&
+	    (n != 4 || f[3][0] < '0' || f[3][0] > '2' || f[3][1] != '\0'))
 		return -1;
 	if (r->type == 'T')
 		r->kind = f[3][0] - '0';
@@ -347,8 +348,9 @@ misplaced(const struct jparser *ps, char type)
 		return "a record after the commit";
 	if (type == 'S' && j->n > 0)
 		return "an S record that is not first";
-	if (type == 'X' && (j->n == 0 || j->rec[j->n - 1].cancelled ||
-	    strchr("TOD", ps->last) == NULL))
+	if (type == 'X' &&
+	    (j->n == 0 || j->rec[j->n - 1].cancelled ||
+		strchr("TOD", ps->last) == NULL))
 		return "an X that cancels nothing";
 	return NULL;
 }
@@ -399,8 +401,9 @@ header(const char *text, size_t len)
 	static const char v1[] = "hotswap-journal 1\n";
 	size_t hl = sizeof(v1) - 1;
 
-	if (len < hl && (strncmp(text, v1, len) == 0 ||
-	    strncmp(text, HS_JOURNAL_HEADER, len) == 0) &&
+	if (len < hl &&
+	    (strncmp(text, v1, len) == 0 ||
+		strncmp(text, HS_JOURNAL_HEADER, len) == 0) &&
 	    memchr(text, '\0', len) == NULL)
 		return 0;
 	if (len >= hl && memcmp(text, v1, hl) == 0)
@@ -441,7 +444,7 @@ hs_journal_parse(const char *text, size_t len, const char *root,
 	j->buf[len] = '\0';
 	end = j->buf + len;
 	for (p = j->buf + strlen(HS_JOURNAL_HEADER);
-	    (nl = memchr(p, '\n', (size_t)(end - p))) != NULL; p = nl + 1) {
+	     (nl = memchr(p, '\n', (size_t)(end - p))) != NULL; p = nl + 1) {
 		*nl = '\0';
 		*errline = ++line;
 		*errmsg = "a record with a NUL byte";

@@ -34,7 +34,7 @@ untrusted(const struct stat *st)
 		return "refusing the journal (not a regular file)";
 	if (st->st_uid != geteuid())
 		return "refusing the journal (not owned by the user running "
-		    "hotswap)";
+		       "hotswap)";
 	if (st->st_mode & 077)
 		return "refusing the journal (group or others have access)";
 	if (st->st_nlink != 1)
@@ -67,8 +67,8 @@ slurp(int rootfd, char **text, size_t *len, const char **why)
 	if ((*why = untrusted(&st)) != NULL)
 		return -1;
 	*why = "cannot read the journal";
-	fd = hs_openat(rootfd, HS_JOURNAL, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
-	    O_NOCTTY, 0);
+	fd = hs_openat(rootfd, HS_JOURNAL,
+	    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, 0);
 	if (fd == -1) {
 		if (errno == ELOOP)
 			*why = "refusing the journal (a symbolic link)";
@@ -105,7 +105,7 @@ static int
 parse(int rootfd, char *text, size_t len, struct hs_jtext *p,
     struct hs_result *res)
 {
-	static __thread char step[160];	/* res->step of a parse error */
+	static __thread char step[160]; /* res->step of a parse error */
 	char rootpath[PATH_MAX];
 	const char *msg;
 	unsigned long line;
@@ -116,8 +116,10 @@ parse(int rootfd, char *text, size_t len, struct hs_jtext *p,
 	    &msg);
 	free(text);
 	if (r == -1) {
-		(void)snprintf(step, sizeof(step), "refusing the journal "
-		    "(line %lu: %s)", line, msg);
+		(void)snprintf(step, sizeof(step),
+		    "refusing the journal "
+		    "(line %lu: %s)",
+		    line, msg);
 		errno = EINVAL;
 		return hs_fail(res, step, res->target);
 	}

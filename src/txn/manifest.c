@@ -21,10 +21,10 @@
 #include "hotswap.h"
 
 struct parser {
-	const char	*p, *end;
-	char		*out;		/* where the next field is written */
-	unsigned long	 line;
-	const char	*err;
+	const char *p, *end;
+	char *out; /* where the next field is written */
+	unsigned long line;
+	const char *err;
 };
 
 static int
@@ -176,7 +176,7 @@ line_has_nul(const struct parser *ps)
 	const char *nl = memchr(ps->p, '\n', (size_t)(ps->end - ps->p));
 
 	return memchr(ps->p, '\0',
-	    (size_t)((nl != NULL ? nl : ps->end) - ps->p)) != NULL;
+		   (size_t)((nl != NULL ? nl : ps->end) - ps->p)) != NULL;
 }
 
 /* One entry; 1 if parsed, 0 for a blank or comment line, -1 on error. */
@@ -190,7 +190,8 @@ entry(struct parser *ps, int nul, struct hs_manifest_entry *e)
 	e->line = ps->line;
 	if (!nul) {
 		if (line_has_nul(ps)) {
-			ps->err = "NUL byte in the line (-0 reads NUL-separated "
+			ps->err =
+			    "NUL byte in the line (-0 reads NUL-separated "
 			    "fields)";
 			return -1;
 		}
@@ -220,8 +221,8 @@ entry(struct parser *ps, int nul, struct hs_manifest_entry *e)
 }
 
 int
-hs_manifest_parse(const char *text, size_t len, int nul,
-    struct hs_manifest *m, unsigned long *errline, const char **errmsg)
+hs_manifest_parse(const char *text, size_t len, int nul, struct hs_manifest *m,
+    unsigned long *errline, const char **errmsg)
 {
 	struct parser ps = { .p = text, .end = text + len, .line = 1 };
 	struct hs_manifest_entry *e;

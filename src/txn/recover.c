@@ -25,12 +25,12 @@
 #include "sys.h"
 
 struct journal {
-	struct hs_jtext	 p;
-	int		 rootfd;
-	int		 dirfd;		/* the open directory below */
-	const char	*dirpath;	/* dirfd's, relative to the root */
-	int		 disarm_failed;	/* drop_old's failure was that */
-	char		 root[PATH_MAX];	/* for messages */
+	struct hs_jtext p;
+	int rootfd;
+	int dirfd;	     /* the open directory below */
+	const char *dirpath; /* dirfd's, relative to the root */
+	int disarm_failed;   /* drop_old's failure was that */
+	char root[PATH_MAX]; /* for messages */
 };
 
 /* The directory rel beneath the root, opened (the last one is kept). */
@@ -149,8 +149,8 @@ disarm_old(struct journal *j, const struct hs_jrec *r)
 		return errno == ENOENT ? 0 : -1;
 	if (!recorded(&st, r))
 		return 0;
-	old = hs_openat(fd, r->aux, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
-	    O_NOCTTY, 0);
+	old = hs_openat(fd, r->aux,
+	    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, 0);
 	if (old == -1)
 		return errno == ENOENT ? 0 : -1;
 	if (hs_sys.fstat(old, &st) == -1)
@@ -238,9 +238,9 @@ backward(struct journal *j)
 				return -1;
 		} else if (j->p.committed) {
 			o = old_of(j, r);
-			if (o != NULL ? move_name(j, o->dir, o->aux,
-			    r->name) == -1 : remove_name(j, r->dir,
-			    r->name) == -1)
+			if (o != NULL ?
+				move_name(j, o->dir, o->aux, r->name) == -1 :
+				remove_name(j, r->dir, r->name) == -1)
 				return -1;
 		}
 	}
@@ -313,8 +313,8 @@ carry_out(struct journal *j, int *outcome, struct hs_result *res)
 	int fwd = j->p.committed && !j->p.aborted;
 
 	if (reachable(j) == -1) {
-		failed(j, res, fwd ? "cannot rename into" :
-		    "cannot roll back in");
+		failed(j, res,
+		    fwd ? "cannot rename into" : "cannot roll back in");
 		return -1;
 	}
 	if (fwd) {
@@ -324,10 +324,13 @@ carry_out(struct journal *j, int *outcome, struct hs_result *res)
 		}
 		*outcome = 1;
 		if (drop_old(j) == -1) {
-			failed(j, res, j->disarm_failed ? "installed, but "
-			    "cannot clear the set-ID bits or capabilities of "
-			    "an old version in" : "installed, but cannot "
-			    "remove old links in");
+			failed(j, res,
+			    j->disarm_failed ?
+				"installed, but "
+				"cannot clear the set-ID bits or capabilities of "
+				"an old version in" :
+				"installed, but cannot "
+				"remove old links in");
 			return -1;
 		}
 	} else {
@@ -345,23 +348,28 @@ carry_out(struct journal *j, int *outcome, struct hs_result *res)
  * journal this process writes), only while it is still that file.
  */
 static int
-replay(struct journal *j, const struct hs_journal *hj, int sync,
-    int *outcome, struct hs_result *res)
+replay(struct journal *j, const struct hs_journal *hj, int sync, int *outcome,
+    struct hs_result *res)
 {
 	int r;
 
 	if (carry_out(j, outcome, res) == -1)
 		return -1;
 	if (sync && sync_dirs(j) == -1) {
-		failed(j, res, *outcome == 1 ? "installed, but cannot sync" :
-		    "rolled back, but cannot sync");
+		failed(j, res,
+		    *outcome == 1 ? "installed, but cannot sync" :
+				    "rolled back, but cannot sync");
 		return -1;
 	}
 	r = hj == NULL ? 1 : hs_journal_is_ours(hj);
 	if ((r == 1 && hs_sys.unlinkat(j->rootfd, HS_JOURNAL, 0) == -1 &&
-	    errno != ENOENT) || r == -1 || (sync && hs_fsync(j->rootfd) == -1)) {
-		hs_fail(res, *outcome == 1 ? "installed, but cannot remove the "
-		    "journal in" : "cannot remove the journal in", res->target);
+		errno != ENOENT) ||
+	    r == -1 || (sync && hs_fsync(j->rootfd) == -1)) {
+		hs_fail(res,
+		    *outcome == 1 ? "installed, but cannot remove the "
+				    "journal in" :
+				    "cannot remove the journal in",
+		    res->target);
 		return -1;
 	}
 	return 0;
@@ -378,7 +386,7 @@ replay_from(int rootfd, const struct hs_journal *hj, int sync, int *outcome,
 	(void)strlcpy(j.root, res->target, sizeof(j.root));
 	join(res->target, sizeof(res->target), j.root, HS_JOURNAL);
 	r = hj != NULL ? hs_journal_load_held(hj, &j.p, res) :
-	    hs_journal_load(rootfd, &j.p, res);
+			 hs_journal_load(rootfd, &j.p, res);
 	if (r <= 0 && hj == NULL)
 		return r;
 	if (r == -1)

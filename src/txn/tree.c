@@ -33,19 +33,19 @@
 #include "install.h"
 #include "sys.h"
 
-#define DENTS_SIZE	8192
+#define DENTS_SIZE 8192
 
 struct walk {
-	struct hs_txn	*t;
-	const char	*dstdir;
-	void		(*each)(void *, const char *, const char *,
-			    const struct hs_result *);
-	void		*arg;
+	struct hs_txn *t;
+	const char *dstdir;
+	void (*each)(void *, const char *, const char *,
+	    const struct hs_result *);
+	void *arg;
 	struct hs_result *res;
-	int		 dstfd;			/* DESTDIR, once needed */
-	char		 src[PATH_MAX];		/* the entry's path, */
-	char		 dst[PATH_MAX];		/* and its destination */
-	char		 proc[64];		/* /proc/self/fd/N */
+	int dstfd;	    /* DESTDIR, once needed */
+	char src[PATH_MAX]; /* the entry's path, */
+	char dst[PATH_MAX]; /* and its destination */
+	char proc[64];	    /* /proc/self/fd/N */
 };
 
 /* The names in directory fd, in readdir order, as one malloc'd list. */
@@ -93,9 +93,9 @@ push(struct walk *w, const char *name, size_t *sl, size_t *dl)
 	*sl = strlen(w->src);
 	*dl = strlen(w->dst);
 	if (snprintf(w->src + *sl, sizeof(w->src) - *sl, "/%s", name) >=
-	    (int)(sizeof(w->src) - *sl) ||
+		(int)(sizeof(w->src) - *sl) ||
 	    snprintf(w->dst + *dl, sizeof(w->dst) - *dl, "/%s", name) >=
-	    (int)(sizeof(w->dst) - *dl)) {
+		(int)(sizeof(w->dst) - *dl)) {
 		w->src[*sl] = '\0';
 		w->dst[*dl] = '\0';
 		errno = ENAMETOOLONG;
@@ -114,8 +114,8 @@ open_seen(int dirfd, const char *name, int flags, const struct stat *st)
 	struct stat now;
 	int fd, serrno;
 
-	fd = hs_openat(dirfd, name, flags | O_RDONLY | O_NOFOLLOW |
-	    O_NOCTTY | O_NONBLOCK, 0);
+	fd = hs_openat(dirfd, name,
+	    flags | O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK, 0);
 	if (fd == -1)
 		return -1;
 	if (hs_sys.fstat(fd, &now) == -1 || now.st_dev != st->st_dev ||
@@ -141,18 +141,19 @@ static int
 dest_beneath(struct walk *w)
 {
 	struct open_how how = { .flags = O_PATH | O_CLOEXEC,
-	    .resolve = RESOLVE_BENEATH };
+		.resolve = RESOLVE_BENEATH };
 	const char *rel = w->dst + strlen(w->dstdir);
 	struct stat st;
 	int fd;
 
 	if (hs_sys.fstatat(AT_FDCWD, w->dst, &st, AT_SYMLINK_NOFOLLOW) == -1)
 		return errno == ENOENT ? 0 :
-		    hs_fail(w->res, "cannot stat", w->dst);
+					 hs_fail(w->res, "cannot stat", w->dst);
 	if (!S_ISLNK(st.st_mode))
 		return 0;
-	if (w->dstfd == -1 && (w->dstfd = hs_openat(AT_FDCWD, w->dstdir,
-	    O_RDONLY | O_DIRECTORY, 0)) == -1)
+	if (w->dstfd == -1 &&
+	    (w->dstfd = hs_openat(AT_FDCWD, w->dstdir, O_RDONLY | O_DIRECTORY,
+		 0)) == -1)
 		return hs_fail(w->res, "cannot open directory", w->dstdir);
 	while (*rel == '/')
 		rel++;
@@ -160,8 +161,10 @@ dest_beneath(struct walk *w)
 	if (fd != -1)
 		(void)hs_close(fd);
 	else if (errno == EXDEV || errno == ELOOP)
-		return hs_fail(w->res, "refusing to follow a symbolic link "
-		    "out of the destination tree:", w->dst);
+		return hs_fail(w->res,
+		    "refusing to follow a symbolic link "
+		    "out of the destination tree:",
+		    w->dst);
 	else if (errno != ENOENT)
 		return hs_fail(w->res, "cannot follow symbolic link", w->dst);
 	return 0;
@@ -169,16 +172,15 @@ dest_beneath(struct walk *w)
 
 /* A regular file: staged from the descriptor the walk opened. */
 static int
-stage_file(struct walk *w, int dirfd, const char *name,
-    const struct stat *st)
+stage_file(struct walk *w, int dirfd, const char *name, const struct stat *st)
 {
 	int fd, r;
 
 	if (dest_beneath(w) == -1)
 		return -1;
 	if ((fd = open_seen(dirfd, name, 0, st)) == -1)
-		return hs_fail(w->res, "source changed while being read:",
-		    w->src);
+		return hs_fail(w->res,
+		    "source changed while being read:", w->src);
 	(void)snprintf(w->proc, sizeof(w->proc), "/proc/self/fd/%d", fd);
 	r = hs_txn_add(w->t, w->proc, w->dst, NULL, w->res);
 	if (r == -1 && w->res->path != NULL &&
@@ -205,8 +207,7 @@ static int walk_dir(struct walk *, int);
 
 /* A directory: made in the destination, then entered by descriptor. */
 static int
-stage_dir(struct walk *w, int dirfd, const char *name,
-    const struct stat *st)
+stage_dir(struct walk *w, int dirfd, const char *name, const struct stat *st)
 {
 	int fd, r;
 
@@ -214,8 +215,8 @@ stage_dir(struct walk *w, int dirfd, const char *name,
 	    hs_txn_mkdir(w->t, w->dst, st->st_mode & 07777, w->res) == -1)
 		return -1;
 	if ((fd = open_seen(dirfd, name, O_DIRECTORY, st)) == -1)
-		return hs_fail(w->res, "source changed while being read:",
-		    w->src);
+		return hs_fail(w->res,
+		    "source changed while being read:", w->src);
 	r = walk_dir(w, fd);
 	(void)hs_close(fd);
 	return r;
@@ -231,19 +232,18 @@ stage_one(struct walk *w, int dirfd, const char *name)
 	if (hs_sys.fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1)
 		return hs_fail(w->res, "cannot read", w->src);
 	switch (st.st_mode & S_IFMT) {
-	case S_IFDIR:
-		return stage_dir(w, dirfd, name, &st);
+	case S_IFDIR: return stage_dir(w, dirfd, name, &st);
 	case S_IFREG:
 	case S_IFLNK:
 		r = S_ISREG(st.st_mode) ? stage_file(w, dirfd, name, &st) :
-		    stage_link(w, dirfd, name);
+					  stage_link(w, dirfd, name);
 		if (r == 0 && w->each != NULL)
 			w->each(w->arg, w->src, w->dst, w->res);
 		return r;
 	default:
 		errno = EINVAL;
-		return hs_fail(w->res, "not a file, directory or link:",
-		    w->src);
+		return hs_fail(w->res,
+		    "not a file, directory or link:", w->src);
 	}
 }
 
@@ -258,7 +258,7 @@ walk_dir(struct walk *w, int fd)
 	if ((names = read_names(fd, &len)) == NULL)
 		return hs_fail(w->res, "cannot read", w->src);
 	for (name = names; ret == 0 && name < names + len;
-	    name += strlen(name) + 1) {
+	     name += strlen(name) + 1) {
 		if (push(w, name, &sl, &dl) == -1) {
 			ret = hs_fail(w->res, "cannot install", w->src);
 			break;
@@ -294,8 +294,8 @@ keep_path(struct hs_result *res)
 
 int
 hs_txn_add_tree(struct hs_txn *t, const char *srcdir, const char *dstdir,
-    void (*each)(void *, const char *, const char *,
-    const struct hs_result *), void *arg, struct hs_result *res)
+    void (*each)(void *, const char *, const char *, const struct hs_result *),
+    void *arg, struct hs_result *res)
 {
 	struct walk *w;
 	size_t len = strlen(srcdir);

@@ -26,32 +26,32 @@
 #include "txn.h"
 #include "sys.h"
 
-#define FEW_FILES	8	/* up to this many: fsync each */
+#define FEW_FILES 8 /* up to this many: fsync each */
 
 struct txn_dir {
-	dev_t	 dev;
-	ino_t	 ino;
-	char	*path;			/* relative to the root, or "." */
+	dev_t dev;
+	ino_t ino;
+	char *path; /* relative to the root, or "." */
 };
 
 /* A destination staged: its directory (a t->dirs path) and name. */
 struct txn_staged {
-	const char	*dir;
-	char		*name;
+	const char *dir;
+	char *name;
 };
 
 struct hs_txn {
-	struct hs_install_opts	 opts;
-	struct txn_staged	*staged;	/* to refuse a name twice */
-	size_t			 nstaged;
-	struct hs_txn_stats	 stats;
-	struct hs_journal	 j;
-	int			 rootfd;
-	int			 done;		/* committed or rolled back */
-	struct txn_dir		*dirs;		/* every directory staged in */
-	size_t			 ndirs;
-	char			 root[PATH_MAX];
-	char			 rootpath[PATH_MAX]; /* absolute, or "" */
+	struct hs_install_opts opts;
+	struct txn_staged *staged; /* to refuse a name twice */
+	size_t nstaged;
+	struct hs_txn_stats stats;
+	struct hs_journal j;
+	int rootfd;
+	int done;	      /* committed or rolled back */
+	struct txn_dir *dirs; /* every directory staged in */
+	size_t ndirs;
+	char root[PATH_MAX];
+	char rootpath[PATH_MAX]; /* absolute, or "" */
 };
 
 /* path below root's, relative ("." for root itself), or NULL. */
@@ -83,7 +83,9 @@ same_dir(struct hs_txn *t, const char *rel, const struct stat *st)
 
 	if ((fd = hs_open_beneath(t->rootfd, rel)) == -1)
 		return errno == ELOOP || errno == ENOENT || errno == ENOTDIR ||
-		    errno == EXDEV ? 0 : -1;
+			errno == EXDEV ?
+		    0 :
+		    -1;
 	r = hs_sys.fstat(fd, &bst);
 	serrno = errno;
 	(void)hs_close(fd);
@@ -115,15 +117,18 @@ dir_of(struct hs_txn *t, int fd, struct hs_result *res)
 	for (i = t->ndirs; i-- > 0;)
 		if (t->dirs[i].dev == st.st_dev && t->dirs[i].ino == st.st_ino)
 			return t->dirs[i].path;
-	if ((t->rootpath[0] == '\0' && hs_fd_path(t->rootfd, t->rootpath,
-	    sizeof(t->rootpath)) == -1) || hs_fd_path(fd, path,
-	    sizeof(path)) == -1)
+	if ((t->rootpath[0] == '\0' &&
+		hs_fd_path(t->rootfd, t->rootpath, sizeof(t->rootpath)) ==
+		    -1) ||
+	    hs_fd_path(fd, path, sizeof(path)) == -1)
 		goto fail;
 	if ((rel = below(t->rootpath, path)) == NULL ||
 	    (r = same_dir(t, rel, &st)) == 0) {
 		errno = EPERM;
-		hs_fail(res, "cannot stage (its directory is outside the "
-		    "tree)", res->target);
+		hs_fail(res,
+		    "cannot stage (its directory is outside the "
+		    "tree)",
+		    res->target);
 		return NULL;
 	}
 	if (r == -1)
@@ -160,8 +165,10 @@ stage_once(struct hs_txn *t, const char *dir, const char *name,
 		if (t->staged[i].dir == dir &&
 		    strcmp(t->staged[i].name, name) == 0) {
 			errno = EEXIST;
-			return hs_fail(res, "cannot install twice in one "
-			    "transaction to", res->target);
+			return hs_fail(res,
+			    "cannot install twice in one "
+			    "transaction to",
+			    res->target);
 		}
 	grown = reallocarray(t->staged, t->nstaged + 1, sizeof(*grown));
 	if (grown == NULL)
@@ -180,8 +187,9 @@ journal(struct hs_txn *t, struct hs_result *res)
 	if (t->j.fd != -1)
 		return 0;
 	if (hs_journal_create(t->rootfd, &t->j) == -1 ||
-	    ((t->opts.flags & HS_BACKUP) && hs_journal_add(&t->j, 'S',
-	    hs_suffix(&t->opts), NULL, NULL, -1) == -1))
+	    ((t->opts.flags & HS_BACKUP) &&
+		hs_journal_add(&t->j, 'S', hs_suffix(&t->opts), NULL, NULL,
+		    -1) == -1))
 		return hs_fail(res, "cannot create the journal in", t->root);
 	return 0;
 }
@@ -203,8 +211,8 @@ hs_txn_open(const char *root, const struct hs_install_opts *opts,
 	if ((opts->flags & HS_MKDIRS) && !(opts->flags & HS_DRY_RUN))
 		(void)hs_mkdirs(t->root, !(opts->flags & HS_NO_SYNC));
 	t->rootfd = hs_openat(AT_FDCWD, root, O_RDONLY | O_DIRECTORY, 0);
-	if (t->rootfd == -1 && !((opts->flags & HS_DRY_RUN) &&
-	    errno == ENOENT)) {
+	if (t->rootfd == -1 &&
+	    !((opts->flags & HS_DRY_RUN) && errno == ENOENT)) {
 		hs_fail(res, "cannot open directory", root);
 		free(t);
 		return NULL;
@@ -217,7 +225,7 @@ hs_txn_lock(struct hs_txn *t, int wait, struct hs_result *res)
 {
 	int r;
 
-	if (t->rootfd == -1)		/* dry run of a tree not yet made */
+	if (t->rootfd == -1) /* dry run of a tree not yet made */
 		return 0;
 	do
 		r = hs_sys.flock(t->rootfd, LOCK_EX | (wait ? 0 : LOCK_NB));
@@ -266,8 +274,9 @@ journalled(struct hs_txn *t, char type, const char *dir, const char *name,
 	for (i = 0; i < 100; i++) {
 		if (hs_tmp_makename(tn, sizeof(tn), name) == -1 ||
 		    (type == 'O' ? hs_journal_add_old(&t->j, dir, name, tn,
-		    id->st_dev, id->st_ino) : hs_journal_add(&t->j, type, dir,
-		    name, tn, kind)) == -1)
+				       id->st_dev, id->st_ino) :
+				   hs_journal_add(&t->j, type, dir, name, tn,
+				       kind)) == -1)
 			return -1;
 		if (take(arg, tn) == 0)
 			return 0;
@@ -286,15 +295,15 @@ take_tmp(void *tmp, const char *tn)
 
 /* Name the temporary (T). */
 static int
-claim(struct hs_txn *t, struct hs_tmp *tmp, const char *dir,
-    const char *name, int kind)
+claim(struct hs_txn *t, struct hs_tmp *tmp, const char *dir, const char *name,
+    int kind)
 {
 	return journalled(t, 'T', dir, name, kind, NULL, take_tmp, tmp);
 }
 
 struct link_arg {
-	int		 dirfd;
-	const char	*target;	/* old name, or a symlink's target */
+	int dirfd;
+	const char *target; /* old name, or a symlink's target */
 };
 
 static int
@@ -340,12 +349,12 @@ settle(struct hs_txn *t, int fd, const struct hs_install_opts *o)
 }
 
 struct stage {
-	int			 in;
-	const char		*src;
-	struct stat		 sst;
-	struct hs_dest		 d;
-	struct hs_meta		 meta;
-	const char		*dir;
+	int in;
+	const char *src;
+	struct stat sst;
+	struct hs_dest d;
+	struct hs_meta meta;
+	const char *dir;
 };
 
 /* Phase 1 for one file: temporary with data and metadata, old link. */
@@ -357,8 +366,9 @@ stage_file(struct hs_txn *t, struct stage *s, const struct hs_install_opts *o,
 	int kind = kind_of(s->d.name, s->meta.mode), unnamed, ret = -1;
 
 	unnamed = hs_tmp_open_unnamed(&tmp, s->d.dirfd) == 0;
-	if (!unnamed && (!hs_tmp_unsupported(errno) ||
-	    claim(t, &tmp, s->dir, s->d.name, kind) == -1)) {
+	if (!unnamed &&
+	    (!hs_tmp_unsupported(errno) ||
+		claim(t, &tmp, s->dir, s->d.name, kind) == -1)) {
 		hs_fail(res, "cannot create temporary file for", res->target);
 		goto out;
 	}
@@ -370,12 +380,12 @@ stage_file(struct hs_txn *t, struct stage *s, const struct hs_install_opts *o,
 		goto out;
 	}
 	if ((unnamed && claim(t, &tmp, s->dir, s->d.name, kind) == -1) ||
-	    (s->d.exists && link_old(t, s->d.dirfd, s->dir, s->d.name,
-	    &s->d.st) == -1)) {
+	    (s->d.exists &&
+		link_old(t, s->d.dirfd, s->dir, s->d.name, &s->d.st) == -1)) {
 		hs_fail(res, "cannot stage", res->target);
 		goto out;
 	}
-	tmp.named = 0;			/* the journal owns its name now */
+	tmp.named = 0; /* the journal owns its name now */
 	ret = 0;
 out:
 	hs_tmp_discard(&tmp);
@@ -424,10 +434,10 @@ prepare(struct hs_txn *t, struct stage *s, const char *dst,
 	}
 	if (hs_open_old(&s->d, &old, res) == -1)
 		return -1;
-	hs_meta_plan(&s->sst, s->d.exists ? &s->d.st : NULL, old, o,
-	    &s->meta);
+	hs_meta_plan(&s->sst, s->d.exists ? &s->d.st : NULL, old, o, &s->meta);
 	r = (o->flags & HS_COMPARE) ?
-	    hs_unchanged(s->in, &s->sst, old, &s->d.st, &s->meta) : 0;
+	    hs_unchanged(s->in, &s->sst, old, &s->d.st, &s->meta) :
+	    0;
 	if (r == 1) {
 		res->unchanged = 1;
 		t->stats.unchanged++;
@@ -519,7 +529,7 @@ hs_txn_add_symlink(struct hs_txn *t, const char *target, const char *dst,
 
 	memset(res, 0, sizeof(*res));
 	if (hs_dest_open(dst, HS_NO_DEREF | (t->opts.flags & HS_DRY_RUN), &d,
-	    res) == -1)
+		res) == -1)
 		return -1;
 	if (same_link(&d, target) || (t->opts.flags & HS_DRY_RUN)) {
 		res->unchanged = same_link(&d, target);
@@ -571,19 +581,19 @@ hs_txn_mkdir(struct hs_txn *t, const char *path, mode_t mode,
 	}
 	(void)strlcpy(base, d.name, sizeof(base));
 	/* The parent's new entry must be durable too: it joins the barrier. */
-	if (journal(t, res) == -1 ||
-	    (parent = dir_of(t, d.dirfd, res)) == NULL)
+	if (journal(t, res) == -1 || (parent = dir_of(t, d.dirfd, res)) == NULL)
 		goto out;
-	if (snprintf(rel, sizeof(rel), "%s%s%s", strcmp(parent, ".") == 0 ?
-	    "" : parent, strcmp(parent, ".") == 0 ? "" : "/", base) >=
-	    (int)sizeof(rel) ||
+	if (snprintf(rel, sizeof(rel), "%s%s%s",
+		strcmp(parent, ".") == 0 ? "" : parent,
+		strcmp(parent, ".") == 0 ? "" : "/",
+		base) >= (int)sizeof(rel) ||
 	    hs_journal_add(&t->j, 'D', rel, NULL, NULL, -1) == -1) {
 		hs_fail(res, "cannot create directory", path);
 		goto out;
 	}
 	if (hs_sys.mkdirat(d.dirfd, base, mode) == -1) {
-		if (errno != EEXIST || hs_journal_add(&t->j, 'X', NULL, NULL,
-		    NULL, -1) == -1) {
+		if (errno != EEXIST ||
+		    hs_journal_add(&t->j, 'X', NULL, NULL, NULL, -1) == -1) {
 			hs_fail(res, "cannot create directory", path);
 			goto out;
 		}
@@ -645,7 +655,7 @@ roll_back(struct hs_txn *t)
 	(void)strlcpy(r2.target, t->root, sizeof(r2.target));
 	(void)hs_journal_add(&t->j, 'A', NULL, NULL, NULL, -1);
 	if (hs_journal_replay_held(&t->j, !(t->opts.flags & HS_NO_SYNC),
-	    &outcome, &r2) == 0)
+		&outcome, &r2) == 0)
 		t->stats.rolled_back = 1;
 	(void)hs_close(t->j.fd);
 	t->j.fd = -1;
@@ -668,15 +678,17 @@ hs_txn_commit(struct hs_txn *t, struct hs_result *res)
 	memset(res, 0, sizeof(*res));
 	if (t->j.fd == -1 || t->done) {
 		t->done = 1;
-		return 0;		/* nothing staged */
+		return 0; /* nothing staged */
 	}
 	if ((sync && barrier(t, res) == -1) ||
 	    hs_journal_commit(&t->j, sync) == -1 ||
 	    (ours = hs_journal_is_ours(&t->j)) != 1) {
 		if (ours == 0) {
 			errno = EPERM;
-			hs_fail(res, "refusing to commit (the journal was "
-			    "removed or replaced by someone else) in", t->root);
+			hs_fail(res,
+			    "refusing to commit (the journal was "
+			    "removed or replaced by someone else) in",
+			    t->root);
 		} else if (res->step == NULL)
 			hs_fail(res, "cannot write the journal in", t->root);
 		roll_back(t);
@@ -706,7 +718,7 @@ hs_txn_free(struct hs_txn *t)
 	if (t->j.fd != -1 && !t->done)
 		roll_back(t);
 	if (t->j.fd != -1)
-		(void)hs_close(t->j.fd);	/* a journal left for recovery */
+		(void)hs_close(t->j.fd); /* a journal left for recovery */
 	for (i = 0; i < t->ndirs; i++)
 		free(t->dirs[i].path);
 	free(t->dirs);
@@ -714,6 +726,6 @@ hs_txn_free(struct hs_txn *t)
 		free(t->staged[i].name);
 	free(t->staged);
 	if (t->rootfd != -1)
-		(void)hs_close(t->rootfd);	/* and the lock with it */
+		(void)hs_close(t->rootfd); /* and the lock with it */
 	free(t);
 }

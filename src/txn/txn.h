@@ -20,51 +20,51 @@
 #include "hotswap.h"
 
 /* journal.c: a transaction's journal in its root directory, its format. */
-#define HS_JOURNAL	".hotswap-journal"
+#define HS_JOURNAL	  ".hotswap-journal"
 #define HS_JOURNAL_HEADER "hotswap-journal 2\n"
 /* The largest journal written or read: about 300,000 files. */
-#define HS_JOURNAL_MAX	(64 << 20)
+#define HS_JOURNAL_MAX	  (64 << 20)
 
 struct hs_journal {
-	int	rootfd;			/* borrowed */
-	int	fd;			/* O_RDWR|O_APPEND, or -1 */
-	size_t	size;			/* bytes written */
+	int rootfd;  /* borrowed */
+	int fd;	     /* O_RDWR|O_APPEND, or -1 */
+	size_t size; /* bytes written */
 };
 
 /*
  * Writing.  dir is relative to the root ("." for the root itself) and
  * made of plain components; name and aux are single components.
  */
-int	hs_journal_create(int rootfd, struct hs_journal *);
-int	hs_journal_add(struct hs_journal *, char type, const char *dir,
-	    const char *name, const char *aux, int kind);
+int hs_journal_create(int rootfd, struct hs_journal *);
+int hs_journal_add(struct hs_journal *, char type, const char *dir,
+    const char *name, const char *aux, int kind);
 /* An O record: aux links the old dir/name, inode ino of device dev. */
-int	hs_journal_add_old(struct hs_journal *, const char *dir,
-	    const char *name, const char *aux, dev_t dev, ino_t ino);
-int	hs_journal_commit(struct hs_journal *, int sync);
-void	hs_journal_remove(struct hs_journal *);
+int hs_journal_add_old(struct hs_journal *, const char *dir, const char *name,
+    const char *aux, dev_t dev, ino_t ino);
+int hs_journal_commit(struct hs_journal *, int sync);
+void hs_journal_remove(struct hs_journal *);
 /* 1 if the journal's name is still the file written, 0 if not, -1. */
-int	hs_journal_is_ours(const struct hs_journal *);
+int hs_journal_is_ours(const struct hs_journal *);
 
 /* A record read back; X records are folded into "cancelled". */
 struct hs_jrec {
-	char		 type;		/* S D T O C A */
-	int		 kind;		/* T: 0-2, else -1 */
-	int		 cancelled;	/* an X followed it */
-	const char	*dir;		/* D T O: relative, plain, or "." */
-	const char	*name;		/* D T O: one component */
-	const char	*aux;		/* T: temporary, O: old link; S */
-	int		 has_id;	/* O: dev and ino were recorded */
-	dev_t		 dev;		/* O: the old inode's identity */
-	ino_t		 ino;
+	char type;	  /* S D T O C A */
+	int kind;	  /* T: 0-2, else -1 */
+	int cancelled;	  /* an X followed it */
+	const char *dir;  /* D T O: relative, plain, or "." */
+	const char *name; /* D T O: one component */
+	const char *aux;  /* T: temporary, O: old link; S */
+	int has_id;	  /* O: dev and ino were recorded */
+	dev_t dev;	  /* O: the old inode's identity */
+	ino_t ino;
 };
 
 struct hs_jtext {
-	char		*buf;		/* the strings of rec point here */
-	struct hs_jrec	*rec;
-	size_t		 n;
-	const char	*suffix;	/* the S record's, or NULL */
-	int		 committed, aborted;
+	char *buf; /* the strings of rec point here */
+	struct hs_jrec *rec;
+	size_t n;
+	const char *suffix; /* the S record's, or NULL */
+	int committed, aborted;
 };
 
 /*
@@ -75,9 +75,9 @@ struct hs_jtext {
  * is checked; on any error, -1 with errno EINVAL, *errline (1 is the
  * header) and *errmsg saying what is wrong, and nothing in j to free.
  */
-int	hs_journal_parse(const char *text, size_t len, const char *root,
-	    struct hs_jtext *, unsigned long *errline, const char **errmsg);
-void	hs_journal_text_free(struct hs_jtext *);
+int hs_journal_parse(const char *text, size_t len, const char *root,
+    struct hs_jtext *, unsigned long *errline, const char **errmsg);
+void hs_journal_text_free(struct hs_jtext *);
 
 /* journal_read.c: a journal read back from the disk and judged. */
 
@@ -88,13 +88,13 @@ void	hs_journal_text_free(struct hs_jtext *);
  * journal's path on entry, for messages.  hs_journal_text_free(p) after
  * a 1.
  */
-int	hs_journal_load(int rootfd, struct hs_jtext *p, struct hs_result *);
+int hs_journal_load(int rootfd, struct hs_jtext *p, struct hs_result *);
 /*
  * The journal hj this process is writing, read back from its descriptor
  * and parsed into *p: 0, or -1 with res set as hs_journal_load's.
  */
-int	hs_journal_load_held(const struct hs_journal *hj, struct hs_jtext *p,
-	    struct hs_result *);
+int hs_journal_load_held(const struct hs_journal *hj, struct hs_jtext *p,
+    struct hs_result *);
 
 /* beneath.c: the directories a journal names, beneath the root. */
 
@@ -104,9 +104,9 @@ int	hs_journal_load_held(const struct hs_journal *hj, struct hs_jtext *p,
  * a component is a symbolic link.  openat2(2) RESOLVE_BENEATH, or on a
  * kernel without it a walk one component at a time with O_NOFOLLOW.
  */
-int	hs_open_beneath(int rootfd, const char *rel);
+int hs_open_beneath(int rootfd, const char *rel);
 /* The absolute path of the open file fd (from /proc/self/fd). */
-int	hs_fd_path(int fd, char *buf, size_t len);
+int hs_fd_path(int fd, char *buf, size_t len);
 
 /* recover.c: a journal carried out. */
 
@@ -125,14 +125,13 @@ int	hs_fd_path(int fd, char *buf, size_t len);
  * the root's path on entry (for messages); on failure it holds the
  * journal's path, or the directory where a step failed.
  */
-int	hs_journal_replay(int rootfd, int sync, int *outcome,
-	    struct hs_result *);
+int hs_journal_replay(int rootfd, int sync, int *outcome, struct hs_result *);
 /*
  * The same for the journal this process is writing, read back from its
  * descriptor (opened O_RDWR), not by name, which another user who may
  * write the root can remove or replace; the name is removed only while
  * it is still that file.
  */
-int	hs_journal_replay_held(const struct hs_journal *, int sync,
-	    int *outcome, struct hs_result *);
+int hs_journal_replay_held(const struct hs_journal *, int sync, int *outcome,
+    struct hs_result *);
 #endif /* HS_TXN_H */

@@ -82,8 +82,9 @@ bench(const char *what, const struct hs_fileid *id, unsigned int flags,
 		t[i] = walk(id, flags, stale, &procs, &found, &ioctl);
 	qsort(t, (size_t)runs, sizeof(*t), cmp_double);
 	printf("%-14s %5lu processes %5lu found  median %7.2f ms  "
-	    "min %7.2f ms  (ioctl %s)\n", what, procs, found,
-	    t[runs / 2] * 1e3, t[0] * 1e3, ioctl ? "yes" : "no");
+	       "min %7.2f ms  (ioctl %s)\n",
+	    what, procs, found, t[runs / 2] * 1e3, t[0] * 1e3,
+	    ioctl ? "yes" : "no");
 }
 
 int
@@ -111,9 +112,9 @@ main(int argc, char *argv[])
 		err(1, NULL);
 	for (i = 0; i < spawn; i++)
 		if ((errno = posix_spawnp(&kids[i], "sleep", NULL, NULL,
-		    sleep_argv, environ)) != 0)
+			 sleep_argv, environ)) != 0)
 			err(1, "spawn");
-	usleep(200000);	/* let the sleeps finish loading: a benchmark */
+	usleep(200000); /* let the sleeps finish loading: a benchmark */
 	bench("who", &id, HS_SCAN_BRIEF, 0, runs);
 	bench("who serial", &id, HS_SCAN_SERIAL | HS_SCAN_BRIEF, 0, runs);
 	bench("who full", &id, 0, 0, runs);

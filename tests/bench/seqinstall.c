@@ -29,7 +29,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static size_t	 srclen;
+static size_t srclen;
 static const char *destdir;
 
 /* fsync, retried on EINTR. */
@@ -71,8 +71,8 @@ install_file(const char *src, const struct stat *st, const char *dst)
 	(void)snprintf(dir, sizeof(dir), "%s", dst);
 	slash = strrchr(dir, '/');
 	*slash = '\0';
-	if (snprintf(tmp, sizeof(tmp), "%s/.%s.seq-XXXXXX", dir,
-	    slash + 1) >= (int)sizeof(tmp)) {
+	if (snprintf(tmp, sizeof(tmp), "%s/.%s.seq-XXXXXX", dir, slash + 1) >=
+	    (int)sizeof(tmp)) {
 		errno = ENAMETOOLONG;
 		goto out;
 	}

@@ -14,7 +14,7 @@
 
 #include "btf.h"
 
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -32,8 +32,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (id = 1; id <= b.ntypes && id < 4096; id++)
 			for (i = 0; i < sizeof(names) / sizeof(*names); i++)
 				if (hs_btf_member(&b, id, names[i], &off,
-				    &len) == 0 && len > 0 && off > UINT32_MAX - len)
-					abort();	/* cannot be */
+					&len) == 0 &&
+				    len > 0 && off > UINT32_MAX - len)
+					abort(); /* cannot be */
 		(void)hs_btf_find(&b, "a", BTF_KIND_STRUCT);
 		(void)hs_btf_find(&b, "f", BTF_KIND_FUNC);
 		hs_btf_free(&b);

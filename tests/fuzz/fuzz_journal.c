@@ -17,7 +17,7 @@
 #include "txn.h"
 #include "sys.h"
 
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 /*
  * journal.c also holds the writer and hs_journal_is_ours, which are
@@ -60,8 +60,7 @@ inside(const struct hs_jtext *j, size_t size, const char *s)
 {
 	if (s != NULL && strcmp(s, ".") == 0)
 		return;
-	if (s == NULL || s < j->buf || s > j->buf + size ||
-	    strlen(s) > size)
+	if (s == NULL || s < j->buf || s > j->buf + size || strlen(s) > size)
 		abort();
 }
 
@@ -86,7 +85,7 @@ check_dir(const char *d)
 		abort();
 	strcpy(buf, d);
 	for (p = strtok_r(buf, "/", &save); p != NULL;
-	    p = strtok_r(NULL, "/", &save))
+	     p = strtok_r(NULL, "/", &save))
 		if (!is_component(p))
 			abort();
 }
@@ -117,8 +116,9 @@ check(const struct hs_jtext *j, size_t size)
 				abort();
 		}
 		/* Nothing but A after C, nothing after A. */
-		if (i > 0 && (j->rec[i - 1].type == 'A' ||
-		    (j->rec[i - 1].type == 'C' && r->type != 'A')))
+		if (i > 0 &&
+		    (j->rec[i - 1].type == 'A' ||
+			(j->rec[i - 1].type == 'C' && r->type != 'A')))
 			abort();
 	}
 }
@@ -130,8 +130,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *msg = NULL;
 	unsigned long line = 0;
 
-	if (hs_journal_parse((const char *)data, size, "/t", &j, &line,
-	    &msg) == -1) {
+	if (hs_journal_parse((const char *)data, size, "/t", &j, &line, &msg) ==
+	    -1) {
 		if (msg == NULL || line == 0 || j.buf != NULL || j.rec != NULL)
 			abort();
 		return 0;

@@ -14,13 +14,12 @@
 
 #include "hotswap.h"
 
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 static void
 inside(const struct hs_manifest *m, size_t size, const char *s)
 {
-	if (s != NULL && (s < m->buf || s > m->buf + size ||
-	    strlen(s) > size))
+	if (s != NULL && (s < m->buf || s > m->buf + size || strlen(s) > size))
 		abort();
 }
 
@@ -32,8 +31,8 @@ parse(const uint8_t *data, size_t size, int nul)
 	unsigned long line = 0, last = 0;
 	size_t i;
 
-	if (hs_manifest_parse((const char *)data, size, nul, &m, &line,
-	    &msg) == -1) {
+	if (hs_manifest_parse((const char *)data, size, nul, &m, &line, &msg) ==
+	    -1) {
 		if (msg == NULL || line == 0)
 			abort();
 		return;

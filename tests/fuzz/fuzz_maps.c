@@ -12,7 +12,7 @@
 
 #include "maps.h"
 
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 static void
 check(const struct hs_maps_rec *r)
@@ -40,7 +40,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *line;
 
 	hs_maps_init(&m);
-	m.maxline = 4096;	/* reach the overlong path with small inputs */
+	m.maxline = 4096; /* reach the overlong path with small inputs */
 	if (hs_maps_feed(&m, data, cut) == -1)
 		abort();
 	drain(&m);

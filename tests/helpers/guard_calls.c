@@ -181,7 +181,7 @@ reader(void *arg)
 	(void)arg;
 	flockfile(stdin);
 	(void)sem_post(&locked);
-	(void)fgets(buf, sizeof(buf), stdin);	/* blocks, holding the lock */
+	(void)fgets(buf, sizeof(buf), stdin); /* blocks, holding the lock */
 	funlockfile(stdin);
 	return NULL;
 }
@@ -244,10 +244,11 @@ main(int argc, char *argv[])
 		if (write(fd, buf + half, (size_t)(len - half)) != len - half)
 			err(1, "write '%s' after the failed exec", file);
 		(void)snprintf(ino, sizeof(ino), "%ju", (uintmax_t)ino0);
-		(void)execlp("sh", "sh", "-c", "[ \"$(stat -c %i \"$1\")\" = "
+		(void)execlp("sh", "sh", "-c",
+		    "[ \"$(stat -c %i \"$1\")\" = "
 		    "\"$2\" ] && echo exec same || echo exec new; echo "
-		    "\"env ${HOTSWAP_GUARD_CARRIED-unset}\"", "sh", file,
-		    ino, (char *)NULL);
+		    "\"env ${HOTSWAP_GUARD_CARRIED-unset}\"",
+		    "sh", file, ino, (char *)NULL);
 		err(1, "execlp sh");
 	} else if (strcmp(what, "exec-child") == 0) {
 		char path[] = "PATH=/usr/bin:/bin", *env[] = { path, NULL };
@@ -262,8 +263,8 @@ main(int argc, char *argv[])
 			(void)dup2(ready[1], 1);
 			(void)close(go[1]);
 			(void)close(ready[0]);
-			(void)execle("/bin/sh", "sh", "-c", "echo ready; read x",
-			    (char *)NULL, env);
+			(void)execle("/bin/sh", "sh", "-c",
+			    "echo ready; read x", (char *)NULL, env);
 			_exit(127);
 		}
 		(void)close(go[0]);
@@ -296,9 +297,9 @@ main(int argc, char *argv[])
 		if ((pid = _Fork()) == -1)
 			err(1, "_Fork");
 		if (pid > 0)
-			_exit(0);	/* without closing: the child is last */
+			_exit(0); /* without closing: the child is last */
 		while (getppid() == parent)
-			(void)usleep(1000);	/* polls a condition */
+			(void)usleep(1000); /* polls a condition */
 		if (close(fd) == -1)
 			err(1, "close");
 		printf("orphan-closed %s\n", state());
@@ -309,10 +310,11 @@ main(int argc, char *argv[])
 		else
 			fd = open(file, O_RDWR);
 		if (fd == -1 || write(fd, buf, 8192) != 8192 ||
-		    mmap(NULL, 8192, PROT_READ, MAP_SHARED, fd, 0) == MAP_FAILED)
+		    mmap(NULL, 8192, PROT_READ, MAP_SHARED, fd, 0) ==
+			MAP_FAILED)
 			err(1, "setting up");
 		if (what[0] == 'm' ? fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK) :
-		    unlink(file))
+				     unlink(file))
 			err(1, "sealing or unlinking");
 		r = ftruncate(fd, 0);
 		printf("ftruncate %d errno %d\n", r, r == -1 ? errno : 0);

@@ -17,7 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define LOCK_BASE	((off_t)0x7fff000000000000LL)
+#define LOCK_BASE ((off_t)0x7fff000000000000LL)
 
 static void
 attacker(int sock, const char *temp)
@@ -36,8 +36,8 @@ attacker(int sock, const char *temp)
 	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
 	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1)
 		err(111, "cannot become nobody");
-	if ((fd = open(temp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW |
-	    O_CLOEXEC, 0644)) == -1)
+	if ((fd = open(temp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		 0644)) == -1)
 		err(111, "cannot create '%s'", temp);
 	if (write(fd, data, sizeof(data) - 1) != sizeof(data) - 1)
 		err(111, "cannot write '%s'", temp);

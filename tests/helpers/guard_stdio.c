@@ -22,8 +22,8 @@ main(int argc, char **argv)
 	FILE *in, *out;
 	size_t n;
 
-	if (argc != 4 || (strcmp(argv[1], "fopen") != 0 &&
-	    strcmp(argv[1], "freopen") != 0))
+	if (argc != 4 ||
+	    (strcmp(argv[1], "fopen") != 0 && strcmp(argv[1], "freopen") != 0))
 		errx(1, "usage: guard_stdio fopen|freopen FILE SOURCE");
 	if ((in = fopen(argv[3], "rb")) == NULL)
 		err(1, "%s", argv[3]);

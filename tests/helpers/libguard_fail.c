@@ -40,22 +40,21 @@ failing(const char *name, int fd)
 	return 1;
 }
 
-#define FAIL(type, name, params, args, fd)				\
-type									\
-name params								\
-{									\
-	static __typeof__(&name) next;					\
-									\
-	if (next == NULL)						\
-		*(void **)&next = dlsym(RTLD_NEXT, #name);		\
-	if (failing(#name, (fd)))					\
-		return -1;						\
-	return next args;						\
-}
+#define FAIL(type, name, params, args, fd)                         \
+	type name params                                           \
+	{                                                          \
+		static __typeof__(&name) next;                     \
+                                                                   \
+		if (next == NULL)                                  \
+			*(void **)&next = dlsym(RTLD_NEXT, #name); \
+		if (failing(#name, (fd)))                          \
+			return -1;                                 \
+		return next args;                                  \
+	}
 
 FAIL(int, fsync, (int fd), (fd), fd)
-FAIL(ssize_t, pwrite, (int fd, const void *b, size_t n, off_t o),
-    (fd, b, n, o), fd)
+FAIL(ssize_t, pwrite, (int fd, const void *b, size_t n, off_t o), (fd, b, n, o),
+    fd)
 FAIL(ssize_t, pwrite64, (int fd, const void *b, size_t n, off_t o),
     (fd, b, n, o), fd)
 FAIL(int, ftruncate, (int fd, off_t len), (fd, len), fd)

@@ -27,7 +27,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define GUARD_NAME	"libhotswap-guard.so"
+#define GUARD_NAME "libhotswap-guard.so"
 
 static void
 log_line(const char *what, const char *tail)
@@ -72,28 +72,26 @@ seen(const char *name, const void *ra)
 	/* The call instruction's offset in the file, for addr2line(1). */
 	(void)snprintf(at, sizeof(at), " from-guard 0x%lx",
 	    (unsigned long)((const char *)ra - (const char *)info.dli_fbase) -
-	    1);
+		1);
 	log_line(name, at);
 }
 
-#define NEXT(name)							\
-	static __typeof__(&name) next_##name;				\
-	if (next_##name == NULL)					\
-		*(void **)&next_##name = dlsym(RTLD_NEXT, #name)
+#define NEXT(name)                            \
+	static __typeof__(&name) next_##name; \
+	if (next_##name == NULL)              \
+	*(void **)&next_##name = dlsym(RTLD_NEXT, #name)
 
-#define SPY(type, name, params, args)					\
-type									\
-name params								\
-{									\
-	NEXT(name);					\
-	seen(#name, __builtin_return_address(0));			\
-	return next_##name args;					\
-}
+#define SPY(type, name, params, args)                     \
+	type name params                                  \
+	{                                                 \
+		NEXT(name);                               \
+		seen(#name, __builtin_return_address(0)); \
+		return next_##name args;                  \
+	}
 
 SPY(int, close, (int fd), (fd))
 SPY(ssize_t, write, (int fd, const void *b, size_t n), (fd, b, n))
-SPY(ssize_t, pwrite, (int fd, const void *b, size_t n, off_t o),
-    (fd, b, n, o))
+SPY(ssize_t, pwrite, (int fd, const void *b, size_t n, off_t o), (fd, b, n, o))
 SPY(ssize_t, pwrite64, (int fd, const void *b, size_t n, off_t o),
     (fd, b, n, o))
 SPY(int, fsync, (int fd), (fd))
@@ -108,36 +106,35 @@ SPY(int, dup2, (int fd, int to), (fd, to))
 SPY(int, dup3, (int fd, int to, int f), (fd, to, f))
 
 /* The variadic ones: a mode, or fcntl's third argument. */
-#define SPY_OPEN(name, params, args)					\
-int									\
-name params								\
-{									\
-	va_list ap;							\
-	mode_t mode;							\
-	NEXT(name);							\
-									\
-	va_start(ap, flags);						\
-	mode = (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE ?	\
-	    (mode_t)va_arg(ap, int) : 0;				\
-	va_end(ap);							\
-	seen(#name, __builtin_return_address(0));			\
-	return next_##name args;					\
-}
+#define SPY_OPEN(name, params, args)                                           \
+	int name params                                                        \
+	{                                                                      \
+		va_list ap;                                                    \
+		mode_t mode;                                                   \
+		NEXT(name);                                                    \
+                                                                               \
+		va_start(ap, flags);                                           \
+		mode = (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE ? \
+		    (mode_t)va_arg(ap, int) :                                  \
+		    0;                                                         \
+		va_end(ap);                                                    \
+		seen(#name, __builtin_return_address(0));                      \
+		return next_##name args;                                       \
+	}
 
-#define SPY_FCNTL(name)							\
-int									\
-name(int fd, int cmd, ...)						\
-{									\
-	va_list ap;							\
-	void *arg;							\
-	NEXT(name);				\
-									\
-	va_start(ap, cmd);						\
-	arg = va_arg(ap, void *);					\
-	va_end(ap);							\
-	seen(#name, __builtin_return_address(0));			\
-	return next_##name(fd, cmd, arg);				\
-}
+#define SPY_FCNTL(name)                                   \
+	int name(int fd, int cmd, ...)                    \
+	{                                                 \
+		va_list ap;                               \
+		void *arg;                                \
+		NEXT(name);                               \
+                                                          \
+		va_start(ap, cmd);                        \
+		arg = va_arg(ap, void *);                 \
+		va_end(ap);                               \
+		seen(#name, __builtin_return_address(0)); \
+		return next_##name(fd, cmd, arg);         \
+	}
 
 SPY_OPEN(open, (const char *path, int flags, ...), (path, flags, mode))
 SPY_OPEN(open64, (const char *path, int flags, ...), (path, flags, mode))

@@ -47,17 +47,16 @@ enum {
 };
 /* clang-format on */
 
-static const char *const names[K_N] = {
-	"openat", "linkat", "write", "copy_file_range", "fchmod", "ftruncate",
-	"getrandom", "sync_file_range", "syncfs", "fsync", "renameat2",
-	"unlinkat", "mkdirat", "symlinkat"
-};
+static const char *const names[K_N] = { "openat", "linkat", "write",
+	"copy_file_range", "fchmod", "ftruncate", "getrandom",
+	"sync_file_range", "syncfs", "fsync", "renameat2", "unlinkat",
+	"mkdirat", "symlinkat" };
 
 static unsigned long counts[K_N];
-static unsigned long at_write[K_N];	/* counts[] before the last write */
-static int target = -1;			/* which wrapper kills, if any */
-static unsigned long when;		/* on its when-th call */
-static int pause_target = -1;		/* HS_PAUSEAT: which pauses */
+static unsigned long at_write[K_N]; /* counts[] before the last write */
+static int target = -1;		    /* which wrapper kills, if any */
+static unsigned long when;	    /* on its when-th call */
+static int pause_target = -1;	    /* HS_PAUSEAT: which pauses */
 static unsigned long pause_when;
 
 /* NAME:N into *k (a wrapper, or -1) and *n. */
@@ -91,7 +90,8 @@ pause_here(void)
 		abort();
 	(void)snprintf(path, sizeof(path), "%s/paused", dir);
 	if ((fd = syscall(SYS_openat, AT_FDCWD, path, O_WRONLY | O_CLOEXEC)) <
-	    0 || syscall(SYS_write, fd, "paused\n", 7) != 7)
+		0 ||
+	    syscall(SYS_write, fd, "paused\n", 7) != 7)
 		abort();
 	(void)syscall(SYS_close, fd);
 	(void)snprintf(path, sizeof(path), "%s/resume", dir);
@@ -198,8 +198,8 @@ ssize_t
 copy_file_range(int in, off_t *inoff, int out, off_t *outoff, size_t len,
     unsigned int flags)
 {
-	REAL(ssize_t, "copy_file_range", (int, off_t *, int, off_t *, size_t,
-	    unsigned int));
+	REAL(ssize_t, "copy_file_range",
+	    (int, off_t *, int, off_t *, size_t, unsigned int));
 
 	enter(K_COPY);
 	return real(in, inoff, out, outoff, len, flags);
@@ -262,8 +262,8 @@ fsync(int fd)
 int
 renameat2(int od, const char *op, int nd, const char *np, unsigned int flags)
 {
-	REAL(int, "renameat2", (int, const char *, int, const char *,
-	    unsigned int));
+	REAL(int, "renameat2",
+	    (int, const char *, int, const char *, unsigned int));
 
 	enter(K_RENAMEAT2);
 	return real(od, op, nd, np, flags);

@@ -7,8 +7,8 @@
 #ifndef LIBVICTIM_H
 #define LIBVICTIM_H
 
-int	victim_version(void);
-int	victim_padding(int);
+int victim_version(void);
+int victim_padding(int);
 
 /*
  * victim_padding() fills 64 KiB of .text ahead of victim_version(), which

@@ -32,8 +32,8 @@
 #include <unistd.h>
 
 struct ref {
-	char	*data;
-	size_t	 len;
+	char *data;
+	size_t len;
 };
 
 enum { OLD, NEW, MISSING, TORN, NKINDS };
@@ -124,7 +124,7 @@ main(int argc, char *argv[])
 	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
-	sa.sa_flags = SA_RESTART;	/* a report must not fail an open */
+	sa.sa_flags = SA_RESTART; /* a report must not fail an open */
 	sigemptyset(&sa.sa_mask);
 	(void)sigaction(SIGTERM, &sa, NULL);
 	(void)sigaction(SIGINT, &sa, NULL);
@@ -140,8 +140,9 @@ main(int argc, char *argv[])
 		else {
 			len = read_all(fd, buf, cap);
 			(void)close(fd);
-			k = same(&ro, buf, len) ? OLD : same(&rn, buf, len) ?
-			    NEW : TORN;
+			k = same(&ro, buf, len) ? OLD :
+			    same(&rn, buf, len) ? NEW :
+						  TORN;
 		}
 		if (reads++ == 0) {
 			printf("ready\n");

@@ -31,7 +31,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define DIRLEN	200
+#define DIRLEN 200
 
 static int
 make_file(const char *path)
@@ -40,9 +40,9 @@ make_file(const char *path)
 	int fd;
 
 	memset(page, 'x', sizeof(page));
-	if ((fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC,
-	    0644)) == -1 || write(fd, page, sizeof(page)) !=
-	    (ssize_t)sizeof(page)) {
+	if ((fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644)) ==
+		-1 ||
+	    write(fd, page, sizeof(page)) != (ssize_t)sizeof(page)) {
 		perror(path);
 		return -1;
 	}
@@ -88,7 +88,7 @@ many(long count, long files, size_t len)
 	}
 	for (i = 0; i < count; i++)
 		if (mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, fd[i % files],
-		    0) == MAP_FAILED) {
+			0) == MAP_FAILED) {
 			fprintf(stderr, "mmap number %ld: %s\n", i,
 			    strerror(errno));
 			return -1;
@@ -126,12 +126,13 @@ main(int argc, char **argv)
 			return 2;
 		if (many(count, files, strtoul(argv[4], NULL, 10)) == -1)
 			return 1;
-	} else if (argc == 4 && (strcmp(argv[1], "name") == 0 ||
-	    strcmp(argv[1], "keep") == 0)) {
+	} else if (argc == 4 &&
+	    (strcmp(argv[1], "name") == 0 || strcmp(argv[1], "keep") == 0)) {
 		if (name(argv[2], argv[3], argv[1][0] == 'k') == -1)
 			return 1;
 	} else {
-		fprintf(stderr, "usage: scan_attacker many COUNT FILES LENGTH"
+		fprintf(stderr,
+		    "usage: scan_attacker many COUNT FILES LENGTH"
 		    " | name|keep PATH COMM\n");
 		return 2;
 	}

@@ -117,7 +117,8 @@ main(int argc, char **argv)
 		return flip(argv[2], argv[3], 1);
 	if (argc == 6 && strcmp(argv[1], "onopen") == 0)
 		return onopen(argv[2], argv[3], argv[4], argv[5]);
-	fprintf(stderr, "usage: swapper flip PATH SPARE\n"
+	fprintf(stderr,
+	    "usage: swapper flip PATH SPARE\n"
 	    "       swapper chase PATH SPARE\n"
 	    "       swapper onopen DIR TRIGGER PATH SPARE\n");
 	return 2;

@@ -83,7 +83,7 @@ child(pid_t parent)
 
 	(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != parent)
-		_exit(0);		/* the parent died before the prctl */
+		_exit(0); /* the parent died before the prctl */
 	(void)signal(SIGTERM, SIG_DFL);
 	(void)signal(SIGINT, SIG_DFL);
 	(void)signal(SIGHUP, SIG_DFL);

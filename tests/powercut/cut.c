@@ -18,26 +18,26 @@
 
 #include "powercut.h"
 
-#define NEVER		((size_t)-1)
-#define OUT_MAX		4096	/* bytes of a checker's output kept */
+#define NEVER	((size_t)-1)
+#define OUT_MAX 4096 /* bytes of a checker's output kept */
 
 struct verdict {
-	uint64_t	 h[2];
-	int		 final;
-	int		 ok;
-	char		*out;		/* what the checker said */
+	uint64_t h[2];
+	int final;
+	int ok;
+	char *out; /* what the checker said */
 };
 
 struct cutter {
-	const struct pc_log	*log;
-	const struct pc_opts	*o;
-	int			 status;
-	size_t			*dur_at;	/* event that makes it durable */
-	struct verdict		*v;
-	size_t			 nv;
-	int			 statefd;
-	struct pc_tally		*t;
-	time_t			 started;	/* with our pid, names the run */
+	const struct pc_log *log;
+	const struct pc_opts *o;
+	int status;
+	size_t *dur_at; /* event that makes it durable */
+	struct verdict *v;
+	size_t nv;
+	int statefd;
+	struct pc_tally *t;
+	time_t started; /* with our pid, names the run */
 };
 
 static int

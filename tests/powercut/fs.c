@@ -47,16 +47,16 @@
 
 #include "powercut.h"
 
-#define MAX_FDS	4096
+#define MAX_FDS 4096
 
 struct fsctx {
-	struct pc_log	*log;
-	size_t		 hide;		/* 1 + the event of the last hiding */
-	uint32_t	 hide_dir;	/* ... which took this name */
-	char		 hide_name[NAME_MAX + 1];
-	int		 rootfd;
-	const char	*root;
-	unsigned char	 sync[MAX_FDS];	/* 1 O_DSYNC, 2 O_SYNC, per fd */
+	struct pc_log *log;
+	size_t hide;	   /* 1 + the event of the last hiding */
+	uint32_t hide_dir; /* ... which took this name */
+	char hide_name[NAME_MAX + 1];
+	int rootfd;
+	const char *root;
+	unsigned char sync[MAX_FDS]; /* 1 O_DSYNC, 2 O_SYNC, per fd */
 };
 
 static struct fsctx *
@@ -130,16 +130,14 @@ born(const char *relpath, const char *target)
 		return PC_NONE;
 	if ((old = id_of_ino(st.st_ino)) != PC_NONE)
 		log->bino[old] = 0;
-	id = pc_model_add(&log->seed, st.st_mode, st.st_uid, st.st_gid,
-	    target);
+	id = pc_model_add(&log->seed, st.st_mode, st.st_uid, st.st_gid, target);
 	log->bino = pc_xalloc(log->bino, log->seed.n, sizeof(*log->bino));
 	log->bino[id] = st.st_ino;
 	return id;
 }
 
 /* Append ev (its pointers now the log's) with a description. */
-static void
-record(struct pc_event *ev, const char *fmt, ...)
+static void record(struct pc_event *ev, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 static void
@@ -177,9 +175,14 @@ record_entry(enum pc_kind kind, const char *path, uint32_t ino,
 static void
 record_attr(uint32_t id, const struct stat *st, const char *path)
 {
-	struct pc_event ev = { .kind = PC_SETATTR, .ino = id,
-	    .ino2 = PC_NONE, .dir = PC_NONE, .dir2 = PC_NONE,
-	    .mode = st->st_mode, .uid = st->st_uid, .gid = st->st_gid };
+	struct pc_event ev = { .kind = PC_SETATTR,
+		.ino = id,
+		.ino2 = PC_NONE,
+		.dir = PC_NONE,
+		.dir2 = PC_NONE,
+		.mode = st->st_mode,
+		.uid = st->st_uid,
+		.gid = st->st_gid };
 
 	record(&ev, "setattr %s mode %o owner %u:%u", path ? path : "(fd)",
 	    (unsigned)(st->st_mode & 07777), (unsigned)st->st_uid,
@@ -189,34 +192,48 @@ record_attr(uint32_t id, const struct stat *st, const char *path)
 static void
 record_sync(enum pc_kind kind, uint32_t id, const char *path)
 {
-	struct pc_event ev = { .kind = kind, .ino = id, .ino2 = PC_NONE,
-	    .dir = PC_NONE, .dir2 = PC_NONE };
+	struct pc_event ev = { .kind = kind,
+		.ino = id,
+		.ino2 = PC_NONE,
+		.dir = PC_NONE,
+		.dir2 = PC_NONE };
 
-	record(&ev, "%s %s", kind == PC_FSYNCDIR ? "fsyncdir" :
-	    kind == PC_FSYNC ? "fsync" : "fdatasync", path ? path : "(fd)");
+	record(&ev, "%s %s",
+	    kind == PC_FSYNCDIR	 ? "fsyncdir" :
+		kind == PC_FSYNC ? "fsync" :
+				   "fdatasync",
+	    path ? path : "(fd)");
 }
 
 static void
 record_write(uint32_t id, off_t off, const void *buf, size_t len,
     const char *path)
 {
-	struct pc_event ev = { .kind = PC_WRITE, .ino = id, .ino2 = PC_NONE,
-	    .dir = PC_NONE, .dir2 = PC_NONE, .off = off, .len = len };
+	struct pc_event ev = { .kind = PC_WRITE,
+		.ino = id,
+		.ino2 = PC_NONE,
+		.dir = PC_NONE,
+		.dir2 = PC_NONE,
+		.off = off,
+		.len = len };
 
 	ev.data = pc_xalloc(NULL, len, 1);
 	memcpy(ev.data, buf, len);
-	record(&ev, "write %s %lld+%zu", path ? path : "(fd)",
-	    (long long)off, len);
+	record(&ev, "write %s %lld+%zu", path ? path : "(fd)", (long long)off,
+	    len);
 }
 
 static void
 record_truncate(uint32_t id, off_t size, const char *path)
 {
-	struct pc_event ev = { .kind = PC_TRUNCATE, .ino = id,
-	    .ino2 = PC_NONE, .dir = PC_NONE, .dir2 = PC_NONE, .off = size };
+	struct pc_event ev = { .kind = PC_TRUNCATE,
+		.ino = id,
+		.ino2 = PC_NONE,
+		.dir = PC_NONE,
+		.dir2 = PC_NONE,
+		.off = size };
 
-	record(&ev, "truncate %s %lld", path ? path : "(fd)",
-	    (long long)size);
+	record(&ev, "truncate %s %lld", path ? path : "(fd)", (long long)size);
 }
 
 /* Give what was created the caller's owner, as a kernel file system would. */
@@ -246,7 +263,8 @@ pc_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 static int
 pc_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 {
-	int r = fi != NULL ? fstat((int)fi->fh, st) :
+	int r = fi != NULL ?
+	    fstat((int)fi->fh, st) :
 	    fstatat(ctx()->rootfd, rel(path), st, AT_SYMLINK_NOFOLLOW);
 
 	return r == -1 ? -errno : 0;
@@ -283,7 +301,7 @@ pc_symlink(const char *target, const char *path)
 	return 0;
 }
 
-#define HIDDEN	".fuse_hidden"
+#define HIDDEN ".fuse_hidden"
 
 static int
 hidden(const char *path)
@@ -291,7 +309,7 @@ hidden(const char *path)
 	const char *slash = strrchr(path, '/');
 
 	return strncmp(slash != NULL ? slash + 1 : path, HIDDEN,
-	    sizeof(HIDDEN) - 1) == 0;
+		   sizeof(HIDDEN) - 1) == 0;
 }
 
 static int
@@ -321,8 +339,7 @@ hide(const char *from, const char *to)
 	record_entry(PC_UNLINK, from, id, "unlink (open)");
 	ctx()->hide = log->n;
 	ctx()->hide_dir = log->ev[log->n - 1].dir;
-	(void)snprintf(ctx()->hide_name, sizeof(ctx()->hide_name), "%s",
-	    name);
+	(void)snprintf(ctx()->hide_name, sizeof(ctx()->hide_name), "%s", name);
 	return 0;
 }
 
@@ -368,7 +385,7 @@ pc_rename(const char *from, const char *to, unsigned int flags)
 	ev.ino = id_of_path(rel(from));
 	ev.ino2 = id_of_path(rel(to));
 	if (renameat2(ctx()->rootfd, rel(from), ctx()->rootfd, rel(to),
-	    flags) == -1)
+		flags) == -1)
 		return -errno;
 	p1 = parent(from, b1, sizeof(b1), &n1);
 	p2 = parent(to, b2, sizeof(b2), &n2);
@@ -378,9 +395,10 @@ pc_rename(const char *from, const char *to, unsigned int flags)
 	ev.name = pc_xstrdup(n1);
 	ev.name2 = pc_xstrdup(n2);
 	record(&ev, "rename%s %s %s %s",
-	    flags & RENAME_EXCHANGE ? "(exchange)" :
-	    flags & RENAME_NOREPLACE ? "(noreplace)" : "", from,
-	    flags & RENAME_EXCHANGE ? "<->" : "->", to);
+	    flags & RENAME_EXCHANGE	 ? "(exchange)" :
+		flags & RENAME_NOREPLACE ? "(noreplace)" :
+					   "",
+	    from, flags & RENAME_EXCHANGE ? "<->" : "->", to);
 	return 0;
 }
 
@@ -411,7 +429,7 @@ static int
 pc_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
 	int r = fi != NULL ? fchmod((int)fi->fh, mode) :
-	    fchmodat(ctx()->rootfd, rel(path), mode, 0);
+			     fchmodat(ctx()->rootfd, rel(path), mode, 0);
 
 	return r == -1 ? -errno : after_attr(path, fi);
 }
@@ -419,7 +437,8 @@ pc_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 static int
 pc_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi)
 {
-	int r = fi != NULL ? fchown((int)fi->fh, uid, gid) :
+	int r = fi != NULL ?
+	    fchown((int)fi->fh, uid, gid) :
 	    fchownat(ctx()->rootfd, rel(path), uid, gid, AT_SYMLINK_NOFOLLOW);
 
 	return r == -1 ? -errno : after_attr(path, fi);
@@ -428,8 +447,9 @@ pc_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi)
 static int
 pc_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 {
-	int fd = fi != NULL ? (int)fi->fh : openat(ctx()->rootfd, rel(path),
-	    O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = fi != NULL ?
+	    (int)fi->fh :
+	    openat(ctx()->rootfd, rel(path), O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
 	int r, serrno;
 
 	if (fd == -1)
@@ -447,7 +467,8 @@ static int
 pc_utimens(const char *path, const struct timespec tv[2],
     struct fuse_file_info *fi)
 {
-	int r = fi != NULL ? futimens((int)fi->fh, tv) :
+	int r = fi != NULL ?
+	    futimens((int)fi->fh, tv) :
 	    utimensat(ctx()->rootfd, rel(path), tv, AT_SYMLINK_NOFOLLOW);
 
 	return r == -1 ? -errno : 0;
@@ -457,8 +478,10 @@ pc_utimens(const char *path, const struct timespec tv[2],
 static int
 backing_flags(struct fuse_file_info *fi)
 {
-	return (fi->flags & ~(O_APPEND | O_DIRECT | O_CREAT | O_EXCL |
-	    O_NOCTTY | O_SYNC | O_DSYNC)) | O_CLOEXEC | O_NOFOLLOW;
+	return (fi->flags &
+		   ~(O_APPEND | O_DIRECT | O_CREAT | O_EXCL | O_NOCTTY |
+		       O_SYNC | O_DSYNC)) |
+	    O_CLOEXEC | O_NOFOLLOW;
 }
 
 static int
@@ -469,7 +492,8 @@ opened(int fd, struct fuse_file_info *fi, const char *path)
 		return -EMFILE;
 	}
 	ctx()->sync[fd] = (fi->flags & O_SYNC) == O_SYNC ? 2 :
-	    (fi->flags & O_DSYNC) ? 1 : 0;
+	    (fi->flags & O_DSYNC)			 ? 1 :
+							   0;
 	fi->fh = (uint64_t)fd;
 	if (fi->flags & O_TRUNC)
 		record_truncate(id_of_fd(fd), 0, path);
@@ -490,10 +514,10 @@ pc_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 	struct stat st;
 	int fd, existed;
 
-	existed = fstatat(ctx()->rootfd, rel(path), &st,
-	    AT_SYMLINK_NOFOLLOW) == 0;
-	fd = openat(ctx()->rootfd, rel(path), backing_flags(fi) | O_CREAT |
-	    (fi->flags & O_EXCL), mode);
+	existed = fstatat(ctx()->rootfd, rel(path), &st, AT_SYMLINK_NOFOLLOW) ==
+	    0;
+	fd = openat(ctx()->rootfd, rel(path),
+	    backing_flags(fi) | O_CREAT | (fi->flags & O_EXCL), mode);
 	if (fd == -1)
 		return -errno;
 	if (!existed) {
@@ -561,8 +585,8 @@ pc_fsync(const char *path, int datasync, struct fuse_file_info *fi)
 static int
 pc_opendir(const char *path, struct fuse_file_info *fi)
 {
-	int fd = openat(ctx()->rootfd, rel(path), O_RDONLY | O_DIRECTORY |
-	    O_CLOEXEC);
+	int fd = openat(ctx()->rootfd, rel(path),
+	    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	DIR *d;
 
 	if (fd == -1)
@@ -625,11 +649,14 @@ abspath(const char *path, char *buf, size_t len)
 }
 
 static int
-pc_setxattr(const char *path, const char *name, const char *value,
-    size_t size, int flags)
+pc_setxattr(const char *path, const char *name, const char *value, size_t size,
+    int flags)
 {
-	struct pc_event ev = { .kind = PC_SETXATTR, .ino2 = PC_NONE,
-	    .dir = PC_NONE, .dir2 = PC_NONE, .len = size };
+	struct pc_event ev = { .kind = PC_SETXATTR,
+		.ino2 = PC_NONE,
+		.dir = PC_NONE,
+		.dir2 = PC_NONE,
+		.len = size };
 	char buf[PATH_MAX];
 	const char *p = abspath(path, buf, sizeof(buf));
 
@@ -674,8 +701,10 @@ pc_listxattr(const char *path, char *list, size_t size)
 static int
 pc_removexattr(const char *path, const char *name)
 {
-	struct pc_event ev = { .kind = PC_RMXATTR, .ino2 = PC_NONE,
-	    .dir = PC_NONE, .dir2 = PC_NONE };
+	struct pc_event ev = { .kind = PC_RMXATTR,
+		.ino2 = PC_NONE,
+		.dir = PC_NONE,
+		.dir2 = PC_NONE };
 	char buf[PATH_MAX];
 	const char *p = abspath(path, buf, sizeof(buf));
 
@@ -691,9 +720,9 @@ pc_removexattr(const char *path, const char *name)
 
 /* Copied by the kernel, logged as a write of what the source held. */
 static ssize_t
-pc_copy_file_range(const char *pin, struct fuse_file_info *fin,
-    off_t oin, const char *pout, struct fuse_file_info *fout, off_t oout,
-    size_t len, int flags)
+pc_copy_file_range(const char *pin, struct fuse_file_info *fin, off_t oin,
+    const char *pout, struct fuse_file_info *fout, off_t oout, size_t len,
+    int flags)
 {
 	off_t i = oin, o = oout;
 	unsigned char *data;
@@ -714,34 +743,34 @@ pc_copy_file_range(const char *pin, struct fuse_file_info *fin,
 }
 
 static const struct fuse_operations pc_ops = {
-	.init		 = pc_init,
-	.getattr	 = pc_getattr,
-	.readlink	 = pc_readlink,
-	.mkdir		 = pc_mkdir,
-	.unlink		 = pc_unlink,
-	.rmdir		 = pc_rmdir,
-	.symlink	 = pc_symlink,
-	.rename		 = pc_rename,
-	.link		 = pc_link,
-	.chmod		 = pc_chmod,
-	.chown		 = pc_chown,
-	.truncate	 = pc_truncate,
-	.open		 = pc_open,
-	.read		 = pc_read,
-	.write		 = pc_write,
-	.statfs		 = pc_statfs,
-	.release	 = pc_release,
-	.fsync		 = pc_fsync,
-	.setxattr	 = pc_setxattr,
-	.getxattr	 = pc_getxattr,
-	.listxattr	 = pc_listxattr,
-	.removexattr	 = pc_removexattr,
-	.opendir	 = pc_opendir,
-	.readdir	 = pc_readdir,
-	.releasedir	 = pc_releasedir,
-	.fsyncdir	 = pc_fsyncdir,
-	.create		 = pc_create,
-	.utimens	 = pc_utimens,
+	.init = pc_init,
+	.getattr = pc_getattr,
+	.readlink = pc_readlink,
+	.mkdir = pc_mkdir,
+	.unlink = pc_unlink,
+	.rmdir = pc_rmdir,
+	.symlink = pc_symlink,
+	.rename = pc_rename,
+	.link = pc_link,
+	.chmod = pc_chmod,
+	.chown = pc_chown,
+	.truncate = pc_truncate,
+	.open = pc_open,
+	.read = pc_read,
+	.write = pc_write,
+	.statfs = pc_statfs,
+	.release = pc_release,
+	.fsync = pc_fsync,
+	.setxattr = pc_setxattr,
+	.getxattr = pc_getxattr,
+	.listxattr = pc_listxattr,
+	.removexattr = pc_removexattr,
+	.opendir = pc_opendir,
+	.readdir = pc_readdir,
+	.releasedir = pc_releasedir,
+	.fsyncdir = pc_fsyncdir,
+	.create = pc_create,
+	.utimens = pc_utimens,
 	.copy_file_range = pc_copy_file_range,
 };
 
@@ -780,8 +809,8 @@ run(char **argv, const char *mnt, mode_t mask, int *status)
  * log holds what the command did, *status its wait status.
  */
 int
-pc_fs_run(struct pc_log *log, const char *backing, const char *mnt,
-    char **argv, int *status)
+pc_fs_run(struct pc_log *log, const char *backing, const char *mnt, char **argv,
+    int *status)
 {
 	static struct fsctx c;
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
@@ -792,17 +821,18 @@ pc_fs_run(struct pc_log *log, const char *backing, const char *mnt,
 
 	c.log = log;
 	c.root = backing;
-	if ((c.rootfd = open(backing, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+	if ((c.rootfd = open(backing, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
+	    -1)
 		return -1;
 	if (fuse_opt_add_arg(&args, "powercut") == -1 ||
-	    fuse_opt_add_arg(&args, "-odefault_permissions,fsname=powercut")
-	    == -1)
+	    fuse_opt_add_arg(&args, "-odefault_permissions,fsname=powercut") ==
+		-1)
 		goto out;
 	if ((f = fuse_new(&args, &pc_ops, sizeof(pc_ops), &c)) == NULL)
 		goto out;
 	if (fuse_mount(f, mnt) == -1)
 		goto out;
-	mask = umask(0);	/* the kernel has applied the caller's */
+	mask = umask(0); /* the kernel has applied the caller's */
 	if (pthread_create(&t, NULL, loop, f) != 0) {
 		(void)umask(mask);
 		fuse_unmount(f);

@@ -25,31 +25,31 @@
 #include "powercut.h"
 
 static const char usage_text[] =
-"usage: powercut [-v] [--mode drop|prefix] [--at N | --all] --seed DIR\n"
-"                --check CHECKER -- COMMAND [ARG ...]\n"
-"\n"
-"Run COMMAND once, in a FUSE mount of a copy of DIR that logs every\n"
-"change and every sync, then cut the power after each event N (0 is\n"
-"before the first; --at N cuts only there, --all, the default, at each)\n"
-"and hand every state that could survive to CHECKER, a shell command\n"
-"run in the state's directory with that directory as its last argument.\n"
-"It exits 0 to accept the state; its first line of output names it.\n"
-"\n"
-"Durable: a file's data and metadata once fsync(2)ed (data alone with\n"
-"fdatasync), a directory's entries once the directory is fsynced.\n"
-"  --mode drop    a cut loses every change not yet durable (default)\n"
-"  --mode prefix  and also keeps each prefix of them, in their order\n"
-"  -v             list every state, accepted ones too, and the events\n"
-"\n"
-"CHECKER's environment: POWERCUT_FINAL=1 at the cut after the command\n"
-"exited (POWERCUT_STATUS is its exit status), POWERCUT_CUT,\n"
-"POWERCUT_EVENTS, POWERCUT_MODE, and POWERCUT_RUN, the same for every\n"
-"state of this run and no other.  A state judged once is not judged\n"
-"again at another cut point: the verdict may depend on the state and\n"
-"POWERCUT_FINAL only.\n"
-"\n"
-"Prints one line per cut point and \"N cut points, N states, N rejected\";\n"
-"exits 0 if no state was rejected, 1 if one was, 2 on error.\n";
+    "usage: powercut [-v] [--mode drop|prefix] [--at N | --all] --seed DIR\n"
+    "                --check CHECKER -- COMMAND [ARG ...]\n"
+    "\n"
+    "Run COMMAND once, in a FUSE mount of a copy of DIR that logs every\n"
+    "change and every sync, then cut the power after each event N (0 is\n"
+    "before the first; --at N cuts only there, --all, the default, at each)\n"
+    "and hand every state that could survive to CHECKER, a shell command\n"
+    "run in the state's directory with that directory as its last argument.\n"
+    "It exits 0 to accept the state; its first line of output names it.\n"
+    "\n"
+    "Durable: a file's data and metadata once fsync(2)ed (data alone with\n"
+    "fdatasync), a directory's entries once the directory is fsynced.\n"
+    "  --mode drop    a cut loses every change not yet durable (default)\n"
+    "  --mode prefix  and also keeps each prefix of them, in their order\n"
+    "  -v             list every state, accepted ones too, and the events\n"
+    "\n"
+    "CHECKER's environment: POWERCUT_FINAL=1 at the cut after the command\n"
+    "exited (POWERCUT_STATUS is its exit status), POWERCUT_CUT,\n"
+    "POWERCUT_EVENTS, POWERCUT_MODE, and POWERCUT_RUN, the same for every\n"
+    "state of this run and no other.  A state judged once is not judged\n"
+    "again at another cut point: the verdict may depend on the state and\n"
+    "POWERCUT_FINAL only.\n"
+    "\n"
+    "Prints one line per cut point and \"N cut points, N states, N rejected\";\n"
+    "exits 0 if no state was rejected, 1 if one was, 2 on error.\n";
 
 static void
 usage(void)
@@ -62,16 +62,14 @@ usage(void)
 static int
 parse(int argc, char **argv, struct pc_opts *o, const char **seed)
 {
-	static const struct option longs[] = {
-		{ "mode", required_argument, NULL, 'm' },
+	static const struct option longs[] = { { "mode", required_argument,
+						   NULL, 'm' },
 		{ "at", required_argument, NULL, 'a' },
 		{ "all", no_argument, NULL, 'A' },
 		{ "seed", required_argument, NULL, 's' },
 		{ "check", required_argument, NULL, 'c' },
 		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
+		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
 	char *end;
 	int ch;
 
@@ -89,12 +87,12 @@ parse(int argc, char **argv, struct pc_opts *o, const char **seed)
 			if (errno != 0 || *end != '\0' || o->at < 0)
 				usage();
 			break;
-		case 'A':	o->at = -1; break;
-		case 's':	*seed = optarg; break;
-		case 'c':	o->check = optarg; break;
-		case 'v':	o->verbose = 1; break;
-		case 'h':	fputs(usage_text, stdout); exit(0);
-		default:	usage();
+		case 'A': o->at = -1; break;
+		case 's': *seed = optarg; break;
+		case 'c': o->check = optarg; break;
+		case 'v': o->verbose = 1; break;
+		case 'h': fputs(usage_text, stdout); exit(0);
+		default: usage();
 		}
 	}
 	if (*seed == NULL || o->check == NULL || optind >= argc)
@@ -187,8 +185,9 @@ main(int argc, char **argv)
 	if (pc_cut_all(&log, exit_status(st), &o, &t) == -1)
 		err(2, "cannot judge a state");
 	printf("%zu cut points, %zu states, %zu rejected "
-	    "(%zu distinct states checked, mode %s)\n", t.cuts, t.states,
-	    t.rejected, t.distinct, o.prefix ? "prefix" : "drop");
+	       "(%zu distinct states checked, mode %s)\n",
+	    t.cuts, t.states, t.rejected, t.distinct,
+	    o.prefix ? "prefix" : "drop");
 	(void)pc_rm_tree(AT_FDCWD, work);
 	return t.rejected > 0;
 }

@@ -19,10 +19,10 @@
 #include "powercut.h"
 
 struct writer {
-	const struct pc_model	*m;
-	int			 rootfd;
-	char			**first;	/* path of each id written */
-	ino_t			*bino;
+	const struct pc_model *m;
+	int rootfd;
+	char **first; /* path of each id written */
+	ino_t *bino;
 };
 
 static int
@@ -52,20 +52,20 @@ set_meta(int fd, const struct pc_inode *in)
 		return -1;
 	for (k = 0; k < in->nxattrs; k++)
 		if (fsetxattr(fd, in->xattrs[k].name, in->xattrs[k].value,
-		    in->xattrs[k].len, 0) == -1)
+			in->xattrs[k].len, 0) == -1)
 			return -1;
 	return fchmod(fd, in->mode & 07777);
 }
 
-static int	write_dir(struct writer *, int, uint32_t, const char *);
+static int write_dir(struct writer *, int, uint32_t, const char *);
 
 static int
 write_file(int dirfd, const char *name, const struct pc_inode *in)
 {
 	int fd, ret, serrno;
 
-	fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-	    O_CLOEXEC, 0600);
+	fd = openat(dirfd, name,
+	    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd == -1)
 		return -1;
 	ret = write_all(fd, in->data, in->size);
@@ -85,8 +85,8 @@ write_subdir(struct writer *w, int dirfd, const char *name, uint32_t id,
 
 	if (mkdirat(dirfd, name, 0700) == -1)
 		return -1;
-	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-	    O_CLOEXEC);
+	fd = openat(dirfd, name,
+	    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd == -1)
 		return -1;
 	ret = write_dir(w, fd, id, path);
@@ -109,7 +109,7 @@ write_entry(struct writer *w, int dirfd, const char *name, uint32_t id,
 
 	if (w->first[id] != NULL) {
 		if (S_ISDIR(in->mode))
-			return 0;	/* reached twice: written once */
+			return 0; /* reached twice: written once */
 		return linkat(w->rootfd, w->first[id], dirfd, name, 0);
 	}
 	w->first[id] = pc_xstrdup(path);
@@ -118,9 +118,10 @@ write_entry(struct writer *w, int dirfd, const char *name, uint32_t id,
 	else if (S_ISDIR(in->mode))
 		r = write_subdir(w, dirfd, name, id, path);
 	else if (S_ISLNK(in->mode))
-		r = symlinkat(in->target, dirfd, name) == -1 ? -1 :
+		r = symlinkat(in->target, dirfd, name) == -1 ?
+		    -1 :
 		    fchownat(dirfd, name, in->uid, in->gid,
-		    AT_SYMLINK_NOFOLLOW);
+			AT_SYMLINK_NOFOLLOW);
 	else {
 		errno = EOPNOTSUPP;
 		r = -1;
@@ -141,12 +142,12 @@ write_dir(struct writer *w, int dirfd, uint32_t id, const char *path)
 
 	for (i = 0; i < d->nents; i++) {
 		if (snprintf(sub, sizeof(sub), "%s/%s", path,
-		    d->ents[i].name) >= (int)sizeof(sub)) {
+			d->ents[i].name) >= (int)sizeof(sub)) {
 			errno = ENAMETOOLONG;
 			return -1;
 		}
 		if (write_entry(w, dirfd, d->ents[i].name, d->ents[i].ino,
-		    sub) == -1)
+			sub) == -1)
 			return -1;
 	}
 	return 0;

@@ -129,12 +129,12 @@ pc_model_apply(struct pc_model *m, const struct pc_event *ev)
 	struct pc_inode *in = ev->ino < m->n ? &m->inodes[ev->ino] : NULL;
 
 	switch (ev->kind) {
-	case PC_CREATE: case PC_MKDIR: case PC_SYMLINK: case PC_LINK:
-		set_ent(m, ev->dir, ev->name, ev->ino);
-		break;
-	case PC_UNLINK: case PC_RMDIR:
-		del_ent(m, ev->dir, ev->name);
-		break;
+	case PC_CREATE:
+	case PC_MKDIR:
+	case PC_SYMLINK:
+	case PC_LINK: set_ent(m, ev->dir, ev->name, ev->ino); break;
+	case PC_UNLINK:
+	case PC_RMDIR: del_ent(m, ev->dir, ev->name); break;
 	case PC_RENAME:
 		if (ev->flags & RENAME_EXCHANGE) {
 			set_ent(m, ev->dir, ev->name, ev->ino2);
@@ -147,22 +147,15 @@ pc_model_apply(struct pc_model *m, const struct pc_event *ev)
 			resize(in, (size_t)ev->off + ev->len);
 		memcpy(in->data + ev->off, ev->data, ev->len);
 		break;
-	case PC_TRUNCATE:
-		resize(in, (size_t)ev->off);
-		break;
+	case PC_TRUNCATE: resize(in, (size_t)ev->off); break;
 	case PC_SETATTR:
 		in->mode = (in->mode & S_IFMT) | (ev->mode & ~S_IFMT);
 		in->uid = ev->uid;
 		in->gid = ev->gid;
 		break;
-	case PC_SETXATTR:
-		set_xattr(in, ev->name, ev->data, ev->len);
-		break;
-	case PC_RMXATTR:
-		del_xattr(in, ev->name);
-		break;
-	default:
-		break;
+	case PC_SETXATTR: set_xattr(in, ev->name, ev->data, ev->len); break;
+	case PC_RMXATTR: del_xattr(in, ev->name); break;
+	default: break;
 	}
 	return 0;
 }

@@ -9,7 +9,7 @@
 #include <dlfcn.h>
 #include <stddef.h>
 
-int	fsync(int);
+int fsync(int);
 
 int
 fsync(int fd)

@@ -17,20 +17,20 @@
 
 #include "powercut.h"
 
-#define SEED_MAX	(64 << 20)	/* bytes of file data in all */
-#define XATTR_LIST	65536
+#define SEED_MAX   (64 << 20) /* bytes of file data in all */
+#define XATTR_LIST 65536
 
 struct seen {
-	dev_t		 dev;
-	ino_t		 ino;
-	uint32_t	 id;
+	dev_t dev;
+	ino_t ino;
+	uint32_t id;
 };
 
 struct reader {
-	struct pc_model	*m;
-	struct seen	*seen;
-	size_t		 nseen;
-	size_t		 bytes;
+	struct pc_model *m;
+	struct seen *seen;
+	size_t nseen;
+	size_t bytes;
 };
 
 static int
@@ -51,7 +51,7 @@ read_data(struct reader *r, int fd, struct pc_inode *in, off_t size)
 			continue;
 		if (n <= 0) {
 			if (n == 0)
-				errno = EIO;	/* shrank under us */
+				errno = EIO; /* shrank under us */
 			return -1;
 		}
 		got += (size_t)n;
@@ -94,12 +94,12 @@ out:
 	return ret;
 }
 
-static int	read_dir(struct reader *, int, uint32_t);
+static int read_dir(struct reader *, int, uint32_t);
 
 /* The inode of one entry, read in full (a directory recursively). */
 static int
-read_inode(struct reader *r, int dirfd, const char *name,
-    const struct stat *st, uint32_t id)
+read_inode(struct reader *r, int dirfd, const char *name, const struct stat *st,
+    uint32_t id)
 {
 	struct pc_inode *in = &r->m->inodes[id];
 	char target[PATH_MAX];
@@ -115,18 +115,19 @@ read_inode(struct reader *r, int dirfd, const char *name,
 		return 0;
 	}
 	if (!S_ISREG(st->st_mode) && !S_ISDIR(st->st_mode)) {
-		errno = EOPNOTSUPP;	/* no devices, FIFOs, sockets */
+		errno = EOPNOTSUPP; /* no devices, FIFOs, sockets */
 		return -1;
 	}
-	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
-	    O_NOCTTY | (S_ISDIR(st->st_mode) ? O_DIRECTORY : 0));
+	fd = openat(dirfd, name,
+	    O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY |
+		(S_ISDIR(st->st_mode) ? O_DIRECTORY : 0));
 	if (fd == -1)
 		return -1;
 	ret = read_xattrs(fd, &r->m->inodes[id]);
 	if (ret == 0 && S_ISREG(st->st_mode))
 		ret = read_data(r, fd, &r->m->inodes[id], st->st_size);
 	else if (ret == 0)
-		return read_dir(r, fd, id);	/* closes fd */
+		return read_dir(r, fd, id); /* closes fd */
 	(void)close(fd);
 	return ret;
 }
@@ -138,7 +139,8 @@ seen_id(const struct reader *r, const struct stat *st)
 	size_t i;
 
 	for (i = 0; i < r->nseen; i++)
-		if (r->seen[i].dev == st->st_dev && r->seen[i].ino == st->st_ino)
+		if (r->seen[i].dev == st->st_dev &&
+		    r->seen[i].ino == st->st_ino)
 			return r->seen[i].id;
 	return PC_NONE;
 }

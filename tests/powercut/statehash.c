@@ -14,10 +14,10 @@
 #include "powercut.h"
 
 struct hasher {
-	const struct pc_model	*m;
-	uint64_t		 h[2];
-	uint32_t		*order;		/* 1 + visit number, or 0 */
-	uint32_t		 next;
+	const struct pc_model *m;
+	uint64_t h[2];
+	uint32_t *order; /* 1 + visit number, or 0 */
+	uint32_t next;
 };
 
 static void
@@ -64,7 +64,7 @@ xattr_by_name(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
-static void	hash_dir(struct hasher *, uint32_t);
+static void hash_dir(struct hasher *, uint32_t);
 
 static void
 hash_inode(struct hasher *hs, uint32_t id)
@@ -125,8 +125,8 @@ hash_dir(struct hasher *hs, uint32_t id)
 void
 pc_model_hash(const struct pc_model *m, uint64_t h[2])
 {
-	struct hasher hs = { m, { 0xcbf29ce484222325ULL, 0x243f6a8885a308d3ULL },
-	    NULL, 0 };
+	struct hasher hs = { m,
+		{ 0xcbf29ce484222325ULL, 0x243f6a8885a308d3ULL }, NULL, 0 };
 
 	hs.order = pc_xalloc(NULL, m->n, sizeof(*hs.order));
 	memset(hs.order, 0, m->n * sizeof(*hs.order));
