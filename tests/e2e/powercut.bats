@@ -274,6 +274,20 @@ all_reject() {
 	! grep -qE '^event [0-9]+: fsyncdir' <<<"$output"
 }
 
+@test "powercut: inverted, install -r with fsync made a no-op by eatmydata, is rejected" {
+	command -v eatmydata >/dev/null ||
+		skip "eatmydata (Debian package eatmydata) is not installed"
+	put seed/tree/a old-a
+	put seed/tree/sub/c old-c
+	put src/tree/a new-a
+	put src/tree/sub/c new-c
+	# The release build, as above; recover runs on each state as in the
+	# passing case, so the tree is judged after its repair.
+	all_reject "-t -R '$HS_TOP/hotswap recover tree'" "tree/a tree/sub/c" \
+	    -- eatmydata "$HS_TOP/hotswap" install -r "$W/src/tree" tree
+	! grep -qE '^event [0-9]+: fsync' <<<"$output"
+}
+
 @test "powercut: control, cp over DEST is rejected (empty, then not durable)" {
 	put seed/dest old-content
 	put src/new new-content
