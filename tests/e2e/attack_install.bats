@@ -31,34 +31,6 @@ teardown() {
 	hs_teardown
 }
 
-# start_swapper ARGS...: run the swapper as nobody, its stdout on a FIFO
-# (SFD), and wait for its "ready".  SPID is its pid.
-start_swapper() {
-	local fifo line
-	fifo=$(mktemp -u "$W/.swapper-fifo.XXXXXX")
-	mkfifo "$fifo"
-	# setpriv execs the swapper: $! is the swapper itself.
-	setpriv --reuid=nobody --regid=nogroup --clear-groups -- \
-	    "$SWAPPER" "$@" >"$fifo" 3>&- &
-	SPID=$!
-	track "$SPID"
-	exec {SFD}<"$fifo"
-	rm -f "$fifo"
-	read -r -t "$HS_TIMEOUT" -u "$SFD" line ||
-		fail "swapper did not say ready"
-	[ "$line" = ready ] || fail "swapper said '$line', not 'ready'"
-}
-
-# stop_swapper: end a flipping swapper; sets FLIPS.
-stop_swapper() {
-	local line
-	kill -TERM "$SPID"
-	read -r -t "$HS_TIMEOUT" -u "$SFD" line ||
-		fail "swapper did not report its flips"
-	[[ $line =~ ^flips=([0-9]+)$ ]] || fail "swapper said '$line'"
-	FLIPS=${BASH_REMATCH[1]}
-	wait "$SPID" || fail "swapper failed"
-}
 
 # no_secret DIR: no regular file under DIR holds the vault's secret, and
 # the vault is as setup() made it.

@@ -42,36 +42,6 @@ teardown() {
 	hs_teardown
 }
 
-# start_swapper ARGS...: run the swapper as nobody, its stdout on a FIFO
-# (SFD), and wait for its "ready".  SPID is its pid.
-start_swapper() {
-	local fifo line
-	fifo=$(mktemp -u "$W/.swapper-fifo.XXXXXX")
-	mkfifo "$fifo"
-	setpriv --reuid=nobody --regid=nogroup --clear-groups -- \
-	    "$SWAPPER" "$@" >"$fifo" 3>&- &
-	SPID=$!
-	track "$SPID"
-	exec {SFD}<"$fifo"
-	rm -f "$fifo"
-	read -r -t "$HS_TIMEOUT" -u "$SFD" line ||
-		fail "swapper did not say ready"
-	[ "$line" = ready ] || fail "swapper said '$line', not 'ready'"
-}
-
-# stop_swapper: end the swapper; sets FLIPS.
-stop_swapper() {
-	local line
-	kill -CONT "$SPID"
-	kill -TERM "$SPID"
-	read -r -t "$HS_TIMEOUT" -u "$SFD" line ||
-		fail "swapper did not report its flips"
-	[[ $line =~ ^flips=([0-9]+)$ ]] || fail "swapper said '$line'"
-	FLIPS=${BASH_REMATCH[1]}
-	wait "$SPID" || fail "swapper failed"
-	SPID=
-}
-
 # pause_swapper: SIGSTOP it and wait until it is stopped, so that no
 # exchange is in flight while a round is judged.
 pause_swapper() {

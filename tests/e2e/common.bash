@@ -69,6 +69,39 @@ track() {
 	HS_PIDS+=("$1")
 }
 
+# start_swapper ARGS...: run $SWAPPER (tests/helpers/swapper.c) as
+# nobody, its stdout on a FIFO (SFD), and wait for its "ready".  SPID is
+# its pid.
+start_swapper() {
+	local fifo line
+	fifo=$(mktemp -u "$W/.swapper-fifo.XXXXXX")
+	mkfifo "$fifo"
+	# setpriv execs the swapper: $! is the swapper itself.
+	setpriv --reuid=nobody --regid=nogroup --clear-groups -- \
+	    "$SWAPPER" "$@" >"$fifo" 3>&- &
+	SPID=$!
+	track "$SPID"
+	exec {SFD}<"$fifo"
+	rm -f "$fifo"
+	read -r -t "$HS_TIMEOUT" -u "$SFD" line ||
+		fail "swapper did not say ready"
+	[ "$line" = ready ] || fail "swapper said '$line', not 'ready'"
+}
+
+# stop_swapper: end the swapper (continued first, if it was paused);
+# sets FLIPS, and clears SPID.
+stop_swapper() {
+	local line
+	kill -CONT "$SPID"
+	kill -TERM "$SPID"
+	read -r -t "$HS_TIMEOUT" -u "$SFD" line ||
+		fail "swapper did not report its flips"
+	[[ $line =~ ^flips=([0-9]+)$ ]] || fail "swapper said '$line'"
+	FLIPS=${BASH_REMATCH[1]}
+	wait "$SPID" || fail "swapper failed"
+	SPID=
+}
+
 # fail MESSAGE: end the test with a message on the TAP stream.
 fail() {
 	echo "$*" >&2
