@@ -36,11 +36,14 @@ enum {
 	OPT_FIX,
 };
 
-static const struct option guard_longopts[] = { { "fix", no_argument, NULL,
-						    OPT_FIX },
-	{ "help", no_argument, NULL, 'h' }, { "quiet", no_argument, NULL, 'q' },
+static const struct option guard_longopts[] = {
+	{ "fix", no_argument, NULL, OPT_FIX },
+	{ "help", no_argument, NULL, 'h' },
+	{ "quiet", no_argument, NULL, 'q' },
 	{ "refuse", no_argument, NULL, OPT_REFUSE },
-	{ "warn", no_argument, NULL, OPT_WARN }, { NULL, 0, NULL, 0 } };
+	{ "warn", no_argument, NULL, OPT_WARN },
+	{ NULL, 0, NULL, 0 },
+};
 
 /* realpath of candidate into out if it is a readable file. */
 static int

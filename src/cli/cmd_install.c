@@ -31,8 +31,8 @@ enum {
 	OPT_FORCE,
 };
 
-static const struct option install_longopts[] = { { "backup", no_argument, NULL,
-						      'b' },
+static const struct option install_longopts[] = {
+	{ "backup", no_argument, NULL, 'b' },
 	{ "compare", no_argument, NULL, 'C' },
 	{ "dry-run", no_argument, NULL, 'n' },
 	{ "force", no_argument, NULL, OPT_FORCE },
@@ -53,7 +53,9 @@ static const struct option install_longopts[] = { { "backup", no_argument, NULL,
 	{ "suffix", required_argument, NULL, 'S' },
 	{ "target-directory", required_argument, NULL, 't' },
 	{ "verbose", no_argument, NULL, 'v' },
-	{ "version", no_argument, NULL, OPT_VERSION }, { NULL, 0, NULL, 0 } };
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ NULL, 0, NULL, 0 },
+};
 
 /* The progress line, drawn on a terminal once a copy takes over 1 s. */
 struct progress {

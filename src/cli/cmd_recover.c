@@ -12,9 +12,11 @@
 int
 cmd_recover(int argc, char **argv)
 {
-	static const struct option longopts[] = { { "help", no_argument, NULL,
-						      'h' },
-		{ "verbose", no_argument, NULL, 'v' }, { NULL, 0, NULL, 0 } };
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ NULL, 0, NULL, 0 },
+	};
 	struct hs_result res;
 	int ch, i, outcome, verbose = 0, status = HS_EXIT_OK;
 

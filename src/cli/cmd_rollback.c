@@ -13,15 +13,17 @@ enum {
 	OPT_VERSION,
 };
 
-static const struct option rollback_longopts[] = { { "dry-run", no_argument,
-						       NULL, 'n' },
+static const struct option rollback_longopts[] = {
+	{ "dry-run", no_argument, NULL, 'n' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "no-dereference", no_argument, NULL, 'P' },
 	{ "no-sync", no_argument, NULL, OPT_NO_SYNC },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "suffix", required_argument, NULL, 'S' },
 	{ "verbose", no_argument, NULL, 'v' },
-	{ "version", no_argument, NULL, OPT_VERSION }, { NULL, 0, NULL, 0 } };
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ NULL, 0, NULL, 0 },
+};
 
 static int
 rollback_one(const char *dst, const struct hs_install_opts *opts, int verbose)

@@ -21,12 +21,14 @@ enum {
 	OPT_VERSION,
 };
 
-static const struct option stale_longopts[] = { { "help", no_argument, NULL,
-						    'h' },
+static const struct option stale_longopts[] = {
+	{ "help", no_argument, NULL, 'h' },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "pid", required_argument, NULL, 'p' },
 	{ "unit", no_argument, NULL, OPT_UNIT },
-	{ "version", no_argument, NULL, OPT_VERSION }, { NULL, 0, NULL, 0 } };
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ NULL, 0, NULL, 0 },
+};
 
 struct stale_args {
 	int json;

@@ -17,12 +17,14 @@ enum {
 	OPT_VERSION,
 };
 
-static const struct option who_longopts[] = { { "help", no_argument, NULL,
-						  'h' },
+static const struct option who_longopts[] = {
+	{ "help", no_argument, NULL, 'h' },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
-	{ "version", no_argument, NULL, OPT_VERSION }, { NULL, 0, NULL, 0 } };
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ NULL, 0, NULL, 0 },
+};
 
 struct who_args {
 	int json;

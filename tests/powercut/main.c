@@ -62,14 +62,16 @@ usage(void)
 static int
 parse(int argc, char **argv, struct pc_opts *o, const char **seed)
 {
-	static const struct option longs[] = { { "mode", required_argument,
-						   NULL, 'm' },
+	static const struct option longs[] = {
+		{ "mode", required_argument, NULL, 'm' },
 		{ "at", required_argument, NULL, 'a' },
 		{ "all", no_argument, NULL, 'A' },
 		{ "seed", required_argument, NULL, 's' },
 		{ "check", required_argument, NULL, 'c' },
 		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
 	char *end;
 	int ch;
 
