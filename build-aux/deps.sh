@@ -8,13 +8,32 @@
 # that a build never half-works or stops at a compiler error.
 set -eu
 
+# Each set is built from lines of its own, one per concern, so that
+# work on one concern changes one line.
 build="gcc make libc6-dev libbsd-dev"
+# (the tree deploy's build dependencies)
+build_tree=""
 fuzz="clang libclang-rt-dev"
+check_base="clang-format libcmocka-dev bats attr libcap2-bin acl psmisc mandoc bindfs strace ansible-core libfuse3-dev fuse3 eatmydata"
+# (install(1) compatibility: the real build tools its tests run)
+check_install=""
+# (the restart layer: stale classes, restart, packaging)
+check_stale=""
+# (the restart layer's systemd)
+check_restart=""
+# (the Debian package)
+check_deb=""
+bench_base="psmisc lsof rsync xfsprogs btrfs-progs"
+# (the tree deploy's benchmark)
+bench_tree=""
+# (the restart layer's benchmark)
+bench_stale=""
+build="$build $build_tree"
 case "${1:-}" in
 build)	pkgs="$build" ;;
-check)	pkgs="$build $fuzz clang-format libcmocka-dev bats attr libcap2-bin acl psmisc mandoc bindfs strace ansible-core libfuse3-dev fuse3 eatmydata" ;;
+check)	pkgs="$build $fuzz $check_base $check_install $check_stale $check_restart $check_deb" ;;
 demo)	pkgs="$build psmisc libfuse3-dev fuse3" ;;
-bench)	pkgs="$build psmisc lsof rsync xfsprogs btrfs-progs" ;;
+bench)	pkgs="$build $bench_base $bench_tree $bench_stale" ;;
 fuzz)	pkgs="$build $fuzz" ;;
 format)	pkgs="clang-format" ;;
 *)	echo "usage: build-aux/deps.sh build|check|demo|bench|fuzz|format" >&2
