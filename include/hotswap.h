@@ -236,6 +236,21 @@ struct hs_fileid {
  */
 #define HS_SCAN_PROC   0x0010
 
+/*
+ * hs_proc.cls: what kind of process it is, which says what to do about
+ * it (src/scan/class.c has the rules).  Each process is in exactly one.
+ */
+enum hs_class {
+	HS_CLASS_OTHER = 0, /* none of the below */
+	HS_CLASS_SERVICE,   /* a systemd system service; p->unit names it */
+	HS_CLASS_SESSION,   /* a login session (session-N.scope) */
+	HS_CLASS_USER,	    /* a user manager or its units (user@UID.service) */
+	HS_CLASS_CONTAINER, /* inside a container: report, never restart */
+	HS_CLASS_PID1,	    /* init: systemctl daemon-reexec */
+};
+const char *hs_class_name(int cls); /* "service", "session", "user",
+				       "container", "pid1", "other" */
+
 struct hs_proc {
 	pid_t pid;
 	uid_t uid;	     /* owner of /proc/PID (the effective
@@ -246,6 +261,8 @@ struct hs_proc {
 	unsigned int kinds;  /* union of the mappings' kinds */
 	char comm[64];	     /* raw: print it escaped */
 	char unit[256];	     /* systemd unit or scope, or "" */
+	int cls;	     /* enum hs_class; filled by stale (who too,
+					   unless HS_SCAN_BRIEF) */
 	/*
 	 * stale: mappings not reported because the process passed the
 	 * limits of what is kept for one process (1 MiB of names, 65536

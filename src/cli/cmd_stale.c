@@ -186,7 +186,9 @@ print_human(const struct hs_proc *p, const struct hs_mapping *m, size_t n)
 	struct files f;
 	size_t i;
 
-	printf("%d %s %s", (int)p->pid, user_label(p->uid), vis_path(p->comm));
+	/* The class before the command name, which the process chooses. */
+	printf("%d %s %s %s", (int)p->pid, user_label(p->uid),
+	    hs_class_name(p->cls), vis_path(p->comm));
 	if (p->unit[0] != '\0')
 		printf(" unit %s", vis_path(p->unit));
 	if (p->other_mntns == 1)
@@ -236,7 +238,8 @@ print_json_proc(int firstproc, const struct hs_proc *p,
 
 	printf("%s{", firstproc ? "" : ",");
 	json_proc(stdout, p);
-	printf(",\"dropped\":%lu,\"files\":[", p->dropped);
+	printf(",\"class\":\"%s\",\"dropped\":%lu,\"files\":[",
+	    hs_class_name(p->cls), p->dropped);
 	files_group(&f, m, n);
 	for (i = 0; i < f.n; i++) {
 		if (i > 0)

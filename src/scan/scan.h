@@ -3,8 +3,9 @@
  * shared by scan.c (the walk driver), who.c (who maps these files),
  * whobpf.c (the who walk fed by the BPF iterator), store.c (the
  * mappings of the process being looked at), stale.c (stale detection),
- * proc.c (what a process is: comm, uid, start time, namespace, unit)
- * and par.c (the walk on two CPUs).
+ * proc.c (what a process is: comm, uid, start time, namespace, unit),
+ * class.c (its class: service, session, container...) and par.c (the
+ * walk on two CPUs).
  *
  * The scanner may call the kernel readers (src/kern/: the /proc listing
  * procwalk.h, one process's maps pmaps.h, the BPF iterator bpfwho.h and
@@ -33,6 +34,10 @@ struct hs_scan {
 	int self_mntns_ok;
 	dev_t self_mntns_dev;
 	ino_t self_mntns_ino;
+	/* PID 1's PID and mount namespaces (ours if unreadable): class.c */
+	int ref_ns_ok; /* bit 0: pid, bit 1: mnt */
+	dev_t ref_pidns_dev, ref_mntns_dev;
+	ino_t ref_pidns_ino, ref_mntns_ino;
 
 	/* What to look for. */
 	struct hs_scan_id *ids;
@@ -123,6 +128,10 @@ void hs_par_end(struct hs_scan *);
 int hs_stale_maps(struct hs_scan *);
 int hs_stale_ignored(const struct hs_maps_rec *);
 void hs_stale_forget(struct hs_scan *);
+
+/* class.c */
+int hs_class_cgroup(const char *cgroup, const char *unit);
+int hs_class_of(pid_t pid, int cgroup_class, int other_pidns, int other_mntns);
 
 /* proc.c */
 int hs_procinfo_mntns(struct hs_scan *);
