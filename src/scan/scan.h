@@ -25,6 +25,9 @@
 #include "pmaps.h"
 #include "procwalk.h"
 
+#define STALE_NAMES_MAX (1024 * 1024) /* stale: bytes of names per process */
+#define STALE_MAPS_MAX	65536	      /* stale: records kept per process */
+
 enum hs_walk { HS_WALK_NONE = 0, HS_WALK_WHO, HS_WALK_STALE, HS_WALK_COUNT };
 
 struct hs_scan {
@@ -72,10 +75,11 @@ struct hs_scan {
 	size_t lastlen;
 	dev_t lastdev;
 	ino_t lastino;
-	int lastverdict;       /* -2: none */
-	int lastkept;	       /* it is maps[nmaps - 1], its name kept */
-	unsigned long dropped; /* stale mappings over the limits */
-	char *tmp;	       /* a name being looked up */
+	int lastverdict;	/* -2: none */
+	int lastkept;		/* it is maps[nmaps - 1], its name kept */
+	unsigned long dropped;	/* stale mappings over the limits */
+	unsigned long filerecs; /* stale: file-backed mappings seen */
+	char *tmp;		/* a name being looked up */
 	size_t tmpcap;
 	int cacheable;		  /* judge(): the verdict holds for all */
 	struct hs_verdict *cache; /* stale: verdicts in our own view */
@@ -128,6 +132,16 @@ void hs_par_end(struct hs_scan *);
 int hs_stale_maps(struct hs_scan *);
 int hs_stale_ignored(const struct hs_maps_rec *);
 void hs_stale_forget(struct hs_scan *);
+int hs_stale_judge(struct hs_scan *, const char *name, size_t pathlen,
+    size_t namelen, dev_t dev, ino_t ino);
+int hs_stale_tmpname(const char *name, size_t len);
+
+/* fds.c, script.c: staleness beyond the mappings */
+int hs_stale_fds(struct hs_scan *);
+int hs_stale_script(struct hs_scan *);
+int hs_script_family(const char *exe, size_t len);
+int hs_script_arg(int family, const char *argv, size_t len, size_t *off,
+    size_t *arglen);
 
 /* class.c */
 int hs_class_cgroup(const char *cgroup, const char *unit);
