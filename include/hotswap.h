@@ -364,6 +364,29 @@ void hs_scan_free(struct hs_scan *);
  */
 int hs_count_mappers(const struct hs_fileid *, unsigned long *count,
     int *incomplete);
+/*
+ * Does the machine need a reboot: the running kernel (uname -r) against
+ * the newest image installed in bootdir (NULL: /boot), as needrestart's
+ * kernel check; src/scan/kernel.c says how versions are read and
+ * ordered.  The statuses are needrestart's NEEDRESTART-KSTA values.
+ */
+enum hs_kernel_status {
+	HS_KERNEL_UNKNOWN = 0, /* no image found, or ours not installed */
+	HS_KERNEL_CURRENT = 1, /* running the newest */
+	HS_KERNEL_ABI = 2,     /* same release rebuilt: reboot */
+	HS_KERNEL_VERSION = 3, /* a newer version is installed: reboot */
+};
+
+struct hs_kernel {
+	int status;		  /* enum hs_kernel_status */
+	char running[65];	  /* uname -r */
+	char expected[128];	  /* the newest installed's version, or "" */
+	char image[NAME_MAX + 1]; /* its file name in bootdir, or "" */
+	unsigned long images;	  /* kernel images found */
+};
+
+/* 0, with *k filled (status UNKNOWN if bootdir is missing); -1 on error. */
+int hs_kernel_check(const char *bootdir, struct hs_kernel *k);
 /* ---- end of process scanner ----------------------------------------- */
 
 /* ---- transactions: many files, all or nothing ------------------------ */

@@ -37,6 +37,8 @@ scan_flags_from_env(void)
 			flags |= HS_SCAN_SERIAL;
 		else if (len == 4 && strncmp(w, "proc", 4) == 0)
 			flags |= HS_SCAN_PROC;
+		else if (len == 4 && strncmp(w, "maps", 4) == 0)
+			flags |= HS_SCAN_MAPS_ONLY;
 	}
 	return flags;
 }

@@ -42,7 +42,7 @@ static const char synopsis[] =
     "       hotswap recover [-v] directory ...\n"
     "       hotswap rollback [-nPqv] [--no-sync] [-S suffix] dest ...\n"
     "       hotswap who [-qv] [--json] file ...\n"
-    "       hotswap stale [--json | --unit] [-p pid] ...\n"
+    "       hotswap stale [--json | --unit | --format format] [-p pid] ...\n"
     "       hotswap guard [--refuse | --warn | --fix] [-q] -- "
     "command [arg ...]\n"
     "       hotswap --version\n";

@@ -147,6 +147,10 @@ int hs_script_arg(int family, const char *argv, size_t len, size_t *off,
 int hs_class_cgroup(const char *cgroup, const char *unit);
 int hs_class_of(pid_t pid, int cgroup_class, int other_pidns, int other_mntns);
 
+/* kernel.c */
+int hs_kernel_vercmp(const char *, const char *);
+int hs_kernel_header(const unsigned char *buf, size_t n, char *out, size_t len);
+
 /* proc.c */
 int hs_procinfo_mntns(struct hs_scan *);
 int hs_procinfo(struct hs_scan *, pid_t);

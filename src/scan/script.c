@@ -34,6 +34,7 @@
  * neither mapped nor open; only native extensions, which are mapped, are
  * seen by the maps check); "python -m module", "-c" and "-e" code; a
  * script read from standard input or found on PATH (perl -S, ruby -S);
+ * a script named by a descriptor ("bash /dev/fd/3", "<(...)");
  * a process that rewrote its command line (setproctitle) or an
  * interpreter under another name (busybox sh); a script the interpreter
  * still holds open is also seen as a descriptor (fds.c), under its old
@@ -400,8 +401,10 @@ hs_stale_script(struct hs_scan *s)
 	if ((family = exe_family(s)) == 0)
 		return 0;
 	if ((n = read_proc(s, "cmdline", cmd, sizeof(cmd))) <= 0 ||
-	    !hs_script_arg(family, cmd, (size_t)n, &off, &len))
-		return 0;
+	    !hs_script_arg(family, cmd, (size_t)n, &off, &len) ||
+	    strncmp(cmd + off, "/dev/", 5) == 0 ||
+	    strncmp(cmd + off, "/proc/", 6) == 0)
+		return 0; /* "bash /dev/fd/3": a descriptor, not a file */
 	if (read_proc(s, "stat", stat_buf, sizeof(stat_buf)) <= 0 ||
 	    hs_procinfo_stat(stat_buf, comm, sizeof(comm), &ticks) == -1 ||
 	    start_wall(ticks, &start) == -1)
