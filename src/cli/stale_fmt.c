@@ -99,11 +99,18 @@ tally_free(struct tally *t)
 }
 
 static void
+sort_set(char **v, size_t n)
+{
+	if (n > 1)
+		qsort(v, n, sizeof(*v), str_cmp);
+}
+
+static void
 sort_all(struct tally *t)
 {
-	qsort(t->svc, t->nsvc, sizeof(*t->svc), str_cmp);
-	qsort(t->cont, t->ncont, sizeof(*t->cont), str_cmp);
-	qsort(t->sess, t->nsess, sizeof(*t->sess), str_cmp);
+	sort_set(t->svc, t->nsvc);
+	sort_set(t->cont, t->ncont);
+	sort_set(t->sess, t->nsess);
 }
 
 const char *

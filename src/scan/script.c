@@ -18,7 +18,9 @@
  * name, beneath its working directory (/proc/PID/cwd, RESOLVE_BENEATH:
  * a name that leaves it through ".." or an absolute link is not
  * judged, nor one missing there, since the process may have changed
- * directory after it started), and fstat(2)'d.  The process's environment (PYTHONPATH,
+ * directory after it started), and fstat(2)'d.  A missing absolute
+ * name is deleted only for a process whose root is ours (one in a
+ * chroot or container may have named it before it changed root).  The process's environment (PYTHONPATH,
  * PERL5LIB, RUBYLIB...) is never read.
  *
  * Replaced means: the file's ctime (which rename(2), write(2), chmod(2)
@@ -364,6 +366,18 @@ keep_script(struct hs_scan *s, const char *name, const struct stat *st,
 	return hs_scan_add(s, &rec, HS_MAP_SCRIPT | v, 0, name, len);
 }
 
+/* 1 if the current process's root is our own "/". */
+static int
+our_root(struct hs_scan *s)
+{
+	struct stat mine, its;
+
+	return hs_scan_pdir(s) != -1 &&
+	    hs_sys.fstatat(s->pdir, "root", &its, 0) == 0 &&
+	    hs_sys.fstatat(AT_FDCWD, "/", &mine, 0) == 0 &&
+	    its.st_dev == mine.st_dev && its.st_ino == mine.st_ino;
+}
+
 /* The family of the current process's executable; 0 if none. */
 static int
 exe_family(struct hs_scan *s)
@@ -410,8 +424,13 @@ hs_stale_script(struct hs_scan *s)
 	    start_wall(ticks, &start) == -1)
 		return 0;
 	if (stat_script(s, cmd + off, &st) == -1) {
-		/* Relative: the process may have changed directory since. */
-		if (errno == ENOENT && cmd[off] == '/')
+		/*
+		 * Missing is deleted only for an absolute name in the root
+		 * it started in, as far as we can tell: ours.  A relative
+		 * one may be missing because the process changed directory,
+		 * an absolute one because it chroot()ed after starting.
+		 */
+		if (errno == ENOENT && cmd[off] == '/' && our_root(s))
 			return keep_script(s, cmd + off, NULL, HS_MAP_DELETED);
 		s->st.unresolved++;
 		return 0;
