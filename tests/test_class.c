@@ -3,7 +3,9 @@
  * gives exactly one class; only the levels systemd (root) makes are
  * read, so names a delegated user chooses below a unit cannot make a
  * process a service, a session or another user's manager; one
- * namespace differing from PID 1's is not a container, both are.
+ * namespace differing from PID 1's is not a container, both are.  And
+ * the command-line parser of script.c (cmdline.c): which argument of
+ * an interpreter names its script.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -149,6 +151,113 @@ test_class_names(void **state)
 	assert_string_equal(hs_class_name(99), "other");
 }
 
+/* argv as /proc/PID/cmdline holds it: each argument NUL-terminated. */
+static size_t
+cmdline(char *buf, size_t len, const char *const *argv)
+{
+	size_t o = 0, n;
+
+	for (; *argv != NULL; argv++) {
+		n = strlen(*argv) + 1;
+		assert_true(o + n <= len);
+		memcpy(buf + o, *argv, n);
+		o += n;
+	}
+	return o;
+}
+
+/* The script hs_script_arg() finds for exe and argv, or "" if none. */
+static const char *
+script_of(const char *exe, const char *const *argv)
+{
+	static char out[256];
+	char buf[1024];
+	size_t len = cmdline(buf, sizeof(buf), argv), off, n;
+	int fam = hs_script_family(exe, strlen(exe));
+
+	out[0] = '\0';
+	if (fam != 0 && hs_script_arg(fam, buf, len, &off, &n)) {
+		memcpy(out, buf + off, n);
+		out[n] = '\0';
+	}
+	return out;
+}
+
+#define ARGV(...) ((const char *const[]){ __VA_ARGS__, NULL })
+
+static void
+test_class_script_args(void **state)
+{
+	(void)state;
+	assert_string_equal(script_of("/usr/bin/python3.11",
+				ARGV("python3", "/srv/app.py", "-v")),
+	    "/srv/app.py");
+	assert_string_equal(script_of("/usr/bin/python3",
+				ARGV("python3", "-u", "-W", "error", "-X",
+				    "dev", "app.py")),
+	    "app.py");
+	assert_string_equal(script_of("/usr/bin/python3",
+				ARGV("python3", "-c", "print(1)", "x.py")),
+	    "");
+	assert_string_equal(script_of("/usr/bin/python3",
+				ARGV("python3", "-m", "http.server")),
+	    "");
+	assert_string_equal(script_of("/usr/bin/python3",
+				ARGV("python3", "-uc", "1", "x.py")),
+	    "");
+	assert_string_equal(script_of("/usr/bin/python3",
+				ARGV("python3", "--", "-odd.py")),
+	    "-odd.py");
+	assert_string_equal(script_of("/usr/bin/perl",
+				ARGV("perl", "-w", "-I", "/lib", "/s.pl")),
+	    "/s.pl");
+	assert_string_equal(script_of("/usr/bin/perl",
+				ARGV("perl", "-e", "1", "/s.pl")),
+	    "");
+	assert_string_equal(script_of("/bin/bash",
+				ARGV("bash", "-o", "pipefail", "+x", "r.sh")),
+	    "r.sh");
+	assert_string_equal(script_of("/bin/dash", ARGV("sh", "-c", "x")), "");
+	assert_string_equal(script_of("/usr/bin/node",
+				ARGV("node", "--require", "m", "srv.js")),
+	    "srv.js");
+	assert_string_equal(script_of("/usr/bin/php8.2",
+				ARGV("php", "-d", "x=1", "-f", "i.php")),
+	    "i.php");
+	assert_string_equal(script_of("/usr/bin/java",
+				ARGV("java", "-Xmx1g", "-cp", "a:b", "-jar",
+				    "/opt/app.jar")),
+	    "/opt/app.jar");
+	assert_string_equal(script_of("/usr/bin/java",
+				ARGV("java", "-cp", "a.jar", "org.Main")),
+	    "");
+	assert_string_equal(script_of("/usr/bin/python3", ARGV("python3")), "");
+	/* Not interpreters. */
+	assert_int_equal(hs_script_family("/usr/bin/pythonx", 16), 0);
+	assert_int_equal(hs_script_family("/usr/sbin/nginx", 15), 0);
+	assert_int_equal(hs_script_family("/bin/bashful", 12), 0);
+	assert_true(hs_script_family("/usr/bin/perl5.36.0", 19) != 0);
+}
+
+/* A command line cut by the read: the last, unterminated word is not it. */
+static void
+test_class_script_cut(void **state)
+{
+	size_t off, n;
+	int fam = hs_script_family("python3", 7);
+
+	(void)state;
+	assert_int_equal(hs_script_arg(fam, "python3\0/srv/ap", 15, &off, &n),
+	    0);
+	assert_int_equal(hs_script_arg(fam, "python3\0/a\0", 11, &off, &n), 1);
+	assert_int_equal(off, 8);
+	assert_int_equal(n, 2);
+	/* A rewritten command line (setproctitle): one word, no script. */
+	assert_int_equal(hs_script_arg(fam, "python3 /a", 10, &off, &n), 0);
+	assert_int_equal(hs_script_arg(0, "python3\0/a\0", 11, &off, &n), 0);
+	assert_int_equal(hs_script_arg(99, "python3\0/a\0", 11, &off, &n), 0);
+}
+
 int
 main(void)
 {
@@ -157,6 +266,8 @@ main(void)
 		cmocka_unit_test(test_class_delegated),
 		cmocka_unit_test(test_class_of),
 		cmocka_unit_test(test_class_names),
+		cmocka_unit_test(test_class_script_args),
+		cmocka_unit_test(test_class_script_cut),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
