@@ -435,6 +435,22 @@ parse_format(const char *arg)
 	return -1;
 }
 
+/*
+ * A usage error: the usage text, and exit 2; in Nagios mode (asked
+ * before the error) the plugin guidelines' UNKNOWN, 3.
+ */
+static int
+stale_usage(struct stale_args *a)
+{
+	free(a->pids);
+	if (a->format == FMT_NAGIOS) {
+		puts("UNKN - usage error, see hotswap stale --help");
+		(void)usage(stderr);
+		return 3;
+	}
+	return usage(stderr);
+}
+
 int
 cmd_stale(int argc, char **argv)
 {
@@ -451,25 +467,23 @@ cmd_stale(int argc, char **argv)
 		case 'p':
 			if (add_pids(&a, optarg) == 0)
 				break;
-			free(a.pids);
-			return usage(stderr);
+			return stale_usage(&a);
 		case OPT_JSON: a.format = FMT_JSON; break;
 		case OPT_FORMAT:
-			if ((a.format = parse_format(optarg)) != -1)
-				break;
-			free(a.pids);
-			return usage(stderr);
+			if ((ch = parse_format(optarg)) == -1)
+				return stale_usage(&a);
+			a.format = ch;
+			break;
 		case OPT_UNIT: a.unit = 1; break;
 		case OPT_VERSION: return version();
-		default: free(a.pids); return usage(stderr);
+		default: return stale_usage(&a);
 		}
 	}
 	if (optind != argc || (a.format != FMT_HUMAN && a.unit)) {
 		if (a.format != FMT_HUMAN && a.unit)
 			warnx("--%s and --unit cannot be used together",
 			    a.format == FMT_JSON ? "json" : "format");
-		free(a.pids);
-		return usage(stderr);
+		return stale_usage(&a);
 	}
 	status = stale_walk(&a);
 	for (i = 0; i < a.nunits; i++)

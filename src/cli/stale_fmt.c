@@ -202,9 +202,11 @@ nagios_count(const char *label, size_t n, int state)
 
 /*
  * A Nagios plugin's output (Nagios plugin guidelines; the same line and
- * performance data as needrestart -p): the worst of WARNING for
- * services or containers, CRITICAL for sessions or a kernel to boot,
- * UNKNOWN when the scan failed or could not see every process.  Returns
+ * performance data as needrestart -p, and Processes): the worst of
+ * WARNING for stale services, containers, init and processes of no
+ * class, CRITICAL for sessions and user managers or a kernel to boot,
+ * UNKNOWN when the scan failed; a scan that could not see every process
+ * says so in the text (as non-root it never can).  Returns
  * the exit status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
  */
 int
@@ -215,8 +217,8 @@ print_nagios(struct tally *t, const struct hs_kernel *k,
 	int state = 0, kperf = -1;
 
 	sort_all(t);
-	if (t->nsvc > 0 || t->ncont > 0)
-		state = 1;
+	if (t->procs > t->cls[HS_CLASS_SESSION] + t->cls[HS_CLASS_USER])
+		state = 1; /* services, containers, others, init */
 	if (t->nsess > 0)
 		state = 2;
 	if (k != NULL && k->status >= HS_KERNEL_ABI) {
@@ -224,7 +226,7 @@ print_nagios(struct tally *t, const struct hs_kernel *k,
 		kperf = k->status == HS_KERNEL_VERSION ? 2 : 1;
 	} else if (k != NULL && k->status == HS_KERNEL_CURRENT)
 		kperf = 0;
-	if (failed || (st->incomplete && state == 0))
+	if (failed)
 		state = 3;
 	printf("%s - Kernel: %s", word[state],
 	    k != NULL ? vis_path(k->running) : "unknown");
