@@ -110,13 +110,13 @@ ns_child() {
 	echo c >c
 	echo m >m
 	echo p >p
-	start_ready unshare -p -m -f --propagation private perl -e "$HOLD" "$W/c" ||
+	start_ready unshare -p -m -f --kill-child --propagation private perl -e "$HOLD" "$W/c" ||
 		skip "cannot make PID and mount namespaces here"
 	local both
 	both=$(ns_child "$RPID")
 	start_ready unshare -m --propagation private perl -e "$HOLD" "$W/m"
 	local mnt=$RPID	# unshare without --fork execs: the same PID
-	start_ready unshare -p -f perl -e "$HOLD" "$W/p"
+	start_ready unshare -p -f --kill-child perl -e "$HOLD" "$W/p"
 	local pid
 	pid=$(ns_child "$RPID")
 	rm c m p
