@@ -451,6 +451,22 @@ bench: deps-bench
 	$(MAKE) all $(HLP)/who_mapper $(HLP)/libvictim_v1.so
 	tests/bench/bench_who.sh -n $(BENCH_PROCS) -r $(BENCH_RUNS) $(BENCH_FLAGS)
 
+# --- stale with classes and descriptors, against needrestart and -------
+# --- checkrestart (never pass/fail) --------------------------------------
+#
+#   make bench-stale  tests/bench/bench_stale.sh: BENCH_PROCS helpers run
+#                     a replaced library; times hotswap stale (all
+#                     checks, batch, maps only), needrestart -b and
+#                     checkrestart, and says what each found
+
+.PHONY: bench-stale
+bench: bench-stale
+
+bench-stale: deps-bench
+	$(MAKE) all $(HLP)/who_mapper $(HLP)/libvictim_v1.so \
+	    $(HLP)/libvictim_v2.so
+	tests/bench/bench_stale.sh -n $(BENCH_PROCS)
+
 # --- many files as one transaction, against cp, install, rsync ----------
 #
 #   make bench-txn   tests/bench/bench_txn.sh (never pass/fail): 1,000
