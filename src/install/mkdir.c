@@ -110,22 +110,24 @@ hs_private_dir(int at, const char *name, char *tmp)
 	}
 	if (i == DIR_TRIES)
 		return -1;
+	st.st_uid = geteuid();
 	fd = hs_openat(at, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
-	if (fd == -1)
-		return -1;
-	if (hs_sys.fstat(fd, &st) == 0 && st.st_uid == geteuid())
+	if (fd != -1 && hs_sys.fstat(fd, &st) == 0 && st.st_uid == geteuid())
 		return fd;
 	serrno = st.st_uid != geteuid() ? EACCES : errno;
-	(void)hs_close(fd);
+	if (fd != -1)
+		(void)hs_close(fd);
+	if (st.st_uid == geteuid()) /* ours, not a swapped-in one */
+		(void)hs_sys.unlinkat(at, tmp, AT_REMOVEDIR);
 	errno = serrno;
 	return -1;
 }
 
-/* Rename tmp to name unless name exists (EEXIST); fd is what tmp was. */
+/* Rename tmp to name unless name exists (EEXIST). */
 static int
-put_in_place(int at, const char *tmp, const char *name, int fd)
+put_in_place(int at, const char *tmp, const char *name)
 {
-	struct stat a, b;
+	struct stat a;
 
 	if (hs_sys.renameat2(at, tmp, at, name, RENAME_NOREPLACE) == -1) {
 		if (errno != EINVAL && errno != ENOSYS)
@@ -138,6 +140,15 @@ put_in_place(int at, const char *tmp, const char *name, int fd)
 		if (hs_sys.renameat2(at, tmp, at, name, 0) == -1)
 			return -1;
 	}
+	return 0;
+}
+
+/* Is name in at still the directory fd, after the rename? */
+static int
+still_ours(int at, const char *name, int fd)
+{
+	struct stat a, b;
+
 	if (hs_sys.fstat(fd, &a) == -1 ||
 	    hs_sys.fstatat(at, name, &b, AT_SYMLINK_NOFOLLOW) == -1)
 		return -1;
@@ -165,14 +176,16 @@ make_new(int at, const char *name, const struct hs_install_opts *o,
 	if (set_attrs(fd, o) == -1 || (sync && hs_fsync(fd) == -1) ||
 	    hs_sys.fstat(fd, &st) == -1)
 		goto out;
-	if (put_in_place(at, tmp, name, fd) == -1) {
+	if (put_in_place(at, tmp, name) == -1) {
 		r = errno == EEXIST ? 1 : -1;
 		goto out;
 	}
 	tmp[0] = '\0';
 	res->new_dev = st.st_dev;
 	res->new_ino = st.st_ino;
-	r = sync && hs_fsync(at) == -1 ? -1 : 0;
+	r = still_ours(at, name, fd) == -1 || (sync && hs_fsync(at) == -1) ?
+	    -1 :
+	    0;
 out:
 	serrno = errno;
 	if (tmp[0] != '\0')

@@ -85,15 +85,24 @@ run_strip(int privfd, const char *name, const struct hs_install_opts *opts,
 	return hs_fail(res, "strip program failed on", res->target);
 }
 
-/* Remove every entry of the private directory privfd, then it. */
+/*
+ * Remove the private directory privfd: the copy name, whatever else the
+ * strip program left there (only if the directory is not empty then),
+ * and the directory.
+ */
 static void
-remove_private(int dirfd, const char *tmp, int privfd)
+remove_private(int dirfd, const char *tmp, int privfd, const char *name)
 {
 	struct hs_dirent64 *de;
-	char *buf = malloc(DENTS_SIZE);
+	char *buf;
 	ssize_t got, off;
 	int fd;
 
+	(void)hs_sys.unlinkat(privfd, name, 0);
+	if (hs_sys.unlinkat(dirfd, tmp, AT_REMOVEDIR) == 0 ||
+	    errno != ENOTEMPTY)
+		return;
+	buf = malloc(DENTS_SIZE);
 	fd = hs_openat(privfd, ".", O_RDONLY | O_DIRECTORY, 0);
 	while (buf != NULL && fd != -1 &&
 	    (got = hs_sys.getdents64(fd, buf, DENTS_SIZE)) > 0)
@@ -142,7 +151,7 @@ out:
 	serrno = errno;
 	if (work != -1)
 		(void)hs_close(work);
-	remove_private(dirfd, tmp, privfd);
+	remove_private(dirfd, tmp, privfd, name);
 	(void)hs_close(privfd);
 	errno = serrno;
 	return ret;
