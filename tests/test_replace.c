@@ -1293,7 +1293,8 @@ fsetxattr_label(int fd, const char *k, const void *v, size_t n, int fl)
 {
 	if (strcmp(k, "security.selinux") != 0)
 		return fsetxattr_real(fd, k, v, n, fl);
-	snprintf(label_seen, sizeof(label_seen), "%.*s", (int)n, (const char *)v);
+	snprintf(label_seen, sizeof(label_seen), "%.*s", (int)n,
+	    (const char *)v);
 	return 0;
 }
 
