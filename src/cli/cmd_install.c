@@ -383,18 +383,28 @@ one_by_one(const struct install_args *a)
 		(a->control != NULL || getenv("VERSION_CONTROL") != NULL));
 }
 
+/*
+ * Options that cannot go together: -t with -T; -r or --manifest (a
+ * transaction) with --in-place or -s (one file's install); -d with any
+ * of those or -t, as GNU's -d with -t or -s.
+ */
+static int
+conflicting(const struct install_args *a)
+{
+	int txn = a->recursive || a->manifest != NULL;
+	int one = (a->opts.flags & (HS_IN_PLACE | HS_STRIP)) != 0;
+
+	return (a->target_dir != NULL && a->no_target_dir) || (txn && one) ||
+	    (a->dirs && (txn || one || a->target_dir != NULL));
+}
+
 /* Sort the operands into the forms of the synopsis. */
 static int
 install_operands(int argc, char **argv, struct install_args *a)
 {
 	const char *dir = a->target_dir;
 
-	if ((dir != NULL && a->no_target_dir) ||
-	    ((a->recursive || a->manifest != NULL) &&
-		(a->opts.flags & (HS_IN_PLACE | HS_STRIP))) ||
-	    (a->dirs &&
-		(a->recursive || a->manifest != NULL || dir != NULL ||
-		    (a->opts.flags & (HS_IN_PLACE | HS_STRIP))))) {
+	if (conflicting(a)) {
 		warnx("conflicting options");
 		return usage(stderr);
 	}
