@@ -237,6 +237,14 @@ has_symtab() {
 	# GNU's -S alone makes backups too.
 	run_hs install -S .s three d
 	[ "$(cat d.s)" = two ]
+	# A suffix with a slash: GNU ignores one from the environment (so
+	# does hotswap) and one of -S (hotswap refuses it: DEST untouched).
+	SIMPLE_BACKUP_SUFFIX=/x run_hs install -b one d
+	[ "$(cat d~)" = three ]
+	run_hs install -S x/y two d
+	[ "$status" -eq 1 ]
+	one_error_line "cannot back up 'd'"
+	[ "$(cat d)" = one ]
 }
 
 @test "rollback restores the newest numbered backup, and rolls forward again" {
