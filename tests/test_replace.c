@@ -1111,6 +1111,12 @@ test_replace_numbered_backups(void **state)
 	f->opts.backup_type = HS_BACKUP_SIMPLE;
 	assert_int_equal(hs_rollback(f->dst, &f->opts, &f->res), 0);
 	tu_assert_content(f->dst, "v0\n");
+	/* rollback -S: the simple backup it names, numbered ones or not. */
+	f->opts.backup_type = HS_BACKUP_EXISTING;
+	tu_write_str(tu_path(f->dir, "dst.orig"), "orig\n");
+	f->opts.suffix = ".orig";
+	assert_int_equal(hs_rollback(f->dst, &f->opts, &f->res), 0);
+	tu_assert_content(f->dst, "orig\n");
 }
 
 static void

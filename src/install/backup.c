@@ -49,19 +49,22 @@ int
 hs_backup_pick(int dirfd, const char *name, const struct hs_install_opts *opts,
     int newest, char *bname, struct hs_result *res)
 {
+	enum hs_backup_type type = opts->backup_type;
 	unsigned long n = 0;
 	int r;
 
-	if (opts->backup_type != HS_BACKUP_SIMPLE &&
-	    hs_backup_newest(dirfd, name, &n) == -1)
+	/* rollback -S SUFFIX names a simple backup. */
+	if (newest && opts->suffix != NULL && type == HS_BACKUP_EXISTING)
+		type = HS_BACKUP_SIMPLE;
+	if (type != HS_BACKUP_SIMPLE && hs_backup_newest(dirfd, name, &n) == -1)
 		return -1;
-	if (opts->backup_type == HS_BACKUP_NUMBERED && newest && n == 0) {
+	if (type == HS_BACKUP_NUMBERED && newest && n == 0) {
 		errno = ENOENT;
 		(void)strlcpy(res->backup, res->target, sizeof(res->backup));
 		(void)strlcat(res->backup, ".~1~", sizeof(res->backup));
 		return -1;
 	}
-	if (opts->backup_type == HS_BACKUP_NUMBERED || n > 0) {
+	if (type == HS_BACKUP_NUMBERED || n > 0) {
 		r = snprintf(bname, NAME_MAX + 1, "%s.~%lu~", name,
 		    newest ? n : n + 1);
 		if (r > NAME_MAX) {

@@ -29,7 +29,8 @@ struct hs_meta;
 /*
  * The name in bname of name's backup in dirfd, as opts->backup_type says:
  * with newest, the one a rollback restores (the highest DEST.~N~, ENOENT
- * if NUMBERED finds none), else the one an install makes (N + 1).  Sets
+ * if NUMBERED finds none; with a suffix, EXISTING is SIMPLE), else the
+ * one an install makes (N + 1).  Sets
  * res->backup to its path beside res->target.
  */
 int hs_backup_pick(int dirfd, const char *name, const struct hs_install_opts *,
