@@ -56,6 +56,8 @@ pwned() {
 	[ -n "$(pwned)" ] || fail "the trap did not fire for the victims themselves"
 	rm -f "$W"/nb/pwned.*
 
+	aged "$pl"
+	[ -z "$py" ] || aged "$py"
 	replace nb/s.pl
 	[ -z "$py" ] || replace nb/s.py
 	run_hs stale -p "$pl${py:+,$py}"
@@ -117,6 +119,7 @@ no_raw() {
 	chmod 644 "nb/$name.pl" "nb/$name.dat"
 	start_ready setpriv --reuid=nobody --regid=nogroup --clear-groups -- \
 	    perl "$W/nb/$name.pl" "$W/nb/$name.dat"
+	aged "$RPID"
 	replace "nb/$name.pl"
 	rm "nb/$name.dat"
 

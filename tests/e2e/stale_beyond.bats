@@ -36,6 +36,8 @@ has_line() {
 	run_hs stale -p "$a,$b,$c"
 	[ "$status" -eq 1 ] || fail "stale before any change: $output"
 
+	aged "$a"
+	aged "$b"
 	replace a.py
 	replace b.py
 	run_hs stale -p "$a,$b,$c"

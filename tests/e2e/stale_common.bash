@@ -66,6 +66,19 @@ start_ready() {
 	[ "$line" = ready ] || fail "$1 said '$line', not 'ready'"
 }
 
+# aged PID: wait until PID started more than 5 clock ticks ago.  stale
+# calls a script changed only when its ctime is 2 ticks past the start
+# (the start time's precision): a change made sooner is not one it
+# promises to see.  A clock condition, polled; not a readiness wait.
+aged() {
+	local hz
+	hz=$(getconf CLK_TCK)
+	wait_for 10 sh -c 'st=$(sed "s/.*) //" "/proc/$1/stat" | cut -d" " -f20)
+	    up=$(cut -d" " -f1 /proc/uptime)
+	    awk -v s="$st" -v u="$up" -v hz="$2" "BEGIN { exit !(u * hz - s > 5) }"' \
+	    sh "$1" "$hz" || fail "process $1 does not age"
+}
+
 # replace FILE: a new file renamed over FILE, as a package manager does.
 replace() {
 	cp -- "$1" "$1.new" && echo "# new" >>"$1.new" && mv -f -- "$1.new" "$1"
