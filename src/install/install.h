@@ -127,6 +127,9 @@ struct hs_meta {
 void hs_meta_plan(const struct stat *src, const struct stat *old, int oldfd,
     const struct hs_install_opts *, struct hs_meta *);
 int hs_meta_apply(int fd, const struct hs_meta *, struct hs_result *);
+/* The same for a file known to be owned by made_uid:made_gid (no fstat). */
+int hs_meta_apply_as(int fd, const struct hs_meta *, uid_t made_uid,
+    gid_t made_gid, struct hs_result *);
 /*
  * Clear set-user-ID, set-group-ID (with group execute) and the
  * security.capability xattr of the old inode fd, whose stat is st.

@@ -135,6 +135,7 @@ static const struct hs_sys hs_sys_real = {
 	.symlinkat = symlinkat,
 	.bpf = real_bpf,
 	.cached = real_cached,
+	.llistxattr = llistxattr,
 };
 
 struct hs_sys hs_sys = hs_sys_real;

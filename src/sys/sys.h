@@ -79,6 +79,12 @@ struct hs_sys {
 	 * [off, off + len) are in the page cache; -1 with ENOSYS before.
 	 */
 	int	(*cached)(int, uint64_t off, uint64_t len, uint64_t *pages);
+	/*
+	 * The tree deploy: the xattr names of a path, its last component
+	 * not followed (txn.c asks /proc/self/fd/D/NAME before it opens
+	 * an old file only to learn that it has none).
+	 */
+	ssize_t	(*llistxattr)(const char *, char *, size_t);
 };
 /* clang-format on */
 

@@ -422,8 +422,34 @@ struct stage {
 	struct hs_dest d;
 	struct hs_meta meta;
 	const char *dir;
-	dev_t dev; /* the destination directory's */
+	dev_t dev;		  /* the destination directory's */
+	struct hs_txn_dest *made; /* its temporaries' owner, or NULL */
 };
+
+/*
+ * The metadata onto the temporary.  Every temporary this process makes
+ * in one directory gets the same owner and group (our fsuid; our fsgid
+ * or the directory's, if set-group-ID), so the fstat that tells them is
+ * made for the first one only.
+ */
+static int
+apply_meta(struct stage *s, int fd, struct hs_result *res)
+{
+	struct hs_txn_dest *td = s->made;
+	struct stat st;
+
+	if (td == NULL)
+		return hs_meta_apply(fd, &s->meta, res);
+	if (!td->made_known) {
+		if (hs_sys.fstat(fd, &st) == -1)
+			return hs_fail(res, "cannot stat new copy of",
+			    res->target);
+		td->made_uid = st.st_uid;
+		td->made_gid = st.st_gid;
+		td->made_known = 1;
+	}
+	return hs_meta_apply_as(fd, &s->meta, td->made_uid, td->made_gid, res);
+}
 
 /* What the copies between this pair of filesystems learnt. */
 static struct hs_copy_caps *
@@ -454,7 +480,7 @@ stage_file(struct hs_txn *t, struct stage *s, const struct hs_install_opts *o,
 	}
 	if (hs_copy_data_caps(s->in, s->src, &s->sst, tmp.fd, caps_for(t, s), o,
 		res) == -1 ||
-	    hs_meta_apply(tmp.fd, &s->meta, res) == -1)
+	    apply_meta(s, tmp.fd, res) == -1)
 		goto out;
 	if (settle(t, tmp.fd, o) == -1) {
 		hs_fail(res, "cannot sync new copy of", res->target);
@@ -500,26 +526,33 @@ make_parents(struct hs_txn *t, const char *dst, struct hs_result *res)
 
 /*
  * The device maps shows for files of stat's device st_dev, learnt once
- * per filesystem from old, an open regular file there (hs_fileid_fd: it
- * maps a page and looks); stat's own where that fails.
+ * per filesystem from old, a regular file there opened for the purpose
+ * (hs_fileid_fd: it maps a page and looks); stat's own where that fails.
  */
 static dev_t
-maps_dev(struct hs_txn *t, int old, dev_t st_dev)
+maps_dev(struct hs_txn *t, const struct hs_dest *d)
 {
 	struct txn_mapdev *grown;
 	struct hs_fileid id;
 	size_t i;
+	int fd, r;
 
 	for (i = 0; i < t->nmapdevs; i++)
-		if (t->mapdevs[i].st_dev == st_dev)
+		if (t->mapdevs[i].st_dev == d->st.st_dev)
 			return t->mapdevs[i].maps_dev;
-	if (hs_fileid_fd(old, &id) == -1)
-		return st_dev;
+	fd = hs_openat(d->dirfd, d->name,
+	    O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK, 0);
+	if (fd == -1)
+		return d->st.st_dev;
+	r = hs_fileid_fd(fd, &id);
+	(void)hs_close(fd);
+	if (r == -1 || id.ino != d->st.st_ino)
+		return d->st.st_dev;
 	grown = reallocarray(t->mapdevs, t->nmapdevs + 1, sizeof(*grown));
 	if (grown == NULL)
 		return id.dev;
 	t->mapdevs = grown;
-	t->mapdevs[t->nmapdevs].st_dev = st_dev;
+	t->mapdevs[t->nmapdevs].st_dev = d->st.st_dev;
 	t->mapdevs[t->nmapdevs++].maps_dev = id.dev;
 	return id.dev;
 }
@@ -530,12 +563,12 @@ maps_dev(struct hs_txn *t, int old, dev_t st_dev)
  * Only after hs_txn_note_replaced(); memory is no reason to fail.
  */
 static void
-note_replaced(struct hs_txn *t, int old, const struct stat *st)
+note_replaced(struct hs_txn *t, const struct hs_dest *d)
 {
 	struct hs_fileid *grown;
 	size_t cap;
 
-	if (!t->note || old == -1)
+	if (!t->note || !d->exists || !S_ISREG(d->st.st_mode))
 		return;
 	if (t->nreplaced == t->replaced_cap) {
 		cap = t->replaced_cap == 0 ? 256 : t->replaced_cap * 2;
@@ -545,8 +578,28 @@ note_replaced(struct hs_txn *t, int old, const struct stat *st)
 		t->replaced = grown;
 		t->replaced_cap = cap;
 	}
-	t->replaced[t->nreplaced].dev = maps_dev(t, old, st->st_dev);
-	t->replaced[t->nreplaced++].ino = st->st_ino;
+	t->replaced[t->nreplaced].dev = maps_dev(t, d);
+	t->replaced[t->nreplaced++].ino = d->st.st_ino;
+}
+
+/*
+ * 1 if the old file d names has no extended attribute to carry over,
+ * asked by name (/proc/self/fd/D/NAME, NAME not followed) instead of by
+ * opening it: most files have none, and then the old file need not be
+ * opened at all.  0 if it has some, or if we cannot tell: hs_open_old.
+ * (The name is what the O link is then made from, as before.)
+ */
+static int
+no_xattrs(const struct hs_dest *d)
+{
+	char path[64 + NAME_MAX];
+	ssize_t n;
+
+	if (snprintf(path, sizeof(path), "/proc/self/fd/%d/%s", d->dirfd,
+		d->name) >= (int)sizeof(path))
+		return 0;
+	n = hs_sys.llistxattr(path, NULL, 0);
+	return n == 0 || (n == -1 && errno == ENOTSUP);
 }
 
 /*
@@ -566,8 +619,11 @@ plan(struct hs_txn *t, struct stage *s, const struct hs_install_opts *o,
 		t->stats.same_file++;
 		return 0;
 	}
-	if (hs_open_old(&s->d, &old, res) == -1)
-		return -1;
+	if ((o->flags & HS_COMPARE) || !s->d.exists ||
+	    !S_ISREG(s->d.st.st_mode) || !no_xattrs(&s->d)) {
+		if (hs_open_old(&s->d, &old, res) == -1)
+			return -1;
+	}
 	hs_meta_plan(&s->sst, s->d.exists ? &s->d.st : NULL, old, o, &s->meta);
 	r = (o->flags & HS_COMPARE) ?
 	    hs_unchanged(s->in, &s->sst, old, &s->d.st, &s->meta) :
@@ -608,7 +664,7 @@ stage(struct hs_txn *t, struct stage *s, const struct hs_install_opts *o,
 		res->other_links = s->d.st.st_nlink - 1;
 		t->stats.other_links++;
 	}
-	note_replaced(t, s->meta.xattr_fd, &s->d.st);
+	note_replaced(t, &s->d);
 	return 0;
 }
 
@@ -652,6 +708,7 @@ hs_txn_dest_open(struct hs_txn *t, const char *dir, struct hs_txn_dest *td,
 {
 	td->dirfd = -1;
 	td->dir = NULL;
+	td->made_known = 0;
 	if (t->opts.flags & HS_DRY_RUN)
 		return 0; /* hs_txn_add_at() takes the path way */
 	if ((td->dirfd = hs_openat(AT_FDCWD, dir, O_RDONLY | O_DIRECTORY, 0)) ==
@@ -679,7 +736,7 @@ hs_txn_dest_close(struct hs_txn_dest *td)
 
 int
 hs_txn_add_at(struct hs_txn *t, int in, const struct stat *sst, const char *src,
-    const struct hs_txn_dest *td, const char *name, const char *dst,
+    struct hs_txn_dest *td, const char *name, const char *dst,
     struct hs_result *res)
 {
 	struct stage s = { .in = in,
@@ -708,6 +765,7 @@ hs_txn_add_at(struct hs_txn *t, int in, const struct stat *sst, const char *src,
 	(void)strlcpy(s.d.name, name, sizeof(s.d.name));
 	s.dir = td->dir;
 	s.dev = td->dev;
+	s.made = td;
 	if (stage(t, &s, &t->opts, res) == 0)
 		ret = 0;
 	serrno = errno;

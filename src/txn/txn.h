@@ -31,6 +31,9 @@ struct hs_txn_dest {
 	int dirfd;	 /* or -1 */
 	const char *dir; /* its name in the journal */
 	dev_t dev;
+	int made_known; /* a temporary made here was owned by: */
+	uid_t made_uid;
+	gid_t made_gid;
 };
 struct stat;
 struct hs_txn;
@@ -38,8 +41,8 @@ int hs_txn_dest_open(struct hs_txn *, const char *dir, struct hs_txn_dest *,
     struct hs_result *);
 void hs_txn_dest_close(struct hs_txn_dest *);
 int hs_txn_add_at(struct hs_txn *, int in, const struct stat *sst,
-    const char *src, const struct hs_txn_dest *, const char *name,
-    const char *dst, struct hs_result *);
+    const char *src, struct hs_txn_dest *, const char *name, const char *dst,
+    struct hs_result *);
 
 /* journal.c: a transaction's journal in its root directory, its format. */
 #define HS_JOURNAL	  ".hotswap-journal"
