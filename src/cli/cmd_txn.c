@@ -326,9 +326,17 @@ static int
 common_root(const struct hs_manifest *m, char *root)
 {
 	char dir[PATH_MAX], real[PATH_MAX], *slash;
-	size_t i;
+	const char *dst, *prev = NULL, *s;
+	size_t i, len, plen = 0;
 
 	for (i = 0; i < m->n; i++) {
+		/* The directory of the one before: realpath(3) said it. */
+		dst = m->entries[i].dst;
+		len = (s = strrchr(dst, '/')) != NULL ? (size_t)(s - dst) : 0;
+		if (prev != NULL && len == plen && strncmp(dst, prev, len) == 0)
+			continue;
+		prev = dst;
+		plen = len;
 		(void)strlcpy(dir, m->entries[i].dst, sizeof(dir));
 		do {
 			slash = strrchr(dir, '/');

@@ -55,7 +55,9 @@ struct hs_txn {
 	dev_t caps_in, caps_out;
 	struct hs_fileid *replaced; /* old inodes, for the hint */
 	size_t nreplaced, replaced_cap;
-	int note; /* hs_txn_note_replaced() */
+	int note;		 /* hs_txn_note_replaced() */
+	struct hs_txn_dest last; /* hs_txn_add's last directory, */
+	char lastdir[PATH_MAX];	 /* by the path it was named */
 	struct txn_mapdev *mapdevs;
 	size_t nmapdevs;
 	struct hs_txn_stats stats;
@@ -273,6 +275,7 @@ hs_txn_open(const char *root, const struct hs_install_opts *opts,
 	}
 	t->opts = *opts;
 	t->j.fd = -1;
+	t->last.dirfd = -1;
 	(void)strlcpy(t->root, root, sizeof(t->root));
 	if ((opts->flags & HS_MKDIRS) && !(opts->flags & HS_DRY_RUN))
 		(void)hs_mkdirs(t->root, !(opts->flags & HS_NO_SYNC));
@@ -668,6 +671,9 @@ stage(struct hs_txn *t, struct stage *s, const struct hs_install_opts *o,
 	return 0;
 }
 
+static int add_cached(struct hs_txn *, const char *, const char *,
+    const struct hs_install_opts *, struct hs_result *);
+
 int
 hs_txn_add(struct hs_txn *t, const char *src, const char *dst,
     const struct hs_install_opts *o, struct hs_result *res)
@@ -686,6 +692,9 @@ hs_txn_add(struct hs_txn *t, const char *src, const char *dst,
 		t->stats.staged += !res->unchanged && !res->same_file;
 		return 0;
 	}
+	if ((ret = add_cached(t, src, dst, o, res)) != 1)
+		return ret;
+	ret = -1;
 	if ((o->flags & HS_MKDIRS) && make_parents(t, dst, res) == -1)
 		return -1;
 	if ((s.in = hs_open_source(src, &s.sst, res)) == -1)
@@ -734,10 +743,11 @@ hs_txn_dest_close(struct hs_txn_dest *td)
 	errno = serrno;
 }
 
-int
-hs_txn_add_at(struct hs_txn *t, int in, const struct stat *sst, const char *src,
+/* Stage in as name in td, with options o (see hs_txn_add_at). */
+static int
+add_at(struct hs_txn *t, int in, const struct stat *sst, const char *src,
     struct hs_txn_dest *td, const char *name, const char *dst,
-    struct hs_result *res)
+    const struct hs_install_opts *o, struct hs_result *res)
 {
 	struct stage s = { .in = in,
 		.src = src,
@@ -747,7 +757,8 @@ hs_txn_add_at(struct hs_txn *t, int in, const struct stat *sst, const char *src,
 
 	memset(res, 0, sizeof(*res));
 	s.meta.xattr_fd = -1;
-	if (td->dirfd == -1 || strlen(name) > NAME_MAX)
+	if (td->dirfd == -1 || strlen(name) > NAME_MAX || *name == '\0' ||
+	    strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
 		return 1;
 	(void)strlcpy(res->target, dst, sizeof(res->target));
 	if (hs_sys.fstatat(td->dirfd, name, &s.d.st, AT_SYMLINK_NOFOLLOW) ==
@@ -766,13 +777,58 @@ hs_txn_add_at(struct hs_txn *t, int in, const struct stat *sst, const char *src,
 	s.dir = td->dir;
 	s.dev = td->dev;
 	s.made = td;
-	if (stage(t, &s, &t->opts, res) == 0)
+	if (stage(t, &s, o, res) == 0)
 		ret = 0;
 	serrno = errno;
 	if (s.meta.xattr_fd != -1)
 		(void)hs_close(s.meta.xattr_fd);
 	errno = serrno;
 	return ret;
+}
+
+int
+hs_txn_add_at(struct hs_txn *t, int in, const struct stat *sst, const char *src,
+    struct hs_txn_dest *td, const char *name, const char *dst,
+    struct hs_result *res)
+{
+	return add_at(t, in, sst, src, td, name, dst, &t->opts, res);
+}
+
+/*
+ * hs_txn_add() of a destination in the same directory as the one
+ * before (a manifest lists a directory's files together): that
+ * directory stays open and named (t->last), as tree.c keeps its
+ * directories.  1: take the path way (a new directory that cannot be
+ * opened, a symbolic link, -D), which says what is wrong.
+ */
+static int
+add_cached(struct hs_txn *t, const char *src, const char *dst,
+    const struct hs_install_opts *o, struct hs_result *res)
+{
+	const char *slash = strrchr(dst, '/');
+	struct stat sst;
+	size_t dl;
+	int in, r;
+
+	if (slash == NULL || slash == dst || (o->flags & HS_MKDIRS) ||
+	    (size_t)(slash - dst) >= sizeof(t->lastdir))
+		return 1;
+	dl = (size_t)(slash - dst);
+	if (t->last.dirfd == -1 || strlen(t->lastdir) != dl ||
+	    memcmp(t->lastdir, dst, dl) != 0) {
+		hs_txn_dest_close(&t->last);
+		memcpy(t->lastdir, dst, dl);
+		t->lastdir[dl] = '\0';
+		if (hs_txn_dest_open(t, t->lastdir, &t->last, res) == -1) {
+			t->lastdir[0] = '\0';
+			return 1;
+		}
+	}
+	if ((in = hs_open_source(src, &sst, res)) == -1)
+		return -1;
+	r = add_at(t, in, &sst, src, &t->last, slash + 1, dst, o, res);
+	(void)hs_close(in);
+	return r;
 }
 
 void
@@ -1012,6 +1068,7 @@ hs_txn_free(struct hs_txn *t)
 	for (i = 0; i < t->nstaged; i++)
 		free(t->staged[i].name);
 	free(t->staged);
+	hs_txn_dest_close(&t->last);
 	free(t->index);
 	free(t->replaced);
 	free(t->mapdevs);
