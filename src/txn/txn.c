@@ -799,7 +799,7 @@ hs_txn_add_at(struct hs_txn *t, int in, const struct stat *sst, const char *src,
  * before (a manifest lists a directory's files together): that
  * directory stays open and named (t->last), as tree.c keeps its
  * directories.  1: take the path way (a new directory that cannot be
- * opened, a symbolic link, -D), which says what is wrong.
+ * opened, a symbolic link, -D, a dry run), which says what is wrong.
  */
 static int
 add_cached(struct hs_txn *t, const char *src, const char *dst,
@@ -810,7 +810,8 @@ add_cached(struct hs_txn *t, const char *src, const char *dst,
 	size_t dl;
 	int in, r;
 
-	if (slash == NULL || slash == dst || (o->flags & HS_MKDIRS) ||
+	if (slash == NULL || slash == dst ||
+	    (o->flags & (HS_MKDIRS | HS_DRY_RUN)) ||
 	    (size_t)(slash - dst) >= sizeof(t->lastdir))
 		return 1;
 	dl = (size_t)(slash - dst);
