@@ -461,6 +461,25 @@ $(REL)/seqinstall: tests/bench/seqinstall.c | deps-bench
 bench-txn: deps-bench hotswap $(REL)/seqinstall
 	tests/bench/bench_txn.sh $(BENCH_TXN_FLAGS)
 
+# --- a tree deployed, against cp -r, the durable floor, install, rsync --
+#
+#   make bench-tree  tests/bench/bench_tree.sh (never pass/fail): install
+#                    -r of 1,000 and 10,000 files and one 1 GiB file on
+#                    tmpfs, fresh ext4, XFS and btrfs loop images and the
+#                    tree's own filesystem, warm and cold cache, next to
+#                    cp -r, cp -r && sync -f, GNU install -t and rsync -a
+#                    --fsync: time, CPU, system calls per file, peak
+#                    memory.  BENCH_TREE_FLAGS is passed on, e.g.
+#                    BENCH_TREE_FLAGS='-n "1000 10000 100000" -r 7'.
+
+BENCH_TREE_FLAGS ?=
+
+.PHONY: bench-tree
+bench: bench-tree
+
+bench-tree: deps-bench hotswap
+	tests/bench/bench_tree.sh $(BENCH_TREE_FLAGS)
+
 # --- formatting: .clang-format (clang-format 14) ------------------------
 #
 #   make format         rewrite FORMAT_SRC in place to .clang-format

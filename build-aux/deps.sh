@@ -25,7 +25,7 @@ check_restart=""
 check_deb=""
 bench_base="psmisc lsof rsync xfsprogs btrfs-progs"
 # (the tree deploy's benchmark)
-bench_tree=""
+bench_tree="time strace"
 # (the restart layer's benchmark)
 bench_stale=""
 build="$build $build_tree"
