@@ -574,6 +574,7 @@ deb: deps-check
 	tar -cf - --exclude=./build --exclude=./.git --exclude='./*.deb' . | \
 	    tar -C $(DEB_DIR)/src/hotswap-$(VERSION) -xf -
 	cd $(DEB_DIR)/src/hotswap-$(VERSION) && \
+	    env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
 	    DEB_BUILD_OPTIONS='$(DEB_BUILD_OPTIONS)' \
 	    dpkg-buildpackage -us -uc -b >../../build.log 2>&1 || \
 	    { tail -n 40 ../../build.log >&2; exit 1; }
