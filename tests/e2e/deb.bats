@@ -26,6 +26,10 @@ setup_file() {
 	make_hsdemo 1 "$HS_HELPERS/libvictim_v1.so"
 	make_hsdemo 2 "$HS_HELPERS/libvictim_v2.so"
 	write_root_lib
+	W=$BATS_FILE_TMPDIR/probe
+	mkdir "$W"
+	[ "$(in_root 'echo ready' 2>&1)" = ready ] ||
+		skip "no throwaway root here (unshare --mount, overlayfs on /)"
 }
 
 # make_hsdemo VERSION LIB: $PKGS/hsdemo_VERSION.deb, which ships LIB as
@@ -53,9 +57,11 @@ write_root_lib() {
 	trap '[ -z "$VPID" ] || kill -KILL "$VPID" 2>/dev/null' EXIT
 	# man-db's trigger would rebuild its index (seconds): not tested.
 	rm -f /var/lib/man-db/auto-update
+	# install_hotswap [dev]: dpkg -i hotswap and libhotswap0, and with
+	# "dev" libhotswap-dev too.
 	install_hotswap() {
 		dpkg -i "$DEBS"/hotswap_*.deb "$DEBS"/libhotswap0_*.deb \
-		    "$DEBS"/libhotswap-dev_*.deb >/dev/null ||
+		    ${1:+"$DEBS"/libhotswap-dev_*.deb} >/dev/null ||
 			{ echo "dpkg -i of the built packages failed"; exit 1; }
 	}
 	# start_victim: a process that maps $LIB, ready when it says so.
@@ -192,7 +198,9 @@ no_line() {
 
 @test "deb: after apt-get upgrades a library a process maps, the hook lists the process and the file" {
 	run in_root '
-	install_hotswap
+	install_hotswap dev
+	dpkg-query -W -f="\${Package} \${Status}\n" hotswap libhotswap0 \
+	    libhotswap-dev
 	dpkg -i "$PKGS/hsdemo_1.deb" >/dev/null
 	start_victim
 	apt_get install "$PKGS/hsdemo_2.deb"
@@ -200,6 +208,9 @@ no_line() {
 	'
 	[[ $output =~ VPID=([0-9]+) ]] || fail "no victim: $output"
 	local vpid=${BASH_REMATCH[1]}
+	for p in hotswap libhotswap0 libhotswap-dev; do
+		has_line "^$p install ok installed$"
+	done
 	has_line '^apt=0$'
 	# The control: the process really runs the replaced library.
 	has_line "/usr/lib/hsdemo/libhsdemo.so.1 \(deleted\)$"
@@ -208,12 +219,14 @@ no_line() {
 	has_line '/usr/lib/hsdemo/libhsdemo.so.1'
 }
 
-@test "deb: nothing unpacked (remove, already installed): the hook stays quiet; by hand it lists" {
+@test "deb: nothing unpacked (configure only, already installed, remove): the hook stays quiet; by hand it lists" {
 	run in_root '
 	install_hotswap
 	dpkg -i "$PKGS/hsdemo_1.deb" >/dev/null
 	start_victim
-	dpkg -i "$PKGS/hsdemo_2.deb" >/dev/null
+	dpkg --unpack "$PKGS/hsdemo_2.deb" >/dev/null
+	echo "--- configure only"
+	apt_get -f install
 	echo "--- already installed"
 	apt_get install "$PKGS/hsdemo_2.deb"
 	echo "--- remove"
@@ -223,6 +236,7 @@ no_line() {
 	'
 	has_line 'VPID='
 	local before=${output%%--- by hand*} after=${output#*--- by hand}
+	[[ $before == *"Setting up hsdemo (2)"* ]] || fail "no configure: $output"
 	[[ $before == *"already the newest version"* ]] || fail "$output"
 	[[ $before == *"Removing hsdemo"* ]] || fail "dpkg did not run: $output"
 	[[ $before != *hotswap:* ]] || fail "the hook spoke: $before"
