@@ -57,6 +57,12 @@ write_root_lib() {
 	trap '[ -z "$VPID" ] || kill -KILL "$VPID" 2>/dev/null' EXIT
 	# man-db's trigger would rebuild its index (seconds): not tested.
 	rm -f /var/lib/man-db/auto-update
+	# The host's own apt and dpkg hooks (needrestart's, PackageKit's)
+	# would run too: only hotswap's is under test.
+	grep -lE "Invoke|Pre-Install-Pkgs" /etc/apt/apt.conf.d/* 2>/dev/null |
+	    xargs -r rm -f
+	grep -l "status-logger" /etc/dpkg/dpkg.cfg.d/* 2>/dev/null |
+	    xargs -r rm -f
 	# install_hotswap [dev]: dpkg -i hotswap and libhotswap0, and with
 	# "dev" libhotswap-dev too.
 	install_hotswap() {
@@ -317,6 +323,11 @@ no_line() {
 	    apt-get $APT_OPTS install $PKGS/hsdemo_2.deb;
 	    echo apt=\$?" /dev/null </dev/null
 	cat /tmp/standin.log; rm -f /tmp/standin.log
+	echo "--- restart failed"
+	standin /usr/bin/hotswap 3 "echo \"hotswap: restart: x.service failed\""
+	apt_get install --reinstall "$PKGS/hsdemo_2.deb"
+	rm -f /tmp/standin.log
+	standin /usr/bin/hotswap 0
 	echo "--- stopping"
 	STATE=stopping apt_get install --reinstall "$PKGS/hsdemo_2.deb"
 	cat /tmp/standin.log 2>/dev/null; rm -f /tmp/standin.log
@@ -331,6 +342,10 @@ no_line() {
 	[[ $part == *apt=0* ]] || fail "terminal: $part"
 	[[ $part == *"args=restart --yes tty=no"* ]] || fail "$part"
 	[[ $part != *args=stale* ]] || fail "listed too: $part"
+	part=${output#*--- restart failed}; part=${part%%--- stopping*}
+	[[ $part == *"hotswap: restart: x.service failed"$'\n'"hotswap: a restart failed (above)"* ]] ||
+		fail "restart failed: $part"
+	[[ $part == *apt=0* ]] || fail "restart failed: $part"
 	part=${output#*--- stopping}; part=${part%%--- no systemd*}
 	[[ $part == *"hotswap: the system is shutting down: not checking for stale processes"* ]] ||
 		fail "stopping: $part"
