@@ -573,3 +573,30 @@ demo-powercut: deps-demo
 
 bench-powercut: deps-bench deps-check hotswap $(PC)/powercut
 	tests/bench/bench_powercut.sh
+
+# --- the Debian packages (debian/) ----------------------------------------
+#
+#   make deb   dpkg-buildpackage -us -uc -b in a copy of the tree under
+#              build/deb/src, so that it writes its .deb, .changes and
+#              .buildinfo files there and not beside the tree; they are
+#              moved to build/deb/, the log to build/deb/build.log.
+#              DEB_BUILD_OPTIONS defaults to "nocheck parallel=2".
+
+DEB_DIR	:= build/deb
+DEB_BUILD_OPTIONS ?= nocheck parallel=2
+
+.PHONY: deb
+
+deb: deps-check
+	rm -rf $(DEB_DIR)
+	mkdir -p $(DEB_DIR)/src/hotswap-$(VERSION)
+	tar -cf - --exclude=./build --exclude=./.git --exclude='./*.deb' . | \
+	    tar -C $(DEB_DIR)/src/hotswap-$(VERSION) -xf -
+	cd $(DEB_DIR)/src/hotswap-$(VERSION) && \
+	    env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+	    DEB_BUILD_OPTIONS='$(DEB_BUILD_OPTIONS)' \
+	    dpkg-buildpackage -us -uc -b >../../build.log 2>&1 || \
+	    { tail -n 40 ../../build.log >&2; exit 1; }
+	mv $(DEB_DIR)/src/*.deb $(DEB_DIR)/src/*.changes \
+	    $(DEB_DIR)/src/*.buildinfo $(DEB_DIR)/
+	rm -rf $(DEB_DIR)/src

@@ -22,7 +22,7 @@ check_stale=""
 # (the restart layer's systemd)
 check_restart=""
 # (the Debian package)
-check_deb=""
+check_deb="dpkg-dev debhelper fakeroot lintian"
 bench_base="psmisc lsof rsync xfsprogs btrfs-progs"
 # (the tree deploy's benchmark)
 bench_tree="time strace"
