@@ -1,0 +1,436 @@
+/*
+ * cut.c - the power cuts of blockcut: for each cut point (after event K
+ * of the log) the crash images the model allows (blockcut.h) are built
+ * from the epoch's base image, written to a scratch image, attached to a
+ * loop device and mounted (ext4 replays its journal), and the mounted
+ * tree is handed to the checker, as powercut does (tests/powercut/cut.c).
+ *
+ * Where each mode cuts: drop, before any event, after each flush and at
+ * the end (between two flushes every cut leaves the same image); prefix,
+ * after every event; subset, before each flush and at the end, where the
+ * writes since the last flush are the most (a subset of fewer is a subset
+ * of these).  Every image is hashed over the blocks the epoch wrote; one
+ * seen before (with the same "command finished" flag) is not judged
+ * again, so the checker must go by the state and POWERCUT_FINAL alone.
+ */
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "blockcut.h"
+
+#define OUT_MAX	    4096 /* bytes of a checker's output kept */
+#define ALL_SUBSETS 12	 /* up to 2^this, every subset is cut */
+
+struct verdict {
+	uint64_t h[2];
+	int final;
+	int ok;
+	char *out;
+};
+
+struct cutter {
+	const struct bc_rec *r;
+	const struct bc_opts *o;
+	int status;
+	size_t *blocks; /* the blocks the epoch wrote, in order */
+	size_t nblocks;
+	unsigned char *cur;  /* the image being built */
+	unsigned char *keep; /* per event: kept in this image */
+	size_t *pend;	     /* the writes since the last flush */
+	size_t npend;
+	struct verdict *v;
+	size_t nv;
+	struct bc_tally *t;
+	time_t started;
+};
+
+const char *
+bc_mode_name(int mode)
+{
+	return mode == BC_PREFIX ? "prefix" :
+	    mode == BC_SUBSET	 ? "subset" :
+				   "drop";
+}
+
+static int
+by_value(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The sorted set of blocks any write of the epoch touched. */
+static void
+touched(struct cutter *c)
+{
+	const struct bc_rec *r = c->r;
+	size_t k, b, n = 0, i, j;
+
+	for (k = 0; k < r->n; k++)
+		if (r->ev[k].kind == BC_WRITE)
+			n += (r->ev[k].len + 2 * BC_BLOCK - 1) / BC_BLOCK;
+	c->blocks = bc_xalloc(NULL, n, sizeof(*c->blocks));
+	for (k = 0, i = 0; k < r->n; k++) {
+		if (r->ev[k].kind != BC_WRITE || r->ev[k].len == 0)
+			continue;
+		for (b = (size_t)r->ev[k].off / BC_BLOCK;
+		     b * BC_BLOCK < (size_t)r->ev[k].off + r->ev[k].len; b++)
+			c->blocks[i++] = b;
+	}
+	qsort(c->blocks, i, sizeof(*c->blocks), by_value);
+	for (j = 0, k = 0; k < i; k++)
+		if (j == 0 || c->blocks[j - 1] != c->blocks[k])
+			c->blocks[j++] = c->blocks[k];
+	c->nblocks = j;
+}
+
+/* The image: the base, then the writes keep[] marks, in their order. */
+static void
+build(struct cutter *c, size_t cut)
+{
+	const struct bc_rec *r = c->r;
+	const struct bc_event *e;
+	size_t i, k;
+
+	for (i = 0; i < c->nblocks; i++)
+		memcpy(c->cur + c->blocks[i] * BC_BLOCK,
+		    r->base + c->blocks[i] * BC_BLOCK, BC_BLOCK);
+	for (k = 0; k < cut; k++) {
+		e = &r->ev[k];
+		if (e->kind != BC_WRITE || !c->keep[k])
+			continue;
+		if (e->data != NULL)
+			memcpy(c->cur + e->off, e->data, e->len);
+		else
+			memset(c->cur + e->off, 0, e->len);
+	}
+}
+
+static void
+hash(const struct cutter *c, uint64_t h[2])
+{
+	uint64_t h0 = 0xcbf29ce484222325ULL, h1 = 0x243f6a8885a308d3ULL, w;
+	const unsigned char *p;
+	size_t i, j;
+
+	for (i = 0; i < c->nblocks; i++) {
+		p = c->cur + c->blocks[i] * BC_BLOCK;
+		for (j = 0; j < BC_BLOCK; j += sizeof(w)) {
+			memcpy(&w, p + j, sizeof(w));
+			h0 = (h0 ^ w) * 0x100000001b3ULL;
+			h1 = (h1 ^ w) * 0x9e3779b97f4a7c15ULL;
+			h1 = (h1 << 29) | (h1 >> 35);
+		}
+	}
+	h[0] = h0;
+	h[1] = h1;
+}
+
+static char *
+slurp(const char *path)
+{
+	char *buf = bc_xalloc(NULL, OUT_MAX + 1, 1);
+	ssize_t n;
+	int fd;
+
+	buf[0] = '\0';
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return buf;
+	while ((n = read(fd, buf, OUT_MAX)) == -1 && errno == EINTR)
+		;
+	(void)close(fd);
+	n = n < 0 ? 0 : n;
+	while (n > 0 && buf[n - 1] == '\n')
+		n--;
+	buf[n] = '\0';
+	return buf;
+}
+
+static void
+checker_env(const struct cutter *c, size_t cut, int final)
+{
+	char num[64];
+
+	(void)snprintf(num, sizeof(num), "%zu", cut);
+	(void)setenv("POWERCUT_CUT", num, 1);
+	(void)snprintf(num, sizeof(num), "%zu", c->r->n);
+	(void)setenv("POWERCUT_EVENTS", num, 1);
+	(void)setenv("POWERCUT_FINAL", final ? "1" : "0", 1);
+	(void)snprintf(num, sizeof(num), "%d", c->status);
+	(void)setenv("POWERCUT_STATUS", num, 1);
+	(void)setenv("POWERCUT_MODE", bc_mode_name(c->o->mode), 1);
+	(void)snprintf(num, sizeof(num), "%ld.%lld", (long)getpid(),
+	    (long long)c->started);
+	(void)setenv("POWERCUT_RUN", num, 1);
+}
+
+/* Run the checker in the mounted state: 1 ok, 0 rejected, -1 error. */
+static int
+run_checker(const struct cutter *c, size_t cut, int final, char **out)
+{
+	char script[8192], outpath[4096];
+	const char *argv[] = { "/bin/sh", "-c", script, "blockcut",
+		c->o->statedir, NULL };
+	int fd, st, r;
+	pid_t pid;
+
+	(void)snprintf(script, sizeof(script), "%s \"$1\"", c->o->check);
+	(void)snprintf(outpath, sizeof(outpath), "%s.out", c->o->stateimg);
+	fd = open(outpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd == -1)
+		return -1;
+	checker_env(c, cut, final);
+	pid = bc_spawn(argv, c->o->statedir, fd);
+	(void)close(fd);
+	if (pid == -1)
+		return -1;
+	r = bc_wait(pid, c->o->timeout, &st);
+	*out = slurp(outpath);
+	if (r == -1 && errno == ETIMEDOUT) {
+		free(*out);
+		if (asprintf(out, "the checker timed out after %d s",
+			c->o->timeout) == -1)
+			*out = NULL;
+		return *out == NULL ? -1 : 0;
+	}
+	if (r == -1)
+		return -1;
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
+/* Write the image out, mount it (journal replay) and check it. */
+static int
+mount_and_check(const struct cutter *c, size_t cut, int final, char **out)
+{
+	char dev[64];
+	int fd, lfd, ok, e;
+
+	fd = open(c->o->stateimg, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0600);
+	if (fd == -1)
+		return -1;
+	e = pwrite(fd, c->cur, c->r->size, 0) == (ssize_t)c->r->size;
+	(void)close(fd);
+	if (!e ||
+	    (lfd = bc_loop_attach(c->o->stateimg, dev, sizeof(dev))) == -1)
+		return -1;
+	if (bc_mount_ext4(dev, c->o->statedir, "") == -1) {
+		e = errno;
+		(void)close(lfd);
+		if (asprintf(out, "ext4 does not mount the state: %s",
+			strerror(e)) == -1)
+			return -1;
+		return 0;
+	}
+	(void)close(lfd);
+	ok = run_checker(c, cut, final, out);
+	e = errno;
+	if (bc_umount(c->o->statedir) == -1)
+		return -1;
+	errno = e;
+	return ok;
+}
+
+/* The verdict on the image built, from the cache or from the checker. */
+static const struct verdict *
+judge(struct cutter *c, size_t cut, int final)
+{
+	struct verdict v = { .final = final };
+	size_t i;
+
+	hash(c, v.h);
+	for (i = 0; i < c->nv; i++)
+		if (c->v[i].h[0] == v.h[0] && c->v[i].h[1] == v.h[1] &&
+		    c->v[i].final == final)
+			return &c->v[i];
+	if ((v.ok = mount_and_check(c, cut, final, &v.out)) == -1)
+		return NULL;
+	c->v = bc_xalloc(c->v, c->nv + 1, sizeof(*c->v));
+	c->v[c->nv] = v;
+	c->t->distinct++;
+	return &c->v[c->nv++];
+}
+
+static const char *
+describe(const struct bc_event *e, char *buf, size_t len)
+{
+	if (e->kind == BC_FLUSH)
+		return "flush";
+	(void)snprintf(buf, len, "write %lld+%zu%s", (long long)e->off, e->len,
+	    e->data == NULL ? " (zeros)" : "");
+	return buf;
+}
+
+static void
+say_state(const struct cutter *c, const struct verdict *v, size_t kept)
+{
+	const char *nl = strchr(v->out, '\n');
+	int len = nl != NULL ? (int)(nl - v->out) : (int)strlen(v->out);
+
+	if (v->ok && !c->o->verbose)
+		return;
+	printf("  %s: %zu of %zu unflushed writes kept: %.*s\n",
+	    v->ok ? "ok" : "rejected", kept, c->npend, len, v->out);
+	if (!v->ok && nl != NULL)
+		printf("    %s\n", nl + 1);
+}
+
+/* keep[]: every write before the last flush before cut, none after. */
+static void
+pending(struct cutter *c, size_t cut)
+{
+	size_t k, last = 0;
+
+	for (k = 0; k < cut; k++)
+		if (c->r->ev[k].kind == BC_FLUSH)
+			last = k + 1;
+	c->npend = 0;
+	for (k = 0; k < c->r->n; k++) {
+		c->keep[k] = k < last && c->r->ev[k].kind == BC_WRITE;
+		if (k >= last && k < cut && c->r->ev[k].kind == BC_WRITE)
+			c->pend[c->npend++] = k;
+	}
+}
+
+static uint64_t
+next_rand(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+/*
+ * The i-th selection of the pending writes at this cut, into keep[]; its
+ * count.  drop: none; prefix: the first i; subset: every subset when
+ * there are few, else none, all, then seeded random ones.
+ */
+static size_t
+select_writes(struct cutter *c, size_t i, uint64_t *rng)
+{
+	size_t k, kept = 0;
+	int on;
+
+	for (k = 0; k < c->npend; k++) {
+		if (c->o->mode == BC_PREFIX)
+			on = k < i;
+		else if (c->o->mode == BC_DROP)
+			on = 0;
+		else if (c->npend <= ALL_SUBSETS &&
+		    ((size_t)1 << c->npend) <= c->o->subsets + 2)
+			on = (i >> k) & 1;
+		else if (i < 2)
+			on = (int)i;
+		else
+			on = (int)(next_rand(rng) >> 33) & 1;
+		c->keep[c->pend[k]] = (unsigned char)on;
+		kept += (size_t)on;
+	}
+	return kept;
+}
+
+static size_t
+nstates(const struct cutter *c)
+{
+	if (c->o->mode == BC_DROP)
+		return 1;
+	if (c->o->mode == BC_PREFIX)
+		return c->npend + 1;
+	if (c->npend <= ALL_SUBSETS &&
+	    ((size_t)1 << c->npend) <= c->o->subsets + 2)
+		return (size_t)1 << c->npend;
+	return c->o->subsets + 2;
+}
+
+/* Every state of one cut point, one line, and one per rejected state. */
+static int
+one_cut(struct cutter *c, size_t cut)
+{
+	size_t i, n, bad = 0, *vi, *kept;
+	int final = cut == c->r->n;
+	uint64_t rng = c->o->rand * 0x9e3779b97f4a7c15ULL + cut + 1;
+	const struct verdict *v;
+	char buf[128];
+
+	pending(c, cut);
+	n = nstates(c);
+	vi = bc_xalloc(NULL, n, sizeof(*vi));
+	kept = bc_xalloc(NULL, n, sizeof(*kept));
+	for (i = 0; i < n; i++) {
+		kept[i] = select_writes(c, i, &rng);
+		build(c, cut);
+		if ((v = judge(c, cut, final)) == NULL) {
+			free(vi);
+			free(kept);
+			return -1;
+		}
+		vi[i] = (size_t)(v - c->v);
+		bad += !v->ok;
+	}
+	printf("cut %zu/%zu %s%s%s: %zu state%s, %zu rejected\n", cut, c->r->n,
+	    cut == 0 ? "before any event" : "after ",
+	    cut == 0 ? "" : describe(&c->r->ev[cut - 1], buf, sizeof(buf)),
+	    final ? " (the command has exited)" : "", n, n == 1 ? "" : "s",
+	    bad);
+	for (i = 0; i < n; i++)
+		say_state(c, &c->v[vi[i]], kept[i]);
+	fflush(stdout);
+	free(vi);
+	free(kept);
+	c->t->states += n;
+	c->t->rejected += bad;
+	c->t->cuts++;
+	return 0;
+}
+
+/* Is cut point k one this mode cuts at? */
+static int
+cuts_at(const struct cutter *c, size_t k)
+{
+	const struct bc_rec *r = c->r;
+
+	if (k == 0 || k == r->n || c->o->mode == BC_PREFIX)
+		return 1;
+	if (c->o->mode == BC_DROP)
+		return r->ev[k - 1].kind == BC_FLUSH;
+	return r->ev[k].kind == BC_FLUSH;
+}
+
+/* Cut at each point of the mode and judge every state. */
+int
+bc_cut_all(const struct bc_rec *r, int status, const struct bc_opts *o,
+    struct bc_tally *t)
+{
+	struct cutter c = { .r = r, .o = o, .status = status, .t = t };
+	size_t k, i;
+	int ret = -1;
+
+	c.started = time(NULL);
+	touched(&c);
+	c.cur = bc_xalloc(NULL, r->size, 1);
+	memcpy(c.cur, r->base, r->size);
+	c.keep = bc_xalloc(NULL, r->n, 1);
+	c.pend = bc_xalloc(NULL, r->n, sizeof(*c.pend));
+	for (k = 0; k <= r->n; k++)
+		if (cuts_at(&c, k) && one_cut(&c, k) == -1)
+			goto out;
+	ret = 0;
+out:
+	for (i = 0; i < c.nv; i++)
+		free(c.v[i].out);
+	free(c.v);
+	free(c.blocks);
+	free(c.cur);
+	free(c.keep);
+	free(c.pend);
+	return ret;
+}
