@@ -79,9 +79,9 @@ struct bc_opts {
 	unsigned long rand;
 	int verbose;
 	int timeout;
+	unsigned int jobs;
 	const char *check;
 	const char *stateimg;
-	const char *statedir;
 };
 
 #define BC_DROP	  0

@@ -15,7 +15,9 @@
  */
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <err.h>
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,8 +33,24 @@
 struct verdict {
 	uint64_t h[2];
 	int final;
+	size_t cut;	     /* the first cut point that left it */
+	unsigned char *keep; /* per event: kept in it */
 	int ok;
-	char *out;
+	char *out; /* what the checker said */
+};
+
+/* A cut point: its states, as verdicts, with how many writes each kept. */
+struct cutpoint {
+	size_t cut, n, npend;
+	size_t *vi, *kept;
+};
+
+/* A worker: one image at a time, in its own files and mount point. */
+struct worker {
+	pid_t pid;
+	size_t vi;
+	time_t started;
+	char *img, *dir, *out;
 };
 
 struct cutter {
@@ -47,6 +65,8 @@ struct cutter {
 	size_t npend;
 	struct verdict *v;
 	size_t nv;
+	struct cutpoint *cp;
+	size_t ncp;
 	struct bc_tally *t;
 	time_t started;
 };
@@ -172,91 +192,89 @@ checker_env(const struct cutter *c, size_t cut, int final)
 	(void)setenv("POWERCUT_RUN", num, 1);
 }
 
-/* Run the checker in the mounted state: 1 ok, 0 rejected, -1 error. */
+/*
+ * In a worker: run the checker in the mounted state, its output into
+ * w->out; 1 ok, 0 rejected, -1 error.
+ */
 static int
-run_checker(const struct cutter *c, size_t cut, int final, char **out)
+run_checker(const struct cutter *c, const struct worker *w,
+    const struct verdict *v)
 {
-	char script[8192], outpath[4096];
-	const char *argv[] = { "/bin/sh", "-c", script, "blockcut",
-		c->o->statedir, NULL };
+	char script[8192];
+	const char *argv[] = { "/bin/sh", "-c", script, "blockcut", w->dir,
+		NULL };
 	int fd, st, r;
 	pid_t pid;
 
 	(void)snprintf(script, sizeof(script), "%s \"$1\"", c->o->check);
-	(void)snprintf(outpath, sizeof(outpath), "%s.out", c->o->stateimg);
-	fd = open(outpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	fd = open(w->out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd == -1)
 		return -1;
-	checker_env(c, cut, final);
-	pid = bc_spawn(argv, c->o->statedir, fd);
-	(void)close(fd);
-	if (pid == -1)
+	checker_env(c, v->cut, v->final);
+	if ((pid = bc_spawn(argv, w->dir, fd)) == -1) {
+		(void)close(fd);
 		return -1;
-	r = bc_wait(pid, c->o->timeout, &st);
-	*out = slurp(outpath);
-	if (r == -1 && errno == ETIMEDOUT) {
-		free(*out);
-		if (asprintf(out, "the checker timed out after %d s",
-			c->o->timeout) == -1)
-			*out = NULL;
-		return *out == NULL ? -1 : 0;
 	}
+	r = bc_wait(pid, c->o->timeout, &st);
+	if (r == -1 && errno == ETIMEDOUT) {
+		(void)dprintf(fd, "\nthe checker timed out after %d s\n",
+		    c->o->timeout);
+		st = 1;
+		r = 0;
+	}
+	(void)close(fd);
 	if (r == -1)
 		return -1;
 	return WIFEXITED(st) && WEXITSTATUS(st) == 0;
 }
 
-/* Write the image out, mount it (journal replay) and check it. */
+/* In a worker: a message, as the checker's output. */
 static int
-mount_and_check(const struct cutter *c, size_t cut, int final, char **out)
+say(const struct worker *w, const char *what, int e)
+{
+	int fd;
+
+	fd = open(w->out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd == -1)
+		return -1;
+	(void)dprintf(fd, "%s: %s\n", what, strerror(e));
+	(void)close(fd);
+	return 0;
+}
+
+/*
+ * In a worker: build the image of v, write it out, mount it (journal
+ * replay) and check it; 1 ok, 0 rejected, -1 error.
+ */
+static int
+mount_and_check(struct cutter *c, const struct worker *w,
+    const struct verdict *v)
 {
 	char dev[64];
 	int fd, lfd, ok, e;
 
-	fd = open(c->o->stateimg, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0600);
+	memcpy(c->keep, v->keep, c->r->n);
+	build(c, c->r->n);
+	fd = open(w->img, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd == -1)
 		return -1;
 	e = pwrite(fd, c->cur, c->r->size, 0) == (ssize_t)c->r->size;
 	(void)close(fd);
-	if (!e ||
-	    (lfd = bc_loop_attach(c->o->stateimg, dev, sizeof(dev))) == -1)
+	if (!e || (lfd = bc_loop_attach(w->img, dev, sizeof(dev))) == -1)
 		return -1;
-	if (bc_mount_ext4(dev, c->o->statedir, "") == -1) {
+	if (bc_mount_ext4(dev, w->dir, "") == -1) {
 		e = errno;
 		(void)close(lfd);
-		if (asprintf(out, "ext4 does not mount the state: %s",
-			strerror(e)) == -1)
-			return -1;
-		return 0;
+		return say(w, "ext4 does not mount the state", e) == -1 ? -1 :
+									  0;
 	}
 	(void)close(lfd);
-	ok = run_checker(c, cut, final, out);
+	ok = run_checker(c, w, v);
 	e = errno;
-	if (bc_umount(c->o->statedir) == -1)
+	if (bc_umount(w->dir) == -1)
 		return -1;
 	errno = e;
 	return ok;
-}
-
-/* The verdict on the image built, from the cache or from the checker. */
-static const struct verdict *
-judge(struct cutter *c, size_t cut, int final)
-{
-	struct verdict v = { .final = final };
-	size_t i;
-
-	hash(c, v.h);
-	for (i = 0; i < c->nv; i++)
-		if (c->v[i].h[0] == v.h[0] && c->v[i].h[1] == v.h[1] &&
-		    c->v[i].final == final)
-			return &c->v[i];
-	if ((v.ok = mount_and_check(c, cut, final, &v.out)) == -1)
-		return NULL;
-	c->v = bc_xalloc(c->v, c->nv + 1, sizeof(*c->v));
-	c->v[c->nv] = v;
-	c->t->distinct++;
-	return &c->v[c->nv++];
 }
 
 static const char *
@@ -267,20 +285,6 @@ describe(const struct bc_event *e, char *buf, size_t len)
 	(void)snprintf(buf, len, "write %lld+%zu%s", (long long)e->off, e->len,
 	    e->data == NULL ? " (zeros)" : "");
 	return buf;
-}
-
-static void
-say_state(const struct cutter *c, const struct verdict *v, size_t kept)
-{
-	const char *nl = strchr(v->out, '\n');
-	int len = nl != NULL ? (int)(nl - v->out) : (int)strlen(v->out);
-
-	if (v->ok && !c->o->verbose)
-		return;
-	printf("  %s: %zu of %zu unflushed writes kept: %.*s\n",
-	    v->ok ? "ok" : "rejected", kept, c->npend, len, v->out);
-	if (!v->ok && nl != NULL)
-		printf("    %s\n", nl + 1);
 }
 
 /* keep[]: every write before the last flush before cut, none after. */
@@ -309,6 +313,14 @@ next_rand(uint64_t *s)
 	return *s;
 }
 
+/* Does this cut try every subset of its unflushed writes? */
+static int
+every_subset(const struct cutter *c)
+{
+	return c->npend <= ALL_SUBSETS &&
+	    ((size_t)1 << c->npend) <= (size_t)c->o->subsets + 2;
+}
+
 /*
  * The i-th selection of the pending writes at this cut, into keep[]; its
  * count.  drop: none; prefix: the first i; subset: every subset when
@@ -325,8 +337,7 @@ select_writes(struct cutter *c, size_t i, uint64_t *rng)
 			on = k < i;
 		else if (c->o->mode == BC_DROP)
 			on = 0;
-		else if (c->npend <= ALL_SUBSETS &&
-		    ((size_t)1 << c->npend) <= c->o->subsets + 2)
+		else if (every_subset(c))
 			on = (i >> k) & 1;
 		else if (i < 2)
 			on = (int)i;
@@ -345,51 +356,51 @@ nstates(const struct cutter *c)
 		return 1;
 	if (c->o->mode == BC_PREFIX)
 		return c->npend + 1;
-	if (c->npend <= ALL_SUBSETS &&
-	    ((size_t)1 << c->npend) <= c->o->subsets + 2)
+	if (every_subset(c))
 		return (size_t)1 << c->npend;
 	return c->o->subsets + 2;
 }
 
-/* Every state of one cut point, one line, and one per rejected state. */
-static int
-one_cut(struct cutter *c, size_t cut)
+/* The verdict slot of the image built: one seen before, or a new one. */
+static size_t
+slot_of(struct cutter *c, size_t cut, int final)
 {
-	size_t i, n, bad = 0, *vi, *kept;
-	int final = cut == c->r->n;
+	struct verdict v = { .final = final, .cut = cut };
+	size_t i;
+
+	hash(c, v.h);
+	for (i = 0; i < c->nv; i++)
+		if (c->v[i].h[0] == v.h[0] && c->v[i].h[1] == v.h[1] &&
+		    c->v[i].final == final)
+			return i;
+	v.keep = bc_xalloc(NULL, c->r->n, 1);
+	memcpy(v.keep, c->keep, c->r->n);
+	c->v = bc_xalloc(c->v, c->nv + 1, sizeof(*c->v));
+	c->v[c->nv] = v;
+	return c->nv++;
+}
+
+/* Every state of one cut point, as verdict slots. */
+static void
+enumerate(struct cutter *c, size_t cut)
+{
 	uint64_t rng = c->o->rand * 0x9e3779b97f4a7c15ULL + cut + 1;
-	const struct verdict *v;
-	char buf[128];
+	struct cutpoint *p;
+	size_t i;
 
 	pending(c, cut);
-	n = nstates(c);
-	vi = bc_xalloc(NULL, n, sizeof(*vi));
-	kept = bc_xalloc(NULL, n, sizeof(*kept));
-	for (i = 0; i < n; i++) {
-		kept[i] = select_writes(c, i, &rng);
+	c->cp = bc_xalloc(c->cp, c->ncp + 1, sizeof(*c->cp));
+	p = &c->cp[c->ncp++];
+	p->cut = cut;
+	p->npend = c->npend;
+	p->n = nstates(c);
+	p->vi = bc_xalloc(NULL, p->n, sizeof(*p->vi));
+	p->kept = bc_xalloc(NULL, p->n, sizeof(*p->kept));
+	for (i = 0; i < p->n; i++) {
+		p->kept[i] = select_writes(c, i, &rng);
 		build(c, cut);
-		if ((v = judge(c, cut, final)) == NULL) {
-			free(vi);
-			free(kept);
-			return -1;
-		}
-		vi[i] = (size_t)(v - c->v);
-		bad += !v->ok;
+		p->vi[i] = slot_of(c, cut, cut == c->r->n);
 	}
-	printf("cut %zu/%zu %s%s%s: %zu state%s, %zu rejected\n", cut, c->r->n,
-	    cut == 0 ? "before any event" : "after ",
-	    cut == 0 ? "" : describe(&c->r->ev[cut - 1], buf, sizeof(buf)),
-	    final ? " (the command has exited)" : "", n, n == 1 ? "" : "s",
-	    bad);
-	for (i = 0; i < n; i++)
-		say_state(c, &c->v[vi[i]], kept[i]);
-	fflush(stdout);
-	free(vi);
-	free(kept);
-	c->t->states += n;
-	c->t->rejected += bad;
-	c->t->cuts++;
-	return 0;
 }
 
 /* Is cut point k one this mode cuts at? */
@@ -405,14 +416,165 @@ cuts_at(const struct cutter *c, size_t k)
 	return r->ev[k].kind == BC_FLUSH;
 }
 
-/* Cut at each point of the mode and judge every state. */
+/* Start judging verdict vi in worker w (a child process). */
+static int
+start_worker(struct cutter *c, struct worker *w, size_t vi)
+{
+	int r;
+
+	(void)fflush(stdout);
+	if ((w->pid = fork()) == -1)
+		return -1;
+	if (w->pid == 0) {
+		r = mount_and_check(c, w, &c->v[vi]);
+		_exit(r == -1 ? 2 : r == 1 ? 0 : 1);
+	}
+	w->vi = vi;
+	w->started = time(NULL);
+	return 0;
+}
+
+/* A worker has exited with status st: its verdict. */
+static int
+finish_worker(struct cutter *c, struct worker *w, int st)
+{
+	struct verdict *v = &c->v[w->vi];
+
+	w->pid = 0;
+	if (!WIFEXITED(st) || WEXITSTATUS(st) > 1) {
+		errno = EIO;
+		return -1;
+	}
+	v->ok = WEXITSTATUS(st) == 0;
+	v->out = slurp(w->out);
+	c->t->distinct++;
+	return 0;
+}
+
+/* Wait for one worker to finish; kill those past their time. */
+static int
+reap(struct cutter *c, struct worker *w, size_t nw)
+{
+	struct timespec second = { 1, 0 };
+	sigset_t set;
+	size_t i;
+	pid_t pid;
+	int st;
+
+	(void)sigemptyset(&set);
+	(void)sigaddset(&set, SIGCHLD);
+	for (;;) {
+		for (i = 0; i < nw; i++) {
+			if (w[i].pid <= 0)
+				continue;
+			if ((pid = waitpid(w[i].pid, &st, WNOHANG)) == w[i].pid)
+				return finish_worker(c, &w[i], st);
+			if (time(NULL) - w[i].started > 2L * c->o->timeout + 60)
+				(void)kill(w[i].pid, SIGKILL);
+		}
+		(void)sigtimedwait(&set, NULL, &second);
+	}
+}
+
+static char *
+worker_path(const struct bc_opts *o, size_t i, const char *what)
+{
+	char *p;
+
+	if (asprintf(&p, "%s.%zu%s", o->stateimg, i, what) == -1)
+		err(2, "out of memory");
+	return p;
+}
+
+/* Judge every verdict slot, o->jobs at a time. */
+static int
+judge_all(struct cutter *c)
+{
+	size_t nw = c->o->jobs, i, next = 0, busy = 0;
+	struct worker *w = bc_xalloc(NULL, nw, sizeof(*w));
+	int ret = 0;
+
+	for (i = 0; i < nw; i++) {
+		w[i].pid = 0;
+		w[i].img = worker_path(c->o, i, ".img");
+		w[i].out = worker_path(c->o, i, ".out");
+		w[i].dir = worker_path(c->o, i, "");
+		if (mkdir(w[i].dir, 0700) == -1 && errno != EEXIST)
+			ret = -1;
+	}
+	while (ret == 0 && (next < c->nv || busy > 0)) {
+		for (i = 0; i < nw && next < c->nv && ret == 0; i++)
+			if (w[i].pid == 0 &&
+			    (ret = start_worker(c, &w[i], next++)) == 0)
+				busy++;
+		if (busy > 0 && reap(c, w, nw) == -1)
+			ret = -1;
+		busy -= busy > 0;
+	}
+	for (i = 0; i < nw; i++) {
+		if (w[i].pid > 0) {
+			(void)kill(w[i].pid, SIGKILL);
+			(void)waitpid(w[i].pid, NULL, 0);
+		}
+		(void)unlink(w[i].img);
+		(void)unlink(w[i].out);
+		(void)rmdir(w[i].dir);
+		free(w[i].img);
+		free(w[i].out);
+		free(w[i].dir);
+	}
+	free(w);
+	return ret;
+}
+
+static void
+say_state(const struct cutter *c, const struct verdict *v, size_t kept,
+    size_t npend)
+{
+	const char *nl = strchr(v->out, '\n');
+	int len = nl != NULL ? (int)(nl - v->out) : (int)strlen(v->out);
+
+	if (v->ok && !c->o->verbose)
+		return;
+	printf("  %s: %zu of %zu unflushed writes kept: %.*s\n",
+	    v->ok ? "ok" : "rejected", kept, npend, len, v->out);
+	if (!v->ok && nl != NULL)
+		printf("    %s\n", nl + 1);
+}
+
+/* One line per cut point, then one per rejected state (each, with -v). */
+static void
+report(struct cutter *c, const struct cutpoint *p)
+{
+	size_t i, bad = 0, cut = p->cut;
+	int final = cut == c->r->n;
+	char buf[128];
+
+	for (i = 0; i < p->n; i++)
+		bad += !c->v[p->vi[i]].ok;
+	printf("cut %zu/%zu %s%s%s: %zu state%s, %zu rejected\n", cut, c->r->n,
+	    cut == 0 ? "before any event" : "after ",
+	    cut == 0 ? "" : describe(&c->r->ev[cut - 1], buf, sizeof(buf)),
+	    final ? " (the command has exited)" : "", p->n,
+	    p->n == 1 ? "" : "s", bad);
+	for (i = 0; i < p->n; i++)
+		say_state(c, &c->v[p->vi[i]], p->kept[i], p->npend);
+	c->t->states += p->n;
+	c->t->rejected += bad;
+	c->t->cuts++;
+}
+
+/*
+ * Cut at each point of the mode, judge every distinct state (in
+ * parallel), then report each cut point.
+ */
 int
 bc_cut_all(const struct bc_rec *r, int status, const struct bc_opts *o,
     struct bc_tally *t)
 {
 	struct cutter c = { .r = r, .o = o, .status = status, .t = t };
 	size_t k, i;
-	int ret = -1;
+	int ret;
 
 	c.started = time(NULL);
 	touched(&c);
@@ -421,12 +583,20 @@ bc_cut_all(const struct bc_rec *r, int status, const struct bc_opts *o,
 	c.keep = bc_xalloc(NULL, r->n, 1);
 	c.pend = bc_xalloc(NULL, r->n, sizeof(*c.pend));
 	for (k = 0; k <= r->n; k++)
-		if (cuts_at(&c, k) && one_cut(&c, k) == -1)
-			goto out;
-	ret = 0;
-out:
-	for (i = 0; i < c.nv; i++)
+		if (cuts_at(&c, k))
+			enumerate(&c, k);
+	if ((ret = judge_all(&c)) == 0)
+		for (i = 0; i < c.ncp; i++)
+			report(&c, &c.cp[i]);
+	for (i = 0; i < c.nv; i++) {
 		free(c.v[i].out);
+		free(c.v[i].keep);
+	}
+	for (i = 0; i < c.ncp; i++) {
+		free(c.cp[i].vi);
+		free(c.cp[i].kept);
+	}
+	free(c.cp);
 	free(c.v);
 	free(c.blocks);
 	free(c.cur);

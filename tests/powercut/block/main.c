@@ -31,8 +31,8 @@
 
 static const char usage_text[] =
     "usage: blockcut [-v] [--mode drop|prefix|subset] [--subsets N]\n"
-    "                [--rand N] [--size MIB] [--timeout SECS] --seed DIR\n"
-    "                --check CHECKER -- COMMAND [ARG ...]\n"
+    "                [--rand N] [--size MIB] [--timeout SECS] [--jobs N]\n"
+    "                --seed DIR --check CHECKER -- COMMAND [ARG ...]\n"
     "\n"
     "Make an ext4 of MIB MiB (16) holding a copy of DIR, on a loop device\n"
     "backed by a FUSE file that logs every block write and cache flush,\n"
@@ -50,6 +50,7 @@ static const char usage_text[] =
     "                 none, all and N (--subsets, 6) random ones drawn\n"
     "                 from seed --rand (1)\n"
     "  --timeout      seconds COMMAND and each CHECKER may take (120)\n"
+    "  --jobs N       judge N images at once (the number of CPUs, at most 8)\n"
     "  -v             list every state, accepted ones too, and the events\n"
     "\n"
     "CHECKER's environment is powercut's: POWERCUT_FINAL=1 at the cut\n"
@@ -110,6 +111,7 @@ parse(int argc, char **argv, struct args *a)
 		{ "rand", required_argument, NULL, 'r' },
 		{ "size", required_argument, NULL, 'z' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "jobs", required_argument, NULL, 'j' },
 		{ "seed", required_argument, NULL, 's' },
 		{ "check", required_argument, NULL, 'c' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -131,6 +133,7 @@ parse(int argc, char **argv, struct args *a)
 			a->size = (size_t)number(optarg, 8, 1024) << 20;
 			break;
 		case 't': a->o.timeout = (int)number(optarg, 1, 86400); break;
+		case 'j': a->o.jobs = (unsigned)number(optarg, 1, 64); break;
 		case 's': a->seed = optarg; break;
 		case 'c': a->o.check = optarg; break;
 		case 'v': a->o.verbose = 1; break;
@@ -261,8 +264,7 @@ static char work[PATH_MAX];
 static void
 clean_up(void)
 {
-	static const char *const names[] = { "mkfs.img", "state.img",
-		"state.img.out", "state", "fuse", "ext" };
+	static const char *const names[] = { "mkfs.img", "fuse", "ext" };
 	char p[PATH_MAX + 32];
 	size_t i;
 
@@ -284,9 +286,14 @@ main(int argc, char **argv)
 	const char *tmp = getenv("TMPDIR");
 	char *seed;
 	sigset_t set;
+	long ncpu;
 	int st;
 
 	parse(argc, argv, &a);
+	if (a.o.jobs == 0) {
+		ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+		a.o.jobs = ncpu < 1 ? 1 : ncpu > 8 ? 8 : (unsigned)ncpu;
+	}
 	if ((seed = realpath(a.seed, NULL)) == NULL)
 		err(2, "cannot find the seed '%s'", a.seed);
 	a.seed = seed;
@@ -303,8 +310,7 @@ main(int argc, char **argv)
 	if (mkdtemp(work) == NULL)
 		err(2, "cannot create a directory in '%s'", work);
 	(void)atexit(clean_up);
-	a.o.statedir = subdir(work, "state", 1);
-	a.o.stateimg = subdir(work, "state.img", 0);
+	a.o.stateimg = subdir(work, "state", 0);
 	make_image(&r, work, a.seed);
 	st = record(&a, &r, work, argv);
 	printf("blockcut: '%s' exited %d after %zu events (%zu writes, "
