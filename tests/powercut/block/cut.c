@@ -13,12 +13,14 @@
  * seen before (with the same "command finished" flag) is not judged
  * again, so the checker must go by the state and POWERCUT_FINAL alone.
  */
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <err.h>
 #include <errno.h>
 #include <signal.h>
 #include <fcntl.h>
+#include <linux/fs.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +53,8 @@ struct worker {
 	size_t vi;
 	time_t started;
 	char *img, *dir, *out;
+	int lfd; /* its loop device, on img, for all its images */
+	char dev[64];
 };
 
 struct cutter {
@@ -243,32 +247,28 @@ say(const struct worker *w, const char *what, int e)
 }
 
 /*
- * In a worker: build the image of v, write it out, mount it (journal
- * replay) and check it; 1 ok, 0 rejected, -1 error.
+ * In a worker: build the image of v, write it into the worker's backing
+ * file, drop what the loop device has cached of the last one, mount it
+ * (journal replay) and check it; 1 ok, 0 rejected, -1 error.
  */
 static int
 mount_and_check(struct cutter *c, const struct worker *w,
     const struct verdict *v)
 {
-	char dev[64];
-	int fd, lfd, ok, e;
+	int fd, ok, e;
 
 	memcpy(c->keep, v->keep, c->r->n);
 	build(c, c->r->n);
-	fd = open(w->img, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd == -1)
+	if ((fd = open(w->img, O_WRONLY | O_CLOEXEC)) == -1)
 		return -1;
 	e = pwrite(fd, c->cur, c->r->size, 0) == (ssize_t)c->r->size;
 	(void)close(fd);
-	if (!e || (lfd = bc_loop_attach(w->img, dev, sizeof(dev))) == -1)
+	if (!e || ioctl(w->lfd, BLKFLSBUF, 0) == -1)
 		return -1;
-	if (bc_mount_ext4(dev, w->dir, "") == -1) {
-		e = errno;
-		(void)close(lfd);
-		return say(w, "ext4 does not mount the state", e) == -1 ? -1 :
-									  0;
-	}
-	(void)close(lfd);
+	if (bc_mount_ext4(w->dev, w->dir, "") == -1)
+		return say(w, "ext4 does not mount the state", errno) == -1 ?
+		    -1 :
+		    0;
 	ok = run_checker(c, w, v);
 	e = errno;
 	if (bc_umount(w->dir) == -1)
@@ -486,6 +486,33 @@ worker_path(const struct bc_opts *o, size_t i, const char *what)
 	return p;
 }
 
+/*
+ * A worker's files, mount point and loop device: attached once (it
+ * detaches itself when this process closes it, or dies).
+ */
+static int
+set_up_worker(const struct cutter *c, struct worker *w, size_t i)
+{
+	int fd;
+
+	w->pid = 0;
+	w->lfd = -1;
+	w->img = worker_path(c->o, i, ".img");
+	w->out = worker_path(c->o, i, ".out");
+	w->dir = worker_path(c->o, i, "");
+	if (mkdir(w->dir, 0700) == -1 && errno != EEXIST)
+		return -1;
+	fd = open(w->img, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd == -1 || ftruncate(fd, (off_t)c->r->size) == -1) {
+		if (fd != -1)
+			(void)close(fd);
+		return -1;
+	}
+	(void)close(fd);
+	w->lfd = bc_loop_attach(w->img, w->dev, sizeof(w->dev));
+	return w->lfd == -1 ? -1 : 0;
+}
+
 /* Judge every verdict slot, o->jobs at a time. */
 static int
 judge_all(struct cutter *c)
@@ -494,14 +521,9 @@ judge_all(struct cutter *c)
 	struct worker *w = bc_xalloc(NULL, nw, sizeof(*w));
 	int ret = 0;
 
-	for (i = 0; i < nw; i++) {
-		w[i].pid = 0;
-		w[i].img = worker_path(c->o, i, ".img");
-		w[i].out = worker_path(c->o, i, ".out");
-		w[i].dir = worker_path(c->o, i, "");
-		if (mkdir(w[i].dir, 0700) == -1 && errno != EEXIST)
+	for (i = 0; i < nw; i++)
+		if (set_up_worker(c, &w[i], i) == -1)
 			ret = -1;
-	}
 	while (ret == 0 && (next < c->nv || busy > 0)) {
 		for (i = 0; i < nw && next < c->nv && ret == 0; i++)
 			if (w[i].pid == 0 &&
@@ -516,6 +538,8 @@ judge_all(struct cutter *c)
 			(void)kill(w[i].pid, SIGKILL);
 			(void)waitpid(w[i].pid, NULL, 0);
 		}
+		if (w[i].lfd != -1)
+			(void)close(w[i].lfd);
 		(void)unlink(w[i].img);
 		(void)unlink(w[i].out);
 		(void)rmdir(w[i].dir);

@@ -50,7 +50,7 @@ static const char usage_text[] =
     "                 none, all and N (--subsets, 6) random ones drawn\n"
     "                 from seed --rand (1)\n"
     "  --timeout      seconds COMMAND and each CHECKER may take (120)\n"
-    "  --jobs N       judge N images at once (the number of CPUs, at most 8)\n"
+    "  --jobs N       judge N images at once (4 per CPU, at most 8)\n"
     "  -v             list every state, accepted ones too, and the events\n"
     "\n"
     "CHECKER's environment is powercut's: POWERCUT_FINAL=1 at the cut\n"
@@ -292,7 +292,8 @@ main(int argc, char **argv)
 	parse(argc, argv, &a);
 	if (a.o.jobs == 0) {
 		ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-		a.o.jobs = ncpu < 1 ? 1 : ncpu > 8 ? 8 : (unsigned)ncpu;
+		/* (a mount mostly waits: four per CPU) */
+		a.o.jobs = ncpu < 1 ? 4 : ncpu > 2 ? 8 : 4 * (unsigned)ncpu;
 	}
 	if ((seed = realpath(a.seed, NULL)) == NULL)
 		err(2, "cannot find the seed '%s'", a.seed);
