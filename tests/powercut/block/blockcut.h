@@ -21,6 +21,10 @@
  *     subset (mode subset, a disk that reorders its cache, which is what
  *     ext4's journal is built to survive; a bounded number of seeded
  *     random subsets, all of them when there are few).
+ *   - The command's exit does not end the epoch: blockcut then syncs the
+ *     file system, as the kernel's writeback and journal timer would
+ *     soon after, and cuts during that sync too; from the command's exit
+ *     on, a state is judged as one after the command (POWERCUT_FINAL=1).
  *   - A write is whole: one FUSE write (at most 128 KiB) survives whole
  *     or not at all.  Torn sectors, lost flushes (a lying disk), and
  *     writes that reach the disk out of the order of their completion
@@ -54,7 +58,7 @@ struct bc_rec {
 	unsigned char *base; /* the image as the epoch began */
 	struct bc_event *ev;
 	size_t n, cap;
-	size_t reads; /* requests served, for -v */
+	size_t exited; /* the events logged before the command exited */
 };
 
 /* rec.c: the FUSE file system, serving r->img as /img */
@@ -62,6 +66,7 @@ struct bc_fs;
 struct bc_fs *bc_fs_mount(struct bc_rec *, const char *);
 void bc_fs_unmount(struct bc_fs *);
 void bc_rec_start(struct bc_rec *);
+void bc_rec_exited(struct bc_rec *);
 void bc_rec_stop(struct bc_rec *);
 
 /* dev.c: loop devices, ext4, processes */

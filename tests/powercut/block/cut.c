@@ -5,8 +5,9 @@
  * loop device and mounted (ext4 replays its journal), and the mounted
  * tree is handed to the checker, as powercut does (tests/powercut/cut.c).
  *
- * Where each mode cuts: drop, before any event, after each flush and at
- * the end (between two flushes every cut leaves the same image); prefix,
+ * Where each mode cuts: drop, before any event, after each flush, when
+ * the command exited and at the end (between two flushes every cut
+ * leaves the same image); prefix,
  * after every event; subset, before each flush and at the end, where the
  * writes since the last flush are the most (a subset of fewer is a subset
  * of these).  Every image is hashed over the blocks the epoch wrote; one
@@ -399,7 +400,7 @@ enumerate(struct cutter *c, size_t cut)
 	for (i = 0; i < p->n; i++) {
 		p->kept[i] = select_writes(c, i, &rng);
 		build(c, cut);
-		p->vi[i] = slot_of(c, cut, cut == c->r->n);
+		p->vi[i] = slot_of(c, cut, cut >= c->r->exited);
 	}
 }
 
@@ -409,7 +410,7 @@ cuts_at(const struct cutter *c, size_t k)
 {
 	const struct bc_rec *r = c->r;
 
-	if (k == 0 || k == r->n || c->o->mode == BC_PREFIX)
+	if (k == 0 || k == r->n || k == r->exited || c->o->mode == BC_PREFIX)
 		return 1;
 	if (c->o->mode == BC_DROP)
 		return r->ev[k - 1].kind == BC_FLUSH;
@@ -571,7 +572,7 @@ static void
 report(struct cutter *c, const struct cutpoint *p)
 {
 	size_t i, bad = 0, cut = p->cut;
-	int final = cut == c->r->n;
+	int final = cut >= c->r->exited;
 	char buf[128];
 
 	for (i = 0; i < p->n; i++)

@@ -36,11 +36,13 @@ static const char usage_text[] =
     "\n"
     "Make an ext4 of MIB MiB (16) holding a copy of DIR, on a loop device\n"
     "backed by a FUSE file that logs every block write and cache flush,\n"
-    "run COMMAND once in it, then cut the power after each event N (0 is\n"
-    "before the first), mount each crash image that could survive (ext4\n"
-    "replays its journal) and hand the mounted tree to CHECKER, a shell\n"
-    "command run in it with its path as the last argument.  It exits 0 to\n"
-    "accept the state; its first line of output names it.\n"
+    "run COMMAND once in it and sync it after (as the kernel soon would),\n"
+    "then cut the power after each event N (0 is before the first; from\n"
+    "COMMAND's exit on, a cut is judged as one after it), mount each crash\n"
+    "image that could survive (ext4 replays its journal) and hand the\n"
+    "mounted tree to CHECKER, a shell command run in it with its path as\n"
+    "the last argument.  It exits 0 to accept the state; its first line of\n"
+    "output names it.\n"
     "\n"
     "A flush makes every write before it durable; of the writes since:\n"
     "  --mode drop    none survives (default); cut at each flush\n"
@@ -206,12 +208,13 @@ start(struct bc_rec *r, const char *img, const char *ext)
 	bc_rec_start(r);
 }
 
+/* The events of this kind among from .. to-1. */
 static size_t
-count(const struct bc_rec *r, enum bc_kind kind)
+count(const struct bc_rec *r, enum bc_kind kind, size_t from, size_t to)
 {
 	size_t k, n = 0;
 
-	for (k = 0; k < r->n; k++)
+	for (k = from; k < to; k++)
 		n += r->ev[k].kind == kind;
 	return n;
 }
@@ -223,10 +226,12 @@ list_events(const struct bc_rec *r)
 
 	for (k = 0; k < r->n; k++)
 		if (r->ev[k].kind == BC_FLUSH)
-			printf("event %zu: flush\n", k + 1);
+			printf("event %zu: flush%s\n", k + 1,
+			    k >= r->exited ? " (after the command)" : "");
 		else
-			printf("event %zu: write %lld+%zu\n", k + 1,
-			    (long long)r->ev[k].off, r->ev[k].len);
+			printf("event %zu: write %lld+%zu%s\n", k + 1,
+			    (long long)r->ev[k].off, r->ev[k].len,
+			    k >= r->exited ? " (after the command)" : "");
 }
 
 /* Run the command in the epoch; its exit status. */
@@ -236,7 +241,7 @@ record(struct args *a, struct bc_rec *r, const char *work, char **argv)
 	char *fmnt = subdir(work, "fuse", 1), *ext = subdir(work, "ext", 1);
 	char *img = subdir(fmnt, "img", 0);
 	struct bc_fs *fs;
-	int st, ok;
+	int st, ok, fd;
 	pid_t pid;
 
 	if ((fs = bc_fs_mount(r, fmnt)) == NULL)
@@ -244,6 +249,13 @@ record(struct args *a, struct bc_rec *r, const char *work, char **argv)
 	start(r, img, ext);
 	pid = bc_spawn((const char *const *)(argv + a->cmd), ext, -1);
 	ok = pid != -1 && bc_wait(pid, a->o.timeout, &st) == 0;
+	bc_rec_exited(r);
+	/* what the writeback and the journal timer would do soon after */
+	if ((fd = open(ext, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
+	    syncfs(fd) == -1)
+		warn("cannot sync '%s'", ext);
+	if (fd != -1)
+		(void)close(fd);
 	bc_rec_stop(r);
 	if (!ok)
 		warn("cannot run '%s'", argv[a->cmd]);
@@ -316,7 +328,12 @@ main(int argc, char **argv)
 	st = record(&a, &r, work, argv);
 	printf("blockcut: '%s' exited %d after %zu events (%zu writes, "
 	       "%zu flushes)\n",
-	    argv[a.cmd], st, r.n, count(&r, BC_WRITE), count(&r, BC_FLUSH));
+	    argv[a.cmd], st, r.exited, count(&r, BC_WRITE, 0, r.exited),
+	    count(&r, BC_FLUSH, 0, r.exited));
+	printf("blockcut: then %zu events (%zu writes, %zu flushes) of the "
+	       "sync after it\n",
+	    r.n - r.exited, count(&r, BC_WRITE, r.exited, r.n),
+	    count(&r, BC_FLUSH, r.exited, r.n));
 	if (a.o.verbose)
 		list_events(&r);
 	fflush(stdout);

@@ -124,7 +124,6 @@ fs_read(const char *path, char *buf, size_t len, off_t off,
 		len = r->size - (size_t)off;
 	(void)pthread_mutex_lock(&r->mu);
 	memcpy(buf, r->img + off, len);
-	r->reads++;
 	(void)pthread_mutex_unlock(&r->mu);
 	return (int)len;
 }
@@ -259,6 +258,15 @@ bc_rec_start(struct bc_rec *r)
 	r->base = bc_xalloc(NULL, r->size, 1);
 	memcpy(r->base, r->img, r->size);
 	r->recording = 1;
+	(void)pthread_mutex_unlock(&r->mu);
+}
+
+/* The command has exited: what the log holds so far came before. */
+void
+bc_rec_exited(struct bc_rec *r)
+{
+	(void)pthread_mutex_lock(&r->mu);
+	r->exited = r->n;
 	(void)pthread_mutex_unlock(&r->mu);
 }
 
