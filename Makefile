@@ -519,9 +519,15 @@ check-format: deps-format
 #                             state a power cut could leave to a checker;
 #                             tests/e2e/powercut.bats puts every install
 #                             path through it
+#   build/powercut/blockcut   the block-level power cut: a real ext4 on
+#                             a loop device backed by a FUSE file that
+#                             logs every block write and flush;
+#                             tests/e2e/powercut_block.bats puts O_TMPFILE
+#                             and the syncfs commit through it
 #   make bench-powercut       tests/bench/bench_powercut.sh (never
 #                             pass/fail): cp, install, rsync, cp+mv and
-#                             hotswap replacing a file, states tallied
+#                             hotswap replacing a file, states tallied,
+#                             through both
 #
 # A plain build with the warnings of the rest, like the test helpers.
 
@@ -544,9 +550,6 @@ $(PC)/nodirsync.so: tests/powercut/nodirsync.c | deps-build
 	$(CC) -D_GNU_SOURCE -std=gnu11 $(WARN) $(WERROR) -fPIC $(CFLAGS) \
 	    -shared -o $@ $< -ldl
 
-# blockcut: the block-level power cut (tests/powercut/block/): a real
-# ext4 on a loop device backed by a FUSE file that logs every block
-# write and flush; tests/e2e/powercut_block.bats.
 BC_SRC	:= $(sort $(wildcard tests/powercut/block/*.c))
 
 $(PC)/blockcut: $(BC_SRC) tests/powercut/block/blockcut.h | deps-check
@@ -564,5 +567,5 @@ demo-powercut: deps-demo
 
 .PHONY: bench-powercut
 
-bench-powercut: deps-bench deps-check hotswap $(PC)/powercut
+bench-powercut: deps-bench deps-check hotswap $(PC)/powercut $(PC)/blockcut
 	tests/bench/bench_powercut.sh
