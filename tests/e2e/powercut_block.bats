@@ -221,6 +221,20 @@ unnamed() {
 	    eatmydata "$HS_TOP/hotswap" install -r "$W/src/tree" tree
 }
 
+@test "blockcut: control, cp tmp && mv tmp DEST is rejected: old after it returned" {
+	# Nothing syncs it: when mv returns the disk still has the old file
+	# (the ext4 commits only when asked, see blockcut.h).  Drop mode
+	# only: the other modes keep more, never less.
+	put seed/dest old-content
+	put src/new new-content
+	reference sh -c "cp '$W/src/new' dest.tmp && mv dest.tmp dest"
+	cut drop "" dest -- sh -c "cp '$W/src/new' dest.tmp && mv dest.tmp dest"
+	grep -vE '^  ok: ' <<<"$output"
+	[ "$status" -eq 1 ]
+	grep -qE '\(the command has exited\): 1 state, 1 rejected$' <<<"$output"
+	grep -qE '^  rejected: .*dest=old' <<<"$output"
+}
+
 @test "blockcut: a checker that rejects everything is obeyed; usage errors exit 2" {
 	put seed/dest old
 	run "$BC" --seed "$W/seed" --check false -- true
