@@ -73,6 +73,7 @@ struct cutter {
 	struct cutpoint *cp;
 	size_t ncp;
 	struct bc_tally *t;
+	pid_t runner; /* with started, names the run (not a worker) */
 	time_t started;
 };
 
@@ -192,7 +193,7 @@ checker_env(const struct cutter *c, size_t cut, int final)
 	(void)snprintf(num, sizeof(num), "%d", c->status);
 	(void)setenv("POWERCUT_STATUS", num, 1);
 	(void)setenv("POWERCUT_MODE", bc_mode_name(c->o->mode), 1);
-	(void)snprintf(num, sizeof(num), "%ld.%lld", (long)getpid(),
+	(void)snprintf(num, sizeof(num), "%ld.%lld", (long)c->runner,
 	    (long long)c->started);
 	(void)setenv("POWERCUT_RUN", num, 1);
 }
@@ -601,6 +602,7 @@ bc_cut_all(const struct bc_rec *r, int status, const struct bc_opts *o,
 	size_t k, i;
 	int ret;
 
+	c.runner = getpid();
 	c.started = time(NULL);
 	touched(&c);
 	c.cur = bc_xalloc(NULL, r->size, 1);
