@@ -15,6 +15,7 @@
  * again, so the checker must go by the state and POWERCUT_FINAL alone.
  */
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <err.h>
@@ -428,6 +429,8 @@ start_worker(struct cutter *c, struct worker *w, size_t vi)
 	if ((w->pid = fork()) == -1)
 		return -1;
 	if (w->pid == 0) {
+		/* dies with blockcut: the mount namespace goes with both */
+		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
 		r = mount_and_check(c, w, &c->v[vi]);
 		_exit(r == -1 ? 2 : r == 1 ? 0 : 1);
 	}

@@ -6,6 +6,7 @@
  */
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <errno.h>
@@ -129,8 +130,8 @@ bc_umount(const char *dir)
 
 /*
  * Start argv in dir, in a process group of its own, with out (if not
- * -1) as its stdout and stderr.  SIGCHLD is blocked in this process (see
- * bc_wait); the child gets it back.
+ * -1) as its stdout and stderr, killed if blockcut dies.  SIGCHLD is
+ * blocked in this process (see bc_wait); the child gets it back.
  */
 pid_t
 bc_spawn(const char *const *argv, const char *dir, int out)
@@ -140,10 +141,14 @@ bc_spawn(const char *const *argv, const char *dir, int out)
 		char *const *v;
 	} args = { argv };
 	sigset_t set;
-	pid_t pid;
+	pid_t pid, parent;
 
+	parent = getpid();
 	if ((pid = fork()) != 0)
 		return pid;
+	/* dies with blockcut, so that its mount namespace goes too */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 || getppid() != parent)
+		_exit(126);
 	(void)sigemptyset(&set);
 	(void)sigprocmask(SIG_SETMASK, &set, NULL);
 	(void)setpgid(0, 0);
