@@ -16,7 +16,7 @@ build_tree=""
 fuzz="clang libclang-rt-dev"
 check_base="clang-format libcmocka-dev bats attr libcap2-bin acl psmisc mandoc bindfs strace ansible-core libfuse3-dev fuse3 eatmydata"
 # (install(1) compatibility: the real build tools its tests run)
-check_install=""
+check_install="autoconf automake libtool binutils"
 # (the restart layer: stale classes, restart, packaging)
 check_stale=""
 # (the restart layer's systemd)

@@ -59,6 +59,21 @@ extern "C" {
 #define HS_SET_MODE	  0x0080 /* use opts.mode for the permission bits */
 #define HS_IN_PLACE	  0x0100 /* write into DEST's own inode (see below) */
 #define HS_FORCE	  0x0200 /* HS_IN_PLACE even if processes map DEST */
+#define HS_STRIP	  0x0400 /* strip the temporary before the rename */
+#define HS_NO_CONTEXT	  0x0800 /* do not carry DEST's SELinux label over */
+#define HS_NEW_MODE	  0x1000 /* a new DEST gets opts.new_mode (0755) */
+
+/*
+ * hs_install_opts.backup_type, with HS_BACKUP: GNU's version control.
+ * EXISTING (the default, as GNU's): numbered if DEST already has numbered
+ * backups, simple otherwise; SIMPLE: DEST+suffix; NUMBERED: DEST.~N~,
+ * one more than the highest N there is.
+ */
+enum hs_backup_type {
+	HS_BACKUP_EXISTING = 0,
+	HS_BACKUP_SIMPLE,
+	HS_BACKUP_NUMBERED
+};
 
 struct hs_install_opts {
 	unsigned int flags;
@@ -72,6 +87,22 @@ struct hs_install_opts {
 	 */
 	void (*progress)(void *, uint64_t, uint64_t);
 	void *progress_arg;
+	enum hs_backup_type backup_type;
+	/*
+	 * HS_STRIP: the program run on a private copy of the temporary, as
+	 * "PROGRAM ./NAME" in a 0700 directory of our own, with a fixed
+	 * environment; NULL means "strip".  Found in PATH as execvp(3) does.
+	 */
+	const char *strip_program;
+	/* An SELinux context to set on the temporary, or NULL. */
+	const char *context;
+	/* -d: the mode of the last directory, with HS_SET_MODE. */
+	mode_t dir_mode;
+	/*
+	 * HS_NEW_MODE: the mode of a DEST that does not exist yet, rather
+	 * than SOURCE's permission bits less the umask (install(1): 0755).
+	 */
+	mode_t new_mode;
 };
 
 /* How the data was copied. */
@@ -103,6 +134,11 @@ struct hs_result {
 	pid_t mapper_pids[8];
 	/* DEST after following symbolic links (what was replaced). */
 	char target[PATH_MAX];
+	/*
+	 * HS_STRIP: the wait(2) status of a strip program that ran and
+	 * failed (it exited non-zero or was killed), else 0.
+	 */
+	int strip_status;
 };
 
 void hs_install_opts_init(struct hs_install_opts *);
@@ -133,6 +169,17 @@ int hs_install(const char *src, const char *dst, const struct hs_install_opts *,
  * Uses opts->suffix and the HS_NO_DEREF, HS_NO_SYNC and HS_DRY_RUN flags.
  */
 int hs_rollback(const char *dst, const struct hs_install_opts *,
+    struct hs_result *);
+
+/*
+ * Make the directory dir and its missing parents (install -d).  The last
+ * component is made under a temporary name, given opts' owner, group and
+ * mode (HS_SET_MODE: opts->dir_mode, else 0755) and renamed into place,
+ * so that it never appears with the wrong ones; the parent is fsynced
+ * (unless HS_NO_SYNC).  An existing directory gets the owner, group and
+ * mode as GNU install gives them.  res->new_ino is set if it was made.
+ */
+int hs_install_dir(const char *dir, const struct hs_install_opts *,
     struct hs_result *);
 
 /*

@@ -636,7 +636,16 @@ test_replace_old_setuid_inode_is_disarmed(void **state)
 
 /* --- every step fails: nothing is lost -------------------------------- */
 
-enum variant { V_PLAIN, V_BACKUP, V_NAMED, V_NEW, V_SYNC, V_SETUID };
+enum variant {
+	V_PLAIN,
+	V_BACKUP,
+	V_NAMED,
+	V_NEW,
+	V_SYNC,
+	V_SETUID,
+	V_STRIP,
+	V_NUMBERED
+};
 
 static void
 prepare(struct fixture *f, enum variant v)
@@ -644,9 +653,16 @@ prepare(struct fixture *f, enum variant v)
 	hs_install_opts_init(&f->opts);
 	if (v != V_SYNC)
 		f->opts.flags |= HS_NO_SYNC;
-	if (v == V_BACKUP || v == V_SETUID)
+	if (v == V_BACKUP || v == V_SETUID || v == V_NUMBERED)
 		f->opts.flags |= HS_BACKUP;
+	if (v == V_NUMBERED)
+		f->opts.backup_type = HS_BACKUP_NUMBERED;
+	if (v == V_STRIP) { /* true(1) strips nothing: the content stays */
+		f->opts.flags |= HS_STRIP;
+		f->opts.strip_program = "true";
+	}
 	(void)unlink(tu_path(f->dir, "dst~"));
+	(void)unlink(tu_path(f->dir, "dst.~1~"));
 	if (v == V_NEW)
 		(void)unlink(f->dst);
 	else
@@ -706,7 +722,8 @@ fail_step(struct fixture *f, enum variant v, int n, int e)
 	}
 	/* src, dst if it exists (checked above), a backup if made: no temp. */
 	expect = 1 + (access(f->dst, F_OK) == 0) +
-	    (access(tu_path(f->dir, "dst~"), F_OK) == 0);
+	    (access(tu_path(f->dir, "dst~"), F_OK) == 0) +
+	    (access(tu_path(f->dir, "dst.~1~"), F_OK) == 0);
 	if (tu_count(f->dir) != expect)
 		fail_msg("step %d (%s): %d entries left, want %d", n,
 		    tu_fault_name(), tu_count(f->dir), expect);
@@ -733,6 +750,8 @@ test_replace_every_step_fails_cleanly_eio(void **state)
 	fail_every_step(f, V_BACKUP, EIO);
 	fail_every_step(f, V_NEW, EIO);
 	fail_every_step(f, V_SETUID, EIO);
+	fail_every_step(f, V_STRIP, EIO);
+	fail_every_step(f, V_NUMBERED, EIO);
 }
 
 static void
@@ -1059,6 +1078,245 @@ test_replace_big_file_writeback(void **state)
 	free(big);
 }
 
+/* --- GNU install's options: numbered backups, -s, -d, -C, -Z -------- */
+
+static void
+test_replace_numbered_backups(void **state)
+{
+	struct fixture *f = *state;
+
+	tu_write_str(f->dst, "v0\n");
+	f->opts.flags |= HS_BACKUP;
+	/* existing (the default): simple while there is no numbered one. */
+	assert_int_equal(hs_install(f->src, f->dst, &f->opts, &f->res), 0);
+	tu_assert_content(tu_path(f->dir, "dst~"), "v0\n");
+	f->opts.backup_type = HS_BACKUP_NUMBERED;
+	tu_write_str(f->src, "v2\n");
+	assert_int_equal(hs_install(f->src, f->dst, &f->opts, &f->res), 0);
+	tu_assert_content(tu_path(f->dir, "dst.~1~"), "new content\n");
+	assert_string_equal(f->res.backup, tu_path(f->dir, "dst.~1~"));
+	/* existing, now that there is one: numbered. */
+	f->opts.backup_type = HS_BACKUP_EXISTING;
+	tu_write_str(f->src, "v3\n");
+	assert_int_equal(hs_install(f->src, f->dst, &f->opts, &f->res), 0);
+	tu_assert_content(tu_path(f->dir, "dst.~2~"), "v2\n");
+	/* A name that only looks numbered does not count. */
+	tu_write_str(tu_path(f->dir, "dst.~09~"), "x\n");
+	tu_write_str(tu_path(f->dir, "dst.~7x~"), "x\n");
+	/* rollback: the newest numbered one. */
+	assert_int_equal(hs_rollback(f->dst, &f->opts, &f->res), 0);
+	tu_assert_content(f->dst, "v2\n");
+	tu_assert_content(tu_path(f->dir, "dst.~2~"), "v3\n");
+	/* simple: DEST~ again. */
+	f->opts.backup_type = HS_BACKUP_SIMPLE;
+	assert_int_equal(hs_rollback(f->dst, &f->opts, &f->res), 0);
+	tu_assert_content(f->dst, "v0\n");
+	/* rollback -S: the simple backup it names, numbered ones or not. */
+	f->opts.backup_type = HS_BACKUP_EXISTING;
+	tu_write_str(tu_path(f->dir, "dst.orig"), "orig\n");
+	f->opts.suffix = ".orig";
+	assert_int_equal(hs_rollback(f->dst, &f->opts, &f->res), 0);
+	tu_assert_content(f->dst, "orig\n");
+}
+
+static void
+test_rollback_numbered_without_backup_fails(void **state)
+{
+	struct fixture *f = *state;
+
+	tu_write_str(f->dst, "old\n");
+	tu_write_str(tu_path(f->dir, "dst~"), "simple\n");
+	f->opts.backup_type = HS_BACKUP_NUMBERED;
+	assert_int_equal(hs_rollback(f->dst, &f->opts, &f->res), -1);
+	assert_int_equal(errno, ENOENT);
+	assert_string_equal(f->res.step, "no backup to roll back to");
+	tu_assert_content(f->dst, "old\n");
+}
+
+/* -s: the program runs on a private copy, never on DEST, env fixed. */
+static void
+test_replace_strip_private_copy(void **state)
+{
+	struct fixture *f = *state;
+	char script[4096], log[4096], body[16384];
+	char *got;
+
+	snprintf(script, sizeof(script), "%s/strip.sh", f->dir);
+	snprintf(log, sizeof(log), "%s/log", f->dir);
+	snprintf(body, sizeof(body),
+	    "#!/bin/sh\n{ echo \"arg=$1\"; pwd; env; cat '%s'; } >'%s'\n"
+	    "echo stripped >\"$1\"\n",
+	    f->dst, log);
+	tu_write_str(script, body);
+	assert_int_equal(chmod(script, 0755), 0);
+	tu_write_str(f->dst, "old\n");
+	assert_int_equal(setenv("HS_TEST_SECRET", "leak", 1), 0);
+	f->opts.flags |= HS_STRIP;
+	f->opts.strip_program = script;
+	assert_int_equal(hs_install(f->src, f->dst, &f->opts, &f->res), 0);
+	unsetenv("HS_TEST_SECRET");
+	tu_assert_content(f->dst, "stripped\n");
+	got = tu_read(log, NULL);
+	assert_non_null(strstr(got, "arg=./dst\n"));
+	assert_non_null(strstr(got, "PATH=/usr/local/bin:/usr/bin:/bin\n"));
+	assert_null(strstr(got, "HS_TEST_SECRET"));
+	assert_null(strstr(got, "new content")); /* DEST was the old file */
+	assert_non_null(strstr(got, "old\n"));
+	assert_non_null(strstr(got, "/.dst.hs-")); /* pwd: the private one */
+	free(got);
+	/* src, dst, strip.sh, log: nothing else left. */
+	assert_int_equal(tu_count(f->dir), 4);
+}
+
+static void
+test_replace_strip_failure_leaves_dest(void **state)
+{
+	struct fixture *f = *state;
+	ino_t before;
+
+	tu_write_str(f->dst, "old\n");
+	before = tu_ino(f->dst);
+	f->opts.flags |= HS_STRIP;
+	f->opts.strip_program = "false";
+	assert_int_equal(hs_install(f->src, f->dst, &f->opts, &f->res), -1);
+	assert_string_equal(f->res.step, "strip program failed on");
+	assert_true(f->res.strip_status != 0);
+	tu_assert_content(f->dst, "old\n");
+	assert_int_equal(tu_ino(f->dst), before);
+	assert_int_equal(tu_count(f->dir), 2);
+	f->opts.strip_program = "/nonexistent/strip";
+	assert_int_equal(hs_install(f->src, f->dst, &f->opts, &f->res), -1);
+	assert_int_equal(errno, ENOENT);
+	assert_string_equal(f->res.step, "cannot run the strip program for");
+	tu_assert_content(f->dst, "old\n");
+	assert_int_equal(tu_count(f->dir), 2);
+}
+
+static mode_t
+mode_of(const char *path)
+{
+	struct stat st;
+
+	assert_int_equal(lstat(path, &st), 0);
+	return st.st_mode & 07777;
+}
+
+static void
+test_install_dir_parents_mode_existing(void **state)
+{
+	struct fixture *f = *state;
+	const char *deep = tu_path(f->dir, "a/b/c");
+
+	f->opts.flags |= HS_SET_MODE;
+	f->opts.dir_mode = 0750;
+	assert_int_equal(hs_install_dir(deep, &f->opts, &f->res), 0);
+	assert_int_equal(mode_of(deep), 0750);
+	assert_int_equal(mode_of(tu_path(f->dir, "a/b")), 0755);
+	assert_int_equal(tu_ino(deep), f->res.new_ino);
+	assert_int_equal(tu_count(tu_path(f->dir, "a/b")), 1);
+	/* Existing: the mode as GNU gives it, 0755 without -m. */
+	assert_int_equal(chmod(deep, 0700), 0);
+	f->opts.flags &= ~HS_SET_MODE;
+	assert_int_equal(hs_install_dir(deep, &f->opts, &f->res), 0);
+	assert_int_equal(mode_of(deep), 0755);
+	assert_int_equal(f->res.new_ino, 0);
+	/* Trailing slashes, and a file in the way. */
+	assert_int_equal(hs_install_dir(tu_path(f->dir, "a/b/c//"), &f->opts,
+			     &f->res),
+	    0);
+	assert_int_equal(hs_install_dir(f->src, &f->opts, &f->res), -1);
+	assert_int_equal(errno, ENOTDIR);
+}
+
+static void
+test_install_dir_every_step_fails_cleanly(void **state)
+{
+	struct fixture *f = *state;
+	const char *d = tu_path(f->dir, "p/new");
+	char pd[4096];
+	int n, r;
+
+	snprintf(pd, sizeof(pd), "%s/p", f->dir);
+	for (n = 1;; n++) {
+		tu_rmtree(pd);
+		f->opts.flags = HS_SET_MODE;
+		f->opts.dir_mode = 0700;
+		tu_faults_install();
+		tu_faults_arm(n, EIO);
+		r = hs_install_dir(d, &f->opts, &f->res);
+		hs_sys_reset();
+		if (!tu_fault_fired()) {
+			assert_int_equal(r, 0);
+			break;
+		}
+		if (r == 0 || f->res.new_ino != 0) {
+			/* After the rename: its check, the parent's fsync. */
+			if (strcmp(tu_fault_name(), "fsync:dir") != 0 &&
+			    strncmp(tu_fault_name(), "fstat", 5) != 0)
+				fail_msg("step %d (%s) failed after the rename",
+				    n, tu_fault_name());
+			assert_int_equal(mode_of(d), 0700);
+			continue;
+		}
+		assert_int_equal(errno, EIO);
+		assert_int_equal(access(d, F_OK), -1);
+		if (access(pd, F_OK) == 0 && tu_count(pd) != 0)
+			fail_msg("step %d (%s): %d entries left in p", n,
+			    tu_fault_name(), tu_count(pd));
+	}
+	assert_true(n > 6);
+	assert_int_equal(mode_of(d), 0700);
+}
+
+/* -C: set-ID or sticky bits always mean a new copy, as GNU's -C. */
+static void
+test_replace_compare_setid_always_copies(void **state)
+{
+	struct fixture *f = *state;
+	ino_t before;
+
+	f->opts.flags |= HS_COMPARE | HS_SET_MODE;
+	f->opts.mode = 04755;
+	assert_int_equal(hs_install(f->src, f->dst, &f->opts, &f->res), 0);
+	before = tu_ino(f->dst);
+	assert_int_equal(hs_install(f->src, f->dst, &f->opts, &f->res), 0);
+	assert_int_equal(f->res.unchanged, 0);
+	assert_true(tu_ino(f->dst) != before);
+	f->opts.mode = 0755;
+	assert_int_equal(hs_install(f->src, f->dst, &f->opts, &f->res), 0);
+	before = tu_ino(f->dst);
+	assert_int_equal(hs_install(f->src, f->dst, &f->opts, &f->res), 0);
+	assert_int_equal(f->res.unchanged, 1);
+	assert_int_equal(tu_ino(f->dst), before);
+}
+
+/* --context: the label goes on the temporary, before the rename. */
+static char label_seen[256];
+static int (*fsetxattr_real)(int, const char *, const void *, size_t, int);
+
+static int
+fsetxattr_label(int fd, const char *k, const void *v, size_t n, int fl)
+{
+	if (strcmp(k, "security.selinux") != 0)
+		return fsetxattr_real(fd, k, v, n, fl);
+	snprintf(label_seen, sizeof(label_seen), "%.*s", (int)n,
+	    (const char *)v);
+	return 0;
+}
+
+static void
+test_replace_context_set_on_temp(void **state)
+{
+	struct fixture *f = *state;
+
+	fsetxattr_real = hs_sys.fsetxattr;
+	hs_sys.fsetxattr = fsetxattr_label;
+	f->opts.context = "system_u:object_r:lib_t:s0";
+	assert_int_equal(hs_install(f->src, f->dst, &f->opts, &f->res), 0);
+	hs_sys_reset();
+	assert_string_equal(label_seen, "system_u:object_r:lib_t:s0");
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int
@@ -1097,6 +1355,14 @@ main(void)
 		T(test_rollback_without_exchange_renames),
 		T(test_rollback_without_backup_fails),
 		T(test_rollback_refuses_a_link_backup),
+		T(test_replace_numbered_backups),
+		T(test_rollback_numbered_without_backup_fails),
+		T(test_replace_strip_private_copy),
+		T(test_replace_strip_failure_leaves_dest),
+		T(test_install_dir_parents_mode_existing),
+		T(test_install_dir_every_step_fails_cleanly),
+		T(test_replace_compare_setid_always_copies),
+		T(test_replace_context_set_on_temp),
 	};
 
 	return cmocka_run_group_tests_name("replace", tests, NULL, NULL);

@@ -211,6 +211,10 @@ WRAP(int, syncfs, (int fd), (fd))
 WRAP(int, flock, (int fd, int op), (fd, op))
 WRAP(int, symlinkat, (const char *t, int d, const char *p), (t, d, p))
 WRAP(int, openat2, (int d, const char *p, void *h, size_t n), (d, p, h, n))
+WRAP(int, spawn,
+    (pid_t * pid, const char *p, char *const a[], char *const e[], int d),
+    (pid, p, a, e, d))
+WRAP(pid_t, waitpid, (pid_t pid, int *st, int o), (pid, st, o))
 
 /* fsync is traced with what it syncs, to check the durable order. */
 static int
@@ -258,6 +262,8 @@ tu_faults_install(void)
 	hs_sys.flock = w_flock;
 	hs_sys.symlinkat = w_symlinkat;
 	hs_sys.openat2 = w_openat2;
+	hs_sys.spawn = w_spawn;
+	hs_sys.waitpid = w_waitpid;
 	tu_faults_arm(0, 0);
 	tu_faults_only(NULL);
 }

@@ -3,6 +3,7 @@
  * and mode of -o, -g and -m (and of a manifest's fields), and the
  * destination of a SOURCE in a DIRECTORY.
  */
+#include <sys/stat.h>
 #include <bsd/stdlib.h>
 #include <bsd/unistd.h>
 #include <err.h>
@@ -55,6 +56,62 @@ parse_mode(const char *s, mode_t *mode)
 		return -1;
 	*mode = getmode(set, 0);
 	free(set);
+	return 0;
+}
+
+/* -m for install -d: as parse_mode, with X meaning x (a directory). */
+int
+parse_dir_mode(const char *s, mode_t *mode)
+{
+	void *set = setmode(s);
+
+	if (set == NULL)
+		return -1;
+	*mode = getmode(set, S_IFDIR) & 07777;
+	free(set);
+	return 0;
+}
+
+/*
+ * GNU's version control words (--backup=CONTROL, VERSION_CONTROL), or an
+ * unambiguous abbreviation, as GNU's argmatch takes them.  "none" and
+ * "off" clear HS_BACKUP.  NULL or "" is "existing", GNU's default.
+ */
+int
+parse_backup(const char *control, struct hs_install_opts *o)
+{
+	/* clang-format off */
+	static const struct {
+		const char *word;
+		int type; /* -1: no backups */
+	} words[] = {
+		{ "none", -1 }, { "off", -1 },
+		{ "simple", HS_BACKUP_SIMPLE }, { "never", HS_BACKUP_SIMPLE },
+		{ "existing", HS_BACKUP_EXISTING }, { "nil", HS_BACKUP_EXISTING },
+		{ "numbered", HS_BACKUP_NUMBERED }, { "t", HS_BACKUP_NUMBERED },
+	};
+	/* clang-format on */
+	size_t i, n = sizeof(words) / sizeof(words[0]);
+	size_t len = control != NULL ? strlen(control) : 0;
+	int type = len == 0 ? HS_BACKUP_EXISTING : -2;
+
+	for (i = 0; len > 0 && i < n; i++)
+		if (strcmp(control, words[i].word) == 0) {
+			type = words[i].type;
+			len = 0; /* exact: no abbreviation to check */
+		}
+	for (i = 0; len > 0 && i < n; i++)
+		if (strncmp(control, words[i].word, len) == 0) {
+			if (type != -2 && type != words[i].type)
+				return -1; /* ambiguous */
+			type = words[i].type;
+		}
+	if (type == -2)
+		return -1;
+	if (type == -1)
+		o->flags &= ~HS_BACKUP;
+	else
+		o->backup_type = (enum hs_backup_type)type;
 	return 0;
 }
 

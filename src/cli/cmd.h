@@ -30,7 +30,8 @@ int cmd_who(int, char **);
 #define HS_EXIT_USAGE 2
 
 /* main.c: shared by the subcommands. */
-int usage(FILE *); /* HS_EXIT_USAGE, or 0 for stdout */
+int usage(FILE *);	   /* HS_EXIT_USAGE, or 0 for stdout */
+int usage_install(FILE *); /* the install lines only */
 int version(void);
 /*
  * SIGINT, SIGTERM, SIGHUP: remove a named temporary in flight, then die of
@@ -49,6 +50,14 @@ struct install_args {
 	int no_wait;		/* --no-wait */
 	int verbose;
 	int quiet;
+	int dirs;	     /* -d */
+	int debug;	     /* --debug */
+	int mode_set;	     /* -m */
+	const char *control; /* --backup=CONTROL */
+	const char *context; /* --context=CTX */
+	int want_context;    /* -Z, --context */
+	int keep_context;    /* --preserve-context */
+	int strip_prog_set;  /* --strip-program */
 };
 
 /* cmd_txn.c: the transactional forms, as cmd_install.c sorts them. */
@@ -60,6 +69,8 @@ int install_many(int argc, char **argv, const char *dir, struct install_args *);
 int parse_owner(const char *, uid_t *);
 int parse_group(const char *, gid_t *);
 int parse_mode(const char *, mode_t *);
+int parse_dir_mode(const char *, mode_t *);
+int parse_backup(const char *control, struct hs_install_opts *);
 int dest_in(const char *dir, const char *src, char *dst);
 
 /* report.c: what install and recover say. */

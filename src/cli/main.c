@@ -24,33 +24,55 @@ static const struct {
 };
 /* clang-format on */
 
-/* Identical to the SYNOPSIS of hotswap(1); a test holds them together. */
-static const char synopsis[] =
-    "usage: hotswap install [-bCDnPpqTv] [--in-place [--force]] [--no-sync]\n"
-    "                       [-g group] [-m mode] [-o owner] [-S suffix]\n"
+/*
+ * Identical to the SYNOPSIS of hotswap(1); a test holds them together.
+ * install --help prints the install lines alone.
+ */
+static const char synopsis_install[] =
+    "usage: hotswap install [-bCcDnPpqsTv] [--backup[=control]] [--debug]\n"
+    "                       [--in-place [--force]] [--no-sync] [-g group]\n"
+    "                       [-m mode] [-o owner] [-S suffix]\n"
+    "                       [--strip-program=program]\n"
+    "                       [-Z | --context[=ctx]] [--preserve-context]\n"
     "                       source dest\n"
-    "       hotswap install [-bCDnPpqv] [--no-sync] [--no-wait] [-g group]\n"
-    "                       [-m mode] [-o owner] [-S suffix]\n"
+    "       hotswap install [-bCcDnPpqsv] [--backup[=control]] [--debug]\n"
+    "                       [--no-sync] [--no-wait] [-g group] [-m mode]\n"
+    "                       [-o owner] [-S suffix] [--strip-program=program]\n"
+    "                       [-Z | --context[=ctx]] [--preserve-context]\n"
     "                       source ... directory\n"
-    "       hotswap install [-bCDnPpqv] [--no-sync] [--no-wait] [-g group]\n"
-    "                       [-m mode] [-o owner] [-S suffix]\n"
+    "       hotswap install [-bCcDnPpqsv] [--backup[=control]] [--debug]\n"
+    "                       [--no-sync] [--no-wait] [-g group] [-m mode]\n"
+    "                       [-o owner] [-S suffix] [--strip-program=program]\n"
+    "                       [-Z | --context[=ctx]] [--preserve-context]\n"
     "                       -t directory source ...\n"
+    "       hotswap install -d [-nv] [--no-sync] [-g group] [-m mode]\n"
+    "                       [-o owner] [-Z | --context[=ctx]] directory ...\n"
     "       hotswap install -r [-bCnPpqv] [--no-sync] [--no-wait] [-S suffix]\n"
     "                       srcdir destdir\n"
     "       hotswap install --manifest file [-0bCDnPpqv] [--no-sync]\n"
-    "                       [--no-wait] [-S suffix]\n"
-    "       hotswap recover [-v] directory ...\n"
-    "       hotswap rollback [-nPqv] [--no-sync] [-S suffix] dest ...\n"
-    "       hotswap who [-qv] [--json] file ...\n"
-    "       hotswap stale [--json | --unit] [-p pid] ...\n"
-    "       hotswap guard [--refuse | --warn | --fix] [-q] -- "
-    "command [arg ...]\n"
-    "       hotswap --version\n";
+    "                       [--no-wait] [-S suffix]\n";
+
+static const char synopsis_rest
+    [] = "       hotswap recover [-v] directory ...\n"
+	 "       hotswap rollback [-nPqv] [--no-sync] [-S suffix] dest ...\n"
+	 "       hotswap who [-qv] [--json] file ...\n"
+	 "       hotswap stale [--json | --unit] [-p pid] ...\n"
+	 "       hotswap guard [--refuse | --warn | --fix] [-q] -- "
+	 "command [arg ...]\n"
+	 "       hotswap --version\n";
+
+int
+usage_install(FILE *fp)
+{
+	fputs(synopsis_install, fp);
+	return fp == stdout ? HS_EXIT_OK : HS_EXIT_USAGE;
+}
 
 int
 usage(FILE *fp)
 {
-	fputs(synopsis, fp);
+	fputs(synopsis_install, fp);
+	fputs(synopsis_rest, fp);
 	return fp == stdout ? HS_EXIT_OK : HS_EXIT_USAGE;
 }
 

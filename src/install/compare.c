@@ -17,8 +17,15 @@ int
 hs_unchanged(int in, const struct stat *sst, int old, const struct stat *ost,
     const struct hs_meta *meta)
 {
-	if (!S_ISREG(sst->st_mode) || old == -1 ||
-	    sst->st_size != ost->st_size || !hs_meta_matches(ost, meta))
+	if (!S_ISREG(sst->st_mode) || old == -1)
+		return 0;
+	/*
+	 * GNU's rule: set-user-ID, set-group-ID or sticky bits on either
+	 * side, or asked for, always mean a new copy.
+	 */
+	if (((sst->st_mode | ost->st_mode | meta->mode) & 07000) != 0)
+		return 0;
+	if (sst->st_size != ost->st_size || !hs_meta_matches(ost, meta))
 		return 0;
 	return hs_same_content(in, old, sst->st_size);
 }

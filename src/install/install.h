@@ -26,8 +26,20 @@ const char *hs_suffix(const struct hs_install_opts *);
 int hs_backup_name(char *buf, const char *name, const char *suffix);
 struct hs_dest;
 struct hs_meta;
+/*
+ * The name in bname of name's backup in dirfd, as opts->backup_type says:
+ * with newest, the one a rollback restores (the highest DEST.~N~, ENOENT
+ * if NUMBERED finds none; with a suffix, EXISTING is SIMPLE), else the
+ * one an install makes (N + 1).  Sets
+ * res->backup to its path beside res->target.
+ */
+int hs_backup_pick(int dirfd, const char *name, const struct hs_install_opts *,
+    int newest, char *bname, struct hs_result *);
 /* Hard-link d's file to its backup name (res->backup says which). */
-int hs_make_backup(struct hs_dest *d, const char *suffix, struct hs_result *);
+int hs_make_backup(struct hs_dest *d, const struct hs_install_opts *,
+    struct hs_result *);
+/* numbered.c: the highest N of dirfd's "name.~N~" in *n (0: none). */
+int hs_backup_newest(int dirfd, const char *name, unsigned long *n);
 
 /* source.c: open src (not a directory); its fd, or -1 with res set. */
 int hs_open_source(const char *src, struct stat *, struct hs_result *);
@@ -67,6 +79,21 @@ int hs_open_old(struct hs_dest *, int *fd, struct hs_result *);
 int hs_mkdirs(char *dir, int sync);
 int hs_mkdirs_open(char *dir, int sync);
 
+/*
+ * mkdir.c: make a 0700 directory of ours in at under a temporary name for
+ * name (written to tmp, NAME_MAX + 1), entered without following a link;
+ * its descriptor.
+ */
+int hs_private_dir(int at, const char *name, char *tmp);
+
+/*
+ * strip.c: -s, instead of hs_copy_data(): copy the source in (its stat
+ * sst) to a private copy beside name in dirfd, run the strip program on
+ * that, and copy the stripped result into the temporary fd.
+ */
+int hs_strip(int in, const char *src, const struct stat *sst, int fd, int dirfd,
+    const char *name, const struct hs_install_opts *, struct hs_result *);
+
 /* tmp.c: the temporary file beside the destination. */
 struct hs_tmp {
 	int dirfd; /* borrowed from hs_dest */
@@ -105,7 +132,9 @@ struct hs_meta {
 	uid_t uid; /* (uid_t)-1: leave as created */
 	gid_t gid;
 	mode_t mode;
-	int xattr_fd; /* copy xattrs from this fd, or -1 */
+	int xattr_fd;	     /* copy xattrs from this fd, or -1 */
+	int no_label;	     /* ... but not security.selinux */
+	const char *context; /* set security.selinux to this, or NULL */
 	int set_times;
 	struct timespec times[2];
 };

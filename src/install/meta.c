@@ -70,9 +70,13 @@ hs_meta_plan(const struct stat *src, const struct stat *old, int oldfd,
 		m->mode = opts->mode & 07777;
 	else if (keep)
 		m->mode = old->st_mode & 07777;
+	else if (opts->flags & HS_NEW_MODE)
+		m->mode = opts->new_mode & 07777;
 	else
 		m->mode = src->st_mode & 0777 & ~current_umask();
 	m->xattr_fd = keep ? oldfd : -1;
+	m->context = opts->context;
+	m->no_label = (opts->flags & HS_NO_CONTEXT) || opts->context != NULL;
 	m->set_times = (opts->flags & HS_PRESERVE_TIMES) != 0;
 	m->times[0] = src->st_atim;
 	m->times[1] = src->st_mtim;
@@ -98,9 +102,14 @@ copy_xattr(int from, int to, const char *name)
 	return r;
 }
 
-/* Copy every extended attribute of 'from' that we can see to 'to'. */
+#define LABEL "security.selinux"
+
+/*
+ * Copy every extended attribute of 'from' that we can see to 'to', but
+ * the SELinux label with no_label.
+ */
 static int
-copy_xattrs(int from, int to)
+copy_xattrs(int from, int to, int no_label)
 {
 	char *list = NULL, *name;
 	ssize_t n;
@@ -117,7 +126,8 @@ copy_xattrs(int from, int to)
 	if (n == -1)
 		goto out;
 	for (name = list; name < list + n; name += strlen(name) + 1)
-		if (copy_xattr(from, to, name) == -1)
+		if ((!no_label || strcmp(name, LABEL) != 0) &&
+		    copy_xattr(from, to, name) == -1)
 			goto out;
 	r = 0;
 out:
@@ -141,8 +151,14 @@ hs_meta_apply(int fd, const struct hs_meta *m, struct hs_result *res)
 	if ((uid != (uid_t)-1 || gid != (gid_t)-1) &&
 	    hs_sys.fchown(fd, uid, gid) == -1)
 		return hs_fail(res, "cannot set owner of", res->target);
-	if (m->xattr_fd != -1 && copy_xattrs(m->xattr_fd, fd) == -1)
+	if (m->xattr_fd != -1 &&
+	    copy_xattrs(m->xattr_fd, fd, m->no_label) == -1)
 		return hs_fail(res, "cannot copy extended attributes of",
+		    res->target);
+	if (m->context != NULL &&
+	    hs_sys.fsetxattr(fd, LABEL, m->context, strlen(m->context) + 1,
+		0) == -1)
+		return hs_fail(res, "cannot set the SELinux context of",
 		    res->target);
 	if (hs_sys.fchmod(fd, m->mode) == -1)
 		return hs_fail(res, "cannot set mode of", res->target);

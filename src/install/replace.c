@@ -5,7 +5,7 @@
  *
  *   1. open the source; find the destination (follow its symlinks);
  *   2. create the temporary in the destination's directory;
- *   3. copy the data into it;
+ *   3. copy the data into it (with -s, a stripped copy: strip.c);
  *   4. give it its final owner, xattrs, mode and timestamps;
  *   5. fsync it: data and metadata are on disk before any name points
  *      at it, so a power cut can never leave the new name on an empty
@@ -94,7 +94,9 @@ replace(int in, const char *src, const struct stat *sst, struct hs_dest *d,
 		hs_fail(res, "cannot create temporary file for", res->target);
 		goto out;
 	}
-	if (hs_copy_data(in, src, sst, t.fd, opts, res) == -1 ||
+	if (((opts->flags & HS_STRIP) ?
+		    hs_strip(in, src, sst, t.fd, d->dirfd, d->name, opts, res) :
+		    hs_copy_data(in, src, sst, t.fd, opts, res)) == -1 ||
 	    hs_meta_apply(t.fd, meta, res) == -1)
 		goto out;
 	if ((sync && hs_fsync(t.fd) == -1) || hs_sys.fstat(t.fd, &nst) == -1) {
@@ -102,7 +104,7 @@ replace(int in, const char *src, const struct stat *sst, struct hs_dest *d,
 		goto out;
 	}
 	if ((opts->flags & HS_BACKUP) && d->exists &&
-	    hs_make_backup(d, hs_suffix(opts), res) == -1)
+	    hs_make_backup(d, opts, res) == -1)
 		goto out;
 	if (hs_tmp_link(&t, d->name) == -1) {
 		hs_fail(res, "cannot create temporary file for", res->target);

@@ -1,5 +1,7 @@
 /*
- * rollback.c - put a backup made by hs_install(HS_BACKUP) back in place.
+ * rollback.c - put a backup made by hs_install(HS_BACKUP) back in place:
+ * DEST+suffix, or the newest numbered DEST.~N~ where there are numbered
+ * ones (hs_backup_pick(), as opts->backup_type says).
  *
  * renameat2(RENAME_EXCHANGE) swaps the two names in one atomic step: the
  * path never misses a file, and the version rolled back from becomes the
@@ -119,10 +121,11 @@ hs_rollback(const char *dst, const struct hs_install_opts *opts,
 	if (hs_dest_open(dst, opts->flags & (HS_NO_DEREF | HS_DRY_RUN), &d,
 		res) == -1)
 		goto out;
-	(void)snprintf(res->backup, sizeof(res->backup), "%s%s", res->target,
-	    hs_suffix(opts));
-	if (hs_backup_name(bname, d.name, hs_suffix(opts)) == -1) {
-		hs_fail(res, "cannot roll back", res->target);
+	if (hs_backup_pick(d.dirfd, d.name, opts, 1, bname, res) == -1) {
+		if (errno == ENOENT)
+			hs_fail(res, "no backup to roll back to", res->backup);
+		else
+			hs_fail(res, "cannot roll back", res->target);
 		goto out;
 	}
 	if (hs_sys.fstatat(d.dirfd, bname, &bst, AT_SYMLINK_NOFOLLOW) == -1) {

@@ -7,10 +7,12 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <sys/xattr.h>
 #include <linux/fs.h>
 #include <dirent.h>
 #include <errno.h>
+#include <spawn.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -50,6 +52,29 @@ static int
 real_ioctl(int fd, unsigned long request, void *arg)
 {
 	return ioctl(fd, request, arg);
+}
+
+/*
+ * posix_spawnp(3) in cwdfd (glibc 2.29's addfchdir): no fork of a big
+ * process, no shell, and the child's directory is a descriptor, not a
+ * path that someone could rename meanwhile.
+ */
+static int
+real_spawn(pid_t *pid, const char *prog, char *const argv[], char *const envp[],
+    int cwdfd)
+{
+	posix_spawn_file_actions_t fa;
+	int e;
+
+	if ((e = posix_spawn_file_actions_init(&fa)) != 0)
+		goto out;
+	e = posix_spawn_file_actions_addfchdir_np(&fa, cwdfd);
+	if (e == 0)
+		e = posix_spawnp(pid, prog, &fa, NULL, argv, envp);
+	(void)posix_spawn_file_actions_destroy(&fa);
+out:
+	errno = e;
+	return e == 0 ? 0 : -1;
 }
 
 /* glibc 2.36 has no openat2() wrapper; how points to a struct open_how. */
@@ -135,6 +160,8 @@ static const struct hs_sys hs_sys_real = {
 	.symlinkat = symlinkat,
 	.bpf = real_bpf,
 	.cached = real_cached,
+	.spawn = real_spawn,
+	.waitpid = waitpid,
 };
 
 struct hs_sys hs_sys = hs_sys_real;

@@ -79,6 +79,14 @@ struct hs_sys {
 	 * [off, off + len) are in the page cache; -1 with ENOSYS before.
 	 */
 	int	(*cached)(int, uint64_t off, uint64_t len, uint64_t *pages);
+	/*
+	 * install -s (install/strip.c): start prog (found in the caller's
+	 * PATH, as execvp(3) would) with argv and envp, in the directory
+	 * cwdfd; 0 with *pid, or -1 with errno.  And wait for it.
+	 */
+	int	(*spawn)(pid_t *pid, const char *prog, char *const argv[],
+		    char *const envp[], int cwdfd);
+	pid_t	(*waitpid)(pid_t, int *, int);
 };
 /* clang-format on */
 

@@ -32,7 +32,7 @@ man_synopsis() {
 }
 
 @test "usage errors exit 2 and print the usage on stderr" {
-	for args in "" "bogus" "install" "install onlyone" "install -Z a b" \
+	for args in "" "bogus" "install" "install onlyone" "install -Y a b" \
 	    "install -m 99z a b" "install -o no-such-user-x a b" \
 	    "install -g no-such-group-x a b" "rollback" "install -t d -T a b"; do
 		run --separate-stderr "$HOTSWAP" $args

@@ -367,7 +367,10 @@ deep_dir() {
 	for args in "install" "install new" "install -m bogus new d/dest" \
 	    "install -m 99 new d/dest" "install -o no-such-user-x new d/dest" \
 	    "install -g no-such-group-x new d/dest" \
-	    "install --bogus new d/dest" "install -Z new d/dest" \
+	    "install --bogus new d/dest" "install -Y new d/dest" \
+	    "install --backup=bogus new d/dest" "install --backup=n new d/dest" \
+	    "install -C -s new d/dest" "install -d -t d x" \
+	    "install -t d -t d new" \
 	    "install -T -t d new" "rollback" "rollback --bogus d/dest" \
 	    "frobnicate"; do
 		# shellcheck disable=SC2086

@@ -99,13 +99,16 @@ installed_ok() {
 	[ "$(tail -n 1 dest)" = appended ]
 }
 
-@test "new DEST takes SOURCE's mode less the umask, and the caller as owner" {
-	chmod 0777 new
+@test "new DEST takes install(1)'s 0755 whatever SOURCE's mode and the umask, and the caller as owner" {
+	chmod 0640 new
 	chown nobody:nogroup new
 	run --separate-stderr bash -c 'umask 027 && exec "$0" "$@"' \
 	    "$HOTSWAP" install new dest
 	installed_ok
-	[ "$(stat -c '%a %U:%G' dest)" = "750 root:root" ]
+	[ "$(stat -c '%a %U:%G' dest)" = "755 root:root" ]
+	# The same as GNU install's.
+	bash -c 'umask 027 && exec install new gnu'
+	[ "$(stat -c '%a %U:%G' gnu)" = "755 root:root" ]
 
 	chmod 4755 new
 	run --separate-stderr bash -c 'umask 022 && exec "$0" "$@"' \
