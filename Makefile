@@ -496,7 +496,8 @@ CLANG_FORMAT ?= clang-format
 FORMAT_SRC := $(sort $(wildcard src/*/*.c src/*/*.h include/*.h \
 		tests/*.c tests/*.h tests/helpers/*.c tests/helpers/*.h \
 		tests/fuzz/*.c tests/bench/*.c tests/powercut/*.c \
-		tests/powercut/*.h demo/*.c demo/*.h))
+		tests/powercut/*.h tests/powercut/block/*.c \
+		tests/powercut/block/*.h demo/*.c demo/*.h))
 CLANG_FORMAT_FLAGS := --style=file --fallback-style=none
 
 .PHONY: format check-format deps-format
@@ -537,9 +538,15 @@ check-format: deps-format
 #                             state a power cut could leave to a checker;
 #                             tests/e2e/powercut.bats puts every install
 #                             path through it
+#   build/powercut/blockcut   the block-level power cut: a real ext4 on
+#                             a loop device backed by a FUSE file that
+#                             logs every block write and flush;
+#                             tests/e2e/powercut_block.bats puts O_TMPFILE
+#                             and the syncfs commit through it
 #   make bench-powercut       tests/bench/bench_powercut.sh (never
 #                             pass/fail): cp, install, rsync, cp+mv and
-#                             hotswap replacing a file, states tallied
+#                             hotswap replacing a file, states tallied,
+#                             through both
 #
 # A plain build with the warnings of the rest, like the test helpers.
 
@@ -562,7 +569,15 @@ $(PC)/nodirsync.so: tests/powercut/nodirsync.c | deps-build
 	$(CC) -D_GNU_SOURCE -std=gnu11 $(WARN) $(WERROR) -fPIC $(CFLAGS) \
 	    -shared -o $@ $< -ldl
 
-check-build: $(PC)/powercut $(PC)/nodirsync.so
+BC_SRC	:= $(sort $(wildcard tests/powercut/block/*.c))
+
+$(PC)/blockcut: $(BC_SRC) tests/powercut/block/blockcut.h | deps-check
+	@mkdir -p $(@D)
+	$(CC) -D_GNU_SOURCE $(PC_CFLAGS) -Itests/powercut/block -o $@.tmp \
+	    $(BC_SRC) $(PC_LIBS)
+	mv -f $@.tmp $@
+
+check-build: $(PC)/powercut $(PC)/nodirsync.so $(PC)/blockcut
 
 # The demo's scene 7 cuts the power under install(1) and hotswap.
 demo: demo-powercut
@@ -571,7 +586,7 @@ demo-powercut: deps-demo
 
 .PHONY: bench-powercut
 
-bench-powercut: deps-bench deps-check hotswap $(PC)/powercut
+bench-powercut: deps-bench deps-check hotswap $(PC)/powercut $(PC)/blockcut
 	tests/bench/bench_powercut.sh
 
 # --- the Debian packages (debian/) ----------------------------------------
