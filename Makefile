@@ -488,6 +488,25 @@ $(REL)/seqinstall: tests/bench/seqinstall.c | deps-bench
 bench-txn: deps-bench hotswap $(REL)/seqinstall
 	tests/bench/bench_txn.sh $(BENCH_TXN_FLAGS)
 
+# --- a tree deployed, against cp -r, the durable floor, install, rsync --
+#
+#   make bench-tree  tests/bench/bench_tree.sh (never pass/fail): install
+#                    -r of 1,000 and 10,000 files and one 1 GiB file on
+#                    tmpfs, fresh ext4, XFS and btrfs loop images and the
+#                    tree's own filesystem, warm and cold cache, next to
+#                    cp -r, cp -r && sync -f, GNU install -t and rsync -a
+#                    --fsync: time, CPU, system calls per file, peak
+#                    memory.  BENCH_TREE_FLAGS is passed on, e.g.
+#                    BENCH_TREE_FLAGS='-n "1000 10000 100000" -r 7'.
+
+BENCH_TREE_FLAGS ?=
+
+.PHONY: bench-tree
+bench: bench-tree
+
+bench-tree: deps-bench hotswap
+	tests/bench/bench_tree.sh $(BENCH_TREE_FLAGS)
+
 # --- formatting: .clang-format (clang-format 14) ------------------------
 #
 #   make format         rewrite FORMAT_SRC in place to .clang-format
@@ -504,7 +523,8 @@ CLANG_FORMAT ?= clang-format
 FORMAT_SRC := $(sort $(wildcard src/*/*.c src/*/*.h include/*.h \
 		tests/*.c tests/*.h tests/helpers/*.c tests/helpers/*.h \
 		tests/fuzz/*.c tests/bench/*.c tests/powercut/*.c \
-		tests/powercut/*.h demo/*.c demo/*.h))
+		tests/powercut/*.h tests/powercut/block/*.c \
+		tests/powercut/block/*.h demo/*.c demo/*.h))
 CLANG_FORMAT_FLAGS := --style=file --fallback-style=none
 
 .PHONY: format check-format deps-format
@@ -545,9 +565,15 @@ check-format: deps-format
 #                             state a power cut could leave to a checker;
 #                             tests/e2e/powercut.bats puts every install
 #                             path through it
+#   build/powercut/blockcut   the block-level power cut: a real ext4 on
+#                             a loop device backed by a FUSE file that
+#                             logs every block write and flush;
+#                             tests/e2e/powercut_block.bats puts O_TMPFILE
+#                             and the syncfs commit through it
 #   make bench-powercut       tests/bench/bench_powercut.sh (never
 #                             pass/fail): cp, install, rsync, cp+mv and
-#                             hotswap replacing a file, states tallied
+#                             hotswap replacing a file, states tallied,
+#                             through both
 #
 # A plain build with the warnings of the rest, like the test helpers.
 
@@ -570,7 +596,15 @@ $(PC)/nodirsync.so: tests/powercut/nodirsync.c | deps-build
 	$(CC) -D_GNU_SOURCE -std=gnu11 $(WARN) $(WERROR) -fPIC $(CFLAGS) \
 	    -shared -o $@ $< -ldl
 
-check-build: $(PC)/powercut $(PC)/nodirsync.so
+BC_SRC	:= $(sort $(wildcard tests/powercut/block/*.c))
+
+$(PC)/blockcut: $(BC_SRC) tests/powercut/block/blockcut.h | deps-check
+	@mkdir -p $(@D)
+	$(CC) -D_GNU_SOURCE $(PC_CFLAGS) -Itests/powercut/block -o $@.tmp \
+	    $(BC_SRC) $(PC_LIBS)
+	mv -f $@.tmp $@
+
+check-build: $(PC)/powercut $(PC)/nodirsync.so $(PC)/blockcut
 
 # The demo's scene 7 cuts the power under install(1) and hotswap.
 demo: demo-powercut
@@ -579,5 +613,32 @@ demo-powercut: deps-demo
 
 .PHONY: bench-powercut
 
-bench-powercut: deps-bench deps-check hotswap $(PC)/powercut
+bench-powercut: deps-bench deps-check hotswap $(PC)/powercut $(PC)/blockcut
 	tests/bench/bench_powercut.sh
+
+# --- the Debian packages (debian/) ----------------------------------------
+#
+#   make deb   dpkg-buildpackage -us -uc -b in a copy of the tree under
+#              build/deb/src, so that it writes its .deb, .changes and
+#              .buildinfo files there and not beside the tree; they are
+#              moved to build/deb/, the log to build/deb/build.log.
+#              DEB_BUILD_OPTIONS defaults to "nocheck parallel=2".
+
+DEB_DIR	:= build/deb
+DEB_BUILD_OPTIONS ?= nocheck parallel=2
+
+.PHONY: deb
+
+deb: deps-check
+	rm -rf $(DEB_DIR)
+	mkdir -p $(DEB_DIR)/src/hotswap-$(VERSION)
+	tar -cf - --exclude=./build --exclude=./.git --exclude='./*.deb' . | \
+	    tar -C $(DEB_DIR)/src/hotswap-$(VERSION) -xf -
+	cd $(DEB_DIR)/src/hotswap-$(VERSION) && \
+	    env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+	    DEB_BUILD_OPTIONS='$(DEB_BUILD_OPTIONS)' \
+	    dpkg-buildpackage -us -uc -b >../../build.log 2>&1 || \
+	    { tail -n 40 ../../build.log >&2; exit 1; }
+	mv $(DEB_DIR)/src/*.deb $(DEB_DIR)/src/*.changes \
+	    $(DEB_DIR)/src/*.buildinfo $(DEB_DIR)/
+	rm -rf $(DEB_DIR)/src

@@ -22,16 +22,18 @@ check_stale=""
 # (the restart layer's systemd)
 check_restart=""
 # (the Debian package)
-check_deb=""
+check_deb="dpkg-dev debhelper fakeroot lintian"
+# (the block-level power cut: mkfs.ext4, losetup)
+check_block="e2fsprogs util-linux"
 bench_base="psmisc lsof rsync xfsprogs btrfs-progs"
 # (the tree deploy's benchmark)
-bench_tree=""
+bench_tree="time strace"
 # (the restart layer's benchmark)
 bench_stale="needrestart debian-goodies"
 build="$build $build_tree"
 case "${1:-}" in
 build)	pkgs="$build" ;;
-check)	pkgs="$build $fuzz $check_base $check_install $check_stale $check_restart $check_deb" ;;
+check)	pkgs="$build $fuzz $check_base $check_install $check_stale $check_restart $check_deb $check_block" ;;
 demo)	pkgs="$build psmisc libfuse3-dev fuse3" ;;
 bench)	pkgs="$build $bench_base $bench_tree $bench_stale" ;;
 fuzz)	pkgs="$build $fuzz" ;;

@@ -548,6 +548,17 @@ int hs_txn_commit(struct hs_txn *, struct hs_result *);
 
 const struct hs_txn_stats *hs_txn_stats(const struct hs_txn *);
 
+/*
+ * For the hint of who still runs the old files: after
+ * hs_txn_note_replaced(), the transaction remembers the identity of
+ * every old regular file it stages a replacement for (as maps shows it,
+ * like hs_fileid_fd(), at no system call per file: the device is learnt
+ * once per filesystem), and hs_txn_replaced() lists them (*n of them;
+ * valid until hs_txn_free()).
+ */
+void hs_txn_note_replaced(struct hs_txn *);
+const struct hs_fileid *hs_txn_replaced(const struct hs_txn *, size_t *n);
+
 /* Roll back what was staged and not committed; close; free. */
 void hs_txn_free(struct hs_txn *);
 

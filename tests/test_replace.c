@@ -534,6 +534,7 @@ test_replace_planted_symlink_never_followed(void **state)
 			disable_tmpfile();
 		hs_sys.getrandom = getrandom_first_zero;
 		random_calls = 0;
+		hs_tmp_reseed(); /* the next name is drawn now */
 		assert_int_equal(hs_install(f->src, f->dst, &f->opts, &f->res),
 		    0);
 		assert_true(random_calls >= 2);
@@ -828,6 +829,7 @@ test_replace_eintr_is_retried(void **state)
 				hs_sys.copy_file_range = cfr_unsupported;
 			tu_faults_only(calls[i]);
 			tu_faults_arm(n, EINTR);
+			hs_tmp_reseed(); /* getrandom is called for the name */
 			assert_int_equal(hs_install(f->src, f->dst, &f->opts,
 					     &f->res),
 			    0);

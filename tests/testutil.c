@@ -191,6 +191,7 @@ WRAP(int, fchown, (int fd, uid_t u, gid_t g), (fd, u, g))
 WRAP(int, fchmod, (int fd, mode_t m), (fd, m))
 WRAP(int, futimens, (int fd, const struct timespec t[2]), (fd, t))
 WRAP(ssize_t, flistxattr, (int fd, char *l, size_t n), (fd, l, n))
+WRAP(ssize_t, llistxattr, (const char *p, char *l, size_t n), (p, l, n))
 WRAP(ssize_t, fgetxattr, (int fd, const char *k, void *v, size_t n),
     (fd, k, v, n))
 WRAP(int, fsetxattr, (int fd, const char *k, const void *v, size_t n, int f),
@@ -248,6 +249,7 @@ tu_faults_install(void)
 	hs_sys.fchmod = w_fchmod;
 	hs_sys.futimens = w_futimens;
 	hs_sys.flistxattr = w_flistxattr;
+	hs_sys.llistxattr = w_llistxattr;
 	hs_sys.fgetxattr = w_fgetxattr;
 	hs_sys.fsetxattr = w_fsetxattr;
 	hs_sys.fremovexattr = w_fremovexattr;

@@ -32,9 +32,8 @@
 struct run {
 	struct install_args *a;
 	struct hs_txn *t;
-	struct hs_fileid *ids; /* for the hint */
-	size_t nids;
 	struct timespec start;
+	int tty;      /* standard error is a terminal */
 	int progress; /* a progress line is drawn */
 	unsigned long done;
 };
@@ -80,20 +79,20 @@ end_progress(struct run *r)
 	r->progress = 0;
 }
 
-/* After each file staged: the -v line, the hint's memory, progress. */
+/*
+ * After each file staged: the -v line, progress.  (The hint's old
+ * inodes are the transaction's to remember: hs_txn_note_replaced.)
+ */
 static void
 staged(void *arg, const char *src, const char *dst, const struct hs_result *res)
 {
 	struct run *r = arg;
 
 	r->done++;
-	if (!r->a->quiet && !res->unchanged && !res->same_file &&
-	    !(r->a->opts.flags & HS_DRY_RUN))
-		hint_note(dst, &r->ids, &r->nids);
 	if (r->a->verbose || res->same_file || res->other_links > 0)
 		end_progress(r);
 	report_success(src, dst, res, r->a);
-	if (r->a->quiet || !isatty(STDERR_FILENO) || elapsed(&r->start) < 1.0)
+	if (r->a->quiet || !r->tty || elapsed(&r->start) < 1.0)
 		return;
 	fprintf(stderr, "\rhotswap: %lu files staged", r->done);
 	r->progress = 1;
@@ -147,8 +146,10 @@ static int
 run_txn(const char *root, struct install_args *a,
     int (*stage)(struct run *, void *), void *arg)
 {
-	struct run r = { .a = a };
+	struct run r = { .a = a, .tty = isatty(STDERR_FILENO) };
+	const struct hs_fileid *ids;
 	struct hs_result res;
+	size_t nids;
 	int st;
 
 	clock_gettime(CLOCK_MONOTONIC, &r.start);
@@ -159,6 +160,8 @@ run_txn(const char *root, struct install_args *a,
 		return HS_EXIT_FAIL;
 	}
 	report_recovery(hs_txn_stats(r.t)->recovered, root);
+	if (!a->quiet && !(a->opts.flags & HS_DRY_RUN))
+		hs_txn_note_replaced(r.t);
 	st = stage(&r, arg);
 	end_progress(&r);
 	if (st != ABORT && hs_txn_commit(r.t, &res) == -1) {
@@ -166,12 +169,12 @@ run_txn(const char *root, struct install_args *a,
 		st = hs_txn_stats(r.t)->rolled_back ? ABORT : SOME_FAILED;
 	} else if (st != ABORT) {
 		summary(&r);
-		hint_print(r.ids, r.nids, a->quiet);
+		ids = hs_txn_replaced(r.t, &nids);
+		hint_print(ids, nids, a->quiet);
 	}
 	hs_txn_free(r.t); /* rolls back what is not committed */
 	if (st == ABORT && !(a->opts.flags & HS_DRY_RUN))
 		warnx("nothing was changed in '%s'", vis_path(root));
-	free(r.ids);
 	return st == STAGED ? HS_EXIT_OK : HS_EXIT_FAIL;
 }
 
@@ -323,9 +326,17 @@ static int
 common_root(const struct hs_manifest *m, char *root)
 {
 	char dir[PATH_MAX], real[PATH_MAX], *slash;
-	size_t i;
+	const char *dst, *prev = NULL, *s;
+	size_t i, len, plen = 0;
 
 	for (i = 0; i < m->n; i++) {
+		/* The directory of the one before: realpath(3) said it. */
+		dst = m->entries[i].dst;
+		len = (s = strrchr(dst, '/')) != NULL ? (size_t)(s - dst) : 0;
+		if (prev != NULL && len == plen && strncmp(dst, prev, len) == 0)
+			continue;
+		prev = dst;
+		plen = len;
 		(void)strlcpy(dir, m->entries[i].dst, sizeof(dir));
 		do {
 			slash = strrchr(dir, '/');

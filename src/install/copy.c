@@ -6,7 +6,15 @@
  * or offload), read(2)/write(2).  Each step falls back to the next only on
  * the errors that mean "not supported here"; a real I/O error is reported.
  * Holes stay holes: the data segments are found with SEEK_DATA/SEEK_HOLE
- * and only they are copied, and the length is set at the end.
+ * and only they are copied, and the length is set at the end.  A source
+ * whose st_blocks cover its size cannot have a hole worth keeping: it is
+ * copied as one segment without asking.
+ *
+ * A transaction copies many files between the same two filesystems: it
+ * passes a struct hs_copy_caps, which remembers that FICLONE or
+ * copy_file_range said "not here" for that pair, so that they are not
+ * asked again for every file, and that the temporary is new and empty,
+ * so that a copy that wrote the whole size needs no ftruncate.
  *
  * A big file that is to be made durable, and whose source is in the
  * page cache, has its writeback started as it is copied, every
@@ -42,6 +50,7 @@ struct copier {
 	off_t wb_from; /* copied since, not yet started */
 	const struct hs_install_opts *opts;
 	struct hs_result *res;
+	struct hs_copy_caps *caps; /* or NULL */
 };
 
 /* The errors with which FICLONE or copy_file_range says "not here". */
@@ -161,6 +170,8 @@ copy_range(struct copier *c, off_t off, off_t end)
 			continue;
 		if (n == -1 && unsupported(errno)) {
 			c->use_range = 0;
+			if (c->caps != NULL)
+				c->caps->no_range = 1;
 			break;
 		}
 		if (n == -1)
@@ -200,13 +211,28 @@ next_segment(struct copier *c, off_t off, off_t size, off_t *data, off_t *hole)
 	return *data < size;
 }
 
+/* FICLONE, unless this pair of filesystems said "not here" before. */
 static int
-copy_regular(struct copier *c, off_t size)
+try_clone(struct copier *c, off_t size)
 {
-	off_t off = 0, data = 0, hole = 0;
+	if (size == 0 || (c->caps != NULL && c->caps->no_clone)) {
+		errno = EOPNOTSUPP;
+		return -1;
+	}
+	if (hs_sys.ficlone(c->out, c->in) == 0)
+		return 0;
+	if (c->caps != NULL && unsupported(errno))
+		c->caps->no_clone = 1;
+	return -1;
+}
+
+static int
+copy_regular(struct copier *c, const struct stat *st)
+{
+	off_t off = 0, data = 0, hole = 0, size = st->st_size;
 	int r;
 
-	if (size > 0 && hs_sys.ficlone(c->out, c->in) == 0) {
+	if (try_clone(c, size) == 0) {
 		c->res->method = HS_COPY_REFLINK;
 		c->done = (uint64_t)size;
 		return 0;
@@ -215,6 +241,14 @@ copy_regular(struct copier *c, off_t size)
 		return hs_fail(c->res, "cannot copy to", c->res->target);
 	c->writeback = !(c->opts->flags & HS_NO_SYNC) &&
 	    size >= WRITEBACK_MIN && in_cache(c->in, size);
+	if (size > 0 && st->st_blocks * 512 >= size) {
+		/* No room for a hole: one segment, no SEEK_DATA. */
+		if (copy_range(c, 0, size) == -1 || writeback(c, size, 1) == -1)
+			return -1;
+		if (c->caps != NULL && c->done == (uint64_t)size)
+			return 0; /* a new, empty temporary: its size is right */
+		goto truncate;
+	}
 	while ((r = next_segment(c, off, size, &data, &hole)) == 1) {
 		c->wb_from = data;
 		if (copy_range(c, data, hole) == -1 ||
@@ -224,6 +258,7 @@ copy_regular(struct copier *c, off_t size)
 	}
 	if (r == -1)
 		return -1;
+truncate:
 	/* Trailing holes, and a source that shrank, end here. */
 	if (hs_sys.ftruncate(c->out, size) == -1)
 		return hs_fail(c->res, "cannot write", c->res->target);
@@ -231,22 +266,24 @@ copy_regular(struct copier *c, off_t size)
 }
 
 int
-hs_copy_data(int in, const char *src, const struct stat *st, int out,
-    const struct hs_install_opts *opts, struct hs_result *res)
+hs_copy_data_caps(int in, const char *src, const struct stat *st, int out,
+    struct hs_copy_caps *caps, const struct hs_install_opts *opts,
+    struct hs_result *res)
 {
 	struct copier c = {
 		.in = in,
 		.src = src,
 		.out = out,
-		.use_range = 1,
+		.use_range = caps == NULL || !caps->no_range,
 		.opts = opts,
 		.res = res,
+		.caps = caps,
 		.total = S_ISREG(st->st_mode) ? (uint64_t)st->st_size : 0,
 	};
 	int r;
 
 	if (S_ISREG(st->st_mode))
-		r = copy_regular(&c, st->st_size);
+		r = copy_regular(&c, st);
 	else {
 		c.stream = 1;
 		r = copy_rw(&c, 0, -1);
@@ -254,4 +291,11 @@ hs_copy_data(int in, const char *src, const struct stat *st, int out,
 	free(c.buf);
 	res->bytes = c.done;
 	return r;
+}
+
+int
+hs_copy_data(int in, const char *src, const struct stat *st, int out,
+    const struct hs_install_opts *opts, struct hs_result *res)
+{
+	return hs_copy_data_caps(in, src, st, out, NULL, opts, res);
 }

@@ -118,10 +118,24 @@ int hs_tmp_link_name(struct hs_tmp *, const char *from, const char *base);
 int hs_tmp_rename(struct hs_tmp *, const char *final);
 void hs_tmp_discard(struct hs_tmp *);
 int hs_tmp_makename(char *buf, size_t len, const char *base);
+/* Drop the random bytes left for names: a name was found taken. */
+void hs_tmp_reseed(void);
 
 /* copy.c: the data. */
 int hs_copy_data(int srcfd, const char *src, const struct stat *, int dstfd,
     const struct hs_install_opts *, struct hs_result *);
+/*
+ * What a run of copies between one pair of filesystems has learnt, for
+ * hs_copy_data_caps(), which also takes dstfd to be a new, empty file.
+ * The caller resets it (all zero) when the pair changes.
+ */
+struct hs_copy_caps {
+	int no_clone; /* FICLONE said "not here" */
+	int no_range; /* copy_file_range said so */
+};
+int hs_copy_data_caps(int srcfd, const char *src, const struct stat *,
+    int dstfd, struct hs_copy_caps *, const struct hs_install_opts *,
+    struct hs_result *);
 
 /* inplace.c: HS_IN_PLACE for an existing regular destination. */
 int hs_in_place(int in, const char *src, const struct stat *, struct hs_dest *,
@@ -142,6 +156,9 @@ struct hs_meta {
 void hs_meta_plan(const struct stat *src, const struct stat *old, int oldfd,
     const struct hs_install_opts *, struct hs_meta *);
 int hs_meta_apply(int fd, const struct hs_meta *, struct hs_result *);
+/* The same for a file known to be owned by made_uid:made_gid (no fstat). */
+int hs_meta_apply_as(int fd, const struct hs_meta *, uid_t made_uid,
+    gid_t made_gid, struct hs_result *);
 /*
  * Clear set-user-ID, set-group-ID (with group execute) and the
  * security.capability xattr of the old inode fd, whose stat is st.

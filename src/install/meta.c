@@ -141,13 +141,21 @@ int
 hs_meta_apply(int fd, const struct hs_meta *m, struct hs_result *res)
 {
 	struct stat st;
-	uid_t uid;
-	gid_t gid;
 
 	if (hs_sys.fstat(fd, &st) == -1)
 		return hs_fail(res, "cannot stat new copy of", res->target);
-	uid = m->uid == st.st_uid ? (uid_t)-1 : m->uid;
-	gid = m->gid == st.st_gid ? (gid_t)-1 : m->gid;
+	return hs_meta_apply_as(fd, m, st.st_uid, st.st_gid, res);
+}
+
+int
+hs_meta_apply_as(int fd, const struct hs_meta *m, uid_t made_uid,
+    gid_t made_gid, struct hs_result *res)
+{
+	uid_t uid;
+	gid_t gid;
+
+	uid = m->uid == made_uid ? (uid_t)-1 : m->uid;
+	gid = m->gid == made_gid ? (gid_t)-1 : m->gid;
 	if ((uid != (uid_t)-1 || gid != (gid_t)-1) &&
 	    hs_sys.fchown(fd, uid, gid) == -1)
 		return hs_fail(res, "cannot set owner of", res->target);

@@ -162,6 +162,7 @@ static const struct hs_sys hs_sys_real = {
 	.cached = real_cached,
 	.spawn = real_spawn,
 	.waitpid = waitpid,
+	.llistxattr = llistxattr,
 };
 
 struct hs_sys hs_sys = hs_sys_real;

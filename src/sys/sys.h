@@ -87,6 +87,12 @@ struct hs_sys {
 	int	(*spawn)(pid_t *pid, const char *prog, char *const argv[],
 		    char *const envp[], int cwdfd);
 	pid_t	(*waitpid)(pid_t, int *, int);
+	/*
+	 * The tree deploy: the xattr names of a path, its last component
+	 * not followed (txn.c asks /proc/self/fd/D/NAME before it opens
+	 * an old file only to learn that it has none).
+	 */
+	ssize_t	(*llistxattr)(const char *, char *, size_t);
 };
 /* clang-format on */
 

@@ -88,17 +88,20 @@ remove_name(struct journal *j, const char *d, const char *name)
 	return 0;
 }
 
-/* Rename dir/from over dir/to if from is there. */
+/*
+ * Rename dir/from over dir/to if from is there: the rename itself says
+ * so (ENOENT: moved before), without a look first.
+ */
 static int
 move_name(struct journal *j, const char *d, const char *from, const char *to)
 {
-	int fd = dir(j, d), e;
+	int fd = dir(j, d);
 
 	if (fd == -1)
 		return errno == ENOENT ? 0 : -1;
-	if ((e = exists(fd, from)) <= 0)
-		return e;
-	return hs_sys.renameat2(fd, from, fd, to, 0);
+	if (hs_sys.renameat2(fd, from, fd, to, 0) == -1)
+		return errno == ENOENT ? 0 : -1;
+	return 0;
 }
 
 /* Every T into place: kind 0 first, then 1, then 2. */
@@ -148,6 +151,9 @@ disarm_old(struct journal *j, const struct hs_jrec *r)
 	if (hs_sys.fstatat(fd, r->aux, &st, AT_SYMLINK_NOFOLLOW) == -1)
 		return errno == ENOENT ? 0 : -1;
 	if (!recorded(&st, r))
+		return 0;
+	/* Neither set-user-ID nor executable: nothing to strip, no open. */
+	if (!(st.st_mode & (S_ISUID | 0111)))
 		return 0;
 	old = hs_openat(fd, r->aux,
 	    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, 0);

@@ -12,15 +12,21 @@
  * swapped for a link is never entered.  SRCDIR itself was named by the
  * user and is followed, as cp -r does.
  *
- * A file is handed to hs_txn_add() as /proc/self/fd/N, the magic link
- * to the descriptor the walk holds: reopening it reaches that inode and
- * nothing else, whatever happens to the names meanwhile.
+ * A file is staged from the descriptor the walk holds (hs_txn_add_at),
+ * into its destination directory, opened and named in the journal once
+ * per directory, not once per file.  An entry that getdents(2) says is a
+ * regular file is opened at once (O_NOFOLLOW|O_NONBLOCK) and must be one
+ * by fstat: the look and the check are one.  A destination that is a
+ * symbolic link, and a dry run, take the path way: hs_txn_add() of
+ * /proc/self/fd/N, the magic link to the descriptor the walk holds, which
+ * reaches that inode and nothing else, whatever happens to the names.
  *
  * The destination side: a symbolic link in DESTDIR where the source has
  * a file or a directory is followed only within DESTDIR (dest_beneath).
  */
 #include <sys/stat.h>
 #include <bsd/string.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -31,6 +37,7 @@
 #include <linux/openat2.h>
 
 #include "install.h"
+#include "txn.h"
 #include "sys.h"
 
 #define DENTS_SIZE 8192
@@ -42,13 +49,17 @@ struct walk {
 	    const struct hs_result *);
 	void *arg;
 	struct hs_result *res;
-	int dstfd;	    /* DESTDIR, once needed */
-	char src[PATH_MAX]; /* the entry's path, */
-	char dst[PATH_MAX]; /* and its destination */
-	char proc[64];	    /* /proc/self/fd/N */
+	int dstfd;		  /* DESTDIR, once needed */
+	struct hs_txn_dest *dest; /* the current directory's, once needed */
+	char src[PATH_MAX];	  /* the entry's path, */
+	char dst[PATH_MAX];	  /* and its destination */
+	char proc[64];		  /* /proc/self/fd/N */
 };
 
-/* The names in directory fd, in readdir order, as one malloc'd list. */
+/*
+ * The entries of directory fd, in readdir order, as one malloc'd list:
+ * each its d_type byte, then its name and a NUL.
+ */
 static char *
 read_names(int fd, size_t *lenp)
 {
@@ -66,9 +77,10 @@ read_names(int fd, size_t *lenp)
 			    strcmp(de->d_name, "..") == 0)
 				continue;
 			n = strlen(de->d_name) + 1;
-			if ((grown = realloc(names, len + n + 1)) == NULL)
+			if ((grown = realloc(names, len + n + 2)) == NULL)
 				goto fail;
 			names = grown;
+			names[len++] = (char)de->d_type;
 			memcpy(names + len, de->d_name, n);
 			len += n;
 		}
@@ -170,22 +182,88 @@ dest_beneath(struct walk *w)
 	return 0;
 }
 
+/* The path way: hs_txn_add() of /proc/self/fd/N. */
+static int
+stage_by_path(struct walk *w, int fd)
+{
+	int r;
+
+	if (dest_beneath(w) == -1)
+		return -1;
+	(void)snprintf(w->proc, sizeof(w->proc), "/proc/self/fd/%d", fd);
+	r = hs_txn_add(w->t, w->proc, w->dst, NULL, w->res);
+	if (r == -1 && w->res->path != NULL &&
+	    strcmp(w->res->path, w->proc) == 0)
+		w->res->path = w->src;
+	return r;
+}
+
+/* The current destination directory: w->dst up to its last slash. */
+static int
+dest_dir(struct walk *w)
+{
+	char *slash;
+	int r;
+
+	if (w->dest->dirfd != -1)
+		return 0;
+	slash = strrchr(w->dst, '/');
+	*slash = '\0';
+	r = hs_txn_dest_open(w->t, w->dst, w->dest, w->res);
+	*slash = '/';
+	return r;
+}
+
+/* A regular file, open as fd (st its fstat): staged from fd. */
+static int
+stage_fd(struct walk *w, int fd, const char *name, const struct stat *st)
+{
+	int r;
+
+	if (dest_dir(w) == -1)
+		return -1;
+	r = hs_txn_add_at(w->t, fd, st, w->src, w->dest, name, w->dst, w->res);
+	return r == 1 ? stage_by_path(w, fd) : r;
+}
+
 /* A regular file: staged from the descriptor the walk opened. */
 static int
 stage_file(struct walk *w, int dirfd, const char *name, const struct stat *st)
 {
 	int fd, r;
 
-	if (dest_beneath(w) == -1)
-		return -1;
 	if ((fd = open_seen(dirfd, name, 0, st)) == -1)
 		return hs_fail(w->res,
 		    "source changed while being read:", w->src);
-	(void)snprintf(w->proc, sizeof(w->proc), "/proc/self/fd/%d", fd);
-	r = hs_txn_add(w->t, w->proc, w->dst, NULL, w->res);
-	if (r == -1 && w->res->path != NULL &&
-	    strcmp(w->res->path, w->proc) == 0)
-		w->res->path = w->src;
+	r = stage_fd(w, fd, name, st);
+	(void)hs_close(fd);
+	return r;
+}
+
+/*
+ * getdents says name is a regular file: open it without a look first,
+ * and it must be one (a FIFO swapped in is not waited for: O_NONBLOCK).
+ */
+static int
+stage_reg(struct walk *w, int dirfd, const char *name)
+{
+	struct stat st;
+	int fd, r = -1;
+
+	fd = hs_openat(dirfd, name,
+	    O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK, 0);
+	if (fd == -1)
+		return hs_fail(w->res,
+		    errno == ELOOP ? "source changed while being read:" :
+				     "cannot read",
+		    w->src);
+	if (hs_sys.fstat(fd, &st) == -1)
+		hs_fail(w->res, "cannot read", w->src);
+	else if (!S_ISREG(st.st_mode)) {
+		errno = EAGAIN;
+		hs_fail(w->res, "source changed while being read:", w->src);
+	} else
+		r = stage_fd(w, fd, name, &st);
 	(void)hs_close(fd);
 	return r;
 }
@@ -209,6 +287,7 @@ static int walk_dir(struct walk *, int);
 static int
 stage_dir(struct walk *w, int dirfd, const char *name, const struct stat *st)
 {
+	struct hs_txn_dest dest = { .dirfd = -1 }, *up = w->dest;
 	int fd, r;
 
 	if (dest_beneath(w) == -1 ||
@@ -217,18 +296,27 @@ stage_dir(struct walk *w, int dirfd, const char *name, const struct stat *st)
 	if ((fd = open_seen(dirfd, name, O_DIRECTORY, st)) == -1)
 		return hs_fail(w->res,
 		    "source changed while being read:", w->src);
+	w->dest = &dest;
 	r = walk_dir(w, fd);
+	w->dest = up;
+	hs_txn_dest_close(&dest);
 	(void)hs_close(fd);
 	return r;
 }
 
 /* Stage the entry name of dirfd, whose paths are w->src and w->dst. */
 static int
-stage_one(struct walk *w, int dirfd, const char *name)
+stage_one(struct walk *w, int dirfd, const char *name, int type)
 {
 	struct stat st;
 	int r;
 
+	if (type == DT_REG) {
+		r = stage_reg(w, dirfd, name);
+		if (r == 0 && w->each != NULL)
+			w->each(w->arg, w->src, w->dst, w->res);
+		return r;
+	}
 	if (hs_sys.fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1)
 		return hs_fail(w->res, "cannot read", w->src);
 	switch (st.st_mode & S_IFMT) {
@@ -253,17 +341,18 @@ walk_dir(struct walk *w, int fd)
 {
 	size_t len, sl, dl;
 	char *names, *name;
-	int ret = 0;
+	int ret = 0, type;
 
 	if ((names = read_names(fd, &len)) == NULL)
 		return hs_fail(w->res, "cannot read", w->src);
 	for (name = names; ret == 0 && name < names + len;
 	     name += strlen(name) + 1) {
+		type = (unsigned char)*name++;
 		if (push(w, name, &sl, &dl) == -1) {
 			ret = hs_fail(w->res, "cannot install", w->src);
 			break;
 		}
-		ret = stage_one(w, fd, name);
+		ret = stage_one(w, fd, name, type);
 		/* On failure the paths stay: res->path may point at them. */
 		if (ret == 0) {
 			w->src[sl] = '\0';
@@ -297,6 +386,7 @@ hs_txn_add_tree(struct hs_txn *t, const char *srcdir, const char *dstdir,
     void (*each)(void *, const char *, const char *, const struct hs_result *),
     void *arg, struct hs_result *res)
 {
+	struct hs_txn_dest top = { .dirfd = -1 };
 	struct walk *w;
 	size_t len = strlen(srcdir);
 	int fd, ret = -1, serrno;
@@ -312,6 +402,7 @@ hs_txn_add_tree(struct hs_txn *t, const char *srcdir, const char *dstdir,
 	w->arg = arg;
 	w->res = res;
 	w->dstfd = -1;
+	w->dest = &top;
 	if (len >= sizeof(w->src) ||
 	    strlcpy(w->dst, dstdir, sizeof(w->dst)) >= sizeof(w->dst)) {
 		errno = ENAMETOOLONG;
@@ -330,6 +421,7 @@ hs_txn_add_tree(struct hs_txn *t, const char *srcdir, const char *dstdir,
 		keep_path(res);
 out:
 	serrno = errno;
+	hs_txn_dest_close(&top);
 	if (w->dstfd != -1)
 		(void)hs_close(w->dstfd);
 	free(w);

@@ -40,10 +40,26 @@ struct txn_staged {
 	char *name;
 };
 
+/* stat's device of a filesystem, and the device maps shows for it. */
+struct txn_mapdev {
+	dev_t st_dev, maps_dev;
+};
+
 struct hs_txn {
 	struct hs_install_opts opts;
 	struct txn_staged *staged; /* to refuse a name twice */
-	size_t nstaged;
+	size_t nstaged, staged_cap;
+	size_t *index; /* open hash of staged (+1; 0: free) */
+	size_t index_cap;
+	struct hs_copy_caps caps; /* for the pair of filesystems: */
+	dev_t caps_in, caps_out;
+	struct hs_fileid *replaced; /* old inodes, for the hint */
+	size_t nreplaced, replaced_cap;
+	int note;		 /* hs_txn_note_replaced() */
+	struct hs_txn_dest last; /* hs_txn_add's last directory, */
+	char lastdir[PATH_MAX];	 /* by the path it was named */
+	struct txn_mapdev *mapdevs;
+	size_t nmapdevs;
 	struct hs_txn_stats stats;
 	struct hs_journal j;
 	int rootfd;
@@ -103,7 +119,7 @@ same_dir(struct hs_txn *t, const char *rel, const struct stat *st)
  * could not name it safely, and the tree's lock does not cover it.
  */
 static const char *
-dir_of(struct hs_txn *t, int fd, struct hs_result *res)
+dir_of(struct hs_txn *t, int fd, dev_t *devp, struct hs_result *res)
 {
 	char path[PATH_MAX];
 	const char *rel;
@@ -114,6 +130,8 @@ dir_of(struct hs_txn *t, int fd, struct hs_result *res)
 
 	if (hs_sys.fstat(fd, &st) == -1)
 		goto fail;
+	if (devp != NULL)
+		*devp = st.st_dev;
 	for (i = t->ndirs; i-- > 0;)
 		if (t->dirs[i].dev == st.st_dev && t->dirs[i].ino == st.st_ino)
 			return t->dirs[i].path;
@@ -149,34 +167,84 @@ fail:
 	return NULL;
 }
 
+static size_t
+staged_hash(const char *dir, const char *name)
+{
+	size_t h = (size_t)(uintptr_t)dir * 0x9e3779b97f4a7c15ULL;
+
+	while (*name != '\0')
+		h = (h ^ (unsigned char)*name++) * 0x100000001b3ULL;
+	return h ^ (h >> 29);
+}
+
+/* Index staged entry i (the table has room). */
+static void
+index_put(struct hs_txn *t, size_t i)
+{
+	size_t m = t->index_cap - 1,
+	       h = staged_hash(t->staged[i].dir, t->staged[i].name) & m;
+
+	while (t->index[h] != 0)
+		h = (h + 1) & m;
+	t->index[h] = i + 1;
+}
+
+/* Keep the table at most half full: 1,000,000 names cost 16 MiB. */
+static int
+index_grow(struct hs_txn *t)
+{
+	size_t cap = t->index_cap == 0 ? 1024 : t->index_cap * 2, i;
+
+	if ((t->nstaged + 1) * 2 <= t->index_cap)
+		return 0;
+	free(t->index);
+	if ((t->index = calloc(cap, sizeof(*t->index))) == NULL) {
+		t->index_cap = 0;
+		return -1;
+	}
+	t->index_cap = cap;
+	for (i = 0; i < t->nstaged; i++)
+		index_put(t, i);
+	return 0;
+}
+
 /*
  * Remember dir/name as staged; EEXIST if it already is: a second file for
  * the same destination would make a second old-inode link and silently
- * drop the first new file (GNU install refuses the same way).
+ * drop the first new file (GNU install refuses the same way).  A hash
+ * table finds it: a tree of 100,000 files must not cost 10^10 compares.
  */
 static int
 stage_once(struct hs_txn *t, const char *dir, const char *name,
     struct hs_result *res)
 {
 	struct txn_staged *grown;
-	size_t i;
+	size_t h, k;
 
-	for (i = 0; i < t->nstaged; i++)
-		if (t->staged[i].dir == dir &&
-		    strcmp(t->staged[i].name, name) == 0) {
+	if (index_grow(t) == -1)
+		return hs_fail(res, "cannot stage", res->target);
+	h = staged_hash(dir, name) & (t->index_cap - 1);
+	for (; (k = t->index[h]) != 0; h = (h + 1) & (t->index_cap - 1))
+		if (t->staged[k - 1].dir == dir &&
+		    strcmp(t->staged[k - 1].name, name) == 0) {
 			errno = EEXIST;
 			return hs_fail(res,
 			    "cannot install twice in one "
 			    "transaction to",
 			    res->target);
 		}
-	grown = reallocarray(t->staged, t->nstaged + 1, sizeof(*grown));
-	if (grown == NULL)
-		return hs_fail(res, "cannot stage", res->target);
-	t->staged = grown;
+	if (t->nstaged == t->staged_cap) {
+		k = t->staged_cap == 0 ? 256 : t->staged_cap * 2;
+		grown = reallocarray(t->staged, k, sizeof(*grown));
+		if (grown == NULL)
+			return hs_fail(res, "cannot stage", res->target);
+		t->staged = grown;
+		t->staged_cap = k;
+	}
 	if ((t->staged[t->nstaged].name = strdup(name)) == NULL)
 		return hs_fail(res, "cannot stage", res->target);
-	t->staged[t->nstaged++].dir = dir;
+	t->staged[t->nstaged].dir = dir;
+	index_put(t, t->nstaged++);
 	return 0;
 }
 
@@ -207,6 +275,7 @@ hs_txn_open(const char *root, const struct hs_install_opts *opts,
 	}
 	t->opts = *opts;
 	t->j.fd = -1;
+	t->last.dirfd = -1;
 	(void)strlcpy(t->root, root, sizeof(t->root));
 	if ((opts->flags & HS_MKDIRS) && !(opts->flags & HS_DRY_RUN))
 		(void)hs_mkdirs(t->root, !(opts->flags & HS_NO_SYNC));
@@ -283,6 +352,7 @@ journalled(struct hs_txn *t, char type, const char *dir, const char *name,
 		if (errno != EEXIST ||
 		    hs_journal_add(&t->j, 'X', NULL, NULL, NULL, -1) == -1)
 			return -1;
+		hs_tmp_reseed();
 	}
 	return -1;
 }
@@ -355,7 +425,46 @@ struct stage {
 	struct hs_dest d;
 	struct hs_meta meta;
 	const char *dir;
+	dev_t dev;		  /* the destination directory's */
+	struct hs_txn_dest *made; /* its temporaries' owner, or NULL */
 };
+
+/*
+ * The metadata onto the temporary.  Every temporary this process makes
+ * in one directory gets the same owner and group (our fsuid; our fsgid
+ * or the directory's, if set-group-ID), so the fstat that tells them is
+ * made for the first one only.
+ */
+static int
+apply_meta(struct stage *s, int fd, struct hs_result *res)
+{
+	struct hs_txn_dest *td = s->made;
+	struct stat st;
+
+	if (td == NULL)
+		return hs_meta_apply(fd, &s->meta, res);
+	if (!td->made_known) {
+		if (hs_sys.fstat(fd, &st) == -1)
+			return hs_fail(res, "cannot stat new copy of",
+			    res->target);
+		td->made_uid = st.st_uid;
+		td->made_gid = st.st_gid;
+		td->made_known = 1;
+	}
+	return hs_meta_apply_as(fd, &s->meta, td->made_uid, td->made_gid, res);
+}
+
+/* What the copies between this pair of filesystems learnt. */
+static struct hs_copy_caps *
+caps_for(struct hs_txn *t, const struct stage *s)
+{
+	if (t->caps_in != s->sst.st_dev || t->caps_out != s->dev) {
+		memset(&t->caps, 0, sizeof(t->caps));
+		t->caps_in = s->sst.st_dev;
+		t->caps_out = s->dev;
+	}
+	return &t->caps;
+}
 
 /* Phase 1 for one file: temporary with data and metadata, old link. */
 static int
@@ -372,8 +481,9 @@ stage_file(struct hs_txn *t, struct stage *s, const struct hs_install_opts *o,
 		hs_fail(res, "cannot create temporary file for", res->target);
 		goto out;
 	}
-	if (hs_copy_data(s->in, s->src, &s->sst, tmp.fd, o, res) == -1 ||
-	    hs_meta_apply(tmp.fd, &s->meta, res) == -1)
+	if (hs_copy_data_caps(s->in, s->src, &s->sst, tmp.fd, caps_for(t, s), o,
+		res) == -1 ||
+	    apply_meta(s, tmp.fd, res) == -1)
 		goto out;
 	if (settle(t, tmp.fd, o) == -1) {
 		hs_fail(res, "cannot sync new copy of", res->target);
@@ -417,23 +527,106 @@ make_parents(struct hs_txn *t, const char *dst, struct hs_result *res)
 	}
 }
 
-/* Prepare everything about one file but its temporary. */
+/*
+ * The device maps shows for files of stat's device st_dev, learnt once
+ * per filesystem from old, a regular file there opened for the purpose
+ * (hs_fileid_fd: it maps a page and looks); stat's own where that fails.
+ */
+static dev_t
+maps_dev(struct hs_txn *t, const struct hs_dest *d)
+{
+	struct txn_mapdev *grown;
+	struct hs_fileid id;
+	size_t i;
+	int fd, r;
+
+	for (i = 0; i < t->nmapdevs; i++)
+		if (t->mapdevs[i].st_dev == d->st.st_dev)
+			return t->mapdevs[i].maps_dev;
+	fd = hs_openat(d->dirfd, d->name,
+	    O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK, 0);
+	if (fd == -1)
+		return d->st.st_dev;
+	r = hs_fileid_fd(fd, &id);
+	(void)hs_close(fd);
+	if (r == -1 || id.ino != d->st.st_ino)
+		return d->st.st_dev;
+	grown = reallocarray(t->mapdevs, t->nmapdevs + 1, sizeof(*grown));
+	if (grown == NULL)
+		return id.dev;
+	t->mapdevs = grown;
+	t->mapdevs[t->nmapdevs].st_dev = d->st.st_dev;
+	t->mapdevs[t->nmapdevs++].maps_dev = id.dev;
+	return id.dev;
+}
+
+/*
+ * Remember the old inode that the commit will replace, for the hint of
+ * who still runs it (hs_txn_replaced): its identity as maps shows it.
+ * Only after hs_txn_note_replaced(); memory is no reason to fail.
+ */
+static void
+note_replaced(struct hs_txn *t, const struct hs_dest *d)
+{
+	struct hs_fileid *grown;
+	size_t cap;
+
+	if (!t->note || !d->exists || !S_ISREG(d->st.st_mode))
+		return;
+	if (t->nreplaced == t->replaced_cap) {
+		cap = t->replaced_cap == 0 ? 256 : t->replaced_cap * 2;
+		grown = reallocarray(t->replaced, cap, sizeof(*grown));
+		if (grown == NULL)
+			return;
+		t->replaced = grown;
+		t->replaced_cap = cap;
+	}
+	t->replaced[t->nreplaced].dev = maps_dev(t, d);
+	t->replaced[t->nreplaced++].ino = d->st.st_ino;
+}
+
+/*
+ * 1 if the old file d names has no extended attribute to carry over,
+ * asked by name (/proc/self/fd/D/NAME, NAME not followed) instead of by
+ * opening it: most files have none, and then the old file need not be
+ * opened at all.  0 if it has some, or if we cannot tell: hs_open_old.
+ * (The name is what the O link is then made from, as before.)
+ */
 static int
-prepare(struct hs_txn *t, struct stage *s, const char *dst,
-    const struct hs_install_opts *o, struct hs_result *res)
+no_xattrs(const struct hs_dest *d)
+{
+	char path[64 + NAME_MAX];
+	ssize_t n;
+
+	if (snprintf(path, sizeof(path), "/proc/self/fd/%d/%s", d->dirfd,
+		d->name) >= (int)sizeof(path))
+		return 0;
+	n = hs_sys.llistxattr(path, NULL, 0);
+	return n == 0 || (n == -1 && errno == ENOTSUP);
+}
+
+/*
+ * Everything about one file but its temporary, once s->d names the
+ * destination: the same file?  The old inode opened (for its xattrs and
+ * -C), the metadata planned.
+ */
+static int
+plan(struct hs_txn *t, struct stage *s, const struct hs_install_opts *o,
+    struct hs_result *res)
 {
 	int old = -1, r;
 
-	if (hs_dest_open(dst, o->flags & ~HS_MKDIRS, &s->d, res) == -1)
-		return -1;
 	if (s->d.exists && s->d.st.st_dev == s->sst.st_dev &&
 	    s->d.st.st_ino == s->sst.st_ino) {
 		res->same_file = 1;
 		t->stats.same_file++;
 		return 0;
 	}
-	if (hs_open_old(&s->d, &old, res) == -1)
-		return -1;
+	if ((o->flags & HS_COMPARE) || !s->d.exists ||
+	    !S_ISREG(s->d.st.st_mode) || !no_xattrs(&s->d)) {
+		if (hs_open_old(&s->d, &old, res) == -1)
+			return -1;
+	}
 	hs_meta_plan(&s->sst, s->d.exists ? &s->d.st : NULL, old, o, &s->meta);
 	r = (o->flags & HS_COMPARE) ?
 	    hs_unchanged(s->in, &s->sst, old, &s->d.st, &s->meta) :
@@ -450,6 +643,36 @@ prepare(struct hs_txn *t, struct stage *s, const char *dst,
 		return hs_fail(res, "cannot compare with", res->target);
 	return 0;
 }
+
+/* Phase 1 once s->in and s->d are open, s->dir known (NULL: find it). */
+static int
+stage(struct hs_txn *t, struct stage *s, const struct hs_install_opts *o,
+    struct hs_result *res)
+{
+	if (plan(t, s, o, res) == -1)
+		return -1;
+	if (res->same_file || res->unchanged)
+		return 0;
+	if (journal(t, res) == -1)
+		return -1;
+	if (s->dir == NULL &&
+	    (s->dir = dir_of(t, s->d.dirfd, &s->dev, res)) == NULL)
+		return -1;
+	if (stage_once(t, s->dir, s->d.name, res) == -1 ||
+	    stage_file(t, s, o, res) == -1)
+		return -1;
+	t->stats.staged++;
+	t->stats.bytes += res->bytes;
+	if (s->d.exists && s->d.st.st_nlink > 1) {
+		res->other_links = s->d.st.st_nlink - 1;
+		t->stats.other_links++;
+	}
+	note_replaced(t, &s->d);
+	return 0;
+}
+
+static int add_cached(struct hs_txn *, const char *, const char *,
+    const struct hs_install_opts *, struct hs_result *);
 
 int
 hs_txn_add(struct hs_txn *t, const char *src, const char *dst,
@@ -469,30 +692,16 @@ hs_txn_add(struct hs_txn *t, const char *src, const char *dst,
 		t->stats.staged += !res->unchanged && !res->same_file;
 		return 0;
 	}
+	if ((ret = add_cached(t, src, dst, o, res)) != 1)
+		return ret;
+	ret = -1;
 	if ((o->flags & HS_MKDIRS) && make_parents(t, dst, res) == -1)
 		return -1;
 	if ((s.in = hs_open_source(src, &s.sst, res)) == -1)
 		return -1;
-	if (prepare(t, &s, dst, o, res) == -1 || res->same_file ||
-	    res->unchanged) {
-		ret = res->same_file || res->unchanged ? 0 : -1;
-		goto out;
-	}
-	if (journal(t, res) == -1)
-		goto out;
-	if ((s.dir = dir_of(t, s.d.dirfd, res)) == NULL)
-		goto out;
-	if (stage_once(t, s.dir, s.d.name, res) == -1 ||
-	    stage_file(t, &s, o, res) == -1)
-		goto out;
-	t->stats.staged++;
-	t->stats.bytes += res->bytes;
-	if (s.d.exists && s.d.st.st_nlink > 1) {
-		res->other_links = s.d.st.st_nlink - 1;
-		t->stats.other_links++;
-	}
-	ret = 0;
-out:
+	if (hs_dest_open(dst, o->flags & ~HS_MKDIRS, &s.d, res) == 0 &&
+	    stage(t, &s, o, res) == 0)
+		ret = 0;
 	serrno = errno;
 	if (s.meta.xattr_fd != -1)
 		(void)hs_close(s.meta.xattr_fd);
@@ -500,6 +709,140 @@ out:
 	hs_dest_close(&s.d);
 	errno = serrno;
 	return ret;
+}
+
+int
+hs_txn_dest_open(struct hs_txn *t, const char *dir, struct hs_txn_dest *td,
+    struct hs_result *res)
+{
+	td->dirfd = -1;
+	td->dir = NULL;
+	td->made_known = 0;
+	if (t->opts.flags & HS_DRY_RUN)
+		return 0; /* hs_txn_add_at() takes the path way */
+	if ((td->dirfd = hs_openat(AT_FDCWD, dir, O_RDONLY | O_DIRECTORY, 0)) ==
+	    -1)
+		return hs_fail(res, "cannot open directory", dir);
+	(void)strlcpy(res->target, dir, sizeof(res->target));
+	if ((td->dir = dir_of(t, td->dirfd, &td->dev, res)) == NULL) {
+		hs_txn_dest_close(td);
+		return -1;
+	}
+	return 0;
+}
+
+void
+hs_txn_dest_close(struct hs_txn_dest *td)
+{
+	int serrno = errno;
+
+	if (td->dirfd != -1)
+		(void)hs_close(td->dirfd);
+	td->dirfd = -1;
+	td->dir = NULL;
+	errno = serrno;
+}
+
+/* Stage in as name in td, with options o (see hs_txn_add_at). */
+static int
+add_at(struct hs_txn *t, int in, const struct stat *sst, const char *src,
+    struct hs_txn_dest *td, const char *name, const char *dst,
+    const struct hs_install_opts *o, struct hs_result *res)
+{
+	struct stage s = { .in = in,
+		.src = src,
+		.sst = *sst,
+		.d = { .dirfd = -1 } };
+	int ret = -1, serrno;
+
+	memset(res, 0, sizeof(*res));
+	s.meta.xattr_fd = -1;
+	if (td->dirfd == -1 || strlen(name) > NAME_MAX || *name == '\0' ||
+	    strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return 1;
+	(void)strlcpy(res->target, dst, sizeof(res->target));
+	if (hs_sys.fstatat(td->dirfd, name, &s.d.st, AT_SYMLINK_NOFOLLOW) ==
+	    0) {
+		if (S_ISLNK(s.d.st.st_mode))
+			return 1; /* to be followed: the path way */
+		if (S_ISDIR(s.d.st.st_mode)) {
+			errno = EISDIR;
+			return hs_fail(res, "cannot replace", dst);
+		}
+		s.d.exists = 1;
+	} else if (errno != ENOENT)
+		return hs_fail(res, "cannot stat", dst);
+	s.d.dirfd = td->dirfd;
+	(void)strlcpy(s.d.name, name, sizeof(s.d.name));
+	s.dir = td->dir;
+	s.dev = td->dev;
+	s.made = td;
+	if (stage(t, &s, o, res) == 0)
+		ret = 0;
+	serrno = errno;
+	if (s.meta.xattr_fd != -1)
+		(void)hs_close(s.meta.xattr_fd);
+	errno = serrno;
+	return ret;
+}
+
+int
+hs_txn_add_at(struct hs_txn *t, int in, const struct stat *sst, const char *src,
+    struct hs_txn_dest *td, const char *name, const char *dst,
+    struct hs_result *res)
+{
+	return add_at(t, in, sst, src, td, name, dst, &t->opts, res);
+}
+
+/*
+ * hs_txn_add() of a destination in the same directory as the one
+ * before (a manifest lists a directory's files together): that
+ * directory stays open and named (t->last), as tree.c keeps its
+ * directories.  1: take the path way (a new directory that cannot be
+ * opened, a symbolic link, -D, a dry run), which says what is wrong.
+ */
+static int
+add_cached(struct hs_txn *t, const char *src, const char *dst,
+    const struct hs_install_opts *o, struct hs_result *res)
+{
+	const char *slash = strrchr(dst, '/');
+	struct stat sst;
+	size_t dl;
+	int in, r;
+
+	if (slash == NULL || slash == dst ||
+	    (o->flags & (HS_MKDIRS | HS_DRY_RUN)) ||
+	    (size_t)(slash - dst) >= sizeof(t->lastdir))
+		return 1;
+	dl = (size_t)(slash - dst);
+	if (t->last.dirfd == -1 || strlen(t->lastdir) != dl ||
+	    memcmp(t->lastdir, dst, dl) != 0) {
+		hs_txn_dest_close(&t->last);
+		memcpy(t->lastdir, dst, dl);
+		t->lastdir[dl] = '\0';
+		if (hs_txn_dest_open(t, t->lastdir, &t->last, res) == -1) {
+			t->lastdir[0] = '\0';
+			return 1;
+		}
+	}
+	if ((in = hs_open_source(src, &sst, res)) == -1)
+		return -1;
+	r = add_at(t, in, &sst, src, &t->last, slash + 1, dst, o, res);
+	(void)hs_close(in);
+	return r;
+}
+
+void
+hs_txn_note_replaced(struct hs_txn *t)
+{
+	t->note = 1;
+}
+
+const struct hs_fileid *
+hs_txn_replaced(const struct hs_txn *t, size_t *n)
+{
+	*n = t->nreplaced;
+	return t->replaced;
 }
 
 /* Is dst already a symbolic link to target? */
@@ -540,7 +883,7 @@ hs_txn_add_symlink(struct hs_txn *t, const char *target, const char *dst,
 	if (journal(t, res) == -1)
 		goto out;
 	l.dirfd = d.dirfd;
-	if ((dir = dir_of(t, d.dirfd, res)) == NULL)
+	if ((dir = dir_of(t, d.dirfd, NULL, res)) == NULL)
 		goto out;
 	if (stage_once(t, dir, d.name, res) == -1)
 		goto out;
@@ -581,7 +924,8 @@ hs_txn_mkdir(struct hs_txn *t, const char *path, mode_t mode,
 	}
 	(void)strlcpy(base, d.name, sizeof(base));
 	/* The parent's new entry must be durable too: it joins the barrier. */
-	if (journal(t, res) == -1 || (parent = dir_of(t, d.dirfd, res)) == NULL)
+	if (journal(t, res) == -1 ||
+	    (parent = dir_of(t, d.dirfd, NULL, res)) == NULL)
 		goto out;
 	if (snprintf(rel, sizeof(rel), "%s%s%s",
 		strcmp(parent, ".") == 0 ? "" : parent,
@@ -725,6 +1069,10 @@ hs_txn_free(struct hs_txn *t)
 	for (i = 0; i < t->nstaged; i++)
 		free(t->staged[i].name);
 	free(t->staged);
+	hs_txn_dest_close(&t->last);
+	free(t->index);
+	free(t->replaced);
+	free(t->mapdevs);
 	if (t->rootfd != -1)
 		(void)hs_close(t->rootfd); /* and the lock with it */
 	free(t);

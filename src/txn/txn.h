@@ -19,6 +19,31 @@
 
 #include "hotswap.h"
 
+/*
+ * txn.c: the way tree.c stages, by descriptors.  A destination
+ * directory is opened and named in the journal once (hs_txn_dest_open,
+ * by path as hs_dest_open() would); each file is then staged from the
+ * source descriptor the walk holds (in, with its fstat sst) as name in
+ * that directory.  1 means "take the path way" (hs_txn_add): a dry run,
+ * or a destination that is a symbolic link to be followed.
+ */
+struct hs_txn_dest {
+	int dirfd;	 /* or -1 */
+	const char *dir; /* its name in the journal */
+	dev_t dev;
+	int made_known; /* a temporary made here was owned by: */
+	uid_t made_uid;
+	gid_t made_gid;
+};
+struct stat;
+struct hs_txn;
+int hs_txn_dest_open(struct hs_txn *, const char *dir, struct hs_txn_dest *,
+    struct hs_result *);
+void hs_txn_dest_close(struct hs_txn_dest *);
+int hs_txn_add_at(struct hs_txn *, int in, const struct stat *sst,
+    const char *src, struct hs_txn_dest *, const char *name, const char *dst,
+    struct hs_result *);
+
 /* journal.c: a transaction's journal in its root directory, its format. */
 #define HS_JOURNAL	  ".hotswap-journal"
 #define HS_JOURNAL_HEADER "hotswap-journal 2\n"

@@ -16,12 +16,18 @@
 # "Power-cut testing"): drop loses all that no fsync covered; prefix may
 # also keep any prefix of it, in order.
 #
+# Then, as root with loop devices and mkfs.ext4, the same through the
+# block-level power cut under a real ext4 (build/powercut/blockcut, modes
+# drop, prefix and subset; README, "At block level").
+#
 # Environment: HOTSWAP (default ./hotswap), POWERCUT (default
-# build/powercut/powercut), SIZE (307200).
+# build/powercut/powercut), BLOCKCUT (build/powercut/blockcut), SIZE
+# (307200).
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 HOTSWAP=${HOTSWAP:-$top/hotswap}
 POWERCUT=${POWERCUT:-$top/build/powercut/powercut}
+BLOCKCUT=${BLOCKCUT:-$top/build/powercut/blockcut}
 CHECK=$top/tests/powercut/check.sh
 SIZE=${SIZE:-307200}
 
@@ -35,14 +41,15 @@ head -c "$SIZE" /dev/urandom >"$W/seed/dest"
 head -c "$((SIZE + 4096))" /dev/urandom >"$W/src/new"
 chmod 644 "$W/seed/dest" "$W/src/new"
 
-# tally NAME MODE CMD...: one row of the table.
+# tally NAME MODE CMD...: one row of the table, through $HARNESS.
+HARNESS=$POWERCUT
 tally() {
 	local name=$1 mode=$2 out
 	shift 2
 	rm -rf "$W/ref"
 	cp -a "$W/seed" "$W/ref"
 	(cd "$W/ref" && "$@") >/dev/null 2>&1
-	out=$("$POWERCUT" -v --mode "$mode" --seed "$W/seed" \
+	out=$("$HARNESS" -v --mode "$mode" --seed "$W/seed" \
 	    --check "$CHECK $W/seed $W/ref dest" -- "$@" 2>/dev/null) || true
 	awk -v name="$name" -v mode="$mode" '
 	/^cut [0-9]+\// { cuts++; lossy = 0; final = /the command has exited/ }
@@ -63,16 +70,33 @@ tally() {
 }
 
 S=$W/src/new
+# table MODE...: every tool through $HARNESS in each MODE.
+table() {
+	local mode
+	echo "| tool | mode | cut points | states | missing | empty | torn | old | new | cuts with a loss | new after it returned |"
+	echo "|---|---|---|---|---|---|---|---|---|---|---|"
+	for mode in "$@"; do
+		tally cp "$mode" cp "$S" dest
+		tally "GNU install" "$mode" install -m 644 "$S" dest
+		tally "cp tmp && mv tmp" "$mode" sh -c "cp '$S' dest.tmp && mv dest.tmp dest"
+		tally rsync "$mode" rsync "$S" dest
+		tally "rsync --fsync" "$mode" rsync --fsync "$S" dest
+		tally "hotswap --no-sync" "$mode" "$HOTSWAP" install --no-sync "$S" dest
+		tally "hotswap install" "$mode" "$HOTSWAP" install "$S" dest
+	done
+}
+
 echo "powercut: a file of $SIZE bytes replaced by one of $((SIZE + 4096)); Linux $(uname -r)"
 echo
-echo "| tool | mode | cut points | states | missing | empty | torn | old | new | cuts with a loss | new after it returned |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|"
-for mode in drop prefix; do
-	tally cp "$mode" cp "$S" dest
-	tally "GNU install" "$mode" install -m 644 "$S" dest
-	tally "cp tmp && mv tmp" "$mode" sh -c "cp '$S' dest.tmp && mv dest.tmp dest"
-	tally rsync "$mode" rsync "$S" dest
-	tally "rsync --fsync" "$mode" rsync --fsync "$S" dest
-	tally "hotswap --no-sync" "$mode" "$HOTSWAP" install --no-sync "$S" dest
-	tally "hotswap install" "$mode" "$HOTSWAP" install "$S" dest
-done
+table drop prefix
+if [ "$(id -u)" -ne 0 ] || [ ! -c /dev/loop-control ] ||
+    ! command -v mkfs.ext4 >/dev/null || [ ! -x "$BLOCKCUT" ]; then
+	echo
+	echo "blockcut: skipped (needs root, loop devices, mkfs.ext4 and $BLOCKCUT)"
+	exit 0
+fi
+echo
+echo "blockcut: the same, at block level under ext4 ($(mkfs.ext4 -V 2>&1 | head -1))"
+echo
+HARNESS=$BLOCKCUT
+table drop prefix subset

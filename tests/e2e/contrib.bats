@@ -23,22 +23,49 @@ start_stale_victim() {
 	"$HOTSWAP" install -q "$HS_HELPERS/libvictim_v2.so" lib.so
 }
 
-@test "apt snippet parses with apt-config and names the hook" {
-	command -v apt-config >/dev/null || skip "apt-config is not installed"
-	run apt-config dump -c "$HS_TOP/contrib/apt/80hotswap"
-	[ "$status" -eq 0 ]
-	[[ "$output" == *'DPkg::Post-Invoke:: "/usr/share/hotswap/stale-hook || true";'* ]]
+# The commands of the apt snippet, by apt-config (which adds the
+# machine's own configuration: only those calling the hook), in the
+# order apt runs them: "KEY<TAB>CMD".
+apt_commands() {
+	local k
+	apt-config dump -c "$HS_TOP/contrib/apt/80hotswap" |
+	    sed -n 's/^\(DPkg::[A-Za-z-]*\):: "\(.*stale-hook.*\)";$/\1\t\2/p' |
+	    while IFS= read -r k; do
+		case $k in
+		DPkg::Pre-Invoke*) echo "1 $k" ;;
+		DPkg::Pre-Install-Pkgs*) echo "2 $k" ;;
+		*) echo "3 $k" ;;
+		esac
+	    done | sort -n | cut -d' ' -f2-
 }
 
-@test "apt hook command exits 0 when the hook is not installed at all" {
+@test "apt snippet parses with apt-config: three steps, each calling the hook" {
 	command -v apt-config >/dev/null || skip "apt-config is not installed"
-	cmd=$(apt-config dump -c "$HS_TOP/contrib/apt/80hotswap" |
-	    sed -n 's/^DPkg::Post-Invoke:: "\(.*\)";$/\1/p')
-	[ -n "$cmd" ]
+	run apt_commands
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 3 ] || fail "not three commands: $output"
+	[[ ${lines[0]} == DPkg::Pre-Invoke*"stale-hook apt-begin;"* ]]
+	[[ ${lines[1]} == DPkg::Pre-Install-Pkgs*"stale-hook apt-unpack;"* ]]
+	[[ ${lines[2]} == DPkg::Post-Invoke*"stale-hook apt-end;"* ]]
+}
+
+@test "apt hook commands exit 0 and read their input when the hook is not installed" {
+	command -v apt-config >/dev/null || skip "apt-config is not installed"
 	[ ! -e /usr/share/hotswap/stale-hook ] ||
 		skip "a hook is installed on this machine"
-	run sh -c "$cmd"
-	[ "$status" -eq 0 ]
+	local key cmd
+	while IFS=$'\t' read -r key cmd; do
+		# What apt writes to Pre-Install-Pkgs: the .deb files.  If
+		# the command left it unread, the writer would get EPIPE.
+		if [ "$key" = DPkg::Pre-Install-Pkgs ]; then
+			run bash -c 'set -o pipefail; seq 100000 | sh -c "$1"' \
+			    sh "$cmd"
+		else
+			run sh -c "$cmd" </dev/null
+		fi
+		[ "$status" -eq 0 ] || fail "$key: status $status: $output"
+		[ -z "$output" ] || fail "$key: $output"
+	done < <(apt_commands)
 }
 
 @test "hook: lists a process that runs a deleted library, exits 0" {
@@ -73,6 +100,95 @@ start_stale_victim() {
 	start_stale_victim
 	run as_nobody env HOTSWAP="$HOTSWAP" "$HOOK"
 	[ "$status" -eq 0 ]
+}
+
+# A stand-in hotswap that logs its arguments to $W/log and finds
+# something stale.
+standin_hotswap() {
+	printf '#!/bin/sh\necho "$*" >>"%s/log"\necho "1 root victim"\nexit 0\n' \
+	    "$W" >standin
+	chmod 755 standin
+}
+
+@test "hook: HOTSWAP_SUSPEND skips it with one line" {
+	standin_hotswap
+	run env HOTSWAP="$W/standin" HOTSWAP_SUSPEND=1 "$HOOK"
+	[ "$status" -eq 0 ]
+	[ "$output" = "hotswap: HOTSWAP_SUSPEND is set: not checking for stale processes" ]
+	[ ! -e log ]
+	run env HOTSWAP="$W/standin" HOTSWAP_SUSPEND= "$HOOK"
+	[[ $output == *"1 root victim"* ]]
+}
+
+@test "hook.conf: mode = off from root is obeyed; without systemd restart lists" {
+	standin_hotswap
+	mkdir etc
+	echo "mode = off" >etc/hook.conf
+	run env HOTSWAP="$W/standin" HOTSWAP_HOOK_CONF="$W/etc/hook.conf" "$HOOK"
+	[ "$status" -eq 0 ]
+	[ -z "$output" ] && [ ! -e log ] || fail "mode = off ran: $output"
+	[ ! -d /run/systemd/system ] || skip "systemd runs here"
+	printf '# restarts\nmode=restart   # please\ntimeout = 30\n' \
+	    >etc/hook.conf
+	run env HOTSWAP="$W/standin" HOTSWAP_HOOK_CONF="$W/etc/hook.conf" "$HOOK"
+	[ "$status" -eq 0 ]
+	[[ ${lines[0]} == "hotswap: no systemd: listing, not restarting" ]]
+	[ "$(cat log)" = stale ]
+}
+
+@test "hook.conf: a bad line is one line naming the file and the line, the rest holds" {
+	standin_hotswap
+	mkdir etc
+	printf 'mode = off\ncolour = $(reboot)\e[31m\ntimeout = 0x10\n' \
+	    >etc/hook.conf
+	run env HOTSWAP="$W/standin" HOTSWAP_HOOK_CONF="$W/etc/hook.conf" "$HOOK"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "hotswap: '$W/etc/hook.conf' line 2: unknown key 'colour', ignored" ]
+	[ "${lines[1]}" = "hotswap: '$W/etc/hook.conf' line 3: timeout '0x10' is not a number of seconds, ignored" ]
+	[ "${#lines[@]}" -eq 2 ] && [ ! -e log ]
+}
+
+# The attack: nobody controls the configuration (its file, a symbolic
+# link, or its directory) and says "mode = off" to hide what is stale.
+# The hook, run as root, ignores it, says so, and lists.
+@test "hook.conf that nobody controls is ignored: owner, symlink, directory, mode" {
+	standin_hotswap
+	local why
+	mkdir -m 1777 evil
+	as_nobody sh -c 'echo "mode = off" >evil/hook.conf'
+	for why in nobody symlink directory writable; do
+		rm -f log
+		case $why in
+		symlink)
+			echo "mode = off" >off.conf
+			rm -f evil/hook.conf
+			as_nobody ln -s "$W/off.conf" evil/hook.conf ;;
+		directory)
+			rm -f evil/hook.conf
+			echo "mode = off" >evil/hook.conf
+			chown nobody evil ;;
+		writable)
+			mkdir -p good
+			echo "mode = off" >good/hook.conf
+			chmod 664 good/hook.conf ;;
+		esac
+		local conf=$W/evil/hook.conf
+		[ "$why" != writable ] || conf=$W/good/hook.conf
+		run env HOTSWAP="$W/standin" HOTSWAP_HOOK_CONF="$conf" "$HOOK"
+		[ "$status" -eq 0 ]
+		case $why in
+		nobody)	[ "${lines[0]}" = "hotswap: ignoring '$conf': it is not owned by root" ] ;;
+		symlink) [ "${lines[0]}" = "hotswap: ignoring '$conf': it is a symbolic link" ] ;;
+		directory) [ "${lines[0]}" = "hotswap: ignoring '$conf': its directory '$W/evil' is not owned by root" ] ;;
+		writable) [ "${lines[0]}" = "hotswap: ignoring '$conf': it is writable by group or others" ] ;;
+		esac || fail "$why: $output"
+		[ "$(cat log)" = stale ] || fail "$why: did not list: $output"
+	done
+	# The control: the same file, root's, in root's directory, holds.
+	chmod 644 good/hook.conf
+	rm -f log
+	run env HOTSWAP="$W/standin" HOTSWAP_HOOK_CONF="$W/good/hook.conf" "$HOOK"
+	[ -z "$output" ] && [ ! -e log ] || fail "root's mode = off: $output"
 }
 
 @test "pacman hook: the sections and keys alpm-hooks(5) defines, an Exec that exists" {

@@ -989,3 +989,65 @@ two_trees() {
 	[ "$status" -eq 0 ]
 	[ -z "$stderr" ]
 }
+
+# calls_by_name FILE: "NAME COUNT" for each system call of strace -c's
+# table in FILE.
+calls_by_name() {
+	awk '$1 ~ /^[0-9.]+$/ && $NF != "total" { print $NF, $4 }' "$1" |
+		LC_ALL=C sort
+}
+
+# per_file_calls N1 N2: the system calls of install -r per file, as the
+# difference between a tree of 4 directories of N2 files each and one of
+# N1 (so that what is paid once per run or per directory cancels out),
+# by strace -f -c; DEST exists, same filesystem, no -b.  "NAME RATE" a
+# line, and "total RATE".  The release build: ASan's own mmap and
+# friends are not ours.  -q: the hint's scan of every process is paid
+# once a run, but what it reads depends on the processes running, and
+# would make the difference noise.
+per_file_calls() {
+	local n d
+	for n in "$1" "$2"; do
+		rm -rf "src$n" "dst$n"
+		for d in 0 1 2 3; do
+			mkdir -p "src$n/d$d"
+			(cd "src$n/d$d" &&
+			    head -c $((n * 10240)) /dev/urandom |
+			    split -b 10240 -a 4 - f) || return 1
+		done
+		cp -r "src$n" "dst$n"
+		strace -f -qq -c -o "calls$n" "$HS_TOP/hotswap" install -r -q \
+		    "src$n" "dst$n" || return 1
+		cmp <(tree_sums "src$n") <(tree_sums "dst$n") >/dev/null ||
+			{ echo "install -r did not install" >&2; return 1; }
+		calls_by_name "calls$n" >"names$n"
+	done
+	LC_ALL=C join -a 1 -a 2 -e 0 -o 0,1.2,2.2 "names$1" "names$2" |
+		awk -v f=$((4 * ($2 - $1))) \
+		    '{ d = ($3 - $2) / f; t += d; if (d != 0) print $1, d }
+		     END { print "total", t }'
+}
+
+@test "install -r: at most 17.2 system calls per file on the common path, counted by strace" {
+	command -v strace >/dev/null || skip "no strace (Debian strace, make deps-check)"
+	[ -x "$HS_TOP/hotswap" ] || skip "no release build $HS_TOP/hotswap: run make"
+	per_file_calls 10 40 >rates
+	sed "s/^/# /" rates >&3
+	total=$(awk '$1 == "total" { print $2 }' rates)
+	# The harness counts a file's real work: at least its open, copy,
+	# chmod, link and rename (a count of nothing would pass the limit).
+	awk -v t="$total" 'BEGIN { exit !(t >= 5) }'
+	for c in openat copy_file_range fchmod linkat renameat; do
+		grep -q "^$c " rates || fail "no $c counted per file"
+	done
+	# What must not be paid per file: a mapping, a FICLONE retried after
+	# EOPNOTSUPP, SEEK_DATA on a file with no room for holes, a random
+	# number per name.
+	for c in mmap lseek ioctl ftruncate flistxattr; do
+		awk -v c=$c '$1 == c { exit !($2 < 0.05) }' rates ||
+			fail "$c is paid per file"
+	done
+	awk '$1 == "getrandom" { exit !($2 <= 0.1) }' rates
+	awk -v t="$total" 'BEGIN { exit !(t <= 17.2) }' ||
+		fail "$total system calls per file (more than 17.2)"
+}
