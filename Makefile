@@ -236,8 +236,8 @@ clean:
 # --- scanner: fuzzing (clang + libFuzzer) and test prerequisites ---------
 #
 #   make fuzz        build/fuzz/fuzz_maps, fuzz_manifest, fuzz_btf,
-#                    fuzz_journal
-#   make fuzz-run    15 (maps), 12 (manifest), 8 (btf), 10 (journal)
+#                    fuzz_journal, fuzz_proc
+#   make fuzz-run    15 (maps), 12 (manifest), 8 (btf), 10 (journal), 5 (proc)
 #                    seconds over the seeds in tests/fuzz/corpus_*;
 #                    what it finds goes to build/fuzz/corpus_maps, so the
 #                    seeds in the tree stay as they are
@@ -251,7 +251,7 @@ FUZZ_FLAGS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 .PHONY: fuzz-run fuzz-check
 
 fuzz: $(FUZZ)/fuzz_maps $(FUZZ)/fuzz_manifest $(FUZZ)/fuzz_btf \
-	$(FUZZ)/fuzz_journal
+	$(FUZZ)/fuzz_journal $(FUZZ)/fuzz_proc
 
 $(FUZZ)/fuzz_btf: tests/fuzz/fuzz_btf.c src/kern/btf.c src/kern/btf.h \
 	| deps-fuzz
@@ -272,6 +272,13 @@ $(FUZZ)/fuzz_maps: tests/fuzz/fuzz_maps.c src/kern/maps.c src/kern/maps.h \
 	    -o $@ tests/fuzz/fuzz_maps.c src/kern/maps.c
 
 # The journal parser lives with its writer; the target stubs the seam.
+$(FUZZ)/fuzz_proc: tests/fuzz/fuzz_proc.c src/scan/class.c src/scan/cmdline.c \
+	src/scan/kversion.c src/scan/scan.h include/hotswap.h | deps-fuzz
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(ALL_CPPFLAGS) -std=gnu11 $(WARN) $(WERROR) $(FUZZ_FLAGS) \
+	    -o $@ tests/fuzz/fuzz_proc.c src/scan/class.c src/scan/cmdline.c \
+	    src/scan/kversion.c
+
 $(FUZZ)/fuzz_journal: tests/fuzz/fuzz_journal.c src/txn/journal.c \
 	src/txn/txn.h src/sys/sys.h | deps-fuzz
 	@mkdir -p $(@D)
@@ -279,9 +286,9 @@ $(FUZZ)/fuzz_journal: tests/fuzz/fuzz_journal.c src/txn/journal.c \
 	    -o $@ tests/fuzz/fuzz_journal.c src/txn/journal.c -lbsd
 
 fuzz-run: $(FUZZ)/fuzz_maps $(FUZZ)/fuzz_manifest $(FUZZ)/fuzz_btf \
-	$(FUZZ)/fuzz_journal
+	$(FUZZ)/fuzz_journal $(FUZZ)/fuzz_proc
 	@mkdir -p $(FUZZ)/corpus_maps $(FUZZ)/corpus_manifest \
-	    $(FUZZ)/corpus_btf $(FUZZ)/corpus_journal
+	    $(FUZZ)/corpus_btf $(FUZZ)/corpus_journal $(FUZZ)/corpus_proc
 	$(FUZZ)/fuzz_maps -max_total_time=15 $(FUZZ)/corpus_maps \
 	    tests/fuzz/corpus_maps
 	$(FUZZ)/fuzz_manifest -max_total_time=12 $(FUZZ)/corpus_manifest \
@@ -290,6 +297,8 @@ fuzz-run: $(FUZZ)/fuzz_maps $(FUZZ)/fuzz_manifest $(FUZZ)/fuzz_btf \
 	    tests/fuzz/corpus_btf
 	$(FUZZ)/fuzz_journal -max_total_time=10 $(FUZZ)/corpus_journal \
 	    tests/fuzz/corpus_journal
+	$(FUZZ)/fuzz_proc -max_total_time=5 $(FUZZ)/corpus_proc \
+	    tests/fuzz/corpus_proc
 
 fuzz-check:
 	@if command -v $(FUZZ_CC) >/dev/null 2>&1; then \
@@ -303,6 +312,8 @@ $(SAN)/test_maps: src/kern/maps.h
 $(SAN)/test_scan: src/kern/maps.h src/kern/procmap.h src/scan/scan.h \
 	src/sys/sys.h src/kern/bpfwho.h src/kern/bpfrec.h src/kern/pmaps.h \
 	src/kern/procwalk.h tests/testutil_scan.h
+$(SAN)/test_class: src/scan/scan.h include/hotswap.h
+$(SAN)/test_kernel: src/scan/scan.h include/hotswap.h tests/testutil_scan.h
 $(SAN)/test_btf: src/kern/btf.h src/kern/bpfwho.h src/sys/sys.h
 $(SAN)/test_kern: src/kern/procwalk.h src/kern/pmaps.h src/kern/bpfrec.h \
 	src/kern/bpfwho.h src/kern/maps.h src/sys/sys.h include/hotswap.h
@@ -439,6 +450,22 @@ deps-bench:
 bench: deps-bench
 	$(MAKE) all $(HLP)/who_mapper $(HLP)/libvictim_v1.so
 	tests/bench/bench_who.sh -n $(BENCH_PROCS) -r $(BENCH_RUNS) $(BENCH_FLAGS)
+
+# --- stale with classes and descriptors, against needrestart and -------
+# --- checkrestart (never pass/fail) --------------------------------------
+#
+#   make bench-stale  tests/bench/bench_stale.sh: BENCH_PROCS helpers run
+#                     a replaced library; times hotswap stale (all
+#                     checks, batch, maps only), needrestart -b and
+#                     checkrestart, and says what each found
+
+.PHONY: bench-stale
+bench: bench-stale
+
+bench-stale: deps-bench
+	$(MAKE) all $(HLP)/who_mapper $(HLP)/libvictim_v1.so \
+	    $(HLP)/libvictim_v2.so
+	tests/bench/bench_stale.sh -n $(BENCH_PROCS)
 
 # --- many files as one transaction, against cp, install, rsync ----------
 #

@@ -29,7 +29,7 @@ bench_base="psmisc lsof rsync xfsprogs btrfs-progs"
 # (the tree deploy's benchmark)
 bench_tree="time strace"
 # (the restart layer's benchmark)
-bench_stale=""
+bench_stale="needrestart debian-goodies"
 build="$build $build_tree"
 case "${1:-}" in
 build)	pkgs="$build" ;;

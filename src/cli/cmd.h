@@ -87,6 +87,24 @@ void hint_print(const struct hs_fileid *, size_t, int quiet);
 /* interp.c: 1 if path loads a preload library, 0 not, -1 cannot tell. */
 int elf_dynamic(const char *path, int depth, char *culprit);
 
+/* stale_fmt.c: stale's batch, Nagios and OpenMetrics formats. */
+struct tally {
+	unsigned long procs;
+	unsigned long cls[HS_CLASS_PID1 + 1]; /* processes per class */
+	char **svc, **cont, **sess;	      /* escaped names, each once */
+	size_t nsvc, ncont, nsess;
+};
+void tally_add(struct tally *, const struct hs_proc *);
+void tally_free(struct tally *);
+const char *kernel_word(int status);
+void print_kernel_human(const struct hs_kernel *);
+void json_kernel(FILE *, const struct hs_kernel *);
+void print_batch(struct tally *, const struct hs_kernel *);
+int print_nagios(struct tally *, const struct hs_kernel *,
+    const struct hs_scan_stats *, int failed);
+void print_openmetrics(const struct tally *, const struct hs_kernel *,
+    const struct hs_scan_stats *);
+
 /* cmd_scan.c: shared by who and stale. */
 struct hs_proc;
 struct hs_scan_stats;

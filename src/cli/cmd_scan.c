@@ -37,6 +37,8 @@ scan_flags_from_env(void)
 			flags |= HS_SCAN_SERIAL;
 		else if (len == 4 && strncmp(w, "proc", 4) == 0)
 			flags |= HS_SCAN_PROC;
+		else if (len == 4 && strncmp(w, "maps", 4) == 0)
+			flags |= HS_SCAN_MAPS_ONLY;
 	}
 	return flags;
 }
@@ -112,6 +114,8 @@ static const struct {
 	{ HS_MAP_WRSHARED,	"wrshared",	"writable shared" },
 	{ HS_MAP_WRPRIVATE,	"wrprivate",	"writable private" },
 	{ HS_MAP_NOACCESS,	"noaccess",	"no access" },
+	{ HS_MAP_FD,		"fd",		"open descriptor" },
+	{ HS_MAP_SCRIPT,	"script",	"interpreter's script" },
 };
 /* clang-format on */
 

@@ -6,6 +6,7 @@
 #include <sys/sysmacros.h>
 #include <bsd/stdlib.h>
 #include <err.h>
+#include <errno.h>
 #include <getopt.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -19,9 +20,21 @@ enum {
 	OPT_JSON = 256,
 	OPT_UNIT,
 	OPT_VERSION,
+	OPT_FORMAT,
+};
+
+enum format { FMT_HUMAN, FMT_JSON, FMT_BATCH, FMT_NAGIOS, FMT_OPENMETRICS };
+
+static const char *const format_names[] = {
+	[FMT_HUMAN] = "human",
+	[FMT_JSON] = "json",
+	[FMT_BATCH] = "batch",
+	[FMT_NAGIOS] = "nagios",
+	[FMT_OPENMETRICS] = "openmetrics",
 };
 
 static const struct option stale_longopts[] = {
+	{ "format", required_argument, NULL, OPT_FORMAT },
 	{ "help", no_argument, NULL, 'h' },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "pid", required_argument, NULL, 'p' },
@@ -31,7 +44,7 @@ static const struct option stale_longopts[] = {
 };
 
 struct stale_args {
-	int json;
+	int format; /* enum format */
 	int unit;
 	pid_t *pids;
 	size_t npids;
@@ -180,13 +193,29 @@ print_dropped(const struct hs_proc *p)
 		    p->dropped, p->dropped == 1 ? "" : "s");
 }
 
+/* The descriptor numbers of file k, after its kinds: " 3, 7". */
+static void
+print_fds(const struct hs_mapping *m, const struct files *f, size_t k)
+{
+	const char *sep = " ";
+	size_t j;
+
+	for (j = f->first[k]; j != SIZE_MAX; j = f->next[j])
+		if (m[j].kind & HS_MAP_FD) {
+			printf("%s%llu", sep, (unsigned long long)m[j].offset);
+			sep = ", ";
+		}
+}
+
 static void
 print_human(const struct hs_proc *p, const struct hs_mapping *m, size_t n)
 {
 	struct files f;
 	size_t i;
 
-	printf("%d %s %s", (int)p->pid, user_label(p->uid), vis_path(p->comm));
+	/* The class before the command name, which the process chooses. */
+	printf("%d %s %s %s", (int)p->pid, user_label(p->uid),
+	    hs_class_name(p->cls), vis_path(p->comm));
 	if (p->unit[0] != '\0')
 		printf(" unit %s", vis_path(p->unit));
 	if (p->other_mntns == 1)
@@ -198,6 +227,7 @@ print_human(const struct hs_proc *p, const struct hs_mapping *m, size_t n)
 		    vis_path(m[f.first[i]].path));
 		print_kinds(stdout,
 		    f.kind[i] & ~(HS_MAP_DELETED | HS_MAP_REPLACED));
+		print_fds(m, &f, i);
 		puts(")");
 	}
 	files_free(&f);
@@ -219,11 +249,18 @@ print_json_file(const struct hs_mapping *m, const struct files *f, size_t k)
 	json_kinds(stdout, f->kind[k] & ~(HS_MAP_DELETED | HS_MAP_REPLACED));
 	fputs(",\"maps\":[", stdout);
 	for (j = f->first[k]; j != SIZE_MAX; j = f->next[j])
-		printf("%s{\"start\":\"%#llx\",\"end\":\"%#llx\","
-		       "\"offset\":%llu}",
-		    sep++ ? "," : "", (unsigned long long)m[j].start,
-		    (unsigned long long)m[j].end,
-		    (unsigned long long)m[j].offset);
+		if (!(m[j].kind & (HS_MAP_FD | HS_MAP_SCRIPT)))
+			printf("%s{\"start\":\"%#llx\",\"end\":\"%#llx\","
+			       "\"offset\":%llu}",
+			    sep++ ? "," : "", (unsigned long long)m[j].start,
+			    (unsigned long long)m[j].end,
+			    (unsigned long long)m[j].offset);
+	fputs("],\"fds\":[", stdout);
+	sep = 0;
+	for (j = f->first[k]; j != SIZE_MAX; j = f->next[j])
+		if (m[j].kind & HS_MAP_FD)
+			printf("%s%llu", sep++ ? "," : "",
+			    (unsigned long long)m[j].offset);
 	fputs("]}", stdout);
 }
 
@@ -236,7 +273,8 @@ print_json_proc(int firstproc, const struct hs_proc *p,
 
 	printf("%s{", firstproc ? "" : ",");
 	json_proc(stdout, p);
-	printf(",\"dropped\":%lu,\"files\":[", p->dropped);
+	printf(",\"class\":\"%s\",\"dropped\":%lu,\"files\":[",
+	    hs_class_name(p->cls), p->dropped);
 	files_group(&f, m, n);
 	for (i = 0; i < f.n; i++) {
 		if (i > 0)
@@ -269,47 +307,148 @@ print_unit(struct stale_args *a, const struct hs_proc *p, unsigned long *nounit)
 	puts(vis_path(p->unit));
 }
 
+/* One process, as the format asks. */
+static void
+report(struct stale_args *a, struct tally *t, unsigned long found,
+    const struct hs_proc *p, const struct hs_mapping *m, size_t n,
+    unsigned long *nounit)
+{
+	tally_add(t, p);
+	if (a->format == FMT_JSON)
+		print_json_proc(found == 0, p, m, n);
+	else if (a->unit)
+		print_unit(a, p, nounit);
+	else if (a->format == FMT_HUMAN)
+		print_human(p, m, n);
+}
+
+/*
+ * The kernel verdict, for a walk over the whole machine (not for -p):
+ * NULL when it was not asked or could not be made (said).  The boot
+ * directory is /boot, or $HOTSWAP_BOOT_DIR (for the tests).
+ */
+static const struct hs_kernel *
+kernel(struct stale_args *a, struct hs_kernel *k)
+{
+	const char *dir = getenv("HOTSWAP_BOOT_DIR");
+
+	if (a->npids > 0 || a->unit)
+		return NULL;
+	if (hs_kernel_check(dir != NULL && *dir != '\0' ? dir : NULL, k) ==
+	    -1) {
+		warn("cannot check the kernel");
+		return NULL;
+	}
+	return k;
+}
+
+/* After the processes: the summary the format asks for; the status. */
+static int
+finish(struct stale_args *a, struct tally *t, struct hs_scan *s,
+    unsigned int flags, int failed)
+{
+	const struct hs_scan_stats *st = hs_scan_stats(s);
+	struct hs_kernel kbuf;
+	const struct hs_kernel *k = kernel(a, &kbuf);
+	int reboot = k != NULL && k->status >= HS_KERNEL_ABI;
+
+	switch (a->format) {
+	case FMT_JSON:
+		printf("],\"unresolved\":%lu,\"kernel\":", st->unresolved);
+		if (k != NULL)
+			json_kernel(stdout, k);
+		else
+			fputs("null", stdout);
+		putchar(',');
+		json_stats(stdout, st, flags);
+		puts("}");
+		break;
+	case FMT_HUMAN:
+		if (k != NULL && !a->unit)
+			print_kernel_human(k);
+		break;
+	case FMT_BATCH: print_batch(t, k); break;
+	case FMT_NAGIOS: return print_nagios(t, k, st, failed);
+	case FMT_OPENMETRICS:
+		if (!failed)
+			print_openmetrics(t, k, st);
+		return failed ? HS_EXIT_USAGE : HS_EXIT_OK;
+	}
+	if (failed)
+		return HS_EXIT_USAGE;
+	return scan_status(st, t->procs + (reboot ? 1 : 0), 1);
+}
+
 static int
 stale_walk(struct stale_args *a)
 {
 	const struct hs_mapping *m;
 	const struct hs_proc *p;
 	struct hs_scan *s;
-	unsigned long found = 0, nounit = 0;
+	struct tally t;
+	unsigned long nounit = 0;
 	unsigned int flags = scan_flags_from_env() &
-	    (HS_SCAN_TEXT | HS_SCAN_SERIAL);
+	    (HS_SCAN_TEXT | HS_SCAN_SERIAL | HS_SCAN_MAPS_ONLY);
 	size_t n;
 	int r, status;
 
+	memset(&t, 0, sizeof(t));
 	if ((s = hs_scan_open(flags)) == NULL ||
-	    hs_scan_stale(s, a->pids, a->npids) == -1)
+	    hs_scan_stale(s, a->pids, a->npids) == -1) {
+		if (a->format == FMT_NAGIOS) {
+			printf("UNKN - cannot scan processes: %s\n",
+			    strerror(errno));
+			return 3;
+		}
 		err(HS_EXIT_USAGE, "cannot scan processes");
-	if (a->json)
-		fputs("{\"processes\":[", stdout);
-	while ((r = hs_scan_next(s, &p, &m, &n)) == 1) {
-		if (a->json)
-			print_json_proc(found == 0, p, m, n);
-		else if (a->unit)
-			print_unit(a, p, &nounit);
-		else
-			print_human(p, m, n);
-		found++;
 	}
+	if (a->format == FMT_JSON)
+		fputs("{\"processes\":[", stdout);
+	while ((r = hs_scan_next(s, &p, &m, &n)) == 1)
+		report(a, &t, t.procs, p, m, n, &nounit);
 	if (r == -1)
 		warn("cannot scan processes");
-	if (a->json) {
-		printf("],\"unresolved\":%lu,", hs_scan_stats(s)->unresolved);
-		json_stats(stdout, hs_scan_stats(s), flags);
-		puts("}");
-	}
+	status = finish(a, &t, s, flags, r == -1);
 	if (nounit > 0)
 		warnx("%lu stale process%s belong%s to no systemd unit", nounit,
 		    nounit == 1 ? "" : "es", nounit == 1 ? "s" : "");
-	status = scan_status(hs_scan_stats(s), found, 0);
+	if (a->format != FMT_NAGIOS && a->format != FMT_OPENMETRICS)
+		(void)scan_status(hs_scan_stats(s), 0, 0); /* the warnings */
+	tally_free(&t);
 	hs_scan_free(s);
 	if (fflush(stdout) == EOF || ferror(stdout))
 		err(HS_EXIT_USAGE, "cannot write the output");
-	return r == -1 ? HS_EXIT_USAGE : status;
+	return status;
+}
+
+static int
+parse_format(const char *arg)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(format_names) / sizeof(*format_names); i++)
+		if (strcmp(arg, format_names[i]) == 0)
+			return (int)i;
+	warnx("unknown format '%s': human, json, batch, nagios or "
+	      "openmetrics",
+	    vis_path(arg));
+	return -1;
+}
+
+/*
+ * A usage error: the usage text, and exit 2; in Nagios mode (asked
+ * before the error) the plugin guidelines' UNKNOWN, 3.
+ */
+static int
+stale_usage(struct stale_args *a)
+{
+	free(a->pids);
+	if (a->format == FMT_NAGIOS) {
+		puts("UNKN - usage error, see hotswap stale --help");
+		(void)usage(stderr);
+		return 3;
+	}
+	return usage(stderr);
 }
 
 int
@@ -328,19 +467,23 @@ cmd_stale(int argc, char **argv)
 		case 'p':
 			if (add_pids(&a, optarg) == 0)
 				break;
-			free(a.pids);
-			return usage(stderr);
-		case OPT_JSON: a.json = 1; break;
+			return stale_usage(&a);
+		case OPT_JSON: a.format = FMT_JSON; break;
+		case OPT_FORMAT:
+			if ((ch = parse_format(optarg)) == -1)
+				return stale_usage(&a);
+			a.format = ch;
+			break;
 		case OPT_UNIT: a.unit = 1; break;
 		case OPT_VERSION: return version();
-		default: free(a.pids); return usage(stderr);
+		default: return stale_usage(&a);
 		}
 	}
-	if (optind != argc || (a.json && a.unit)) {
-		if (a.json && a.unit)
-			warnx("--json and --unit cannot be used together");
-		free(a.pids);
-		return usage(stderr);
+	if (optind != argc || (a.format != FMT_HUMAN && a.unit)) {
+		if (a.format != FMT_HUMAN && a.unit)
+			warnx("--%s and --unit cannot be used together",
+			    a.format == FMT_JSON ? "json" : "format");
+		return stale_usage(&a);
 	}
 	status = stale_walk(&a);
 	for (i = 0; i < a.nunits; i++)

@@ -52,14 +52,14 @@ static const char synopsis_install[] =
     "       hotswap install --manifest file [-0bCDnPpqv] [--no-sync]\n"
     "                       [--no-wait] [-S suffix]\n";
 
-static const char synopsis_rest
-    [] = "       hotswap recover [-v] directory ...\n"
-	 "       hotswap rollback [-nPqv] [--no-sync] [-S suffix] dest ...\n"
-	 "       hotswap who [-qv] [--json] file ...\n"
-	 "       hotswap stale [--json | --unit] [-p pid] ...\n"
-	 "       hotswap guard [--refuse | --warn | --fix] [-q] -- "
-	 "command [arg ...]\n"
-	 "       hotswap --version\n";
+static const char synopsis_rest[] =
+    "       hotswap recover [-v] directory ...\n"
+    "       hotswap rollback [-nPqv] [--no-sync] [-S suffix] dest ...\n"
+    "       hotswap who [-qv] [--json] file ...\n"
+    "       hotswap stale [--json | --unit | --format format] [-p pid] ...\n"
+    "       hotswap guard [--refuse | --warn | --fix] [-q] -- "
+    "command [arg ...]\n"
+    "       hotswap --version\n";
 
 int
 usage_install(FILE *fp)
