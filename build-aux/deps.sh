@@ -20,7 +20,7 @@ check_install=""
 # (the restart layer: stale classes, restart, packaging)
 check_stale=""
 # (the restart layer's systemd)
-check_restart=""
+check_restart="systemd jq"
 # (the Debian package)
 check_deb=""
 bench_base="psmisc lsof rsync xfsprogs btrfs-progs"
