@@ -306,6 +306,7 @@ $(SAN)/test_maps: src/kern/maps.h
 $(SAN)/test_scan: src/kern/maps.h src/kern/procmap.h src/scan/scan.h \
 	src/sys/sys.h src/kern/bpfwho.h src/kern/bpfrec.h src/kern/pmaps.h \
 	src/kern/procwalk.h tests/testutil_scan.h
+$(SAN)/test_class: src/scan/scan.h include/hotswap.h
 $(SAN)/test_btf: src/kern/btf.h src/kern/bpfwho.h src/sys/sys.h
 $(SAN)/test_kern: src/kern/procwalk.h src/kern/pmaps.h src/kern/bpfrec.h \
 	src/kern/bpfwho.h src/kern/maps.h src/sys/sys.h include/hotswap.h

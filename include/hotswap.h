@@ -209,6 +209,16 @@ struct hs_fileid {
 #define HS_MAP_NOACCESS	 0x0020 /* mapped with no access (a reserved gap) */
 #define HS_MAP_DELETED	 0x0100 /* stale: the file was unlinked */
 #define HS_MAP_REPLACED	 0x0200 /* stale: its path names another file */
+/*
+ * stale: not a mapping.  HS_MAP_FD: a regular file held open read-only
+ * by descriptor (offset: its number; start, end 0; dev and ino as
+ * stat(2) shows them).  HS_MAP_SCRIPT: the script an interpreter runs,
+ * named on its command line, changed (REPLACED: dev and ino are the
+ * file now at the path) or DELETED (dev, ino 0) since the process
+ * started.  Unless HS_SCAN_MAPS_ONLY; see hs_scan_stale().
+ */
+#define HS_MAP_FD	 0x0400
+#define HS_MAP_SCRIPT	 0x0800
 
 /*
  * hs_scan_open() flags.  By default each maps file is read as text, and
@@ -219,14 +229,14 @@ struct hs_fileid {
  * for benchmarks and tests; stale always reads the text (it needs the
  * names).
  */
-#define HS_SCAN_TEXT   0x0001 /* never use PROCMAP_QUERY */
-#define HS_SCAN_IOCTL  0x0002 /* who: only PROCMAP_QUERY, if it works */
-#define HS_SCAN_BRIEF  0x0004 /* who: leave unit "" and other_mntns -1 */
+#define HS_SCAN_TEXT	  0x0001 /* never use PROCMAP_QUERY */
+#define HS_SCAN_IOCTL	  0x0002 /* who: only PROCMAP_QUERY, if it works */
+#define HS_SCAN_BRIEF	  0x0004 /* who: leave unit "" and other_mntns -1 */
 /*
  * A walk over all processes runs on two CPUs where there are several
  * (a second thread, see src/scan/par.c); this keeps it in the caller's.
  */
-#define HS_SCAN_SERIAL 0x0008
+#define HS_SCAN_SERIAL	  0x0008
 /*
  * As root, on a kernel with BTF (CONFIG_DEBUG_INFO_BTF, Linux 5.12+),
  * a who walk (and hs_count_mappers()) runs as a BPF task_vma iterator,
@@ -234,7 +244,24 @@ struct hs_fileid {
  * back to reading /proc when it cannot.  This keeps it on /proc.
  * HS_SCAN_TEXT and HS_SCAN_IOCTL imply it.
  */
-#define HS_SCAN_PROC   0x0010
+#define HS_SCAN_PROC	  0x0010
+/* stale: mappings only, no descriptors or scripts (today's stale). */
+#define HS_SCAN_MAPS_ONLY 0x0020
+
+/*
+ * hs_proc.cls: what kind of process it is, which says what to do about
+ * it (src/scan/class.c has the rules).  Each process is in exactly one.
+ */
+enum hs_class {
+	HS_CLASS_OTHER = 0, /* none of the below */
+	HS_CLASS_SERVICE,   /* a systemd system service; p->unit names it */
+	HS_CLASS_SESSION,   /* a login session (session-N.scope) */
+	HS_CLASS_USER,	    /* a user manager or its units (user@UID.service) */
+	HS_CLASS_CONTAINER, /* inside a container: report, never restart */
+	HS_CLASS_PID1,	    /* init: systemctl daemon-reexec */
+};
+const char *hs_class_name(int cls); /* "service", "session", "user",
+				       "container", "pid1", "other" */
 
 struct hs_proc {
 	pid_t pid;
@@ -246,6 +273,8 @@ struct hs_proc {
 	unsigned int kinds;  /* union of the mappings' kinds */
 	char comm[64];	     /* raw: print it escaped */
 	char unit[256];	     /* systemd unit or scope, or "" */
+	int cls;	     /* enum hs_class; filled by stale (who too,
+					   unless HS_SCAN_BRIEF) */
 	/*
 	 * stale: mappings not reported because the process passed the
 	 * limits of what is kept for one process (1 MiB of names, 65536
@@ -303,7 +332,10 @@ int hs_scan_who(struct hs_scan *, const struct hs_fileid *, size_t n);
  * With npids > 0, only those processes are looked at (a PID that does
  * not exist is skipped, as if it had exited).  What is ignored (memfd,
  * shared memory, GPU buffers, libffi and JNA trampolines...) is listed
- * in src/scan/stale.c.  Consecutive mappings of the same file under the
+ * in src/scan/stale.c.  Unless HS_SCAN_MAPS_ONLY, a process that maps
+ * files is also looked at for descriptors (src/scan/fds.c) and, if it
+ * runs an interpreter, its script (src/scan/script.c): pseudo-mappings
+ * HS_MAP_FD and HS_MAP_SCRIPT, after its mappings.  Consecutive mappings of the same file under the
  * same name share one path pointer.  Memory is bounded whatever a process
  * maps: past 1 MiB of names or 65536 mappings, its further stale
  * mappings are counted in hs_proc.dropped instead of being reported.

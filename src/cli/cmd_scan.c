@@ -112,6 +112,8 @@ static const struct {
 	{ HS_MAP_WRSHARED,	"wrshared",	"writable shared" },
 	{ HS_MAP_WRPRIVATE,	"wrprivate",	"writable private" },
 	{ HS_MAP_NOACCESS,	"noaccess",	"no access" },
+	{ HS_MAP_FD,		"fd",		"open descriptor" },
+	{ HS_MAP_SCRIPT,	"script",	"interpreter's script" },
 };
 /* clang-format on */
 

@@ -180,13 +180,29 @@ print_dropped(const struct hs_proc *p)
 		    p->dropped, p->dropped == 1 ? "" : "s");
 }
 
+/* The descriptor numbers of file k, after its kinds: " 3, 7". */
+static void
+print_fds(const struct hs_mapping *m, const struct files *f, size_t k)
+{
+	const char *sep = " ";
+	size_t j;
+
+	for (j = f->first[k]; j != SIZE_MAX; j = f->next[j])
+		if (m[j].kind & HS_MAP_FD) {
+			printf("%s%llu", sep, (unsigned long long)m[j].offset);
+			sep = ", ";
+		}
+}
+
 static void
 print_human(const struct hs_proc *p, const struct hs_mapping *m, size_t n)
 {
 	struct files f;
 	size_t i;
 
-	printf("%d %s %s", (int)p->pid, user_label(p->uid), vis_path(p->comm));
+	/* The class before the command name, which the process chooses. */
+	printf("%d %s %s %s", (int)p->pid, user_label(p->uid),
+	    hs_class_name(p->cls), vis_path(p->comm));
 	if (p->unit[0] != '\0')
 		printf(" unit %s", vis_path(p->unit));
 	if (p->other_mntns == 1)
@@ -198,6 +214,7 @@ print_human(const struct hs_proc *p, const struct hs_mapping *m, size_t n)
 		    vis_path(m[f.first[i]].path));
 		print_kinds(stdout,
 		    f.kind[i] & ~(HS_MAP_DELETED | HS_MAP_REPLACED));
+		print_fds(m, &f, i);
 		puts(")");
 	}
 	files_free(&f);
@@ -219,11 +236,18 @@ print_json_file(const struct hs_mapping *m, const struct files *f, size_t k)
 	json_kinds(stdout, f->kind[k] & ~(HS_MAP_DELETED | HS_MAP_REPLACED));
 	fputs(",\"maps\":[", stdout);
 	for (j = f->first[k]; j != SIZE_MAX; j = f->next[j])
-		printf("%s{\"start\":\"%#llx\",\"end\":\"%#llx\","
-		       "\"offset\":%llu}",
-		    sep++ ? "," : "", (unsigned long long)m[j].start,
-		    (unsigned long long)m[j].end,
-		    (unsigned long long)m[j].offset);
+		if (!(m[j].kind & (HS_MAP_FD | HS_MAP_SCRIPT)))
+			printf("%s{\"start\":\"%#llx\",\"end\":\"%#llx\","
+			       "\"offset\":%llu}",
+			    sep++ ? "," : "", (unsigned long long)m[j].start,
+			    (unsigned long long)m[j].end,
+			    (unsigned long long)m[j].offset);
+	fputs("],\"fds\":[", stdout);
+	sep = 0;
+	for (j = f->first[k]; j != SIZE_MAX; j = f->next[j])
+		if (m[j].kind & HS_MAP_FD)
+			printf("%s%llu", sep++ ? "," : "",
+			    (unsigned long long)m[j].offset);
 	fputs("]}", stdout);
 }
 
@@ -236,7 +260,8 @@ print_json_proc(int firstproc, const struct hs_proc *p,
 
 	printf("%s{", firstproc ? "" : ",");
 	json_proc(stdout, p);
-	printf(",\"dropped\":%lu,\"files\":[", p->dropped);
+	printf(",\"class\":\"%s\",\"dropped\":%lu,\"files\":[",
+	    hs_class_name(p->cls), p->dropped);
 	files_group(&f, m, n);
 	for (i = 0; i < f.n; i++) {
 		if (i > 0)

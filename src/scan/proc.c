@@ -1,11 +1,12 @@
 /*
  * proc.c - what a reported process is: command name, owner, start
- * time, mount namespace, systemd unit, whether a mapped file is its
- * executable.  Read only for processes that have something to report,
- * by name relative to /proc (PID/stat...: no descriptor of the PID's
- * directory to open and close), then checked with hs_scan_alive(): if
- * the maps descriptor still sees the process, the PID was not reused
- * and all of it is about the process whose mappings were read.
+ * time, mount namespace, systemd unit, class (class.c), whether a
+ * mapped file is its executable.  Read only for processes that have
+ * something to report, by name relative to /proc (PID/stat...: no
+ * descriptor of the PID's directory to open and close), then checked
+ * with hs_scan_alive(): if the maps descriptor still sees the process,
+ * the PID was not reused and all of it is about the process whose
+ * mappings were read.
  * Anything else that cannot be read is left unknown: never an error.
  */
 #include <sys/stat.h>
@@ -267,6 +268,41 @@ hs_procinfo_mntns(struct hs_scan *s)
 	return s->proc.other_mntns;
 }
 
+/* 1 if PID/ns/NAME is not (dev, ino), 0 if it is, -1 if unknown. */
+static int
+ns_differs(struct hs_scan *s, const char *name, int ok, dev_t dev, ino_t ino)
+{
+	struct stat st;
+	char path[40];
+
+	if (!ok)
+		return -1;
+	(void)snprintf(path, sizeof(path), "%s/ns/%s", s->pidname, name);
+	if (hs_sys.fstatat(s->procfd, path, &st, 0) == -1)
+		return -1;
+	return st.st_dev != dev || st.st_ino != ino;
+}
+
+/*
+ * s->proc.cls from the process's cgroup text (or NULL) and unit; the
+ * namespaces are asked only when the cgroup does not already say.
+ */
+static void
+procinfo_class(struct hs_scan *s, const char *cgroup)
+{
+	int cls = hs_class_cgroup(cgroup, s->proc.unit), pidns = -1, mntns;
+
+	if (s->proc.pid != 1 && cls != HS_CLASS_CONTAINER &&
+	    (pidns = ns_differs(s, "pid", s->ref_ns_ok & 1, s->ref_pidns_dev,
+		 s->ref_pidns_ino)) == 1) {
+		mntns = ns_differs(s, "mnt", s->ref_ns_ok & 2, s->ref_mntns_dev,
+		    s->ref_mntns_ino);
+		s->proc.cls = hs_class_of(s->proc.pid, cls, pidns, mntns);
+		return;
+	}
+	s->proc.cls = hs_class_of(s->proc.pid, cls, pidns, -1);
+}
+
 /*
  * Mark the mappings of the process's executable.  The kernel sets the
  * program's text range (start_code in stat) inside the executable
@@ -329,6 +365,9 @@ hs_procinfo(struct hs_scan *s, pid_t pid)
 		if (read_small(s, "cgroup", buf, sizeof(buf)) > 0)
 			(void)hs_procinfo_unit(buf, s->proc.unit,
 			    sizeof(s->proc.unit));
+		else
+			buf[0] = '\0';
+		procinfo_class(s, buf);
 	} else if (!known)
 		s->proc.other_mntns = -1;
 	ok = read_small(s, "stat", buf, sizeof(buf)) > 0 &&
@@ -361,6 +400,9 @@ hs_procinfo_named(struct hs_scan *s, uint64_t start_time)
 	(void)hs_procinfo_mntns(s);
 	if (read_small(s, "cgroup", buf, sizeof(buf)) > 0)
 		(void)hs_procinfo_unit(buf, s->proc.unit, sizeof(s->proc.unit));
+	else
+		buf[0] = '\0';
+	procinfo_class(s, buf);
 	if (read_small(s, "stat", buf, sizeof(buf)) <= 0 ||
 	    hs_procinfo_stat(buf, comm, sizeof(comm), &now) == -1 ||
 	    now != start_time) {

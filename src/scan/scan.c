@@ -47,6 +47,33 @@ gone(int e)
 	return e == ENOENT || e == ESRCH;
 }
 
+/* The namespace file name of PID 1, or else ours, in *dev, *ino. */
+static int
+ref_ns_one(struct hs_scan *s, const char *name, dev_t *dev, ino_t *ino)
+{
+	char path[32];
+	struct stat st;
+
+	(void)snprintf(path, sizeof(path), "1/ns/%s", name);
+	if (hs_sys.fstatat(s->procfd, path, &st, 0) == -1) {
+		(void)snprintf(path, sizeof(path), "self/ns/%s", name);
+		if (hs_sys.fstatat(s->procfd, path, &st, 0) == -1)
+			return 0;
+	}
+	*dev = st.st_dev;
+	*ino = st.st_ino;
+	return 1;
+}
+
+/* What a container differs from (class.c): PID 1's namespaces. */
+static void
+ref_ns(struct hs_scan *s)
+{
+	s->ref_ns_ok = ref_ns_one(s, "pid", &s->ref_pidns_dev,
+			   &s->ref_pidns_ino) |
+	    ref_ns_one(s, "mnt", &s->ref_mntns_dev, &s->ref_mntns_ino) << 1;
+}
+
 struct hs_scan *
 hs_scan_open(unsigned int flags)
 {
@@ -67,6 +94,7 @@ hs_scan_open(unsigned int flags)
 		s->self_mntns_dev = st.st_dev;
 		s->self_mntns_ino = st.st_ino;
 	}
+	ref_ns(s);
 	return s;
 fail:
 	serrno = errno;

@@ -3,8 +3,9 @@
  * shared by scan.c (the walk driver), who.c (who maps these files),
  * whobpf.c (the who walk fed by the BPF iterator), store.c (the
  * mappings of the process being looked at), stale.c (stale detection),
- * proc.c (what a process is: comm, uid, start time, namespace, unit)
- * and par.c (the walk on two CPUs).
+ * proc.c (what a process is: comm, uid, start time, namespace, unit),
+ * class.c (its class: service, session, container...) and par.c (the
+ * walk on two CPUs).
  *
  * The scanner may call the kernel readers (src/kern/: the /proc listing
  * procwalk.h, one process's maps pmaps.h, the BPF iterator bpfwho.h and
@@ -24,6 +25,9 @@
 #include "pmaps.h"
 #include "procwalk.h"
 
+#define STALE_NAMES_MAX (1024 * 1024) /* stale: bytes of names per process */
+#define STALE_MAPS_MAX	65536	      /* stale: records kept per process */
+
 enum hs_walk { HS_WALK_NONE = 0, HS_WALK_WHO, HS_WALK_STALE, HS_WALK_COUNT };
 
 struct hs_scan {
@@ -33,6 +37,10 @@ struct hs_scan {
 	int self_mntns_ok;
 	dev_t self_mntns_dev;
 	ino_t self_mntns_ino;
+	/* PID 1's PID and mount namespaces (ours if unreadable): class.c */
+	int ref_ns_ok; /* bit 0: pid, bit 1: mnt */
+	dev_t ref_pidns_dev, ref_mntns_dev;
+	ino_t ref_pidns_ino, ref_mntns_ino;
 
 	/* What to look for. */
 	struct hs_scan_id *ids;
@@ -67,10 +75,11 @@ struct hs_scan {
 	size_t lastlen;
 	dev_t lastdev;
 	ino_t lastino;
-	int lastverdict;       /* -2: none */
-	int lastkept;	       /* it is maps[nmaps - 1], its name kept */
-	unsigned long dropped; /* stale mappings over the limits */
-	char *tmp;	       /* a name being looked up */
+	int lastverdict;	/* -2: none */
+	int lastkept;		/* it is maps[nmaps - 1], its name kept */
+	unsigned long dropped;	/* stale mappings over the limits */
+	unsigned long filerecs; /* stale: file-backed mappings seen */
+	char *tmp;		/* a name being looked up */
 	size_t tmpcap;
 	int cacheable;		  /* judge(): the verdict holds for all */
 	struct hs_verdict *cache; /* stale: verdicts in our own view */
@@ -123,6 +132,20 @@ void hs_par_end(struct hs_scan *);
 int hs_stale_maps(struct hs_scan *);
 int hs_stale_ignored(const struct hs_maps_rec *);
 void hs_stale_forget(struct hs_scan *);
+int hs_stale_judge(struct hs_scan *, const char *name, size_t pathlen,
+    size_t namelen, dev_t dev, ino_t ino);
+int hs_stale_tmpname(const char *name, size_t len);
+
+/* fds.c, script.c: staleness beyond the mappings */
+int hs_stale_fds(struct hs_scan *);
+int hs_stale_script(struct hs_scan *);
+int hs_script_family(const char *exe, size_t len);
+int hs_script_arg(int family, const char *argv, size_t len, size_t *off,
+    size_t *arglen);
+
+/* class.c */
+int hs_class_cgroup(const char *cgroup, const char *unit);
+int hs_class_of(pid_t pid, int cgroup_class, int other_pidns, int other_mntns);
 
 /* proc.c */
 int hs_procinfo_mntns(struct hs_scan *);

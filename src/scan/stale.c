@@ -75,11 +75,9 @@
 #include "scan.h"
 #include "sys.h"
 
-#define LAST_NONE	(-3)
-#define STALE_NAMES_MAX (1024 * 1024) /* bytes of names kept per process */
-#define STALE_MAPS_MAX	65536	      /* mappings kept per process */
-#define CACHE_SLOTS	1024	      /* a power of two */
-#define CACHE_NAME	224	      /* longer names are not kept */
+#define LAST_NONE   (-3)
+#define CACHE_SLOTS 1024 /* a power of two */
+#define CACHE_NAME  224	 /* longer names are not kept */
 
 struct hs_verdict {
 	dev_t dev;
@@ -232,6 +230,32 @@ judge(struct hs_scan *s, const struct hs_maps_rec *rec)
 	if (errno == ENOENT || errno == ENOTDIR)
 		return HS_MAP_DELETED;
 	return VERDICT_UNKNOWN;
+}
+
+/*
+ * For fds.c and script.c: the verdict on a name the kernel gave (a
+ * descriptor's link, with " (deleted)" if deleted) for the file (dev,
+ * ino) as stat(2) shows it: 0, HS_MAP_DELETED, HS_MAP_REPLACED, or -1
+ * if it could not be judged (counted in unresolved; ENOMEM: -2).
+ */
+int
+hs_stale_judge(struct hs_scan *s, const char *name, size_t pathlen,
+    size_t namelen, dev_t dev, ino_t ino)
+{
+	struct hs_maps_rec rec;
+	int v;
+
+	memset(&rec, 0, sizeof(rec));
+	rec.dev = dev;
+	rec.ino = ino;
+	rec.path = name;
+	rec.pathlen = pathlen;
+	rec.namelen = namelen;
+	rec.flags = namelen < pathlen ? HS_MAPS_DELETED : 0;
+	(void)hs_procinfo_mntns(s);
+	if ((v = judge(s, &rec)) == VERDICT_UNKNOWN)
+		s->st.unresolved++;
+	return v;
 }
 
 /* The VMAs of one file come in a row: judge the file once. */
@@ -442,6 +466,7 @@ stale_rec(void *arg, const struct hs_maps_rec *rec)
 
 	if (rec->ino == 0 || rec->pathlen == 0 || rec->path[0] != '/')
 		return 0;
+	s->filerecs++;
 	if ((v = hs_stale_ignored(rec)) == 1)
 		return ignore_tmp_code(s, rec);
 	again = s->lastkept && same_as_last(s, rec);
@@ -470,8 +495,13 @@ hs_stale_maps(struct hs_scan *s)
 	s->lastkept = 0;
 	s->dropped = 0;
 	s->ntmpx = 0;
+	s->filerecs = 0;
 	r = hs_pmaps_read(&s->pmaps, s->mapsfd, HS_PMAPS_TEXT, stale_rec, s);
 	if (r == 0)
 		drop_tmp_code(s);
+	/* Beyond the maps: only a process with files (not a kernel thread). */
+	if (r == 0 && s->filerecs > 0 && !(s->flags & HS_SCAN_MAPS_ONLY) &&
+	    (hs_stale_fds(s) == -1 || hs_stale_script(s) == -1))
+		return -1;
 	return r;
 }

@@ -177,7 +177,7 @@ no_raw_controls() {
 	[ "$status" -eq 0 ]
 	no_raw_controls "$output"
 	[ "${#lines[@]}" -eq 2 ] || fail "not two lines: $output"
-	[[ "${lines[0]}" == "$APID nobody \\033]0;\\302\\233\\233\\nX" ]] ||
+	[[ "${lines[0]}" == "$APID nobody other \\033]0;\\302\\233\\233\\nX" ]] ||
 		fail "process line: ${lines[0]}"
 	[[ "${lines[1]}" == *"/nb/lib\\033[31m\\302\\233\\233\\nx.so' ("* ]] ||
 		fail "file line: ${lines[1]}"
