@@ -88,10 +88,10 @@ static const char *
 advice(const struct runit *u)
 {
 	switch (u->cls) {
-	case RC_SESSION: return "the user logs out and in again";
-	case RC_USER: return "the user logs out and in again";
-	case RC_CONTAINER: return "restart it inside its container";
-	case RC_PID1: return "systemctl daemon-reexec "
+	case HS_CLASS_SESSION: return "the user logs out and in again";
+	case HS_CLASS_USER: return "the user logs out and in again";
+	case HS_CLASS_CONTAINER: return "restart it inside its container";
+	case HS_CLASS_PID1: return "systemctl daemon-reexec "
 			     "(hotswap restart --reexec does it)";
 	default: return "no systemd service: restart it by hand";
 	}
@@ -168,7 +168,7 @@ group_name(const struct runit *u)
 {
 	static char buf[128];
 
-	if (u->unit[0] != '\0' && u->cls != RC_PID1)
+	if (u->unit[0] != '\0' && u->cls != HS_CLASS_PID1)
 		return vis_path(u->unit);
 	(void)snprintf(buf, sizeof(buf), "%d %s", (int)u->pids[0],
 	    vis_path(u->comm));
@@ -186,7 +186,7 @@ print_human(const struct runit *u)
 		    vis_path(u->reason), vis_path(u->origin));
 		break;
 	case ST_NOTSERVICE:
-		printf("%s %s: %s", class_name(u->cls), group_name(u),
+		printf("%s %s: %s", hs_class_name(u->cls), group_name(u),
 		    advice(u));
 		break;
 	case ST_DECLINED: printf("declined %s", vis_path(u->unit)); break;
@@ -219,7 +219,7 @@ json_unit(const struct runit *u, int first)
 	else
 		fputs("null", stdout);
 	printf(",\"class\":\"%s\",\"result\":\"%s\",\"comm\":",
-	    class_name(u->cls), state_names[u->state]);
+	    hs_class_name(u->cls), state_names[u->state]);
 	json_string(stdout, u->comm);
 	fputs(",\"reason\":", stdout);
 	if (u->state == ST_DENIED || u->state == ST_FAILED)
@@ -324,7 +324,7 @@ restart_one(struct restart_args *a, struct runit *u)
 		u->state = ST_DECLINED;
 		return;
 	}
-	if (u->cls == RC_PID1)
+	if (u->cls == HS_CLASS_PID1)
 		args[1] = "daemon-reexec", args[3] = NULL;
 	if ((rc = systemctl_run(a->systemctl, args, NULL)) != 0) {
 		u->state = ST_FAILED;
@@ -429,7 +429,7 @@ plan_reexec(struct restart_args *a)
 	size_t i;
 
 	for (i = 0; i < pl->n; i++)
-		if (pl->u[i].cls == RC_PID1 && a->reexec) {
+		if (pl->u[i].cls == HS_CLASS_PID1 && a->reexec) {
 			pl->u[i].state = ST_PLANNED;
 			pl->order[pl->norder++] = i;
 		}

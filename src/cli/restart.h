@@ -68,16 +68,6 @@ int cgroup_unit(const char *text, char *unit, size_t len);
  */
 int systemctl_run(const char *systemctl, const char *const *args, char **out);
 
-/* The classes of stale processes (include/hotswap.h's hs_class). */
-enum rclass {
-	RC_OTHER = 0,
-	RC_SERVICE,
-	RC_SESSION,
-	RC_USER,
-	RC_CONTAINER,
-	RC_PID1,
-};
-
 /* What became of a group, in the order a run decides it. */
 enum rstate {
 	ST_PLANNED,    /* a service to restart */
@@ -103,7 +93,7 @@ struct rfile {
  */
 struct runit {
 	char unit[256]; /* "" for a process without a unit */
-	int cls;	/* enum rclass */
+	int cls;	/* enum hs_class */
 	int state;	/* enum rstate */
 	const char *reason; /* ST_DENIED: why; ST_FAILED: what */
 	const char *origin; /* ST_DENIED: "built in" or FILE:LINE */
@@ -146,6 +136,5 @@ unsigned long plan_left(char *const *units, size_t nunits,
 /* 0 verified; -1 with u->state and u->detail set. */
 int plan_verify(struct runit *, const char *systemctl);
 void plan_free(struct rplan *);
-const char *class_name(int cls);
 
 #endif /* HS_RESTART_H */

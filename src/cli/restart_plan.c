@@ -22,46 +22,6 @@
 #include "cmd.h"
 #include "restart.h"
 
-const char *
-class_name(int cls)
-{
-	switch (cls) {
-	case RC_SERVICE: return "service";
-	case RC_SESSION: return "session";
-	case RC_USER: return "user";
-	case RC_CONTAINER: return "container";
-	case RC_PID1: return "pid1";
-	default: return "other";
-	}
-}
-
-static int
-ends_with(const char *s, const char *suffix)
-{
-	size_t n = strlen(s), m = strlen(suffix);
-
-	return n >= m && strcmp(s + n - m, suffix) == 0;
-}
-
-/*
- * The class of a stale process, as contract17 defines it until the
- * classifier of include/hotswap.h is merged: a service is a unit ending
- * in ".service" that is no user manager.
- */
-static int
-proc_class(const struct hs_proc *p)
-{
-	if (p->pid == 1)
-		return RC_PID1;
-	if (strncmp(p->unit, "user@", 5) == 0 && ends_with(p->unit, ".service"))
-		return RC_USER;
-	if (strncmp(p->unit, "session-", 8) == 0 && ends_with(p->unit, ".scope"))
-		return RC_SESSION;
-	if (ends_with(p->unit, ".service"))
-		return RC_SERVICE;
-	return RC_OTHER;
-}
-
 static void *
 xreallocarray(void *p, size_t n, size_t size)
 {
@@ -77,7 +37,7 @@ group_of(struct rplan *pl, const struct hs_proc *p, int cls)
 	struct runit *u;
 	size_t i;
 
-	if (cls != RC_PID1 && p->unit[0] != '\0')
+	if (cls != HS_CLASS_PID1 && p->unit[0] != '\0')
 		for (i = 0; i < pl->n; i++)
 			if (pl->u[i].cls == cls &&
 			    strcmp(pl->u[i].unit, p->unit) == 0)
@@ -85,10 +45,10 @@ group_of(struct rplan *pl, const struct hs_proc *p, int cls)
 	pl->u = xreallocarray(pl->u, pl->n + 1, sizeof(*pl->u));
 	u = &pl->u[pl->n++];
 	memset(u, 0, sizeof(*u));
-	if (cls != RC_PID1)
+	if (cls != HS_CLASS_PID1)
 		(void)strlcpy(u->unit, p->unit, sizeof(u->unit));
 	u->cls = cls;
-	u->state = cls == RC_SERVICE ? ST_PLANNED : ST_NOTSERVICE;
+	u->state = cls == HS_CLASS_SERVICE ? ST_PLANNED : ST_NOTSERVICE;
 	(void)strlcpy(u->comm, p->comm, sizeof(u->comm));
 	u->uid = p->uid;
 	return u;
@@ -149,7 +109,7 @@ plan_gather(struct rplan *pl, char *const *units, size_t nunits)
 	while ((r = hs_scan_next(s, &p, &m, &n)) == 1) {
 		if (!wanted(p->unit, units, nunits))
 			continue;
-		u = group_of(pl, p, proc_class(p));
+		u = group_of(pl, p, p->cls);
 		u->pids = xreallocarray(u->pids, u->npids + 1,
 		    sizeof(*u->pids));
 		u->pids[u->npids++] = p->pid;
@@ -359,7 +319,7 @@ still_mapped(const struct runit *u, const pid_t *pids, size_t npids,
 
 	s = scan_start(pids, npids);
 	while (f == NULL && (r = hs_scan_next(s, &p, &m, &n)) == 1) {
-		if (same_unit && u->cls != RC_PID1 &&
+		if (same_unit && u->cls != HS_CLASS_PID1 &&
 		    strcmp(p->unit, u->unit) != 0)
 			continue;
 		for (i = 0; i < n && f == NULL; i++)
@@ -402,7 +362,7 @@ plan_verify(struct runit *u, const char *systemctl)
 	const struct rfile *f;
 	char *out;
 
-	if (u->cls == RC_PID1) {
+	if (u->cls == HS_CLASS_PID1) {
 		/* Once the new manager answers, it has been exec'd. */
 		(void)systemctl_run(systemctl, args, &out);
 		free(out);
