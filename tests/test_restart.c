@@ -220,6 +220,12 @@ test_restart_cgroup_unit(void **state)
 			     unit, sizeof(unit)),
 	    0);
 	assert_string_equal(unit, "cron.service");
+	/* Hybrid, systemd on the unified one: the 0:: line decides. */
+	assert_int_equal(cgroup_unit("9:name=systemd:/\n8:pids:/\n"
+				     "0::/system.slice/hs-self.service\n",
+			     unit, sizeof(unit)),
+	    0);
+	assert_string_equal(unit, "hs-self.service");
 	assert_int_equal(cgroup_unit("0::/\n", unit, sizeof(unit)), -1);
 	assert_int_equal(cgroup_unit("0::/../..\n", unit, sizeof(unit)), -1);
 	assert_int_equal(cgroup_unit("0::/init.scope\n", unit, sizeof(unit)),

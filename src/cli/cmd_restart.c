@@ -145,22 +145,23 @@ load_deny(struct restart_args *a)
 	return 0;
 }
 
+/* The stale processes of a group and the files that made them so. */
 static void
-print_pids(const struct runit *u)
+print_pids(FILE *fp, const struct runit *u)
 {
 	size_t i;
 
-	printf(" (pid");
+	fprintf(fp, " (pid");
 	for (i = 0; i < u->npids && i < 8; i++)
-		printf("%s%d", i ? "," : " ", (int)u->pids[i]);
+		fprintf(fp, "%s%d", i ? "," : " ", (int)u->pids[i]);
 	if (u->npids > 8)
-		printf(",... %zu in all", u->npids);
-	printf(";");
+		fprintf(fp, ",... %zu in all", u->npids);
+	fprintf(fp, ";");
 	for (i = 0; i < u->nfiles && i < 4; i++)
-		printf(" '%s'", vis_path(u->files[i].path));
+		fprintf(fp, " '%s'", vis_path(u->files[i].path));
 	if (u->nfiles > 4)
-		printf(" and %zu more", u->nfiles - 4);
-	printf(")\n");
+		fprintf(fp, " and %zu more", u->nfiles - 4);
+	fprintf(fp, ")\n");
 }
 
 static const char *
@@ -205,7 +206,7 @@ print_human(const struct runit *u)
 		    group_name(u), (int)u->newpid, vis_path(u->still));
 		break;
 	}
-	print_pids(u);
+	print_pids(stdout, u);
 }
 
 static void
@@ -298,7 +299,7 @@ ask(const struct runit *u)
 	int yes;
 
 	fprintf(stderr, "restart %s?", vis_path(u->unit));
-	print_pids(u);
+	print_pids(stderr, u);
 	fprintf(stderr, "[y/N] ");
 	yes = getline(&line, &cap, stdin) > 0 &&
 	    (line[0] == 'y' || line[0] == 'Y');

@@ -442,20 +442,42 @@ path_unit(const char *p, size_t n, char *unit, size_t len)
 	return -1;
 }
 
+/* The path of the line of text that starts with prefix, or NULL. */
+static const char *
+cgroup_line(const char *text, const char *prefix, size_t *n)
+{
+	const char *line, *nl, *p;
+
+	for (line = text; *line != '\0'; line = *nl ? nl + 1 : nl) {
+		if ((nl = strchr(line, '\n')) == NULL)
+			nl = line + strlen(line);
+		p = prefix[0] == '0' ? (strncmp(line, prefix, 3) == 0 ? line :
+		    NULL) : strstr(line, prefix);
+		if (p != NULL && p < nl) {
+			p += strlen(prefix);
+			*n = (size_t)(nl - p);
+			return p;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * The unified hierarchy's line ("0::") names the unit where systemd runs
+ * with it; under the legacy hierarchy that line is "/" and the
+ * name=systemd one does.
+ */
 int
 cgroup_unit(const char *text, char *unit, size_t len)
 {
-	const char *line = text, *nl, *p;
+	const char *p;
+	size_t n;
 
-	for (; *line != '\0'; line = *nl ? nl + 1 : nl) {
-		if ((nl = strchr(line, '\n')) == NULL)
-			nl = line + strlen(line);
-		if (strncmp(line, "0::", 3) == 0)
-			return path_unit(line + 3, (size_t)(nl - line - 3),
-			    unit, len);
-		if ((p = strstr(line, ":name=systemd:")) != NULL && p < nl)
-			return path_unit(p + 14, (size_t)(nl - p - 14), unit,
-			    len);
-	}
+	if ((p = cgroup_line(text, "0::", &n)) != NULL &&
+	    path_unit(p, n, unit, len) == 0)
+		return 0;
+	if ((p = cgroup_line(text, ":name=systemd:", &n)) != NULL &&
+	    path_unit(p, n, unit, len) == 0)
+		return 0;
 	return -1;
 }

@@ -11,6 +11,8 @@
 #   hs-z-base   a service others depend on
 #   hs-a-app    After= and Wants= hs-z-base: its name sorts first, so an
 #               order by name would restart it first, the wrong order
+#   hs-b-req    After= and Requires= hs-z-base: systemd restarts it with
+#               hs-z-base, so hotswap restart must only check it
 #   lxcfs       on the built-in deny list
 #   hs-conf     denied by the configuration file $CONF
 #   hs-fdstore  hands systemd a descriptor of its library to keep
@@ -21,7 +23,7 @@
 load common
 load restart_systemd
 
-SERVICES="hs-z-base hs-a-app lxcfs hs-conf hs-fdstore"
+SERVICES="hs-z-base hs-a-app hs-b-req lxcfs hs-conf hs-fdstore"
 
 write_unit() {
 	local name=$1 extra=$2 service=$3
@@ -42,12 +44,23 @@ sd_units() {
 	write_unit hs-z-base "" ""
 	write_unit hs-a-app "After=hs-z-base.service
 	Wants=hs-z-base.service" ""
+	write_unit hs-b-req "After=hs-z-base.service
+	Requires=hs-z-base.service" ""
 	write_unit lxcfs "" ""
 	write_unit hs-conf "" ""
 	write_unit hs-fdstore "" "FileDescriptorStoreMax=1
 	Environment=HS_FDSTORE=1"
 	write_unit hs-fail "" \
 	    "ExecStartPre=/bin/sh -c '! test -e $SD_DIR/fail'"
+	cat >"$UNITS/hs-self.service" <<-EOF
+	[Unit]
+	DefaultDependencies=no
+	[Service]
+	Type=oneshot
+	ExecStart=/bin/sh $SD_DIR/self.sh
+	StandardOutput=file:$SD_DIR/self.out
+	StandardError=inherit
+	EOF
 }
 
 setup_file() {
@@ -69,8 +82,8 @@ setup() {
 	[ -n "$SD_PID" ] || skip "no real systemd here: ${SD_WHY:-unknown}"
 	hs_setup
 	LIB=$SD_DIR/lib/libhs.so
-	sd systemctl stop hs-z-base hs-a-app lxcfs hs-conf hs-fdstore \
-	    hs-fail 2>/dev/null || true
+	sd systemctl stop hs-z-base hs-a-app hs-b-req lxcfs hs-conf \
+	    hs-fdstore hs-fail 2>/dev/null || true
 	sd systemctl reset-failed 2>/dev/null || true
 	rm -f "$SD_DIR/starts" "$SD_DIR/fail" "$LIB"
 	cp "$HS_HELPERS/libvictim_v1.so" "$LIB"
@@ -117,15 +130,17 @@ line_no() {
 	[ "$status" -eq 1 ]
 	base=$(line_no '^restart hs-z-base\.service')
 	app=$(line_no '^restart hs-a-app\.service')
+	req=$(line_no '^restart hs-b-req\.service')
 	[ -n "$base" ] && [ -n "$app" ] && [ "$base" -lt "$app" ]
+	[ -n "$req" ] && [ "$base" -lt "$req" ]
 	[[ $output == *"denied lxcfs.service: containers read /proc through it"*"[built in]"* ]]
 	[[ $output == *"denied hs-conf.service: a test: denied by the configuration file [$CONF:2]"* ]]
 	[[ $output == *"'$LIB'"* ]]
-	[[ ${lines[-1]} == "3 to restart, 2 denied, 0 not services; 5 stale processes" ]]
+	[[ ${lines[-1]} == "4 to restart, 2 denied, 0 not services; 6 stale processes" ]]
 	for u in $SERVICES; do
 		[ "$(main_pid "$u")" = "$(pid_of "$u")" ]
 	done
-	[ "$(wc -l <"$SD_DIR/starts")" -eq 5 ]
+	[ "$(wc -l <"$SD_DIR/starts")" -eq 6 ]
 	! grep -q ' 2 ' "$SD_DIR/starts"
 }
 
@@ -136,7 +151,7 @@ line_no() {
 	[ "$status" -eq 4 ]
 	said=$output
 	# Restarted, in the order the dependency gives (not by name).
-	sed -n '6,$p' "$SD_DIR/starts" >new
+	sed -n '7,$p' "$SD_DIR/starts" >new
 	cat new
 	[ "$(grep -E '^hs-(z-base|a-app) ' new | cut -d' ' -f1,2 |
 	    tr '\n' ,)" = "hs-z-base 2,hs-a-app 2," ]
@@ -149,6 +164,11 @@ line_no() {
 		run sd "$HOTSWAP" stale -p "$pid"
 		[ "$status" -eq 1 ]
 	done
+	# Restarted by systemd along with hs-z-base: once, and only checked.
+	pid=$(main_pid hs-b-req)
+	[ "$(grep -c '^hs-b-req ' new)" -eq 1 ]
+	grep -qx "hs-b-req 2 $pid" new
+	[[ $said == *"restarted (with a dependency) hs-b-req.service: main pid $pid maps none of the old files"* ]]
 	# Denied: the same process, still on the old library.
 	for u in lxcfs hs-conf; do
 		[ "$(main_pid "$u")" = "$(pid_of "$u")" ]
@@ -200,7 +220,7 @@ line_no() {
 	start_all $SERVICES
 	run_restart --json
 	[ "$status" -eq 1 ]
-	echo "$output" | jq -e '.mode == "list" and .status == 1 and .planned == 3 and .denied == 2'
+	echo "$output" | jq -e '.mode == "list" and .status == 1 and .planned == 4 and .denied == 2'
 	echo "$output" | jq -e --arg lib "$LIB" '.units[] |
 	    select(.unit == "hs-a-app.service") |
 	    .class == "service" and .result == "planned" and
@@ -262,4 +282,50 @@ line_no() {
 	[[ $output == *"restarted 1 systemd: main pid 1 maps none of the old files"* ]]
 	run sd "$HOTSWAP" stale -p 1
 	[ "$status" -eq 1 ]
+}
+
+@test "restart runs systemctl by its path, in an environment of its own, unit names after --" {
+	start_all hs-z-base
+	cat >"$SD_DIR/sc" <<-EOF
+	#!/bin/sh
+	{ echo "ARGS \$*"; env; } >>"$SD_DIR/sc.log"
+	exec systemctl "\$@"
+	EOF
+	chmod 755 "$SD_DIR/sc"
+	run env HS_SECRET=1 SYSTEMD_LOG_LEVEL=debug LD_PRELOAD= \
+	    DBUS_SYSTEM_BUS_ADDRESS=unix:path=/nonexistent \
+	    PATH="/nonexistent:$PATH" \
+	    nsenter -t "$SD_PID" -m -p -C -r -w -- "$HOTSWAP" restart --yes \
+	    --config "$CONF" --systemctl "$SD_DIR/sc" hs-z-base.service
+	echo "$output"
+	[ "$status" -eq 0 ]
+	cat "$SD_DIR/sc.log"
+	grep -qx 'ARGS show --property=Id,After,Requires,BindsTo,Requisite,RefuseManualStop -- hs-z-base.service' "$SD_DIR/sc.log"
+	grep -qx 'ARGS restart --no-ask-password -- hs-z-base.service' "$SD_DIR/sc.log"
+	grep -qx 'ARGS show --property=MainPID --value -- hs-z-base.service' "$SD_DIR/sc.log"
+	grep -qx 'PATH=/usr/sbin:/usr/bin:/sbin:/bin' "$SD_DIR/sc.log"
+	grep -qx 'LC_ALL=C' "$SD_DIR/sc.log"
+	! grep -E '^(HS_SECRET|SYSTEMD_LOG_LEVEL|LD_PRELOAD|DBUS_|ASAN_)' "$SD_DIR/sc.log"
+	rm -f "$SD_DIR/sc" "$SD_DIR/sc.log"
+}
+
+@test "restart never restarts the unit it runs under" {
+	cp "$HS_HELPERS/libvictim_v1.so" "$SD_DIR/lib/libself.so"
+	cat >"$SD_DIR/self.sh" <<-EOF
+	mkfifo "$SD_DIR/self.fifo"
+	"$HS_HELPERS/victim" "$SD_DIR/lib/libself.so" >"$SD_DIR/self.fifo" &
+	read -r line <"$SD_DIR/self.fifo"
+	rm -f "$SD_DIR/self.fifo"
+	"$HOTSWAP" install -q "$HS_HELPERS/libvictim_v2.so" "$SD_DIR/lib/libself.so"
+	"$HOTSWAP" restart --yes --config "$CONF" hs-self.service
+	echo "status \$?"
+	kill \$!
+	EOF
+	# A oneshot service: systemctl start returns when the script ended.
+	sd systemctl start hs-self.service || { cat "$SD_DIR/self.out"; sd journalctl -u hs-self --no-pager | tail -20; false; }
+	output=$(cat "$SD_DIR/self.out")
+	echo "$output"
+	[[ $output == *"denied hs-self.service: the unit this command runs under [/proc/self/cgroup]"* ]]
+	[[ $output == *"status 1"* ]]
+	rm -f "$SD_DIR/self.sh" "$SD_DIR/self.out"
 }
