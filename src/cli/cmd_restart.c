@@ -445,7 +445,7 @@ restart(struct restart_args *a)
 		return HS_EXIT_USAGE;
 	plan_gather(&a->plan, a->units, a->nunits);
 	plan_deny(&a->plan, &a->deny);
-	if (plan_show(&a->plan, a->systemctl) == -1)
+	if (plan_show(&a->plan, &a->deny, a->systemctl) == -1)
 		return HS_EXIT_USAGE;
 	plan_order(&a->plan);
 	plan_reexec(a);

@@ -123,7 +123,7 @@ struct rplan {
 /* restart_plan.c.  Exit with a message on ENOMEM or a failed scan. */
 void plan_gather(struct rplan *, char *const *units, size_t nunits);
 void plan_deny(struct rplan *, const struct denylist *);
-int plan_show(struct rplan *, const char *systemctl);
+int plan_show(struct rplan *, const struct denylist *, const char *systemctl);
 void plan_order(struct rplan *);
 /* 1 if the group's processes still map its files, 0 not. */
 int plan_still_stale(const struct runit *);

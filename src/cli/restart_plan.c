@@ -175,9 +175,37 @@ add_deps(struct rplan *pl, struct runit *u, const char *v, const char *end)
 	}
 }
 
+/* u is denied if any of its names (aliases: display-manager.service) is. */
+static void
+deny_names(struct runit *u, const struct denylist *d, const char *v,
+    const char *end)
+{
+	char name[256];
+	const struct deny *e;
+	const char *w;
+
+	while (v < end && u->state == ST_PLANNED) {
+		while (v < end && *v == ' ')
+			v++;
+		for (w = v; w < end && *w != ' '; w++)
+			;
+		if (w > v && (size_t)(w - v) < sizeof(name)) {
+			memcpy(name, v, (size_t)(w - v));
+			name[w - v] = '\0';
+			if ((e = deny_match(d, name)) != NULL) {
+				u->state = ST_DENIED;
+				u->reason = e->reason;
+				u->origin = e->origin;
+			}
+		}
+		v = w;
+	}
+}
+
 /* One "Key=value" line of systemctl show about unit u (may be NULL). */
 static void
-show_line(struct rplan *pl, struct runit **u, const char *s, const char *nl)
+show_line(struct rplan *pl, const struct denylist *d, struct runit **u,
+    const char *s, const char *nl)
 {
 	static const char *const deps[] = { "After=", "Requires=",
 		"BindsTo=", "Requisite=" };
@@ -189,6 +217,8 @@ show_line(struct rplan *pl, struct runit **u, const char *s, const char *nl)
 	}
 	if (*u == NULL)
 		return;
+	if (strncmp(s, "Names=", 6) == 0)
+		deny_names(*u, d, s + 6, nl);
 	for (i = 0; i < sizeof(deps) / sizeof(deps[0]); i++) {
 		k = strlen(deps[i]);
 		if (strncmp(s, deps[i], k) == 0)
@@ -202,23 +232,52 @@ show_line(struct rplan *pl, struct runit **u, const char *s, const char *nl)
 	}
 }
 
+/* The end of the block of lines at s: past its blank line, or the end. */
+static char *
+block_end(char *s)
+{
+	char *e = strstr(s, "\n\n");
+
+	return e != NULL ? e + 2 : s + strlen(s);
+}
+
+/* One unit's block [s, end): its Id= first, wherever it is. */
+static void
+show_block(struct rplan *pl, const struct denylist *d, const char *s,
+    const char *end)
+{
+	struct runit *u = NULL;
+	const char *l, *nl;
+	int pass;
+
+	for (pass = 0; pass < 2; pass++)
+		for (l = s; l < end; l = nl + 1) {
+			if ((nl = memchr(l, '\n', (size_t)(end - l))) == NULL)
+				nl = end;
+			if ((strncmp(l, "Id=", 3) == 0) == (pass == 0))
+				show_line(pl, d, &u, l, nl);
+			if (nl == end)
+				break;
+		}
+}
+
 /*
  * Ask systemd about every planned service in one call; the answer is a
- * block of lines per unit, each starting with Id= (asked first).
+ * block of lines per unit, in the order asked, each with its Id=.  Deny
+ * the ones whose other names are denied, or that systemd will not stop.
  */
 int
-plan_show(struct rplan *pl, const char *systemctl)
+plan_show(struct rplan *pl, const struct denylist *d, const char *systemctl)
 {
 	const char **args;
-	struct runit *u = NULL;
-	char *out, *s, *nl;
+	char *out, *s;
 	size_t i, k = 0;
 	int rc;
 
 	args = xreallocarray(NULL, pl->n + 6, sizeof(*args));
 	args[k++] = systemctl;
 	args[k++] = "show";
-	args[k++] = "--property=Id,After,Requires,BindsTo,Requisite,"
+	args[k++] = "--property=Id,Names,After,Requires,BindsTo,Requisite,"
 		    "RefuseManualStop";
 	args[k++] = "--";
 	for (i = 0; i < pl->n; i++)
@@ -240,11 +299,8 @@ plan_show(struct rplan *pl, const char *systemctl)
 		free(out);
 		return -1;
 	}
-	for (s = out; *s != '\0'; s = *nl ? nl + 1 : nl) {
-		if ((nl = strchr(s, '\n')) == NULL)
-			nl = s + strlen(s);
-		show_line(pl, &u, s, nl);
-	}
+	for (s = out; *s != '\0'; s = block_end(s))
+		show_block(pl, d, s, block_end(s));
 	free(out);
 	return 0;
 }

@@ -19,6 +19,8 @@
 #               (FDSTORE=1) and maps that one when it gets it back: after
 #               a restart its new main process maps the old library again
 #   hs-fail     its ExecStartPre= fails once $SD_DIR/fail exists
+#   hs-dm       also named display-manager.service (a link), which the
+#               built-in deny list names
 
 load common
 load restart_systemd
@@ -52,6 +54,8 @@ sd_units() {
 	Environment=HS_FDSTORE=1"
 	write_unit hs-fail "" \
 	    "ExecStartPre=/bin/sh -c '! test -e $SD_DIR/fail'"
+	write_unit hs-dm "" ""
+	ln -s hs-dm.service "$UNITS/display-manager.service"
 	cat >"$UNITS/hs-self.service" <<-EOF
 	[Unit]
 	DefaultDependencies=no
@@ -83,7 +87,7 @@ setup() {
 	hs_setup
 	LIB=$SD_DIR/lib/libhs.so
 	sd systemctl stop hs-z-base hs-a-app hs-b-req lxcfs hs-conf \
-	    hs-fdstore hs-fail 2>/dev/null || true
+	    hs-fdstore hs-fail hs-dm 2>/dev/null || true
 	sd systemctl reset-failed 2>/dev/null || true
 	rm -f "$SD_DIR/starts" "$SD_DIR/fail" "$LIB"
 	cp "$HS_HELPERS/libvictim_v1.so" "$LIB"
@@ -206,6 +210,15 @@ line_no() {
 	[ "$(main_pid lxcfs)" = "$PID_lxcfs" ]
 }
 
+@test "restart: a unit denied by another of its names (display-manager.service) is left alone" {
+	start_all hs-dm
+	run_restart --yes
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ $output == *"denied hs-dm.service: a display manager: a restart ends every graphical session [built in]"* ]]
+	[ "$(main_pid hs-dm)" = "$PID_hs_dm" ]
+}
+
 @test "restart --yes: a failed restart is exit 3, and said" {
 	start_all hs-fail hs-z-base
 	touch "$SD_DIR/fail"
@@ -300,7 +313,7 @@ line_no() {
 	echo "$output"
 	[ "$status" -eq 0 ]
 	cat "$SD_DIR/sc.log"
-	grep -qx 'ARGS show --property=Id,After,Requires,BindsTo,Requisite,RefuseManualStop -- hs-z-base.service' "$SD_DIR/sc.log"
+	grep -qx 'ARGS show --property=Id,Names,After,Requires,BindsTo,Requisite,RefuseManualStop -- hs-z-base.service' "$SD_DIR/sc.log"
 	grep -qx 'ARGS restart --no-ask-password -- hs-z-base.service' "$SD_DIR/sc.log"
 	grep -qx 'ARGS show --property=MainPID --value -- hs-z-base.service' "$SD_DIR/sc.log"
 	grep -qx 'PATH=/usr/sbin:/usr/bin:/sbin:/bin' "$SD_DIR/sc.log"

@@ -63,7 +63,7 @@ sd_write_inner() {
 		mount --bind "$d" "$R$d"
 	done
 	mount -o remount,bind,ro "$R$HS_TOP"
-	cp "$SD_UNITS"/* "$R/etc/systemd/system/"
+	cp -a "$SD_UNITS"/. "$R/etc/systemd/system/"
 	exec env -i container=hotswap-test "$(command -v chroot)" "$R" \
 	    /lib/systemd/systemd systemd.unit=hs-test.target \
 	    systemd.unified_cgroup_hierarchy=1 --log-target=console \
