@@ -191,7 +191,8 @@ test_restart_load_checks(void **state)
 	assert_string_equal(why, "not a regular file");
 	assert_int_equal(chmod(dir, 0777), 0);
 	assert_int_equal(load("good", 0, why), -1);
-	assert_string_equal(why, "its directory is writable by group or others");
+	assert_string_equal(why,
+	    "its directory is writable by group or others");
 	assert_int_equal(chmod(dir, 0755), 0);
 	write_file("bad", "nginx\n", 0644);
 	assert_int_equal(load("bad", 0, why), -1);

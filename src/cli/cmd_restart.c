@@ -91,8 +91,9 @@ advice(const struct runit *u)
 	case HS_CLASS_SESSION: return "the user logs out and in again";
 	case HS_CLASS_USER: return "the user logs out and in again";
 	case HS_CLASS_CONTAINER: return "restart it inside its container";
-	case HS_CLASS_PID1: return "systemctl daemon-reexec "
-			     "(hotswap restart --reexec does it)";
+	case HS_CLASS_PID1:
+		return "systemctl daemon-reexec "
+		       "(hotswap restart --reexec does it)";
 	default: return "no systemd service: restart it by hand";
 	}
 }

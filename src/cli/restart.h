@@ -92,9 +92,9 @@ struct rfile {
  * none (or is PID 1).
  */
 struct runit {
-	char unit[256]; /* "" for a process without a unit */
-	int cls;	/* enum hs_class */
-	int state;	/* enum rstate */
+	char unit[256];	    /* "" for a process without a unit */
+	int cls;	    /* enum hs_class */
+	int state;	    /* enum rstate */
 	const char *reason; /* ST_DENIED: why; ST_FAILED: what */
 	const char *origin; /* ST_DENIED: "built in" or FILE:LINE */
 	pid_t *pids;
@@ -105,8 +105,8 @@ struct runit {
 	size_t nfiles;
 	char **deps; /* ST_PLANNED: the units it is ordered after */
 	size_t ndeps;
-	size_t after; /* index + 1 of the first planned dep, or 0 */
-	pid_t newpid; /* after a restart: the main pid */
+	size_t after;	   /* index + 1 of the first planned dep, or 0 */
+	pid_t newpid;	   /* after a restart: the main pid */
 	const char *still; /* ST_UNVERIFIED: the file still mapped */
 	char detail[160];
 };

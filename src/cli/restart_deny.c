@@ -25,7 +25,7 @@
 #include "cmd.h"
 #include "restart.h"
 
-#define CONF_MAX (256 * 1024) /* a deny list is a few lines */
+#define CONF_MAX     (256 * 1024) /* a deny list is a few lines */
 #define LINE_MAX_LEN 1024
 
 /* clang-format off */
@@ -194,8 +194,8 @@ pattern_char(char c)
  * out[len]; -1 (with why) if it is not one.
  */
 static int
-complete_pattern(const char *w, size_t wlen, char *out, size_t len,
-    char *why, size_t whylen)
+complete_pattern(const char *w, size_t wlen, char *out, size_t len, char *why,
+    size_t whylen)
 {
 	const char *suffix = "";
 	size_t i;
@@ -233,8 +233,8 @@ parse_line(struct denylist *d, const char *s, size_t n, const char *origin,
 	size_t w, r, end, i;
 
 	for (i = 0; i < n; i++)
-		if (s[i] == '\0' || (iscntrl((unsigned char)s[i]) &&
-		    s[i] != '\t')) {
+		if (s[i] == '\0' ||
+		    (iscntrl((unsigned char)s[i]) && s[i] != '\t')) {
 			(void)snprintf(why, whylen, "a control character");
 			return -1;
 		}
@@ -246,8 +246,7 @@ parse_line(struct denylist *d, const char *s, size_t n, const char *origin,
 		return 0;
 	for (w = 0; w < n && s[w] != ' ' && s[w] != '\t'; w++)
 		;
-	if (complete_pattern(s, w, pattern, sizeof(pattern), why,
-	    whylen) == -1)
+	if (complete_pattern(s, w, pattern, sizeof(pattern), why, whylen) == -1)
 		return -1;
 	for (r = w; r < n && (s[r] == ' ' || s[r] == '\t'); r++)
 		;
@@ -264,8 +263,8 @@ parse_line(struct denylist *d, const char *s, size_t n, const char *origin,
 }
 
 int
-deny_parse(struct denylist *d, const char *text, size_t len,
-    const char *origin, char *why, size_t whylen)
+deny_parse(struct denylist *d, const char *text, size_t len, const char *origin,
+    char *why, size_t whylen)
 {
 	char where[PATH_MAX + 32], msg[256];
 	const char *s = text, *nl, *end = text + len;
@@ -342,8 +341,10 @@ open_conf(const char *path, int *fd, char *why, size_t whylen)
 		(void)snprintf(why, whylen, "%s", strerror(errno));
 	else if ((bad = hostile(&st)) != NULL)
 		(void)snprintf(why, whylen, "its directory is %s", bad);
-	else if ((*fd = openat(dfd, base, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
-	    O_NOCTTY | O_CLOEXEC)) != -1 || errno == ENOENT)
+	else if ((*fd = openat(dfd, base,
+		      O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
+			  O_CLOEXEC)) != -1 ||
+	    errno == ENOENT)
 		ret = 0;
 	else if (errno == ELOOP)
 		(void)snprintf(why, whylen, "a symbolic link");
@@ -451,8 +452,9 @@ cgroup_line(const char *text, const char *prefix, size_t *n)
 	for (line = text; *line != '\0'; line = *nl ? nl + 1 : nl) {
 		if ((nl = strchr(line, '\n')) == NULL)
 			nl = line + strlen(line);
-		p = prefix[0] == '0' ? (strncmp(line, prefix, 3) == 0 ? line :
-		    NULL) : strstr(line, prefix);
+		p = prefix[0] == '0' ?
+		    (strncmp(line, prefix, 3) == 0 ? line : NULL) :
+		    strstr(line, prefix);
 		if (p != NULL && p < nl) {
 			p += strlen(prefix);
 			*n = (size_t)(nl - p);

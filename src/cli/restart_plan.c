@@ -207,8 +207,8 @@ static void
 show_line(struct rplan *pl, const struct denylist *d, struct runit **u,
     const char *s, const char *nl)
 {
-	static const char *const deps[] = { "After=", "Requires=",
-		"BindsTo=", "Requisite=" };
+	static const char *const deps[] = { "After=", "Requires=", "BindsTo=",
+		"Requisite=" };
 	size_t i, k;
 
 	if (strncmp(s, "Id=", 3) == 0) {
@@ -425,9 +425,10 @@ plan_verify(struct runit *u, const char *systemctl)
 		u->newpid = 1;
 	} else if ((u->newpid = main_pid(u, systemctl)) <= 0) {
 		u->state = ST_FAILED;
-		u->reason = u->newpid == 0 ? "no main process after the restart" :
-					     "systemd did not say its main "
-					     "process";
+		u->reason = u->newpid == 0 ?
+		    "no main process after the restart" :
+		    "systemd did not say its main "
+		    "process";
 		return -1;
 	}
 	if ((f = still_mapped(u, &u->newpid, 1, 0)) != NULL) {

@@ -56,8 +56,8 @@ collect(int fd, char **out)
 		return -1;
 	for (;;) {
 		if (cap - len < 2) {
-			if (cap >= OUT_MAX || (nb = realloc(buf, cap * 2)) ==
-			    NULL) {
+			if (cap >= OUT_MAX ||
+			    (nb = realloc(buf, cap * 2)) == NULL) {
 				free(buf);
 				errno = cap >= OUT_MAX ? EFBIG : ENOMEM;
 				return -1;
