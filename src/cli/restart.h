@@ -105,7 +105,6 @@ struct runit {
 	size_t nfiles;
 	char **deps; /* ST_PLANNED: the units it is ordered after */
 	size_t ndeps;
-	size_t after;	   /* index + 1 of the first planned dep, or 0 */
 	pid_t newpid;	   /* after a restart: the main pid */
 	const char *still; /* ST_UNVERIFIED: the file still mapped */
 	char detail[160];
