@@ -182,7 +182,10 @@ static void
 print_human(const struct runit *u)
 {
 	switch (u->state) {
-	case ST_PLANNED: printf("restart %s", vis_path(u->unit)); break;
+	case ST_PLANNED:
+		printf("%s %s", u->cls == HS_CLASS_PID1 ? "reexec" : "restart",
+		    group_name(u));
+		break;
 	case ST_DENIED:
 		printf("denied %s: %s [%s]", vis_path(u->unit),
 		    vis_path(u->reason), vis_path(u->origin));
@@ -299,7 +302,8 @@ ask(const struct runit *u)
 	size_t cap = 0;
 	int yes;
 
-	fprintf(stderr, "restart %s?", vis_path(u->unit));
+	fprintf(stderr, "%s %s?",
+	    u->cls == HS_CLASS_PID1 ? "reexec" : "restart", group_name(u));
 	print_pids(stderr, u);
 	fprintf(stderr, "[y/N] ");
 	yes = getline(&line, &cap, stdin) > 0 &&

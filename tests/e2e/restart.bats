@@ -285,6 +285,10 @@ line_no() {
 	# A new inode of the same library, in the overlay only.
 	sd cp "$lib" "$lib.hs-new"
 	sd "$HOTSWAP" install -q "$lib.hs-new" "$lib"
+	run_restart --reexec init.scope
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ $output == "reexec 1 systemd (pid 1; "*"'$lib'"* ]]
 	run_restart --yes init.scope
 	echo "$output"
 	[ "$status" -eq 1 ]
