@@ -53,6 +53,8 @@ sd_can_boot() {
 sd_write_inner() {
 	cat >"$SD_DIR/inner.sh" <<-'EOF'
 	set -eu
+	# On any failure before the exec: say so at once, not by a timeout.
+	trap 'echo failed >"$SD_DIR/ready"' EXIT
 	R=$SD_DIR/t/root
 	mount -t tmpfs -o mode=755 tmpfs "$SD_DIR/t"
 	mkdir "$SD_DIR/t/upper" "$SD_DIR/t/work" "$R"
@@ -109,9 +111,11 @@ sd_boot() {
 		    --propagation private -- /bin/sh "$SD_DIR/inner.sh"
 	) >"$SD_DIR/console" 2>&1 3>&- &
 	SD_UNSHARE=$!
-	exec {SD_FD}<"$SD_DIR/ready"
+	# Read and write: the open never blocks, the read is bounded.
+	exec {SD_FD}<>"$SD_DIR/ready"
 	if ! read -r -t 30 -u "$SD_FD" line || [ "$line" != ready ]; then
-		SD_WHY="systemd did not boot: $(tail -n 5 "$SD_DIR/console")"
+		SD_WHY="systemd did not boot (${line:-no word in 30 s}):"
+		SD_WHY+=" $(tail -n 3 "$SD_DIR/console" | tr '\n' ' ')"
 		return 1
 	fi
 	SD_BOOT_MS=$(( ($(date +%s%N) - t0) / 1000000 ))
