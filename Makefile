@@ -142,6 +142,9 @@ $(SAN)/test_%: tests/test_%.c $(wildcard tests/testutil.*) $(SAN)/libhotswap.a \
 # The guard's --fix engine, tested without the interposers of guard.c.
 $(SAN)/test_guard: TEST_OBJ = $(SAN)/guard/fix.o
 $(SAN)/test_guard: $(SAN)/guard/fix.o src/guard/guard.h src/sys/sys.h
+# hotswap restart's deny list, a part of the command line.
+$(SAN)/test_restart: TEST_OBJ = $(SAN)/cli/restart_deny.o
+$(SAN)/test_restart: $(SAN)/cli/restart_deny.o src/cli/restart.h
 
 # Helpers are the victims of the end-to-end tests: plain builds, no
 # sanitizer runtime in the processes whose crashes we count.

@@ -20,7 +20,7 @@ check_install="autoconf automake libtool binutils"
 # (the restart layer: stale classes, restart, packaging)
 check_stale=""
 # (the restart layer's systemd)
-check_restart=""
+check_restart="systemd jq"
 # (the Debian package)
 check_deb="dpkg-dev debhelper fakeroot lintian"
 # (the block-level power cut: mkfs.ext4, losetup)

@@ -17,6 +17,7 @@
 int cmd_guard(int, char **);
 int cmd_install(int, char **);
 int cmd_recover(int, char **);
+int cmd_restart(int, char **);
 int cmd_rollback(int, char **);
 int cmd_stale(int, char **);
 int cmd_who(int, char **);

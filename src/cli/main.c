@@ -18,6 +18,7 @@ static const struct {
 	{ "guard",	cmd_guard },
 	{ "install",	cmd_install },
 	{ "recover",	cmd_recover },
+	{ "restart",	cmd_restart },
 	{ "rollback",	cmd_rollback },
 	{ "stale",	cmd_stale },
 	{ "who",	cmd_who },
@@ -57,6 +58,8 @@ static const char synopsis_rest[] =
     "       hotswap rollback [-nPqv] [--no-sync] [-S suffix] dest ...\n"
     "       hotswap who [-qv] [--json] file ...\n"
     "       hotswap stale [--json | --unit | --format format] [-p pid] ...\n"
+    "       hotswap restart [--list | --interactive | --yes] [--json]\n"
+    "                       [--reexec] [--config file] [unit ...]\n"
     "       hotswap guard [--refuse | --warn | --fix] [-q] -- "
     "command [arg ...]\n"
     "       hotswap --version\n";

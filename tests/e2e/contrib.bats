@@ -215,6 +215,66 @@ standin_hotswap() {
 	[ "$exec_path" = /usr/share/hotswap/stale-hook ]
 }
 
+# stub_hotswap STATUS: $W/hs-stub runs $HOTSWAP for everything but
+# restart, which it records in $W/restart.log and answers with STATUS as
+# hotswap restart would (4: a restarted service still maps the old
+# file).  The real hotswap restart, against a real systemd, is tested in
+# restart.bats; here it would restart this machine's own services.
+stub_hotswap() {
+	cat >"$W/hs-stub" <<-EOF
+	#!/bin/sh
+	if [ "\$1" = restart ]; then
+		echo "\$*" >>"$W/restart.log"
+		case $1 in
+		4) echo "unverified x.service: main pid 9 still maps '/l.so'" ;;
+		*) echo "restarted x.service: main pid 9 maps none of the old files" ;;
+		esac
+		exit $1
+	fi
+	exec "$HOTSWAP" "\$@"
+	EOF
+	chmod 755 "$W/hs-stub"
+}
+
+# rollout_two STATUS: the playbook on two hosts (both this one, each its
+# own copy of the library), hotswap restart answering STATUS.
+rollout_two() {
+	cp "$HS_HELPERS/libvictim_v1.so" h1.so
+	cp "$HS_HELPERS/libvictim_v1.so" h2.so
+	printf '%s\n' "h1 ansible_connection=local lib_dest=$W/h1.so" \
+	    "h2 ansible_connection=local lib_dest=$W/h2.so" >hosts
+	stub_hotswap "$1"
+	run env ANSIBLE_NOCOLOR=1 ANSIBLE_LOCAL_TEMP="$W/.ansible" \
+	    ANSIBLE_REMOTE_TEMP="$W/.ansible" \
+	    ansible-playbook -i hosts \
+	    -e lib_src="$HS_HELPERS/libvictim_v2.so" -e stage_dir="$W" \
+	    -e hotswap="$W/hs-stub" \
+	    "$HS_TOP/contrib/ansible/rollout-library.yml"
+}
+
+@test "Ansible playbook: a restart that fails its check (exit 4) stops the rollout before the next host" {
+	command -v ansible-playbook >/dev/null ||
+		skip "ansible-core is not installed"
+	rollout_two 4
+	[ "$status" -ne 0 ] || { echo "$output"; fail "the rollout went on"; }
+	same_content "$HS_HELPERS/libvictim_v2.so" h1.so
+	same_content "$HS_HELPERS/libvictim_v1.so" h2.so
+	[ "$(cat restart.log)" = "restart --yes" ]
+	[[ $output == *"unverified x.service"* ]]
+	# The control, exit 1 going on to the next host, is the rollout on
+	# localhost below (its stub answers 1).
+}
+
+@test "pacman hook and Ansible playbook restart only through hotswap restart (one deny list)" {
+	grep -q 'hotswap restart --yes' "$HS_TOP/contrib/pacman/hotswap-stale.hook"
+	grep -q 'Exec = /usr/share/hotswap/stale-hook' \
+	    "$HS_TOP/contrib/pacman/hotswap-stale.hook"
+	grep -q 'argv: \["{{ hotswap }}", restart, --yes\]' \
+	    "$HS_TOP/contrib/ansible/rollout-library.yml"
+	! grep -n 'systemctl' "$HS_TOP/contrib/ansible/rollout-library.yml" |
+	    grep -v '^[0-9]*:#'
+}
+
 @test "Ansible playbook passes ansible-playbook --syntax-check" {
 	command -v ansible-playbook >/dev/null ||
 		skip "ansible-core is not installed"
@@ -228,14 +288,16 @@ standin_hotswap() {
 		skip "ansible-core is not installed"
 	cp "$HS_HELPERS/libvictim_v1.so" libvictim.so
 	start_victim "$W/libvictim.so"
+	stub_hotswap 1
 	run env ANSIBLE_NOCOLOR=1 ANSIBLE_LOCAL_TEMP="$W/.ansible" \
 	    ANSIBLE_REMOTE_TEMP="$W/.ansible" \
 	    ansible-playbook -i localhost, -c local \
 	    -e lib_src="$HS_HELPERS/libvictim_v2.so" \
 	    -e lib_dest="$W/libvictim.so" -e stage_dir="$W" \
-	    -e hotswap="$HOTSWAP" -e "restart_command='echo restart'" \
+	    -e hotswap="$W/hs-stub" \
 	    "$HS_TOP/contrib/ansible/rollout-library.yml"
 	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	[ "$(cat restart.log)" = "restart --yes" ]
 	same_content "$HS_HELPERS/libvictim_v2.so" libvictim.so
 	same_content "$HS_HELPERS/libvictim_v1.so" libvictim.so~
 	victim_alive
@@ -271,6 +333,8 @@ standin_hotswap() {
 			[ -f "\$f" ] && cat "\$2" >"\$f" 2>/dev/null
 		done; true' sh "$W/vartmp" "$W/evil.so"
 	fi
+	# Not this machine's services: restart is the playbook test's.
+	[ "\$1" != restart ] || exit 0
 	exec "$HOTSWAP" "\$@"
 	EOF
 	chmod 755 hs-wrapper
@@ -279,7 +343,7 @@ standin_hotswap() {
 	    ansible-playbook -i localhost, -c local \
 	    -e lib_src="$HS_HELPERS/libvictim_v2.so" \
 	    -e lib_dest="$W/libvictim.so" -e stage_dir="$W/vartmp" \
-	    -e hotswap="$W/hs-wrapper" -e "restart_command='echo restart'" \
+	    -e hotswap="$W/hs-wrapper" \
 	    "$HS_TOP/contrib/ansible/rollout-library.yml"
 	[ "$status" -eq 0 ] || { echo "$output"; false; }
 	same_content "$HS_HELPERS/libvictim_v2.so" libvictim.so ||
