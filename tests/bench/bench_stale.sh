@@ -18,6 +18,7 @@
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
+. "$top/tests/bench/bench_common.sh"
 HOTSWAP=${HOTSWAP:-$top/hotswap}
 HS_HELPERS=${HS_HELPERS:-$top/build/helpers}
 procs=1000 runs=7
@@ -90,20 +91,7 @@ nr_pids=$(needrestart -b -v 2>&1 | grep -c "who_mapper\|libbench" || true)
 cr_out=$(checkrestart 2>/dev/null || true)
 found_cr=$(printf '%s\n' "$cr_out" | sed -n 's/^Found \([0-9]*\) processes.*/\1/p')
 
-TIMEFORMAT='%3R %3U %3S'
-for ((r = 0; r < runs; r++)); do
-	for i in "${!labels[@]}"; do
-		{ time run_one "$i" >/dev/null 2>&1; } 2>>"$dir/t.$i" || true
-	done
-done
-
-median() {
-	awk -v c="$1" '{ print (c ? $c : $2 + $3) * 1000 }' "$2" | sort -n |
-	    awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
-}
-minimum() {
-	awk '{ print $1 * 1000 }' "$1" | sort -n | head -1
-}
+round_robin "$runs" "$dir"
 
 all=(/proc/[0-9]*)
 read -r load _ </proc/loadavg

@@ -25,6 +25,7 @@
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
+. "$top/tests/bench/bench_common.sh"
 HOTSWAP=${HOTSWAP:-$top/hotswap}
 HS_HELPERS=${HS_HELPERS:-$top/build/helpers}
 procs=1000 runs=11 lib=$HS_HELPERS/libvictim_v1.so rt=
@@ -117,22 +118,7 @@ mauto=$(method)
 mproc=$(HOTSWAP_SCAN=proc method)
 mioctl=$(HOTSWAP_SCAN=ioctl method)
 
-# One line "wall user sys" (seconds) per run, in $dir/t.N.
-TIMEFORMAT='%3R %3U %3S'
-for ((r = 0; r < runs; r++)); do
-	for i in "${!labels[@]}"; do
-		{ time run_one "$i" >/dev/null 2>&1; } 2>>"$dir/t.$i" || true
-	done
-done
-
-# median COLUMN FILE, in ms; COLUMN 0 is user + system.
-median() {
-	awk -v c="$1" '{ print (c ? $c : $2 + $3) * 1000 }' "$2" | sort -n |
-	    awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
-}
-minimum() {
-	awk '{ print $1 * 1000 }' "$1" | sort -n | head -1
-}
+round_robin "$runs" "$dir"
 
 all=(/proc/[0-9]*)
 nproc_all=${#all[@]}
