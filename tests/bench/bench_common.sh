@@ -1,6 +1,30 @@
 # bench_common.sh - shell functions the benchmarks share (sourced by
 # bench_stale.sh, bench_who.sh and bench_txn.sh).
 
+# start_mappers NAME N LIB DIR: N who_mapper helpers that map LIB; waits
+# on the FIFO DIR/ready until each has said "ready PID" (NAME says who
+# gave up).  Sets mapper, for stop_mapper.
+start_mappers() {
+	local i line rfd
+	mkfifo "$4/ready"
+	"$HS_HELPERS/who_mapper" -n "$2" "$3" >"$4/ready" &
+	mapper=$!
+	exec {rfd}<"$4/ready"
+	for ((i = 0; i < $2; i++)); do
+		read -r -t 60 -u "$rfd" line ||
+		    { echo "$1: only $i of $2 helpers ready" >&2; exit 1; }
+	done
+	exec {rfd}<&-
+}
+
+# stop_mapper: who_mapper kills and reaps its children on SIGTERM.
+stop_mapper() {
+	if [ -n "${mapper:-}" ]; then
+		kill -TERM "$mapper" 2>/dev/null || true
+		wait "$mapper" 2>/dev/null || true
+	fi
+}
+
 # Each timed run appends one line "wall user sys" (seconds) to its file.
 TIMEFORMAT='%3R %3U %3S'
 

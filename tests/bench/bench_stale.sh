@@ -41,10 +41,7 @@ done
 dir=$(mktemp -d "$top/build/hs-bench-stale.XXXXXX")
 mapper=
 cleanup() {
-	if [ -n "$mapper" ]; then
-		kill -TERM "$mapper" 2>/dev/null || true
-		wait "$mapper" 2>/dev/null || true
-	fi
+	stop_mapper
 	rm -rf "$dir"
 }
 trap cleanup EXIT
@@ -52,15 +49,7 @@ trap 'exit 130' INT TERM HUP
 
 LIB=$dir/libbench.so.1
 cp "$HS_HELPERS/libvictim_v1.so" "$LIB"
-mkfifo "$dir/ready"
-"$HS_HELPERS/who_mapper" -n "$procs" "$LIB" >"$dir/ready" &
-mapper=$!
-exec {rfd}<"$dir/ready"
-for ((i = 0; i < procs; i++)); do
-	read -r -t 60 -u "$rfd" line ||
-	    { echo "bench_stale: only $i of $procs helpers ready" >&2; exit 1; }
-done
-exec {rfd}<&-
+start_mappers bench_stale "$procs" "$LIB" "$dir"
 "$HOTSWAP" install -q "$HS_HELPERS/libvictim_v2.so" "$LIB"
 
 labels=(

@@ -54,11 +54,7 @@ done
 dir=$(mktemp -d "${TMPDIR:-/tmp}/hs-bench.XXXXXX")
 mapper=
 cleanup() {
-	if [ -n "$mapper" ]; then
-		# who_mapper kills and reaps its children on SIGTERM.
-		kill -TERM "$mapper" 2>/dev/null || true
-		wait "$mapper" 2>/dev/null || true
-	fi
+	stop_mapper
 	rm -rf "$dir"
 }
 trap cleanup EXIT
@@ -68,15 +64,7 @@ LIB=$dir/libbench.so
 cp "$lib" "$LIB"
 
 # Start the helpers; each says "ready PID" once it maps the library.
-mkfifo "$dir/ready"
-"$HS_HELPERS/who_mapper" -n "$procs" "$LIB" >"$dir/ready" &
-mapper=$!
-exec {rfd}<"$dir/ready"
-for ((i = 0; i < procs; i++)); do
-	read -r -t 60 -u "$rfd" line ||
-	    { echo "bench_who: only $i of $procs helpers ready" >&2; exit 1; }
-done
-exec {rfd}<&-
+start_mappers bench_who "$procs" "$LIB" "$dir"
 
 # The commands, by label; each is run by bash as a plain command.
 labels=(
