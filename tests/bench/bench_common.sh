@@ -49,3 +49,21 @@ median() {
 minimum() {
 	awk '{ print $1 * 1000 }' "$1" | sort -n | head -1
 }
+
+# ratio_table WIDTH RATIO DIR: a row for each of labels (WIDTH wide):
+# median wall, minimum wall and median CPU time of DIR/t.I, and the
+# median wall time's ratio to row 0's (column RATIO).
+ratio_table() {
+	local i base
+	base=$(median 1 "$3/t.0")
+	printf '%-*s %9s %9s %9s %7s\n' "$1" command "wall ms" "min ms" \
+	    "cpu ms" "$2"
+	for i in "${!labels[@]}"; do
+		awk -v w="$1" -v l="${labels[$i]}" \
+		    -v med="$(median 1 "$3/t.$i")" \
+		    -v min="$(minimum "$3/t.$i")" \
+		    -v cpu="$(median 0 "$3/t.$i")" -v b="$base" \
+		    'BEGIN { printf "%-" w "s %9.1f %9.1f %9.1f %7.2f\n",
+		    l, med, min, cpu, med / b }'
+	done
+}

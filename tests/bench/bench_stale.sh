@@ -93,11 +93,4 @@ echo "found:      hotswap stale $found_hotswap helpers;" \
     "(-v names the helpers $nr_pids times); checkrestart ${found_cr:-0} processes"
 echo "runs:       $runs each, round-robin"
 echo
-base=$(median 1 "$dir/t.0")
-printf '%-32s %9s %9s %9s %7s\n' command "wall ms" "min ms" "cpu ms" "x stale"
-for i in "${!labels[@]}"; do
-	awk -v l="${labels[$i]}" -v med="$(median 1 "$dir/t.$i")" \
-	    -v min="$(minimum "$dir/t.$i")" -v cpu="$(median 0 "$dir/t.$i")" \
-	    -v b="$base" 'BEGIN { printf "%-32s %9.1f %9.1f %9.1f %7.2f\n",
-	    l, med, min, cpu, med / b }'
-done
+ratio_table 32 "x stale" "$dir"

@@ -118,11 +118,4 @@ echo "method:     default ${mauto:-?}; HOTSWAP_SCAN=proc ${mproc:-?};" \
     "HOTSWAP_SCAN=ioctl ${mioctl:-?}"
 echo "runs:       $runs each, round-robin${HS_BENCH_RT:+, all under chrt -f 50}"
 echo
-base=$(median 1 "$dir/t.0")
-printf '%-30s %9s %9s %9s %7s\n' command "wall ms" "min ms" "cpu ms" "x who"
-for i in "${!labels[@]}"; do
-	awk -v l="${labels[$i]}" -v med="$(median 1 "$dir/t.$i")" \
-	    -v min="$(minimum "$dir/t.$i")" -v cpu="$(median 0 "$dir/t.$i")" \
-	    -v b="$base" 'BEGIN { printf "%-30s %9.1f %9.1f %9.1f %7.2f\n",
-	    l, med, min, cpu, med / b }'
-done
+ratio_table 30 "x who" "$dir"
