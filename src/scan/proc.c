@@ -10,6 +10,7 @@
  * Anything else that cannot be read is left unknown: never an error.
  */
 #include <sys/stat.h>
+#include <linux/openat2.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -27,8 +28,8 @@
  * show function, so one read(2) into a buffer larger than the file gets
  * all of it: no second read to see the end.
  */
-static ssize_t
-read_small(struct hs_scan *s, const char *name, char *buf, size_t len)
+ssize_t
+hs_scan_read_small(struct hs_scan *s, const char *name, char *buf, size_t len)
 {
 	char path[48];
 	ssize_t n;
@@ -45,6 +46,34 @@ read_small(struct hs_scan *s, const char *name, char *buf, size_t len)
 	errno = serrno;
 	buf[n > 0 ? n : 0] = '\0';
 	return n;
+}
+
+/*
+ * fstat name, resolved by openat2(2) from dirfd with resolve (RESOLVE_*)
+ * and never through a magic link: a name a scanned process chose, looked
+ * up as that process would and no further.  -1 with errno; ENOSYS before
+ * Linux 5.6.
+ */
+int
+hs_scan_stat_in(int dirfd, const char *name, unsigned long long resolve,
+    struct stat *st)
+{
+	struct open_how how;
+	int fd, r, serrno;
+
+	memset(&how, 0, sizeof(how));
+	how.flags = O_PATH | O_CLOEXEC;
+	how.resolve = resolve | RESOLVE_NO_MAGICLINKS;
+	do
+		fd = hs_sys.openat2(dirfd, name, &how, sizeof(how));
+	while (fd == -1 && (errno == EINTR || errno == EAGAIN));
+	if (fd == -1)
+		return -1;
+	r = hs_sys.fstat(fd, st);
+	serrno = errno;
+	(void)hs_close(fd);
+	errno = serrno;
+	return r;
 }
 
 /*
@@ -362,7 +391,7 @@ hs_procinfo(struct hs_scan *s, pid_t pid)
 	s->proc.uid = hs_sys.fstat(s->mapsfd, &st) == 0 ? st.st_uid : (uid_t)-1;
 	if (!(s->flags & HS_SCAN_BRIEF) || s->walk == HS_WALK_STALE) {
 		(void)hs_procinfo_mntns(s);
-		if (read_small(s, "cgroup", buf, sizeof(buf)) > 0)
+		if (hs_scan_read_small(s, "cgroup", buf, sizeof(buf)) > 0)
 			(void)hs_procinfo_unit(buf, s->proc.unit,
 			    sizeof(s->proc.unit));
 		else
@@ -370,7 +399,7 @@ hs_procinfo(struct hs_scan *s, pid_t pid)
 		procinfo_class(s, buf);
 	} else if (!known)
 		s->proc.other_mntns = -1;
-	ok = read_small(s, "stat", buf, sizeof(buf)) > 0 &&
+	ok = hs_scan_read_small(s, "stat", buf, sizeof(buf)) > 0 &&
 	    hs_procinfo_stat(buf, s->proc.comm, sizeof(s->proc.comm),
 		&s->proc.start_time) == 0;
 	if (!ok)
@@ -398,12 +427,12 @@ hs_procinfo_named(struct hs_scan *s, uint64_t start_time)
 	if (s->flags & HS_SCAN_BRIEF)
 		return 0;
 	(void)hs_procinfo_mntns(s);
-	if (read_small(s, "cgroup", buf, sizeof(buf)) > 0)
+	if (hs_scan_read_small(s, "cgroup", buf, sizeof(buf)) > 0)
 		(void)hs_procinfo_unit(buf, s->proc.unit, sizeof(s->proc.unit));
 	else
 		buf[0] = '\0';
 	procinfo_class(s, buf);
-	if (read_small(s, "stat", buf, sizeof(buf)) <= 0 ||
+	if (hs_scan_read_small(s, "stat", buf, sizeof(buf)) <= 0 ||
 	    hs_procinfo_stat(buf, comm, sizeof(comm), &now) == -1 ||
 	    now != start_time) {
 		errno = ESRCH;

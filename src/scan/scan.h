@@ -14,6 +14,7 @@
 #ifndef HS_SCAN_H
 #define HS_SCAN_H
 
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -152,6 +153,10 @@ int hs_kernel_vercmp(const char *, const char *);
 int hs_kernel_header(const unsigned char *buf, size_t n, char *out, size_t len);
 
 /* proc.c */
+ssize_t hs_scan_read_small(struct hs_scan *, const char *name, char *buf,
+    size_t len);
+int hs_scan_stat_in(int dirfd, const char *name, unsigned long long resolve,
+    struct stat *st);
 int hs_procinfo_mntns(struct hs_scan *);
 int hs_procinfo(struct hs_scan *, pid_t);
 int hs_procinfo_unit(const char *cgroup, char *unit, size_t len);

@@ -75,28 +75,6 @@ start_wall(uint64_t ticks, int64_t *ns)
 	return 0;
 }
 
-/* Read PID/name into buf (len - 1 bytes at most); its length or -1. */
-static ssize_t
-read_proc(struct hs_scan *s, const char *name, char *buf, size_t len)
-{
-	char path[48];
-	ssize_t n;
-	int fd, serrno;
-
-	(void)snprintf(path, sizeof(path), "%s/%s", s->pidname, name);
-	if ((fd = hs_openat(s->procfd, path, O_RDONLY, 0)) == -1)
-		return -1;
-	do
-		n = hs_sys.read(fd, buf, len - 1);
-	while (n == -1 && errno == EINTR);
-	serrno = errno;
-	(void)hs_close(fd);
-	errno = serrno;
-	if (n >= 0)
-		buf[n] = '\0';
-	return n;
-}
-
 /*
  * fstat the script name as the process would find it: under its root
  * if absolute, beneath its working directory if not.  -1 with errno.
@@ -104,8 +82,7 @@ read_proc(struct hs_scan *s, const char *name, char *buf, size_t len)
 static int
 stat_script(struct hs_scan *s, const char *name, struct stat *st)
 {
-	struct open_how how;
-	int dirfd, fd, r, serrno;
+	int dirfd, r, serrno;
 
 	if (hs_scan_pdir(s) == -1)
 		return -1;
@@ -113,22 +90,10 @@ stat_script(struct hs_scan *s, const char *name, struct stat *st)
 	    O_PATH | O_DIRECTORY, 0);
 	if (dirfd == -1)
 		return -1;
-	memset(&how, 0, sizeof(how));
-	how.flags = O_PATH | O_CLOEXEC;
-	how.resolve = RESOLVE_NO_MAGICLINKS |
-	    (name[0] == '/' ? RESOLVE_IN_ROOT : RESOLVE_BENEATH);
-	do
-		fd = hs_sys.openat2(dirfd, name, &how, sizeof(how));
-	while (fd == -1 && (errno == EINTR || errno == EAGAIN));
+	r = hs_scan_stat_in(dirfd, name,
+	    name[0] == '/' ? RESOLVE_IN_ROOT : RESOLVE_BENEATH, st);
 	serrno = errno;
 	(void)hs_close(dirfd);
-	if (fd == -1) {
-		errno = serrno;
-		return -1;
-	}
-	r = hs_sys.fstat(fd, st);
-	serrno = errno;
-	(void)hs_close(fd);
 	errno = serrno;
 	return r;
 }
@@ -208,12 +173,12 @@ hs_stale_script(struct hs_scan *s)
 
 	if ((family = exe_family(s)) == 0)
 		return 0;
-	if ((n = read_proc(s, "cmdline", cmd, sizeof(cmd))) <= 0 ||
+	if ((n = hs_scan_read_small(s, "cmdline", cmd, sizeof(cmd))) <= 0 ||
 	    !hs_script_arg(family, cmd, (size_t)n, &off, &len) ||
 	    strncmp(cmd + off, "/dev/", 5) == 0 ||
 	    strncmp(cmd + off, "/proc/", 6) == 0)
 		return 0; /* "bash /dev/fd/3": a descriptor, not a file */
-	if (read_proc(s, "stat", stat_buf, sizeof(stat_buf)) <= 0 ||
+	if (hs_scan_read_small(s, "stat", stat_buf, sizeof(stat_buf)) <= 0 ||
 	    hs_procinfo_stat(stat_buf, comm, sizeof(comm), &ticks) == -1 ||
 	    start_wall(ticks, &start) == -1)
 		return 0;

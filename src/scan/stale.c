@@ -133,8 +133,7 @@ hs_stale_ignored(const struct hs_maps_rec *rec)
 static int
 lookup(struct hs_scan *s, const char *name, struct stat *st)
 {
-	struct open_how how;
-	int fd, r, serrno;
+	int r;
 
 	if (s->proc.other_mntns != 1)
 		return hs_sys.fstatat(AT_FDCWD, name, st, 0);
@@ -143,20 +142,9 @@ lookup(struct hs_scan *s, const char *name, struct stat *st)
 		(s->rootfd = hs_openat(s->pdir, "root", O_PATH | O_DIRECTORY,
 		     0)) == -1))
 		return -1;
-	memset(&how, 0, sizeof(how));
-	how.flags = O_PATH | O_CLOEXEC;
-	how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-	do
-		fd = hs_sys.openat2(s->rootfd, name, &how, sizeof(how));
-	while (fd == -1 && (errno == EINTR || errno == EAGAIN));
-	if (fd == -1 && errno == ENOSYS) /* before 5.6 */
+	r = hs_scan_stat_in(s->rootfd, name, RESOLVE_IN_ROOT, st);
+	if (r == -1 && errno == ENOSYS) /* before 5.6 */
 		return hs_sys.fstatat(s->rootfd, name + 1, st, 0);
-	if (fd == -1)
-		return -1;
-	r = hs_sys.fstat(fd, st);
-	serrno = errno;
-	(void)hs_close(fd);
-	errno = serrno;
 	return r;
 }
 
