@@ -1194,15 +1194,6 @@ test_replace_strip_failure_leaves_dest(void **state)
 	assert_int_equal(tu_count(f->dir), 2);
 }
 
-static mode_t
-mode_of(const char *path)
-{
-	struct stat st;
-
-	assert_int_equal(lstat(path, &st), 0);
-	return st.st_mode & 07777;
-}
-
 static void
 test_install_dir_parents_mode_existing(void **state)
 {
@@ -1212,15 +1203,15 @@ test_install_dir_parents_mode_existing(void **state)
 	f->opts.flags |= HS_SET_MODE;
 	f->opts.dir_mode = 0750;
 	assert_int_equal(hs_install_dir(deep, &f->opts, &f->res), 0);
-	assert_int_equal(mode_of(deep), 0750);
-	assert_int_equal(mode_of(tu_path(f->dir, "a/b")), 0755);
+	assert_int_equal(tu_mode(deep), 0750);
+	assert_int_equal(tu_mode(tu_path(f->dir, "a/b")), 0755);
 	assert_int_equal(tu_ino(deep), f->res.new_ino);
 	assert_int_equal(tu_count(tu_path(f->dir, "a/b")), 1);
 	/* Existing: the mode as GNU gives it, 0755 without -m. */
 	assert_int_equal(chmod(deep, 0700), 0);
 	f->opts.flags &= ~HS_SET_MODE;
 	assert_int_equal(hs_install_dir(deep, &f->opts, &f->res), 0);
-	assert_int_equal(mode_of(deep), 0755);
+	assert_int_equal(tu_mode(deep), 0755);
 	assert_int_equal(f->res.new_ino, 0);
 	/* Trailing slashes, and a file in the way. */
 	assert_int_equal(hs_install_dir(tu_path(f->dir, "a/b/c//"), &f->opts,
@@ -1257,7 +1248,7 @@ test_install_dir_every_step_fails_cleanly(void **state)
 			    strncmp(tu_fault_name(), "fstat", 5) != 0)
 				fail_msg("step %d (%s) failed after the rename",
 				    n, tu_fault_name());
-			assert_int_equal(mode_of(d), 0700);
+			assert_int_equal(tu_mode(d), 0700);
 			continue;
 		}
 		assert_int_equal(errno, EIO);
@@ -1267,7 +1258,7 @@ test_install_dir_every_step_fails_cleanly(void **state)
 			    tu_fault_name(), tu_count(pd));
 	}
 	assert_true(n > 6);
-	assert_int_equal(mode_of(d), 0700);
+	assert_int_equal(tu_mode(d), 0700);
 }
 
 /* -C: set-ID or sticky bits always mean a new copy, as GNU's -C. */

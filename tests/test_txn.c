@@ -223,16 +223,6 @@ test_txn_backups_only_after_commit(void **state)
 	assert_int_equal(leftovers(f->dst), 0);
 }
 
-/* mode & 07777 of path. */
-static mode_t
-mode_of(const char *path)
-{
-	struct stat st;
-
-	assert_int_equal(lstat(path, &st), 0);
-	return st.st_mode & 07777;
-}
-
 /*
  * The old inode a transaction lets go of loses set-user-ID (and
  * set-group-ID with group execute), whether it lives on under someone
@@ -251,17 +241,17 @@ test_txn_disarms_old_set_id_inodes(void **state)
 	assert_int_equal(link(tu_path(f->dst, "bin/prog"), other), 0);
 	assert_int_equal(run_txn(f), 0);
 	assert_int_equal(state_of(f), 1);
-	assert_int_equal(mode_of(other), 0750);
-	assert_int_equal(mode_of(tu_path(f->dst, "bin/prog")), 06750);
+	assert_int_equal(tu_mode(other), 0750);
+	assert_int_equal(tu_mode(tu_path(f->dst, "bin/prog")), 06750);
 	/* With -b: the backup is the old inode, disarmed. */
 	make_old(f);
 	(void)unlink(other);
 	assert_int_equal(link(tu_path(f->dst, "bin/prog"), other), 0);
 	f->opts.flags |= HS_BACKUP;
 	assert_int_equal(run_txn(f), 0);
-	assert_int_equal(mode_of(tu_path(f->dst, "bin/prog~")), 0750);
+	assert_int_equal(tu_mode(tu_path(f->dst, "bin/prog~")), 0750);
 	assert_int_equal(tu_ino(tu_path(f->dst, "bin/prog~")), tu_ino(other));
-	assert_int_equal(mode_of(tu_path(f->dst, "bin/prog")), 04750);
+	assert_int_equal(tu_mode(tu_path(f->dst, "bin/prog")), 04750);
 	assert_int_equal(leftovers(f->dst), 0);
 	assert_int_equal(unlink(other), 0);
 }
@@ -304,14 +294,14 @@ test_txn_replay_disarms_only_the_recorded_inode(void **state)
 	write_journal(f, text);
 	assert_int_equal(hs_recover(f->dst, &outcome, &f->res), 0);
 	assert_int_equal(outcome, 1);
-	assert_int_equal(mode_of(tu_path(f->dst, "bin/prog~")), 04755);
+	assert_int_equal(tu_mode(tu_path(f->dst, "bin/prog~")), 04755);
 	/* No identity (an earlier version's journal): left alone too. */
 	assert_int_equal(rename(tu_path(f->dst, "bin/prog~"),
 			     tu_path(f->dst, "bin/.o1")),
 	    0);
 	write_journal(f, "hotswap-journal 2\nS ~\nO bin prog .o1\nC\n");
 	assert_int_equal(hs_recover(f->dst, &outcome, &f->res), 0);
-	assert_int_equal(mode_of(tu_path(f->dst, "bin/prog~")), 04755);
+	assert_int_equal(tu_mode(tu_path(f->dst, "bin/prog~")), 04755);
 	/* The recorded inode: disarmed. */
 	assert_int_equal(rename(tu_path(f->dst, "bin/prog~"),
 			     tu_path(f->dst, "bin/.o1")),
@@ -322,7 +312,7 @@ test_txn_replay_disarms_only_the_recorded_inode(void **state)
 	    (uintmax_t)st.st_dev, (uintmax_t)st.st_ino);
 	write_journal(f, text);
 	assert_int_equal(hs_recover(f->dst, &outcome, &f->res), 0);
-	assert_int_equal(mode_of(tu_path(f->dst, "bin/prog~")), 0755);
+	assert_int_equal(tu_mode(tu_path(f->dst, "bin/prog~")), 0755);
 	assert_int_equal(leftovers(f->dst), 0);
 }
 
@@ -368,11 +358,11 @@ test_txn_failed_disarm_is_reported_and_retried(void **state)
 	    "set-ID bits"));
 	hs_txn_free(t);
 	assert_int_equal(state_of(f), 1);
-	assert_int_equal(mode_of(other), 04750);
+	assert_int_equal(tu_mode(other), 04750);
 	assert_true(leftovers(f->dst) > 0);
 	assert_int_equal(hs_recover(f->dst, &outcome, &f->res), 0);
 	assert_int_equal(outcome, 1);
-	assert_int_equal(mode_of(other), 0750);
+	assert_int_equal(tu_mode(other), 0750);
 	assert_int_equal(leftovers(f->dst), 0);
 	assert_int_equal(unlink(other), 0);
 }

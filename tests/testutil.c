@@ -112,6 +112,15 @@ tu_ino(const char *path)
 	return st.st_ino;
 }
 
+mode_t
+tu_mode(const char *path)
+{
+	struct stat st;
+
+	assert_int_equal(lstat(path, &st), 0);
+	return st.st_mode & 07777;
+}
+
 int
 tu_count(const char *dir)
 {

@@ -30,6 +30,8 @@ void tu_write_str(const char *path, const char *s);
 char *tu_read(const char *path, size_t *len);
 void tu_assert_content(const char *path, const char *expected);
 ino_t tu_ino(const char *path);
+/* lstat(2) st_mode & 07777 of path. */
+mode_t tu_mode(const char *path);
 /* Number of entries in dir other than . and .. */
 int tu_count(const char *dir);
 

@@ -46,30 +46,31 @@ parse_group(const char *s, gid_t *gid)
 	return errstr == NULL ? 0 : -1;
 }
 
-/* -m: symbolic or octal, as chmod(1), relative to 0 as install(1) does. */
-int
-parse_mode(const char *s, mode_t *mode)
+/* setmode(3) on s, applied to base; only the permission bits are kept. */
+static int
+mode_from(const char *s, mode_t base, mode_t *mode)
 {
 	void *set = setmode(s);
 
 	if (set == NULL)
 		return -1;
-	*mode = getmode(set, 0);
+	*mode = getmode(set, base) & 07777;
 	free(set);
 	return 0;
+}
+
+/* -m: symbolic or octal, as chmod(1), relative to 0 as install(1) does. */
+int
+parse_mode(const char *s, mode_t *mode)
+{
+	return mode_from(s, 0, mode);
 }
 
 /* -m for install -d: as parse_mode, with X meaning x (a directory). */
 int
 parse_dir_mode(const char *s, mode_t *mode)
 {
-	void *set = setmode(s);
-
-	if (set == NULL)
-		return -1;
-	*mode = getmode(set, S_IFDIR) & 07777;
-	free(set);
-	return 0;
+	return mode_from(s, S_IFDIR, mode);
 }
 
 /*

@@ -18,6 +18,7 @@
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
+. "$top/tests/bench/bench_common.sh"
 HOTSWAP=${HOTSWAP:-$top/hotswap}
 HS_HELPERS=${HS_HELPERS:-$top/build/helpers}
 procs=1000 runs=7
@@ -40,10 +41,7 @@ done
 dir=$(mktemp -d "$top/build/hs-bench-stale.XXXXXX")
 mapper=
 cleanup() {
-	if [ -n "$mapper" ]; then
-		kill -TERM "$mapper" 2>/dev/null || true
-		wait "$mapper" 2>/dev/null || true
-	fi
+	stop_mapper
 	rm -rf "$dir"
 }
 trap cleanup EXIT
@@ -51,15 +49,7 @@ trap 'exit 130' INT TERM HUP
 
 LIB=$dir/libbench.so.1
 cp "$HS_HELPERS/libvictim_v1.so" "$LIB"
-mkfifo "$dir/ready"
-"$HS_HELPERS/who_mapper" -n "$procs" "$LIB" >"$dir/ready" &
-mapper=$!
-exec {rfd}<"$dir/ready"
-for ((i = 0; i < procs; i++)); do
-	read -r -t 60 -u "$rfd" line ||
-	    { echo "bench_stale: only $i of $procs helpers ready" >&2; exit 1; }
-done
-exec {rfd}<&-
+start_mappers bench_stale "$procs" "$LIB" "$dir"
 "$HOTSWAP" install -q "$HS_HELPERS/libvictim_v2.so" "$LIB"
 
 labels=(
@@ -90,20 +80,7 @@ nr_pids=$(needrestart -b -v 2>&1 | grep -c "who_mapper\|libbench" || true)
 cr_out=$(checkrestart 2>/dev/null || true)
 found_cr=$(printf '%s\n' "$cr_out" | sed -n 's/^Found \([0-9]*\) processes.*/\1/p')
 
-TIMEFORMAT='%3R %3U %3S'
-for ((r = 0; r < runs; r++)); do
-	for i in "${!labels[@]}"; do
-		{ time run_one "$i" >/dev/null 2>&1; } 2>>"$dir/t.$i" || true
-	done
-done
-
-median() {
-	awk -v c="$1" '{ print (c ? $c : $2 + $3) * 1000 }' "$2" | sort -n |
-	    awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
-}
-minimum() {
-	awk '{ print $1 * 1000 }' "$1" | sort -n | head -1
-}
+round_robin "$runs" "$dir"
 
 all=(/proc/[0-9]*)
 read -r load _ </proc/loadavg
@@ -116,11 +93,4 @@ echo "found:      hotswap stale $found_hotswap helpers;" \
     "(-v names the helpers $nr_pids times); checkrestart ${found_cr:-0} processes"
 echo "runs:       $runs each, round-robin"
 echo
-base=$(median 1 "$dir/t.0")
-printf '%-32s %9s %9s %9s %7s\n' command "wall ms" "min ms" "cpu ms" "x stale"
-for i in "${!labels[@]}"; do
-	awk -v l="${labels[$i]}" -v med="$(median 1 "$dir/t.$i")" \
-	    -v min="$(minimum "$dir/t.$i")" -v cpu="$(median 0 "$dir/t.$i")" \
-	    -v b="$base" 'BEGIN { printf "%-32s %9.1f %9.1f %9.1f %7.2f\n",
-	    l, med, min, cpu, med / b }'
-done
+ratio_table 32 "x stale" "$dir"

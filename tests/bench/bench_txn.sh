@@ -36,6 +36,7 @@
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
+. "$top/tests/bench/bench_common.sh"
 HOTSWAP=${HOTSWAP:-$top/hotswap}
 SEQINSTALL=${SEQINSTALL:-$top/build/rel/seqinstall}
 runs=5 bigruns=3 files=1000 kib=10 mib=1024 drop=1 base=${TMPDIR:-/tmp}
@@ -119,8 +120,8 @@ make_tree() {
 	done
 }
 
-# TIMES: one line "wall user sys" (seconds) per run, in $dir/t.TABLE.N.
-TIMEFORMAT='%3R %3U %3S'
+# TIMES: one line "wall user sys" (seconds) per run, in $dir/t.TABLE.N
+# (TIMEFORMAT: bench_common.sh).
 
 # bench TABLE RUNS PREP VERIFY LABEL... : run each command (the function
 # cmd_TABLE N) RUNS times round-robin, PREP before each, VERIFY after
@@ -145,15 +146,6 @@ bench() {
 			fi
 		done
 	done
-}
-
-# median COLUMN FILE (ms; COLUMN 0 is user + system), minimum FILE.
-median() {
-	awk -v c="$1" '{ print (c ? $c : $2 + $3) * 1000 }' "$2" | sort -n |
-	    awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
-}
-minimum() {
-	awk '{ print $1 * 1000 }' "$1" | sort -n | head -1
 }
 
 # table TABLE BASE TITLE LABEL...: the table, ratios to command BASE.

@@ -25,6 +25,7 @@
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
+. "$top/tests/bench/bench_common.sh"
 HOTSWAP=${HOTSWAP:-$top/hotswap}
 HS_HELPERS=${HS_HELPERS:-$top/build/helpers}
 procs=1000 runs=11 lib=$HS_HELPERS/libvictim_v1.so rt=
@@ -53,11 +54,7 @@ done
 dir=$(mktemp -d "${TMPDIR:-/tmp}/hs-bench.XXXXXX")
 mapper=
 cleanup() {
-	if [ -n "$mapper" ]; then
-		# who_mapper kills and reaps its children on SIGTERM.
-		kill -TERM "$mapper" 2>/dev/null || true
-		wait "$mapper" 2>/dev/null || true
-	fi
+	stop_mapper
 	rm -rf "$dir"
 }
 trap cleanup EXIT
@@ -67,15 +64,7 @@ LIB=$dir/libbench.so
 cp "$lib" "$LIB"
 
 # Start the helpers; each says "ready PID" once it maps the library.
-mkfifo "$dir/ready"
-"$HS_HELPERS/who_mapper" -n "$procs" "$LIB" >"$dir/ready" &
-mapper=$!
-exec {rfd}<"$dir/ready"
-for ((i = 0; i < procs; i++)); do
-	read -r -t 60 -u "$rfd" line ||
-	    { echo "bench_who: only $i of $procs helpers ready" >&2; exit 1; }
-done
-exec {rfd}<&-
+start_mappers bench_who "$procs" "$LIB" "$dir"
 
 # The commands, by label; each is run by bash as a plain command.
 labels=(
@@ -117,22 +106,7 @@ mauto=$(method)
 mproc=$(HOTSWAP_SCAN=proc method)
 mioctl=$(HOTSWAP_SCAN=ioctl method)
 
-# One line "wall user sys" (seconds) per run, in $dir/t.N.
-TIMEFORMAT='%3R %3U %3S'
-for ((r = 0; r < runs; r++)); do
-	for i in "${!labels[@]}"; do
-		{ time run_one "$i" >/dev/null 2>&1; } 2>>"$dir/t.$i" || true
-	done
-done
-
-# median COLUMN FILE, in ms; COLUMN 0 is user + system.
-median() {
-	awk -v c="$1" '{ print (c ? $c : $2 + $3) * 1000 }' "$2" | sort -n |
-	    awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
-}
-minimum() {
-	awk '{ print $1 * 1000 }' "$1" | sort -n | head -1
-}
+round_robin "$runs" "$dir"
 
 all=(/proc/[0-9]*)
 nproc_all=${#all[@]}
@@ -144,11 +118,4 @@ echo "method:     default ${mauto:-?}; HOTSWAP_SCAN=proc ${mproc:-?};" \
     "HOTSWAP_SCAN=ioctl ${mioctl:-?}"
 echo "runs:       $runs each, round-robin${HS_BENCH_RT:+, all under chrt -f 50}"
 echo
-base=$(median 1 "$dir/t.0")
-printf '%-30s %9s %9s %9s %7s\n' command "wall ms" "min ms" "cpu ms" "x who"
-for i in "${!labels[@]}"; do
-	awk -v l="${labels[$i]}" -v med="$(median 1 "$dir/t.$i")" \
-	    -v min="$(minimum "$dir/t.$i")" -v cpu="$(median 0 "$dir/t.$i")" \
-	    -v b="$base" 'BEGIN { printf "%-30s %9.1f %9.1f %9.1f %7.2f\n",
-	    l, med, min, cpu, med / b }'
-done
+ratio_table 30 "x who" "$dir"

@@ -38,12 +38,19 @@ hs_setup() {
 	umask 022
 }
 
-hs_teardown() {
-	local i pid
+# kill_tracked: kill and reap the processes track registered.
+kill_tracked() {
+	local pid
 	for pid in "${HS_PIDS[@]}"; do
 		kill -KILL "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null
 	done
+	HS_PIDS=()
+}
+
+hs_teardown() {
+	local i
+	kill_tracked
 	cd / || true
 	for ((i = ${#HS_MOUNTS[@]} - 1; i >= 0; i--)); do
 		umount "${HS_MOUNTS[i]}" 2>/dev/null ||
@@ -69,23 +76,47 @@ track() {
 	HS_PIDS+=("$1")
 }
 
+# ready_fifo NAME CMD...: run CMD with stdout on a FIFO (READY_FD) and
+# wait for its "ready" line; NAME is who failed, if it does not say it.
+# READY_PID is its pid; the process is killed in teardown.
+ready_fifo() {
+	local name=$1 fifo line
+	shift
+	fifo=$(mktemp -u "$W/.ready-fifo.XXXXXX")
+	mkfifo "$fifo"
+	"$@" >"$fifo" 3>&- &
+	READY_PID=$!
+	track "$READY_PID"
+	exec {READY_FD}<"$fifo"
+	rm -f "$fifo"
+	read -r -t "$HS_TIMEOUT" -u "$READY_FD" line ||
+		fail "$name did not say ready"
+	[ "$line" = ready ] || fail "$name said '$line', not 'ready'"
+}
+
 # start_swapper ARGS...: run $SWAPPER (tests/helpers/swapper.c) as
 # nobody, its stdout on a FIFO (SFD), and wait for its "ready".  SPID is
 # its pid.
 start_swapper() {
-	local fifo line
-	fifo=$(mktemp -u "$W/.swapper-fifo.XXXXXX")
-	mkfifo "$fifo"
+	local rc=0
 	# setpriv execs the swapper: $! is the swapper itself.
-	setpriv --reuid=nobody --regid=nogroup --clear-groups -- \
-	    "$SWAPPER" "$@" >"$fifo" 3>&- &
-	SPID=$!
-	track "$SPID"
-	exec {SFD}<"$fifo"
-	rm -f "$fifo"
-	read -r -t "$HS_TIMEOUT" -u "$SFD" line ||
-		fail "swapper did not say ready"
-	[ "$line" = ready ] || fail "swapper said '$line', not 'ready'"
+	ready_fifo swapper setpriv --reuid=nobody --regid=nogroup \
+	    --clear-groups -- "$SWAPPER" "$@" || rc=$?
+	SPID=$READY_PID
+	SFD=$READY_FD
+	return "$rc"
+}
+
+# use_run_tmpdir: TMPDIR not under /tmp or /var/tmp (stale ignores
+# deleted code and temporary files there on purpose, and the tree itself
+# may be cloned under /tmp).  Call it before hs_setup.
+use_run_tmpdir() {
+	case $HS_TOP/ in
+	/tmp/*|/var/tmp/*) TMPDIR=/run/hotswap-e2e ;;
+	*) TMPDIR=$HS_TOP/build/e2e-tmp ;;
+	esac
+	mkdir -p "$TMPDIR" && chmod 755 "$TMPDIR"
+	export TMPDIR
 }
 
 # stop_swapper: end the swapper (continued first, if it was paused);

@@ -12,10 +12,7 @@
 # Each case first runs the same command on a plain copy of the seed: what
 # that leaves is the "new" state the checker compares with.
 
-bats_require_minimum_version 1.5.0
-
-: "${HS_TOP:=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)}"
-: "${HOTSWAP:=$HS_TOP/build/san/hotswap}"
+load powercut_common
 
 setup() {
 	[ -c /dev/fuse ] ||
@@ -24,40 +21,11 @@ setup() {
 	CHECK=$HS_TOP/tests/powercut/check.sh
 	NODIRSYNC=$HS_TOP/build/powercut/nodirsync.so
 	[ -x "$PC" ] || { echo "no $PC: run make check-build" >&2; return 1; }
-	# Every state is written out and removed again, hundreds a case: on
-	# tmpfs where there is one (half the time of ext4 here).
-	local base=${TMPDIR:-/tmp}
-	if [ -d /dev/shm ] && [ -w /dev/shm ] &&
-	    [ "$(stat -f -c %T /dev/shm)" = tmpfs ]; then
-		base=/dev/shm
-	fi
-	W=$(mktemp -d "$base/hs-pc.XXXXXX")
-	cd "$W" || return 1
-	mkdir seed src
-	umask 022
-	export TMPDIR=$W	# powercut's own scratch, removed with $W
+	pc_workdir hs-pc
 }
 
 teardown() {
-	cd / || true
-	# powercut mounts in a private namespace: nothing is left mounted.
-	[ -z "${W:-}" ] || rm -rf --one-file-system "$W"
-}
-
-# seed_file PATH CONTENT [MODE]: a file of the seed (old) or of src (new).
-put() {
-	mkdir -p "$(dirname "$1")"
-	printf '%s\n' "$2" >"$1"
-	[ -z "${3:-}" ] || chmod "$3" "$1"
-}
-
-# reference CMD...: run CMD in a plain copy of the seed, $W/ref: the new
-# state every path must reach.
-reference() {
-	rm -rf "$W/ref"
-	cp -a "$W/seed" "$W/ref"
-	(cd "$W/ref" && "$@") >"$W/ref.out" 2>&1 ||
-		{ cat "$W/ref.out"; echo "reference run failed"; return 1; }
+	pc_teardown
 }
 
 # cut MODE CHECKOPTS PATHS -- CMD...: powercut, with check.sh CHECKOPTS

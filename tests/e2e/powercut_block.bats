@@ -19,10 +19,7 @@
 # crash images, is the release build (the same code, a fifth of the
 # time; powercut.bats runs it under the sanitizers).
 
-bats_require_minimum_version 1.5.0
-
-: "${HS_TOP:=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)}"
-: "${HOTSWAP:=$HS_TOP/build/san/hotswap}"
+load powercut_common
 
 setup() {
 	[ "$(id -u)" -eq 0 ] ||
@@ -39,33 +36,14 @@ setup() {
 	CHECK=$HS_TOP/tests/powercut/check.sh
 	NODIRSYNC=$HS_TOP/build/powercut/nodirsync.so
 	[ -x "$BC" ] || { echo "no $BC: run make check-build" >&2; return 1; }
-	# The crash images and the checker's copies: on tmpfs where there is
-	# one.
-	local base=${TMPDIR:-/tmp}
-	if [ -d /dev/shm ] && [ -w /dev/shm ] &&
-	    [ "$(stat -f -c %T /dev/shm)" = tmpfs ]; then
-		base=/dev/shm
-	fi
-	W=$(mktemp -d "$base/hs-bc.XXXXXX")
-	cd "$W" || return 1
-	mkdir seed src
-	umask 022
-	export TMPDIR=$W	# blockcut's scratch, removed with $W
+	# The crash images and the checker's copies.
+	pc_workdir hs-bc
 	# (LeakSanitizer cannot run under ptrace, and strace is ptrace)
 	export ASAN_OPTIONS=detect_leaks=0
 }
 
 teardown() {
-	cd / || true
-	# blockcut mounts in a private namespace and its loop devices detach
-	# themselves: nothing is left mounted or attached.
-	[ -z "${W:-}" ] || rm -rf --one-file-system "$W"
-}
-
-put() {
-	mkdir -p "$(dirname "$1")"
-	printf '%s\n' "$2" >"$1"
-	[ -z "${3:-}" ] || chmod "$3" "$1"
+	pc_teardown
 }
 
 # tree DIR PREFIX N: N files DIR/fK holding PREFIX-K; $paths names them.
@@ -77,13 +55,6 @@ tree() {
 		paths="$paths ${1#*/}/f$k"
 	done
 	paths=${paths# }
-}
-
-reference() {
-	rm -rf "$W/ref"
-	cp -a "$W/seed" "$W/ref"
-	(cd "$W/ref" && "$@") >"$W/ref.out" 2>&1 ||
-		{ cat "$W/ref.out"; echo "reference run failed"; return 1; }
 }
 
 # no_loop_left: no loop device is attached to a file under $W.

@@ -10,14 +10,7 @@
 load who_common
 
 setup() {
-	# Not under /tmp or /var/tmp: stale ignores deleted code there on
-	# purpose (JITs), and the tree itself may be cloned under /tmp.
-	case $HS_TOP/ in
-	/tmp/*|/var/tmp/*) TMPDIR=/run/hotswap-e2e ;;
-	*) TMPDIR=$HS_TOP/build/e2e-tmp ;;
-	esac
-	mkdir -p "$TMPDIR" && chmod 755 "$TMPDIR"
-	export TMPDIR
+	use_run_tmpdir	# stale ignores deleted code under /tmp (JITs)
 	who_setup
 	PIDS=()
 	mkdir lib

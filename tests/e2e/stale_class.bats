@@ -9,12 +9,8 @@
 
 load stale_common
 
-HOLD='open(my $f, "<", $ARGV[0]) or die "$ARGV[0]: $!"; $| = 1;
-print "ready\n"; sleep;'
-
 setup() {
-	stale_setup
-	command -v perl >/dev/null || skip "perl is not installed"
+	stale_perl_setup
 }
 
 teardown() {

@@ -7,27 +7,26 @@
 
 load common
 
+# perl -e "$HOLD" FILE: holds FILE open, says "ready", and sleeps.
+HOLD='open(my $f, "<", $ARGV[0]) or die "$ARGV[0]: $!"; $| = 1;
+print "ready\n"; sleep;'
+
 stale_setup() {
-	# Not under /tmp or /var/tmp: stale ignores temporary files there
-	# on purpose, and the tree itself may be cloned under /tmp.
-	case $HS_TOP/ in
-	/tmp/*|/var/tmp/*) TMPDIR=/run/hotswap-e2e ;;
-	*) TMPDIR=$HS_TOP/build/e2e-tmp ;;
-	esac
-	mkdir -p "$TMPDIR" && chmod 755 "$TMPDIR"
-	export TMPDIR
+	use_run_tmpdir
 	hs_setup || return 1
 	CGS=()
 	CGLEAVES=()
 }
 
+# stale_perl_setup: stale_setup, for tests whose processes are perl.
+stale_perl_setup() {
+	stale_setup || return 1
+	command -v perl >/dev/null || skip "perl is not installed"
+}
+
 stale_teardown() {
-	local pid i
-	for pid in "${HS_PIDS[@]}"; do
-		kill -KILL "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-	done
-	HS_PIDS=()
+	local i
+	kill_tracked
 	# Cgroups last made first.  A killed process leaves its cgroup as it
 	# is reaped: the leaves are waited for (bounded); a parent another
 	# test also uses is left to it.
@@ -53,17 +52,11 @@ find_python() {
 # start_ready CMD...: run CMD with stdout on a FIFO and wait for its
 # "ready" line.  Sets RPID; the process is killed in teardown.
 start_ready() {
-	local fifo line
-	fifo=$(mktemp -u "$W/.ready-fifo.XXXXXX")
-	mkfifo "$fifo"
-	"$@" >"$fifo" 3>&- &
-	RPID=$!
-	track "$RPID"
-	exec {RFD}<"$fifo"
-	rm -f "$fifo"
-	read -r -t "$HS_TIMEOUT" -u "$RFD" line ||
-		fail "$1 did not say ready"
-	[ "$line" = ready ] || fail "$1 said '$line', not 'ready'"
+	local rc=0
+	ready_fifo "$1" "$@" || rc=$?
+	RPID=$READY_PID
+	RFD=$READY_FD
+	return "$rc"
 }
 
 # aged PID: wait until PID started more than 5 clock ticks ago.  stale
