@@ -38,39 +38,12 @@ cut() {
 	summary=$(grep -E '^[0-9]+ cut points, ' <<<"$output" || true)
 }
 
-# all_pass CHECKOPTS PATHS MIN -- CMD...: the reference run, then both
-# modes must accept every state, of at least MIN events.
-all_pass() {
-	local opts=$1 paths=$2 min=$3 mode events
-	shift 4
-	reference "$@"
-	for mode in drop prefix; do
-		cut "$mode" "$opts" "$paths" -- "$@"
-		echo "--- mode $mode"
-		grep -vE '^  ok: ' <<<"$output"
-		[ "$status" -eq 0 ]
-		[[ "$summary" == *" states, 0 rejected "* ]]
-		events=$(sed -n 's/^powercut: .* exited 0 after \([0-9]*\) events$/\1/p' \
-		    <<<"$output")
-		[ "${events:-0}" -ge "$min" ]
-	done
-}
-
-# all_reject CHECKOPTS PATHS -- CMD...: some state is rejected, in both
-# modes, at the final cut (after the command exited 0).
-all_reject() {
-	local opts=$1 paths=$2 mode
-	shift 3
-	reference "$@"
-	for mode in drop prefix; do
-		cut "$mode" "$opts" "$paths" -- "$@"
-		echo "--- mode $mode"
-		grep -vE '^  ok: ' <<<"$output"
-		[ "$status" -eq 1 ]
-		grep -qE '^powercut: .* exited 0 after' <<<"$output"
-		grep -qE '\(the command has exited\): [0-9]+ states?, [1-9]' \
-		    <<<"$output"
-	done
+PC_TOOL=powercut
+PC_MODES="drop prefix"
+# pc_count: the events powercut logged before the command exited.
+pc_count() {
+	sed -n 's/^powercut: .* exited 0 after \([0-9]*\) events$/\1/p' \
+	    <<<"$output"
 }
 
 @test "powercut: install over an existing DEST, every cut point, both modes" {

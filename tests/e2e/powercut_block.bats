@@ -73,40 +73,12 @@ cut() {
 	no_loop_left
 }
 
-# all_pass CHECKOPTS PATHS MINFLUSHES -- CMD...: the reference run, then
-# every mode must accept every state, and the command must have flushed
-# at least MINFLUSHES times.
-all_pass() {
-	local opts=$1 paths=$2 min=$3 mode flushes
-	shift 4
-	reference "$@"
-	for mode in drop prefix subset; do
-		cut "$mode" "$opts" "$paths" -- "$@"
-		echo "--- mode $mode"
-		grep -vE '^  ok: ' <<<"$output"
-		[ "$status" -eq 0 ]
-		[[ "$summary" == *" states, 0 rejected "* ]]
-		flushes=$(sed -n 's/^blockcut: .* exited 0 after [0-9]* events ([0-9]* writes, \([0-9]*\) flushes)$/\1/p' \
-		    <<<"$output")
-		[ "${flushes:-0}" -ge "$min" ]
-	done
-}
-
-# all_reject CHECKOPTS PATHS -- CMD...: some state is rejected, in every
-# mode, at the final cut (after the command exited 0).
-all_reject() {
-	local opts=$1 paths=$2 mode
-	shift 3
-	reference "$@"
-	for mode in drop prefix subset; do
-		cut "$mode" "$opts" "$paths" -- "$@"
-		echo "--- mode $mode"
-		grep -vE '^  ok: ' <<<"$output"
-		[ "$status" -eq 1 ]
-		grep -qE '^blockcut: .* exited 0 after' <<<"$output"
-		grep -qE '\(the command has exited\): [0-9]+ states?, [1-9]' \
-		    <<<"$output"
-	done
+PC_TOOL=blockcut
+PC_MODES="drop prefix subset"
+# pc_count: the flushes the command made.
+pc_count() {
+	sed -n 's/^blockcut: .* exited 0 after [0-9]* events ([0-9]* writes, \([0-9]*\) flushes)$/\1/p' \
+	    <<<"$output"
 }
 
 # TRACED FILE CMD...: CMD under strace, the calls that show which path

@@ -45,3 +45,41 @@ reference() {
 	(cd "$W/ref" && "$@") >"$W/ref.out" 2>&1 ||
 		{ cat "$W/ref.out"; echo "reference run failed"; return 1; }
 }
+
+# The suites set PC_TOOL (the name their tool prints), PC_MODES (the
+# modes every state must pass in) and define cut and pc_count (the count
+# all_pass's MIN is about, read from $output).
+
+# all_pass CHECKOPTS PATHS MIN -- CMD...: the reference run, then every
+# mode of PC_MODES must accept every state, and pc_count be at least MIN.
+all_pass() {
+	local opts=$1 paths=$2 min=$3 mode n
+	shift 4
+	reference "$@"
+	for mode in $PC_MODES; do
+		cut "$mode" "$opts" "$paths" -- "$@"
+		echo "--- mode $mode"
+		grep -vE '^  ok: ' <<<"$output"
+		[ "$status" -eq 0 ]
+		[[ "$summary" == *" states, 0 rejected "* ]]
+		n=$(pc_count)
+		[ "${n:-0}" -ge "$min" ]
+	done
+}
+
+# all_reject CHECKOPTS PATHS -- CMD...: some state is rejected, in every
+# mode of PC_MODES, at the final cut (after the command exited 0).
+all_reject() {
+	local opts=$1 paths=$2 mode
+	shift 3
+	reference "$@"
+	for mode in $PC_MODES; do
+		cut "$mode" "$opts" "$paths" -- "$@"
+		echo "--- mode $mode"
+		grep -vE '^  ok: ' <<<"$output"
+		[ "$status" -eq 1 ]
+		grep -qE "^$PC_TOOL: .* exited 0 after" <<<"$output"
+		grep -qE '\(the command has exited\): [0-9]+ states?, [1-9]' \
+		    <<<"$output"
+	done
+}
