@@ -434,6 +434,33 @@ bench-guard: deps-bench hotswap libhotswap-guard.so $(HELPERS)
 	tests/bench/bench_guard.sh
 
 
+# --- fortify: the sources compiled as the Debian build compiles them ----
+#
+# make deb builds with dpkg-buildflags' -D_FORTIFY_SOURCE=2 -O2, under
+# which glibc marks more calls warn_unused_result (write(2) among them)
+# and checks buffer sizes; make check compiles the library, the command
+# and the guard that way once more, objects only (build/fort, never
+# linked), so that such a warning fails it under -Werror as the others
+# do.  -U first: a compiler that defines _FORTIFY_SOURCE itself would
+# otherwise warn of the redefinition.
+
+FORT	:= build/fort
+FORT_SRC := $(LIB_SRC) $(CLI_SRC) $(GUARD_SRC)
+FORT_OBJ := $(patsubst src/%.c,$(FORT)/%.o,$(FORT_SRC))
+FORT_FLAGS := -U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=2 -O2 -g0
+
+$(FORT)/%.o: src/%.c | deps-build
+	@mkdir -p $(@D)
+	$(CC) $(SRC_CPPFLAGS) $(FORT_DEFS) $(ALL_CFLAGS) $(FORT_FLAGS) \
+	    -MMD -MP -c -o $@ $<
+
+# The guard's files as the guard compiles them (the seam's binding).
+$(FORT)/guard/%.o: FORT_DEFS := -DHS_SYS_NEXT
+
+check-build: $(FORT_OBJ)
+
+-include $(wildcard $(FORT)/*/*.d)
+
 # --- who and stale against fuser, lsof and cat (never pass/fail) -------
 #
 #   make bench   BENCH_PROCS (default 1000) processes map a test library;
