@@ -86,7 +86,7 @@ TESTS	:= $(patsubst tests/%.c,$(SAN)/%,$(TEST_SRC))
 HELPERS	:= $(patsubst tests/helpers/%.c,$(HLP)/%,$(HELPER_SRC)) \
 	   $(patsubst tests/helpers/%.c,$(HLP)/%.so,$(HELPER_LIB_SRC))
 
-.PHONY: all check check-build check-layers demo deps-build deps-check \
+.PHONY: all check check-build check-exports check-layers demo deps-build deps-check \
 	deps-demo deps-fuzz install uninstall clean bench fuzz
 
 all: hotswap libhotswap.a libhotswap.so
@@ -104,9 +104,21 @@ libhotswap.a: $(call rel_obj,$(LIB_SRC))
 	rm -f $@
 	$(AR) rcs $@ $^
 
-libhotswap.so.$(VERSION): $(call rel_obj,$(LIB_SRC))
+# src/libhotswap.map exports the API of include/hotswap.h and hides the
+# rest; --no-undefined-version: a name in it that the library does not
+# define is an error, not ignored.  check-exports (make check) holds the
+# library's exports to the header's declarations.
+LIB_MAP	:= src/libhotswap.map
+
+libhotswap.so.$(VERSION): $(call rel_obj,$(LIB_SRC)) $(LIB_MAP)
 	$(CC) $(ALL_CFLAGS) -shared -Wl,-soname,libhotswap.so.$(SOMAJOR) \
-	    $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	    -Wl,--version-script=$(LIB_MAP) -Wl,--no-undefined-version \
+	    $(LDFLAGS) -o $@ $(filter %.o,$^) $(LDLIBS)
+
+check-exports: libhotswap.so.$(VERSION) include/hotswap.h \
+	build-aux/check-exports.sh
+	@CC='$(CC)' build-aux/check-exports.sh include/hotswap.h \
+	    libhotswap.so.$(VERSION)
 
 libhotswap.so: libhotswap.so.$(VERSION)
 	ln -sf $< libhotswap.so.$(SOMAJOR)
@@ -168,7 +180,7 @@ build/demo/%.so: demo/%.c | deps-build
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -MMD -MP \
 	    $$(sed -n 's|^// CFLAGS: ||p' $<) -shared -o $@ $<
 
-check-build: $(SAN)/hotswap $(TESTS) $(HELPERS) $(DEMO_BIN) all
+check-build: $(SAN)/hotswap $(TESTS) $(HELPERS) $(DEMO_BIN) all check-exports
 
 deps-build:
 	@build-aux/deps.sh build
