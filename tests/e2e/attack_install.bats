@@ -402,24 +402,25 @@ strip_setup() {
 	exec {PAUSED}<>"$W/pause/paused" {RESUME}<>"$W/pause/resume"
 }
 
-# private_dirs: the directories $D holds that root's install -s made
-# (hotswap's temporary names: a dot, then DEST's name).
+# private_dirs [NAME]: the directories $D holds that root's install
+# made for NAME (default app; hotswap's temporary names: a dot, NAME).
 private_dirs() {
-	find "$D" -mindepth 1 -maxdepth 1 -type d -name '.app*' -printf '%f\n'
+	find "$D" -mindepth 1 -maxdepth 1 -type d -name ".${1:-app}*" \
+	    -printf '%f\n'
 }
 
-# held_strip N ARGS...: root's install -s ARGS..., held on entry to its
-# Nth openat(2) (HS_PAUSEAT); returns once it is held.  HSPID.
-held_strip() {
+# held_install N ARGS...: root's hotswap install ARGS..., held on entry
+# to its Nth openat(2) (HS_PAUSEAT); returns once it is held.  HSPID.
+held_install() {
 	local n=$1 line
 	shift
 	env HS_PAUSEAT="openat:$n" HS_PAUSE_DIR="$W/pause" \
-	    LD_PRELOAD="$KILLAT_PRELOAD" "$HOTSWAP" install -s "$@" \
+	    LD_PRELOAD="$KILLAT_PRELOAD" "$HOTSWAP" install "$@" \
 	    >"$W/hs.out" 2>"$W/hs.err" &
 	HSPID=$!
 	track "$HSPID"
 	read -r -t "$HS_TIMEOUT" -u "$PAUSED" line ||
-		fail "install -s did not pause at openat $n"
+		fail "install $* did not pause at openat $n"
 	[ "$line" = paused ] || fail "the pause said '$line'"
 }
 
@@ -432,32 +433,36 @@ resume_strip() {
 	mapfile -t stderr_lines <"$W/hs.err"
 }
 
-# private_open: PRIVOPEN, the openat(2) of install -s $PROG $D/app that
-# opens its private directory: the first one at whose entry the
-# directory exists (mkdirat(2) comes just before it).  Each round runs
-# the install to its end; $D/app is put back after it.  The same for
-# every test of the file: found once, kept in $BATS_FILE_TMPDIR.
+# private_open NAME ARGS...: PRIVOPEN, the openat(2) of hotswap install
+# ARGS... that opens its private directory for NAME: the first one at
+# whose entry the directory exists (mkdirat(2) comes just before it).
+# Each round runs the install to its end; $D/app is put back and
+# $D/newdir removed after it.  The same for every test of the file: found
+# once for each NAME, kept in $BATS_FILE_TMPDIR.
 private_open() {
-	local n cache=$BATS_FILE_TMPDIR/privopen
+	local name=$1 n made cache=$BATS_FILE_TMPDIR/privopen.$1
+	shift
 	if [ -s "$cache" ]; then
 		PRIVOPEN=$(cat "$cache")
 		return 0
 	fi
 	for ((n = 1; n <= 80; n++)); do
-		held_strip "$n" "$PROG" "$D/app"
-		PRIVNAME=$(private_dirs)
+		held_install "$n" "$@"
+		made=$(private_dirs "$name")
 		resume_strip
-		[ "$HSSTATUS" -eq 0 ] || fail "install -s failed: $stderr"
+		[ "$HSSTATUS" -eq 0 ] || fail "install $* failed: $stderr"
 		echo "old app" >"$D/app"
 		chmod 0755 "$D/app"
-		if [ -n "$PRIVNAME" ]; then
+		rm -rf "$D/newdir"
+		if [ -n "$made" ]; then
 			PRIVOPEN=$n
-			[ -z "$(private_dirs)" ] || fail "a private directory was left"
+			[ -z "$(private_dirs "$name")" ] ||
+				fail "a private directory was left"
 			echo "$n" >"$cache"
 			return 0
 		fi
 	done
-	fail "no openat of install -s found its private directory"
+	fail "no openat of install $* found its private directory"
 }
 
 # keep_intact DIR: DIR is root's $D/keep, with its data, whatever its name.
@@ -473,8 +478,8 @@ keep_intact() {
 # then emptied and removed it as its own: root's data was deleted.
 @test "install -s: a root-owned directory swapped in for the private directory is refused, not emptied" {
 	strip_setup
-	private_open
-	held_strip "$PRIVOPEN" "$PROG" "$D/app"
+	private_open app -s "$PROG" "$D/app"
+	held_install "$PRIVOPEN" -s "$PROG" "$D/app"
 	p=$(private_dirs)
 	[ -n "$p" ] || fail "no private directory at openat $PRIVOPEN"
 	as_nobody mv "$D/$p" "$D/moved"
@@ -492,11 +497,32 @@ keep_intact() {
 	vault_intact
 }
 
+# install -d makes its directory the same way (under a temporary name,
+# then renamed into place).  Old binary: root gave $D/keep the mode asked
+# for and renamed it to $D/newdir, publishing root's data to everyone.
+@test "install -d: a root-owned directory swapped in for the new directory is refused, not published" {
+	strip_setup
+	private_open newdir -d -m 0755 "$D/newdir"
+	held_install "$PRIVOPEN" -d -m 0755 "$D/newdir"
+	p=$(private_dirs newdir)
+	[ -n "$p" ] || fail "no temporary directory at openat $PRIVOPEN"
+	as_nobody mv "$D/$p" "$D/moved"
+	as_nobody mv "$D/keep" "$D/$p"
+	resume_strip
+	[ ! -e "$D/newdir" ] ||
+		fail "root published: $(ls -la "$D/newdir" 2>&1)"
+	keep_intact "$D/$p"
+	run as_nobody cat "$D/$p/data"
+	[ "$status" -ne 0 ] || fail "nobody reads root's data"
+	[ "$HSSTATUS" -eq 1 ] || fail "status $HSSTATUS: $stderr"
+	one_error_line "'$D/newdir'"
+}
+
 # No old binary fell for it (O_NOFOLLOW): the claim is kept.
 @test "install -s: a symlink to a root-owned directory swapped in for the private directory is not followed" {
 	strip_setup
-	private_open
-	held_strip "$PRIVOPEN" "$PROG" "$D/app"
+	private_open app -s "$PROG" "$D/app"
+	held_install "$PRIVOPEN" -s "$PROG" "$D/app"
 	p=$(private_dirs)
 	[ -n "$p" ] || fail "no private directory at openat $PRIVOPEN"
 	as_nobody mv "$D/$p" "$D/moved"
