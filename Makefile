@@ -549,6 +549,28 @@ bench: bench-tree
 bench-tree: deps-bench hotswap
 	tests/bench/bench_tree.sh $(BENCH_TREE_FLAGS)
 
+# --- staging on two threads: the potential, measured (issue 18) --------
+#
+#   make bench-threads  tests/bench/bench_threads.sh (never pass/fail):
+#                       tests/bench/stage_threads.c makes install -r's
+#                       per-file kernel work on one thread, on two (same
+#                       directory, different directories) and as a
+#                       read/write pipeline, on tmpfs, a fresh ext4 image
+#                       and the tree's own filesystem.  Not part of
+#                       'make bench' (it says what was decided, once).
+#                       BENCH_THREADS_FLAGS is passed on, e.g. '-r 21'.
+
+BENCH_THREADS_FLAGS ?=
+
+.PHONY: bench-threads
+
+$(REL)/stage_threads: tests/bench/stage_threads.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -pthread -o $@ $<
+
+bench-threads: $(REL)/stage_threads
+	tests/bench/bench_threads.sh $(BENCH_THREADS_FLAGS)
+
 # --- formatting: .clang-format (clang-format 14) ------------------------
 #
 #   make format         rewrite FORMAT_SRC in place to .clang-format
