@@ -455,11 +455,10 @@ int hs_kernel_check(const char *bootdir, struct hs_kernel *k);
  * The phases:
  *  1. hs_txn_add() stages a file: a temporary beside its destination
  *     with the data and complete metadata, and a hard link that keeps the
- *     old file's inode; the first eight temporaries are fsynced as they
- *     are staged, later ones only have their writeback started.
+ *     old file's inode; its writeback is started;
  *  2. hs_txn_commit() makes all of them durable with one barrier
- *     (syncfs(2) once per filesystem, or fsync(2) each when few), then
- *     marks the journal committed;
+ *     (syncfs(2) once per filesystem, or fsync(2) each when eight or
+ *     fewer), then marks the journal committed;
  *  3. renames all into place: files without an execute bit and shared
  *     libraries (*.so, *.so.*) first, then executables, then symbolic
  *     links, so that a new executable never starts against the old

@@ -664,6 +664,167 @@ test_txn_failed_add_leaves_the_others(void **state)
 	assert_int_equal(leftovers(f->dst), 0);
 }
 
+/* How many times the trace names call (a whole word). */
+static int
+traced(const char *call)
+{
+	const char *p = tu_trace();
+	size_t n = strlen(call);
+	int k = 0;
+
+	while ((p = strstr(p, call)) != NULL) {
+		if (p[n] == ' ' || p[n] == '\0')
+			k++;
+		p += n;
+	}
+	return k;
+}
+
+/*
+ * The barrier of a tree past the few-files path is one syncfs: no file
+ * but the journal is fsynced (twice: before syncfs and after C), none
+ * of the first few either, fsynced as staged before the count was known.
+ */
+static void
+test_txn_many_files_fsync_only_the_journal(void **state)
+{
+	struct fixture *f = *state;
+
+	add_extra_files(f, 6);
+	make_old(f);
+	tu_faults_install();
+	assert_int_equal(run_txn(f), 0);
+	assert_int_equal(state_of(f), 1);
+	assert_int_equal(traced("syncfs"), 1);
+	assert_int_equal(traced("fsync:file"), 2);
+}
+
+/*
+ * Few files: each temporary is fsynced at the barrier, after the
+ * journal and its directory (fsync:file fsync:dir), from the descriptor
+ * kept when it was staged (dupfd), after every file was staged (the
+ * last linkat); one fsync for each of the 4 files and 2 of the journal.
+ * (Before, each was fsynced as it was staged, before the journal.)
+ */
+static void
+test_txn_few_files_fsynced_at_the_barrier(void **state)
+{
+	struct fixture *f = *state;
+	const char *tr, *barrier, *last_link, *p;
+
+	make_old(f);
+	tu_faults_install();
+	assert_int_equal(run_txn(f), 0);
+	assert_int_equal(state_of(f), 1);
+	assert_int_equal(traced("syncfs"), 0);
+	assert_int_equal(traced("dupfd"), 4);
+	assert_int_equal(traced("fsync:file"), 4 + 2);
+	tr = tu_trace();
+	barrier = strstr(tr,
+	    "fsync:file fsync:dir fsync:file fsync:file "
+	    "fsync:file fsync:file ");
+	assert_non_null(barrier);
+	for (last_link = NULL, p = tr; (p = strstr(p, " linkat ")) != NULL; p++)
+		last_link = p;
+	assert_non_null(last_link);
+	assert_true(last_link < barrier);
+	/* The journal's fsync is the first of all. */
+	assert_ptr_equal(strstr(tr, "fsync:file"), barrier);
+}
+
+/*
+ * The journal's removal is the commit's last step, not waited for: no
+ * fsync follows it.  Every directory is fsynced before it.
+ */
+static char tail[4096];
+static int (*real_unlinkat)(int, const char *, int);
+static int (*real_fsync)(int);
+
+static int
+unlink_logged(int d, const char *name, int fl)
+{
+	if (strcmp(name, HS_JOURNAL) == 0)
+		strcat(tail, "J ");
+	return real_unlinkat(d, name, fl);
+}
+
+static int
+fsync_logged(int fd)
+{
+	if (strlen(tail) + 3 < sizeof(tail))
+		strcat(tail, "F ");
+	return real_fsync(fd);
+}
+
+static void
+log_tail(void)
+{
+	tail[0] = '\0';
+	real_unlinkat = hs_sys.unlinkat;
+	real_fsync = hs_sys.fsync;
+	hs_sys.unlinkat = unlink_logged;
+	hs_sys.fsync = fsync_logged;
+}
+
+static void
+test_txn_journal_removal_is_not_waited_for(void **state)
+{
+	struct fixture *f = *state;
+	size_t n;
+
+	make_old(f);
+	log_tail();
+	assert_int_equal(run_txn(f), 0);
+	hs_sys_reset();
+	assert_int_equal(state_of(f), 1);
+	assert_int_equal(leftovers(f->dst), 0);
+	n = strlen(tail);
+	assert_true(n > 4);
+	assert_string_equal(tail + n - 4, "F J ");
+}
+
+/*
+ * A power cut that loses the journal's removal (made here by a removal
+ * that does nothing) leaves a committed journal whose every step is
+ * done: recover completes it, finds nothing to do and removes it; and
+ * again with -b, whose old links were renamed to backups.
+ */
+static int
+unlink_not_journal(int d, const char *name, int fl)
+{
+	if (strcmp(name, HS_JOURNAL) == 0)
+		return 0;
+	return real_unlinkat(d, name, fl);
+}
+
+static void
+lost_removal(struct fixture *f)
+{
+	int outcome;
+
+	make_old(f);
+	real_unlinkat = hs_sys.unlinkat;
+	hs_sys.unlinkat = unlink_not_journal;
+	assert_int_equal(run_txn(f), 0);
+	hs_sys_reset();
+	assert_int_equal(access(tu_path(f->dst, HS_JOURNAL), F_OK), 0);
+	assert_int_equal(hs_recover(f->dst, &outcome, &f->res), 0);
+	assert_int_equal(outcome, 1);
+	assert_int_equal(state_of(f), 1);
+	assert_int_equal(leftovers(f->dst), 0);
+}
+
+static void
+test_txn_finished_journal_replays_as_done(void **state)
+{
+	struct fixture *f = *state;
+
+	lost_removal(f);
+	f->opts.flags |= HS_BACKUP;
+	lost_removal(f);
+	assert_true(content_is(tu_path(f->dst, "data~"), "old\n"));
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int
@@ -685,6 +846,10 @@ main(void)
 		T(test_txn_lock_recovers_and_serialises),
 		T(test_txn_failed_source_rolls_back_everything),
 		T(test_txn_failed_add_leaves_the_others),
+		T(test_txn_many_files_fsync_only_the_journal),
+		T(test_txn_few_files_fsynced_at_the_barrier),
+		T(test_txn_journal_removal_is_not_waited_for),
+		T(test_txn_finished_journal_replays_as_done),
 	};
 
 	return cmocka_run_group_tests_name("txn", tests, NULL, NULL);

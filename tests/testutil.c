@@ -225,6 +225,7 @@ WRAP(int, spawn,
     (pid_t * pid, const char *p, char *const a[], char *const e[], int d),
     (pid, p, a, e, d))
 WRAP(pid_t, waitpid, (pid_t pid, int *st, int o), (pid, st, o))
+WRAP(int, dupfd, (int fd), (fd))
 
 /* fsync is traced with what it syncs, to check the durable order. */
 static int
@@ -275,6 +276,7 @@ tu_faults_install(void)
 	hs_sys.openat2 = w_openat2;
 	hs_sys.spawn = w_spawn;
 	hs_sys.waitpid = w_waitpid;
+	hs_sys.dupfd = w_dupfd;
 	tu_faults_arm(0, 0);
 	tu_faults_only(NULL);
 }

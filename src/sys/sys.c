@@ -48,6 +48,13 @@ real_renameat2(int olddirfd, const char *oldpath, int newdirfd,
 	return renameat2(olddirfd, oldpath, newdirfd, newpath, flags);
 }
 
+/* By number: the guard interposes fcntl itself (guard.map). */
+static int
+real_dupfd(int fd)
+{
+	return (int)syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, 0);
+}
+
 static int
 real_ioctl(int fd, unsigned long request, void *arg)
 {
@@ -163,6 +170,7 @@ static const struct hs_sys hs_sys_real = {
 	.spawn = real_spawn,
 	.waitpid = waitpid,
 	.llistxattr = llistxattr,
+	.dupfd = real_dupfd,
 };
 
 struct hs_sys hs_sys = hs_sys_real;

@@ -93,6 +93,11 @@ struct hs_sys {
 	 * an old file only to learn that it has none).
 	 */
 	ssize_t	(*llistxattr)(const char *, char *, size_t);
+	/*
+	 * fcntl(fd, F_DUPFD_CLOEXEC, 0): the commit keeps the first few
+	 * temporaries open, to fsync them at its barrier (txn.c).
+	 */
+	int	(*dupfd)(int);
 };
 /* clang-format on */
 

@@ -4,13 +4,14 @@
  * rolls back by replaying the journal that staging writes (journal.c),
  * and beneath.c reaches the directories it names.
  *
- * Durability barrier: a transaction of a few files fsyncs each temporary
- * as it is staged (as hs_install does).  A larger one only starts
- * writeback while staging (sync_file_range(SYNC_FILE_RANGE_WRITE)), so
- * the disk works while the next file is copied, then waits for all of it
- * with one syncfs(2) per filesystem: one journal commit instead of one
- * per file (see tests/bench for the figures).  syncfs reports writeback
- * errors of the filesystem since Linux 5.8.
+ * Durability barrier: every temporary only has its writeback started as
+ * it is staged (sync_file_range(SYNC_FILE_RANGE_WRITE)), so the disk
+ * works while the next file is copied.  A transaction of a few files
+ * then fsyncs each (the first FEW_FILES are kept open for it), a larger
+ * one waits for all of it with one syncfs(2) per filesystem: one journal
+ * commit instead of one per file (see tests/bench for the figures), and
+ * none spent on the first few files before the count is known.  syncfs
+ * reports writeback errors of the filesystem since Linux 5.8.
  */
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -63,6 +64,8 @@ struct hs_txn {
 	struct hs_txn_stats stats;
 	struct hs_journal j;
 	int rootfd;
+	int few[FEW_FILES]; /* the first temporaries, for the barrier */
+	size_t nfew;
 	int done;	      /* committed or rolled back */
 	struct txn_dir *dirs; /* every directory staged in */
 	size_t ndirs;
@@ -406,15 +409,35 @@ link_old(struct hs_txn *t, int dirfd, const char *dir, const char *name,
 	return journalled(t, 'O', dir, name, -1, st, take_link, &l);
 }
 
-/* Make the staged temporary durable now, or start its writeback. */
+/* Close the temporaries kept for the barrier. */
+static void
+close_few(struct hs_txn *t)
+{
+	while (t->nfew > 0)
+		(void)hs_close(t->few[--t->nfew]);
+}
+
+/*
+ * Start the staged temporary's writeback.  The first FEW_FILES are kept
+ * open, for the barrier to fsync if no more follow; one more, and the
+ * barrier is a syncfs instead, which needs none of them.  (A file whose
+ * staging fails after this counts too: its fsync is harmless.)
+ */
 static int
 settle(struct hs_txn *t, int fd, const struct hs_install_opts *o)
 {
+	int kept;
+
 	if (o->flags & HS_NO_SYNC)
 		return 0;
-	if (t->stats.staged < FEW_FILES)
-		return hs_fsync(fd);
-	t->stats.used_syncfs = 1;
+	if (t->nfew < FEW_FILES && !t->stats.used_syncfs) {
+		if ((kept = hs_sys.dupfd(fd)) == -1)
+			return -1;
+		t->few[t->nfew++] = kept;
+	} else {
+		t->stats.used_syncfs = 1;
+		close_few(t);
+	}
 	return hs_sys.sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
 }
 
@@ -950,9 +973,9 @@ out:
 }
 
 /*
- * Phase 2: every staged file durable.  Few files were fsynced as they
- * were staged: their directories remain.  Many: one syncfs(2) per
- * filesystem covers data, inodes and directories at once.
+ * Phase 2: every staged file durable.  Few files: each is fsynced (from
+ * the descriptor settle kept), then each directory.  Many: one syncfs(2)
+ * per filesystem covers data, inodes and directories at once.
  *
  * The journal goes first: it names every temporary and every link to an
  * old inode that the directory syncs below make durable, and a power cut
@@ -968,6 +991,11 @@ barrier(struct hs_txn *t, struct hs_result *res)
 
 	if (hs_fsync(t->j.fd) == -1 || hs_fsync(t->j.rootfd) == -1)
 		return hs_fail(res, "cannot sync the journal in", t->root);
+	for (i = 0; i < t->nfew; i++)
+		if (hs_fsync(t->few[i]) == -1)
+			return hs_fail(res, "cannot sync the new files in",
+			    t->root);
+	close_few(t);
 	for (i = 0; i < t->ndirs; i++) {
 		for (seen = 0, k = 0; k < i && t->stats.used_syncfs; k++)
 			seen |= t->dirs[k].dev == t->dirs[i].dev;
@@ -1061,6 +1089,7 @@ hs_txn_free(struct hs_txn *t)
 		return;
 	if (t->j.fd != -1 && !t->done)
 		roll_back(t);
+	close_few(t);
 	if (t->j.fd != -1)
 		(void)hs_close(t->j.fd); /* a journal left for recovery */
 	for (i = 0; i < t->ndirs; i++)
