@@ -349,8 +349,7 @@ journalled(struct hs_txn *t, char type, const char *dir, const char *name,
 			return -1;
 		if (take(arg, tn) == 0)
 			return 0;
-		if (errno != EEXIST ||
-		    hs_journal_add(&t->j, 'X', NULL, NULL, NULL, -1) == -1)
+		if (errno != EEXIST || hs_journal_cancel(&t->j, 1) == -1)
 			return -1;
 		hs_tmp_reseed();
 	}
@@ -454,6 +453,43 @@ apply_meta(struct stage *s, int fd, struct hs_result *res)
 	return hs_meta_apply_as(fd, &s->meta, td->made_uid, td->made_gid, res);
 }
 
+/*
+ * Name the unnamed temporary (T) and keep the old inode of s->d (O),
+ * both journalled in one write before either name is taken.  A T name
+ * found taken cancels both records (X 2: the O name was not tried); an
+ * O name found taken cancels the O alone (X), which link_old then
+ * journals and tries again.
+ */
+static int
+claim_with_old(struct hs_txn *t, struct hs_tmp *tmp, const struct stage *s,
+    int kind)
+{
+	char tn[NAME_MAX + 1], on[NAME_MAX + 1];
+	struct link_arg l = { s->d.dirfd, s->d.name };
+	int i;
+
+	for (i = 0;; i++) {
+		if (i == 100)
+			return -1; /* errno EEXIST */
+		if (hs_tmp_makename(tn, sizeof(tn), s->d.name) == -1 ||
+		    hs_tmp_makename(on, sizeof(on), s->d.name) == -1 ||
+		    hs_journal_add_pair(&t->j, s->dir, s->d.name, tn, kind, on,
+			s->d.st.st_dev, s->d.st.st_ino) == -1)
+			return -1;
+		if (take_tmp(tmp, tn) == 0)
+			break;
+		if (errno != EEXIST || hs_journal_cancel(&t->j, 2) == -1)
+			return -1;
+		hs_tmp_reseed();
+	}
+	if (take_link(&l, on) == 0)
+		return 0;
+	if (errno != EEXIST || hs_journal_cancel(&t->j, 1) == -1)
+		return -1;
+	hs_tmp_reseed();
+	return link_old(t, s->d.dirfd, s->dir, s->d.name, &s->d.st);
+}
+
 /* What the copies between this pair of filesystems learnt. */
 static struct hs_copy_caps *
 caps_for(struct hs_txn *t, const struct stage *s)
@@ -489,9 +525,12 @@ stage_file(struct hs_txn *t, struct stage *s, const struct hs_install_opts *o,
 		hs_fail(res, "cannot sync new copy of", res->target);
 		goto out;
 	}
-	if ((unnamed && claim(t, &tmp, s->dir, s->d.name, kind) == -1) ||
-	    (s->d.exists &&
-		link_old(t, s->d.dirfd, s->dir, s->d.name, &s->d.st) == -1)) {
+	if (unnamed && s->d.exists ?
+		claim_with_old(t, &tmp, s, kind) == -1 :
+		((unnamed && claim(t, &tmp, s->dir, s->d.name, kind) == -1) ||
+		    (s->d.exists &&
+			link_old(t, s->d.dirfd, s->dir, s->d.name, &s->d.st) ==
+			    -1))) {
 		hs_fail(res, "cannot stage", res->target);
 		goto out;
 	}
