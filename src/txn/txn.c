@@ -62,6 +62,7 @@ struct hs_txn {
 	size_t nmapdevs;
 	struct hs_txn_stats stats;
 	struct hs_journal j;
+	int umask_known, umask; /* umask: -1 if the kernel does not say */
 	int rootfd;
 	int done;	      /* committed or rolled back */
 	struct txn_dir *dirs; /* every directory staged in */
@@ -490,6 +491,48 @@ claim_with_old(struct hs_txn *t, struct hs_tmp *tmp, const struct stage *s,
 	return link_old(t, s->d.dirfd, s->dir, s->d.name, &s->d.st);
 }
 
+/*
+ * Whether the directory of td has a default ACL (which, not the umask,
+ * masks a new file's mode): asked once per directory.
+ */
+static int
+dir_acl(struct hs_txn_dest *td)
+{
+	ssize_t n;
+
+	if (!td->acl_known) {
+		n = hs_sys.fgetxattr(td->dirfd, "system.posix_acl_default",
+		    NULL, 0);
+		if (n >= 0)
+			td->acl = 1;
+		else
+			td->acl = errno == ENODATA || errno == ENOTSUP ? 0 : -1;
+		td->acl_known = 1;
+	}
+	return td->acl;
+}
+
+/*
+ * The mode to create the temporary of s with: its final bits, if that
+ * gives them for certain (hs_meta_create_mode: then no fchmod follows),
+ * else 0600.  The umask is learnt once per transaction.
+ */
+static mode_t
+create_mode(struct hs_txn *t, struct stage *s, const struct hs_install_opts *o)
+{
+	mode_t m;
+
+	if (s->made == NULL)
+		return 0600;
+	if (!t->umask_known) {
+		t->umask = hs_umask_peek(&m) == 0 ? (int)m : -1;
+		t->umask_known = 1;
+	}
+	s->meta.mode_made = hs_meta_create_mode(&s->meta, o, t->umask,
+	    t->umask >= 0 ? dir_acl(s->made) : -1);
+	return s->meta.mode_made ? s->meta.mode : 0600;
+}
+
 /* What the copies between this pair of filesystems learnt. */
 static struct hs_copy_caps *
 caps_for(struct hs_txn *t, const struct stage *s)
@@ -510,7 +553,10 @@ stage_file(struct hs_txn *t, struct stage *s, const struct hs_install_opts *o,
 	struct hs_tmp tmp = HS_TMP_INIT;
 	int kind = kind_of(s->d.name, s->meta.mode), unnamed, ret = -1;
 
-	unnamed = hs_tmp_open_unnamed(&tmp, s->d.dirfd) == 0;
+	unnamed = hs_tmp_open_unnamed_mode(&tmp, s->d.dirfd,
+		      create_mode(t, s, o)) == 0;
+	if (!unnamed)
+		s->meta.mode_made = 0; /* named, 0600: chmod when complete */
 	if (!unnamed &&
 	    (!hs_tmp_unsupported(errno) ||
 		claim(t, &tmp, s->dir, s->d.name, kind) == -1)) {
@@ -757,6 +803,7 @@ hs_txn_dest_open(struct hs_txn *t, const char *dir, struct hs_txn_dest *td,
 	td->dirfd = -1;
 	td->dir = NULL;
 	td->made_known = 0;
+	td->acl_known = 0;
 	if (t->opts.flags & HS_DRY_RUN)
 		return 0; /* hs_txn_add_at() takes the path way */
 	if ((td->dirfd = hs_openat(AT_FDCWD, dir, O_RDONLY | O_DIRECTORY, 0)) ==

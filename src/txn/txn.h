@@ -34,6 +34,8 @@ struct hs_txn_dest {
 	int made_known; /* a temporary made here was owned by: */
 	uid_t made_uid;
 	gid_t made_gid;
+	int acl_known; /* its default ACL was asked: */
+	int acl;       /* 1 it has one, 0 not, -1 cannot tell */
 };
 struct stat;
 struct hs_txn;
