@@ -519,10 +519,15 @@ pick_kill() {
 	case $((i % 8)) in
 	0|1|2)
 		KPHASE=staging KEXPECT=old
-		fns=(openat linkat write copy_file_range fchmod getrandom
+		fns=(openat linkat write copy_file_range getrandom
 		    sync_file_range)
 		if [ "${c[mkdirat]}" -gt 1 ]; then
 			fns+=(mkdirat)
+		fi
+		# Only the files whose creation mode is not certain are
+		# chmodded (most are not: no fchmod at all, maybe).
+		if [ "${c[fchmod@lastwrite]:-0}" -gt 0 ]; then
+			fns+=(fchmod)
 		fi
 		KFN=${fns[RANDOM % ${#fns[@]}]}
 		# Only calls made before the commit record: an openat among
