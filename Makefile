@@ -86,7 +86,7 @@ TESTS	:= $(patsubst tests/%.c,$(SAN)/%,$(TEST_SRC))
 HELPERS	:= $(patsubst tests/helpers/%.c,$(HLP)/%,$(HELPER_SRC)) \
 	   $(patsubst tests/helpers/%.c,$(HLP)/%.so,$(HELPER_LIB_SRC))
 
-.PHONY: all check check-build check-layers demo deps-build deps-check \
+.PHONY: all check check-build check-exports check-layers demo deps-build deps-check \
 	deps-demo deps-fuzz install uninstall clean bench fuzz
 
 all: hotswap libhotswap.a libhotswap.so
@@ -104,9 +104,21 @@ libhotswap.a: $(call rel_obj,$(LIB_SRC))
 	rm -f $@
 	$(AR) rcs $@ $^
 
-libhotswap.so.$(VERSION): $(call rel_obj,$(LIB_SRC))
+# src/libhotswap.map exports the API of include/hotswap.h and hides the
+# rest; --no-undefined-version: a name in it that the library does not
+# define is an error, not ignored.  check-exports (make check) holds the
+# library's exports to the header's declarations.
+LIB_MAP	:= src/libhotswap.map
+
+libhotswap.so.$(VERSION): $(call rel_obj,$(LIB_SRC)) $(LIB_MAP)
 	$(CC) $(ALL_CFLAGS) -shared -Wl,-soname,libhotswap.so.$(SOMAJOR) \
-	    $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	    -Wl,--version-script=$(LIB_MAP) -Wl,--no-undefined-version \
+	    $(LDFLAGS) -o $@ $(filter %.o,$^) $(LDLIBS)
+
+check-exports: libhotswap.so.$(VERSION) include/hotswap.h \
+	build-aux/check-exports.sh
+	@CC='$(CC)' build-aux/check-exports.sh include/hotswap.h \
+	    libhotswap.so.$(VERSION)
 
 libhotswap.so: libhotswap.so.$(VERSION)
 	ln -sf $< libhotswap.so.$(SOMAJOR)
@@ -168,7 +180,7 @@ build/demo/%.so: demo/%.c | deps-build
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -MMD -MP \
 	    $$(sed -n 's|^// CFLAGS: ||p' $<) -shared -o $@ $<
 
-check-build: $(SAN)/hotswap $(TESTS) $(HELPERS) $(DEMO_BIN) all
+check-build: $(SAN)/hotswap $(TESTS) $(HELPERS) $(DEMO_BIN) all check-exports
 
 deps-build:
 	@build-aux/deps.sh build
@@ -433,6 +445,33 @@ clean-guard:
 bench-guard: deps-bench hotswap libhotswap-guard.so $(HELPERS)
 	tests/bench/bench_guard.sh
 
+
+# --- fortify: the sources compiled as the Debian build compiles them ----
+#
+# make deb builds with dpkg-buildflags' -D_FORTIFY_SOURCE=2 -O2, under
+# which glibc marks more calls warn_unused_result (write(2) among them)
+# and checks buffer sizes; make check compiles the library, the command
+# and the guard that way once more, objects only (build/fort, never
+# linked), so that such a warning fails it under -Werror as the others
+# do.  -U first: a compiler that defines _FORTIFY_SOURCE itself would
+# otherwise warn of the redefinition.
+
+FORT	:= build/fort
+FORT_SRC := $(LIB_SRC) $(CLI_SRC) $(GUARD_SRC)
+FORT_OBJ := $(patsubst src/%.c,$(FORT)/%.o,$(FORT_SRC))
+FORT_FLAGS := -U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=2 -O2 -g0
+
+$(FORT)/%.o: src/%.c | deps-build
+	@mkdir -p $(@D)
+	$(CC) $(SRC_CPPFLAGS) $(FORT_DEFS) $(ALL_CFLAGS) $(FORT_FLAGS) \
+	    -MMD -MP -c -o $@ $<
+
+# The guard's files as the guard compiles them (the seam's binding).
+$(FORT)/guard/%.o: FORT_DEFS := -DHS_SYS_NEXT
+
+check-build: $(FORT_OBJ)
+
+-include $(wildcard $(FORT)/*/*.d)
 
 # --- who and stale against fuser, lsof and cat (never pass/fail) -------
 #

@@ -5,11 +5,14 @@
  * (bpfrec.c).  Faults (EINTR, EIO, short reads, hostile records) are
  * injected by replacing hs_sys entries; the real /proc is the control.
  */
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -101,53 +104,145 @@ test_procwalk_pid_names(void **state)
 	assert_int_equal(hs_procwalk_pid(""), 0);
 }
 
-/* Every PID readdir(3) shows is listed, ourselves among them. */
+/*
+ * The processes alive throughout a listing: readdir(3) of /proc before
+ * it, a pidfd for each (pidfd_open(2)), and after it those whose pidfd
+ * is not readable (poll(2) says POLLIN once a process has exited).  So
+ * no tolerance is needed however many processes come and go meanwhile
+ * (tests/run.sh runs this beside other suites): a process that exists
+ * from before the listing to after it must be in it, and one that came
+ * or went in between is neither required nor counted.  A PID reused
+ * meanwhile is a new process, whose pidfd this is not.
+ */
+static int pidfds[MAXPIDS];
+static struct pids before;
+
+static int
+pidfd_open(pid_t pid)
+{
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+static size_t
+pidfd_limit(void)
+{
+	struct rlimit rl;
+
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+		assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	}
+	/* Room for the listing's own descriptors and cmocka's. */
+	return rl.rlim_cur > 64 + MAXPIDS ? MAXPIDS : (size_t)rl.rlim_cur - 64;
+}
+
+/* before: /proc by readdir(3); pidfds[i] for before.v[i], or -1. */
+static void
+open_alive(void)
+{
+	struct dirent *d;
+	DIR *dir;
+	size_t i, room = pidfd_limit();
+	pid_t v;
+
+	assert_non_null(dir = opendir("/proc"));
+	before.n = 0;
+	while ((d = readdir(dir)) != NULL)
+		if ((v = hs_procwalk_pid(d->d_name)) != 0) {
+			assert_true(before.n < MAXPIDS);
+			before.v[before.n++] = v;
+		}
+	(void)closedir(dir);
+	for (i = 0; i < before.n; i++) {
+		pidfds[i] = -1;
+		if (i < room)
+			pidfds[i] = pidfd_open(before.v[i]);
+	}
+}
+
+/*
+ * Every process of before still alive (pidfd not readable) is in
+ * listed; each pidfd is closed.  The number checked.
+ */
+static size_t
+check_alive(void)
+{
+	struct pollfd pfd;
+	size_t i, checked = 0;
+
+	for (i = 0; i < before.n; i++) {
+		if (pidfds[i] == -1)
+			continue; /* gone already, or no room */
+		pfd.fd = pidfds[i];
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		assert_true(poll(&pfd, 1, 0) != -1);
+		if (!(pfd.revents & POLLIN)) {
+			if (!has(&listed, before.v[i]))
+				fail_msg("PID %d, alive throughout, not listed",
+				    (int)before.v[i]);
+			checked++;
+		}
+		(void)close(pidfds[i]);
+	}
+	return checked;
+}
+
+static int
+pid_cmp(const void *a, const void *b)
+{
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* No PID is listed twice (a buffer handed out again would be). */
+static void
+assert_no_repeat(void)
+{
+	static struct pids sorted;
+	size_t i;
+
+	sorted = listed;
+	qsort(sorted.v, sorted.n, sizeof(sorted.v[0]), pid_cmp);
+	for (i = 1; i < sorted.n; i++)
+		if (sorted.v[i] == sorted.v[i - 1])
+			fail_msg("PID %d listed twice", (int)sorted.v[i]);
+}
+
+/*
+ * Every process that lives through the listing is in it, ourselves and
+ * init among them, and none twice.
+ */
 static void
 test_procwalk_real_proc(void **state)
 {
-	static struct pids ref;
-	struct dirent *d;
-	DIR *dir;
-	pid_t v;
-	size_t i, nd;
-
 	(void)state;
+	open_alive();
 	list(HS_PROCWALK_BUF);
 	assert_int_equal(listed.r, 0);
+	assert_true(check_alive() > 1);
 	assert_true(has(&listed, getpid()));
-	assert_true(listed.n > 1);
-	ref = listed;
-	/* A process may come or go in between: ours and init stay. */
-	assert_non_null(dir = opendir("/proc"));
-	i = nd = 0;
-	while ((d = readdir(dir)) != NULL)
-		if ((v = hs_procwalk_pid(d->d_name)) != 0) {
-			nd++;
-			i += has(&ref, v);
-		}
-	(void)closedir(dir);
-	assert_true(i + 5 >= nd);
-	assert_true(nd + 5 >= ref.n);
+	assert_true(has(&listed, 1));
+	assert_no_repeat();
 }
 
-/* Buffers too small for the listing in one call: the same PIDs. */
+/* Buffers too small for the listing in one call: the same claim. */
 static void
 test_procwalk_small_buffer(void **state)
 {
-	static struct pids full;
 	struct hs_procwalk w;
 	char buf[64];
-	size_t i, missing = 0;
 
 	(void)state;
-	list(HS_PROCWALK_BUF);
-	full = listed;
+	open_alive();
 	list(512);
 	assert_int_equal(listed.r, 0);
+	assert_true(check_alive() > 1);
 	assert_true(has(&listed, getpid()));
-	for (i = 0; i < full.n; i++)
-		missing += !has(&listed, full.v[i]);
-	assert_true(missing <= 5); /* processes that exited meanwhile */
+	assert_no_repeat();
 	errno = 0;
 	assert_int_equal(hs_procwalk_open(&w, AT_FDCWD, buf, sizeof(buf)), -1);
 	assert_int_equal(errno, EINVAL);

@@ -38,14 +38,31 @@ struct run {
 	unsigned long done;
 };
 
+/*
+ * SIGALRM while hs_txn_lock() waits: say so, with write(2) alone (a
+ * handler may call nothing else that prints), all of it unless standard
+ * error fails, and errno as it was for the code interrupted.  A failed
+ * write leaves nothing to do: the wait goes on either way.
+ */
 static void
 on_alarm(int sig)
 {
 	static const char
 	    msg[] = "hotswap: waiting for another install into the same tree\n";
+	size_t off = 0;
+	ssize_t n;
+	int serrno = errno;
 
 	(void)sig;
-	(void)write(STDERR_FILENO, msg, sizeof(msg) - 1);
+	while (off < sizeof(msg) - 1) {
+		n = write(STDERR_FILENO, msg + off, sizeof(msg) - 1 - off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		off += (size_t)n;
+	}
+	errno = serrno;
 }
 
 /* Take the tree's lock: at once, or after saying that we wait. */

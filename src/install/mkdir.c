@@ -74,6 +74,45 @@ may_follow(int at, const struct stat *st)
 	return -1;
 }
 
+/*
+ * Is the directory fd, ours (st), the one mkdirat(2) just made: no access
+ * for anybody else and empty?  Between the mkdirat and the open, anybody
+ * who may write in its parent may rename it away and rename another
+ * directory of ours in its place (a rename within one directory needs no
+ * right on the directory renamed); that one is not empty, or others may
+ * enter it, and what is done in ours (install -s empties it) must not be
+ * done in it.  An empty 0700 directory of ours in its place is as good as
+ * our own: nobody else can put anything in it.  1 yes, 0 no, -1 error.
+ */
+static int
+made_here(int fd, const struct stat *st)
+{
+	union {
+		struct hs_dirent64 d;
+		char b[512];
+	} buf;
+	struct hs_dirent64 *d;
+	ssize_t n, off;
+
+	if ((st->st_mode & 077) != 0)
+		return 0;
+	for (;;) {
+		do
+			n = hs_sys.getdents64(fd, buf.b, sizeof(buf.b));
+		while (n == -1 && errno == EINTR);
+		if (n <= 0)
+			return n == 0 ? 1 : -1;
+		for (off = 0; off < n; off += d->d_reclen) {
+			d = (struct hs_dirent64 *)(void *)(buf.b + off);
+			if (d->d_reclen == 0)
+				return -1;
+			if (strcmp(d->d_name, ".") != 0 &&
+			    strcmp(d->d_name, "..") != 0)
+				return 0;
+		}
+	}
+}
+
 /* The existing name in at: a directory (a link to one followed). */
 static int
 existing(int at, const char *name, const struct hs_install_opts *o)
@@ -98,7 +137,7 @@ int
 hs_private_dir(int at, const char *name, char *tmp)
 {
 	struct stat st;
-	int i, fd, serrno;
+	int i, fd, r, serrno;
 
 	for (i = 0; i < DIR_TRIES; i++) {
 		if (hs_tmp_makename(tmp, NAME_MAX + 1, name) == -1)
@@ -112,12 +151,18 @@ hs_private_dir(int at, const char *name, char *tmp)
 		return -1;
 	st.st_uid = geteuid();
 	fd = hs_openat(at, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
-	if (fd != -1 && hs_sys.fstat(fd, &st) == 0 && st.st_uid == geteuid())
+	r = -1;
+	if (fd != -1 && hs_sys.fstat(fd, &st) == 0 && st.st_uid == geteuid() &&
+	    (r = made_here(fd, &st)) == 1)
 		return fd;
-	serrno = st.st_uid != geteuid() ? EACCES : errno;
+	serrno = st.st_uid != geteuid() || r == 0 ? EACCES : errno;
 	if (fd != -1)
 		(void)hs_close(fd);
-	if (st.st_uid == geteuid()) /* ours, not a swapped-in one */
+	/*
+	 * Ours, not a swapped-in one of another user's; if it is another
+	 * directory of ours swapped in, rmdir(2) removes it only if empty.
+	 */
+	if (st.st_uid == geteuid())
 		(void)hs_sys.unlinkat(at, tmp, AT_REMOVEDIR);
 	errno = serrno;
 	return -1;

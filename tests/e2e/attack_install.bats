@@ -363,3 +363,251 @@ unarmed() {
 	[ -z "$(getcap "$W/keep/other")" ] ||
 		fail "still capable: $(getcap "$W/keep/other")"
 }
+
+# --- install -s: the private directory beside DEST ------------------------
+#
+# install -s copies SOURCE into a directory of its own beside DEST (0700,
+# a random name, src/install/strip.c and mkdir.c's hs_private_dir) and runs
+# the strip program there.  DEST's directory $D is writable by nobody and
+# not sticky, so nobody may rename anything in it, root's directories
+# included (a rename within one directory needs no write permission on
+# the directory renamed); $D/keep is root's, 0700, with root's data.
+# hotswap is held by libkillat.so (HS_PAUSEAT) on entry to the openat(2)
+# that opens the private directory just made, or the strip program
+# (a root-owned stand-in that runs strip(1)) holds on a FIFO, so each
+# swap happens at its exact point, every run; the controls are shell
+# scripts doing the same with a directory of their own, subverted by the
+# same swaps.
+
+# strip_setup: $D, $D/keep/data, $D/app (root's old app), $PROG (an ELF
+# with symbols) and $STRIPPED (what strip(1) makes of it); the pause
+# FIFOs in $W/pause, open read-write so neither side blocks on its open.
+strip_setup() {
+	command -v strip >/dev/null || skip "strip(1) is not installed"
+	D=$W/pub
+	mkdir -m 0777 "$D"
+	mkdir -m 0700 "$D/keep"
+	echo ROOTDATA >"$D/keep/data"
+	echo "old app" >"$D/app"
+	chmod 0755 "$D/app"
+	PROG=$W/prog
+	cp "$HS_HELPERS/victim" "$PROG"
+	STRIPPED=$W/stripped
+	strip -o "$STRIPPED" "$PROG"
+	! cmp -s "$PROG" "$STRIPPED" || skip "strip(1) changes nothing here"
+	KILLAT_PRELOAD="$(ldd "$HOTSWAP" | awk '/libasan/ { print $3 }')"
+	KILLAT_PRELOAD="${KILLAT_PRELOAD:+$KILLAT_PRELOAD }$HS_HELPERS/libkillat.so"
+	mkdir "$W/pause"
+	mkfifo "$W/pause/paused" "$W/pause/resume"
+	exec {PAUSED}<>"$W/pause/paused" {RESUME}<>"$W/pause/resume"
+}
+
+# private_dirs [NAME]: the directories $D holds that root's install
+# made for NAME (default app; hotswap's temporary names: a dot, NAME).
+private_dirs() {
+	find "$D" -mindepth 1 -maxdepth 1 -type d -name ".${1:-app}*" \
+	    -printf '%f\n'
+}
+
+# held_install N ARGS...: root's hotswap install ARGS..., held on entry
+# to its Nth openat(2) (HS_PAUSEAT); returns once it is held.  HSPID.
+held_install() {
+	local n=$1 line
+	shift
+	env HS_PAUSEAT="openat:$n" HS_PAUSE_DIR="$W/pause" \
+	    LD_PRELOAD="$KILLAT_PRELOAD" "$HOTSWAP" install "$@" \
+	    >"$W/hs.out" 2>"$W/hs.err" &
+	HSPID=$!
+	track "$HSPID"
+	read -r -t "$HS_TIMEOUT" -u "$PAUSED" line ||
+		fail "install $* did not pause at openat $n"
+	[ "$line" = paused ] || fail "the pause said '$line'"
+}
+
+# resume_strip: let it go on; HSSTATUS, stderr, stderr_lines.
+resume_strip() {
+	echo go >&"$RESUME"
+	HSSTATUS=0
+	wait "$HSPID" || HSSTATUS=$?
+	stderr=$(cat "$W/hs.err")
+	mapfile -t stderr_lines <"$W/hs.err"
+}
+
+# private_open NAME ARGS...: PRIVOPEN, the openat(2) of hotswap install
+# ARGS... that opens its private directory for NAME: the first one at
+# whose entry the directory exists (mkdirat(2) comes just before it).
+# Each round runs the install to its end; $D/app is put back and
+# $D/newdir removed after it.  The same for every test of the file: found
+# once for each NAME, kept in $BATS_FILE_TMPDIR.
+private_open() {
+	local name=$1 n made cache=$BATS_FILE_TMPDIR/privopen.$1
+	shift
+	if [ -s "$cache" ]; then
+		PRIVOPEN=$(cat "$cache")
+		return 0
+	fi
+	for ((n = 1; n <= 80; n++)); do
+		held_install "$n" "$@"
+		made=$(private_dirs "$name")
+		resume_strip
+		[ "$HSSTATUS" -eq 0 ] || fail "install $* failed: $stderr"
+		echo "old app" >"$D/app"
+		chmod 0755 "$D/app"
+		rm -rf "$D/newdir"
+		if [ -n "$made" ]; then
+			PRIVOPEN=$n
+			[ -z "$(private_dirs "$name")" ] ||
+				fail "a private directory was left"
+			echo "$n" >"$cache"
+			return 0
+		fi
+	done
+	fail "no openat of install $* found its private directory"
+}
+
+# keep_intact DIR: DIR is root's $D/keep, with its data, whatever its name.
+keep_intact() {
+	[ "$(cat "$1/data" 2>/dev/null)" = ROOTDATA ] ||
+		fail "root's data in $D/keep was lost: $(ls -la "$1" 2>&1)"
+	[ "$(listing "$1")" = data ] || fail "root wrote into it: $(listing "$1")"
+	[ "$(stat -c '%a %U' "$1")" = "700 root" ]
+}
+
+# Old binary: the private directory's check took any directory of
+# root's, so root copied the program into $D/keep, ran strip there and
+# then emptied and removed it as its own: root's data was deleted.
+@test "install -s: a root-owned directory swapped in for the private directory is refused, not emptied" {
+	strip_setup
+	private_open app -s "$PROG" "$D/app"
+	held_install "$PRIVOPEN" -s "$PROG" "$D/app"
+	p=$(private_dirs)
+	[ -n "$p" ] || fail "no private directory at openat $PRIVOPEN"
+	as_nobody mv "$D/$p" "$D/moved"
+	as_nobody mv "$D/keep" "$D/$p"
+	resume_strip
+	keep_intact "$D/$p"
+	[ "$(cat "$D/app")" = "old app" ] || fail "app was replaced"
+	[ "$HSSTATUS" -eq 1 ] || fail "status $HSSTATUS: $stderr"
+	[[ $stderr == *"private directory"*"Permission denied"* ]] || fail "$stderr"
+	one_error_line "'$D/app'"
+	# What nobody renamed stays ("moved" is root's empty private
+	# directory, which root can no longer find); nothing else is left.
+	[ "$(listing "$D")" = "$(printf '%s\n' "$p" app moved | LC_ALL=C sort)" ] ||
+		fail "left in $D: $(listing "$D")"
+	vault_intact
+}
+
+# install -d makes its directory the same way (under a temporary name,
+# then renamed into place).  Old binary: root gave $D/keep the mode asked
+# for and renamed it to $D/newdir, publishing root's data to everyone.
+@test "install -d: a root-owned directory swapped in for the new directory is refused, not published" {
+	strip_setup
+	private_open newdir -d -m 0755 "$D/newdir"
+	held_install "$PRIVOPEN" -d -m 0755 "$D/newdir"
+	p=$(private_dirs newdir)
+	[ -n "$p" ] || fail "no temporary directory at openat $PRIVOPEN"
+	as_nobody mv "$D/$p" "$D/moved"
+	as_nobody mv "$D/keep" "$D/$p"
+	resume_strip
+	[ ! -e "$D/newdir" ] ||
+		fail "root published: $(ls -la "$D/newdir" 2>&1)"
+	keep_intact "$D/$p"
+	run as_nobody cat "$D/$p/data"
+	[ "$status" -ne 0 ] || fail "nobody reads root's data"
+	[ "$HSSTATUS" -eq 1 ] || fail "status $HSSTATUS: $stderr"
+	one_error_line "'$D/newdir'"
+}
+
+# No old binary fell for it (O_NOFOLLOW): the claim is kept.
+@test "install -s: a symlink to a root-owned directory swapped in for the private directory is not followed" {
+	strip_setup
+	private_open app -s "$PROG" "$D/app"
+	held_install "$PRIVOPEN" -s "$PROG" "$D/app"
+	p=$(private_dirs)
+	[ -n "$p" ] || fail "no private directory at openat $PRIVOPEN"
+	as_nobody mv "$D/$p" "$D/moved"
+	as_nobody ln -s "$VAULT" "$D/$p"
+	resume_strip
+	vault_intact
+	[ "$(cat "$D/app")" = "old app" ] || fail "app was replaced"
+	[ "$HSSTATUS" -eq 1 ] || fail "status $HSSTATUS: $stderr"
+	one_error_line "'$D/app'"
+}
+
+# The control of both: a script that makes a private directory of its
+# own (mktemp -d, 0700), held at the same point, then copies, strips and
+# removes it with rm -rf, as a careful shell would.  The same swap makes
+# it empty root's $D/keep.
+@test "install -s: control: a shell's own private directory, swapped the same way, has root empty \$D/keep" {
+	strip_setup
+	cat >"$W/unsafe" <<-'SH'
+	#!/bin/sh
+	set -e
+	d=$(mktemp -d "$2/.app.strip.XXXXXX")
+	echo paused >"$4/paused"; read -r line <"$4/resume"
+	cp "$1" "$d/app"; strip "$d/app"; cp "$d/app" "$3.tmp"
+	mv "$3.tmp" "$3"; rm -rf "$d"
+	SH
+	chmod 0755 "$W/unsafe"
+	"$W/unsafe" "$PROG" "$D" "$D/app" "$W/pause" 2>"$W/hs.err" &
+	HSPID=$!
+	track "$HSPID"
+	read -r -t "$HS_TIMEOUT" -u "$PAUSED" line || fail "the script did not pause"
+	p=$(private_dirs)
+	as_nobody mv "$D/$p" "$D/moved"
+	as_nobody mv "$D/keep" "$D/$p"
+	echo go >&"$RESUME"
+	wait "$HSPID"
+	[ ! -e "$D/keep" ] && [ ! -e "$D/$p" ] ||
+		fail "the control was not subverted: $(listing "$D")"
+}
+
+# The strip program (a stand-in that holds, then runs strip(1)) is held
+# with the copy made: nobody renames the private directory away and
+# puts his own in its place, with a file of the copy's name linked to
+# the secret.  Root strips and reads back its own copy by descriptor.
+@test "install -s: the private directory swapped between the copy and the strip changes nothing but DEST" {
+	strip_setup
+	cat >"$W/holdstrip" <<-SH
+	#!/bin/sh
+	echo paused >"$W/pause/paused"; read -r line <"$W/pause/resume"
+	exec strip "\$@"
+	SH
+	chmod 0755 "$W/holdstrip"
+	"$HOTSWAP" install -s --strip-program="$W/holdstrip" "$PROG" "$D/app" \
+	    >"$W/hs.out" 2>"$W/hs.err" &
+	HSPID=$!
+	track "$HSPID"
+	read -r -t "$HS_TIMEOUT" -u "$PAUSED" line ||
+		fail "the strip program did not hold"
+	p=$(private_dirs)
+	[ -n "$p" ] || fail "no private directory while strip runs"
+	run as_nobody ls "$D/$p"
+	[ "$status" -ne 0 ] || fail "nobody can list the private directory"
+	as_nobody mv "$D/$p" "$D/moved"
+	as_nobody mkdir "$D/$p"
+	as_nobody ln -s "$VAULT/s" "$D/$p/app"
+	as_nobody sh -c 'echo evil >"$1"' sh "$D/$p/evil"
+	resume_strip
+	[ "$HSSTATUS" -eq 0 ] || fail "status $HSSTATUS: $stderr"
+	cmp "$STRIPPED" "$D/app" || fail "app is not the stripped program"
+	no_secret "$D"
+	keep_intact "$D/keep"
+	# nobody's directory is as he left it.
+	[ "$(readlink "$D/$p/app")" = "$VAULT/s" ]
+	[ "$(cat "$D/$p/evil")" = evil ]
+}
+
+# The control: a shell install -s at a fixed name (mkdir -p DIR/.strip,
+# cp, strip, cp back, clean up).  nobody plants DIR/.strip as a symlink
+# to the vault: root writes the program into the vault and its clean-up
+# deletes the vault's files.
+@test "install -s: control: a shell strip at a fixed name writes and deletes through nobody's symlink" {
+	strip_setup
+	as_nobody ln -s "$VAULT" "$D/.strip"
+	sh -c 'mkdir -p "$2/.strip" && cp "$1" "$2/.strip/app" &&
+	    strip "$2/.strip/app" && cp "$2/.strip/app" "$2/app.tmp" &&
+	    mv "$2/app.tmp" "$2/app" && rm -f "$2/.strip/"*' sh "$PROG" "$D"
+	[ ! -e "$VAULT/s" ] && [ ! -e "$VAULT/outside" ] ||
+		fail "the control was not subverted: $(listing "$VAULT")"
+}

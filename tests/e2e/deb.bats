@@ -164,7 +164,7 @@ no_line() {
 	[[ $c == *"/usr/lib/$(dpkg-architecture -qDEB_HOST_MULTIARCH)/libhotswap.so.0 -> libhotswap.so.0.1.0"* ]]
 	dpkg-deb -e "$DEBS"/libhotswap0_*.deb lctl
 	grep -q '^libhotswap.so.0 libhotswap0 ' lctl/symbols
-	grep -q ' hs_install@Base ' lctl/symbols
+	grep -q ' hs_install@HOTSWAP_0 ' lctl/symbols
 	grep -qx 'libhotswap 0 libhotswap0 (>= 0.1.0)' lctl/shlibs
 	c=$(dpkg-deb -c "$DEBS"/libhotswap-dev_*.deb)
 	for f in include/hotswap.h libhotswap.a libhotswap.so \
