@@ -1310,6 +1310,56 @@ test_replace_context_set_on_temp(void **state)
 	assert_string_equal(label_seen, "system_u:object_r:lib_t:s0");
 }
 
+/*
+ * When the temporary may be created with its final mode, and no chmod
+ * follow (hs_meta_create_mode): only if the umask and the directory's
+ * default ACL are known to take nothing from it, the mode has no
+ * set-ID or sticky bit, and nothing (-o, -g, xattrs, a label) comes
+ * after that could change the bits.
+ */
+static void
+test_replace_create_mode_decision(void **state)
+{
+	struct hs_install_opts o;
+	struct hs_meta m = { .uid = (uid_t)-1,
+		.gid = (gid_t)-1,
+		.xattr_fd = -1 };
+
+	(void)state;
+	hs_install_opts_init(&o);
+	m.mode = 0644;
+	assert_true(hs_meta_create_mode(&m, &o, 022, 0));
+	assert_false(hs_meta_create_mode(&m, &o, 077, 0));  /* 0600 */
+	assert_false(hs_meta_create_mode(&m, &o, -1, 0));   /* unknown */
+	assert_false(hs_meta_create_mode(&m, &o, 022, 1));  /* default ACL */
+	assert_false(hs_meta_create_mode(&m, &o, 022, -1)); /* unknown */
+	m.mode = 0600;
+	assert_true(hs_meta_create_mode(&m, &o, 077, 0));
+	m.mode = 0755;
+	assert_true(hs_meta_create_mode(&m, &o, 022, 0));
+	assert_false(hs_meta_create_mode(&m, &o, 027, 0));
+	m.mode = 04755; /* chown would clear it; creation may strip it */
+	assert_false(hs_meta_create_mode(&m, &o, 022, 0));
+	m.mode = 02755;
+	assert_false(hs_meta_create_mode(&m, &o, 022, 0));
+	m.mode = 01755;
+	assert_false(hs_meta_create_mode(&m, &o, 022, 0));
+	m.mode = 0755;
+	o.uid = 0; /* -o: chown first, then chmod, as today */
+	assert_false(hs_meta_create_mode(&m, &o, 022, 0));
+	o.uid = (uid_t)-1;
+	o.gid = 0; /* -g */
+	assert_false(hs_meta_create_mode(&m, &o, 022, 0));
+	o.gid = (gid_t)-1;
+	m.xattr_fd = 3; /* an ACL copied over would change the bits */
+	assert_false(hs_meta_create_mode(&m, &o, 022, 0));
+	m.xattr_fd = -1;
+	m.context = "system_u:object_r:lib_t:s0";
+	assert_false(hs_meta_create_mode(&m, &o, 022, 0));
+	m.context = NULL;
+	assert_true(hs_meta_create_mode(&m, &o, 022, 0));
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int
@@ -1317,6 +1367,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(test_replace_new_file_takes_source_mode_less_umask),
+		T(test_replace_create_mode_decision),
 		T(test_replace_old_inode_lives_on),
 		T(test_replace_keeps_owner_mode_and_xattrs),
 		T(test_replace_explicit_mode_owner_group_win),

@@ -8,6 +8,7 @@
  * system call followed by hs_recover() - the tree must be entirely old or
  * entirely new, with no temporary file and no journal left.
  */
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <dirent.h>
@@ -825,6 +826,196 @@ test_txn_finished_journal_replays_as_done(void **state)
 	assert_true(content_is(tu_path(f->dst, "data~"), "old\n"));
 }
 
+/* --- names found taken: what is cancelled (X, X 2) ----------------- */
+
+static int zero_calls;
+
+/* The first pool of random bytes is all zero: names "...hs-aaaaaaaaaa". */
+static ssize_t
+getrandom_first_zero(void *buf, size_t len, unsigned int flags)
+{
+	if (zero_calls++ == 0) {
+		memset(buf, 0, len);
+		return (ssize_t)len;
+	}
+	return getrandom(buf, len, flags);
+}
+
+#define PREDICTED ".data.hs-aaaaaaaaaa"
+
+/*
+ * The journal of dst, as staged so far: every record that is not
+ * cancelled names a temporary that exists and is ours (not the planted
+ * file at PREDICTED), and PREDICTED appears only in cancelled records.
+ * *pairs: the T and O records cancelled together; *lone: O records
+ * cancelled while their T stands.
+ */
+static void
+check_journal(struct fixture *f, int planted, int *pairs, int *lone)
+{
+	struct hs_jtext j;
+	const struct hs_jrec *r;
+	const char *msg;
+	unsigned long line;
+	char *text;
+	size_t len, i;
+
+	*pairs = *lone = 0;
+	text = tu_read(tu_path(f->dst, HS_JOURNAL), &len);
+	assert_int_equal(hs_journal_parse(text, len, NULL, &j, &line, &msg), 0);
+	free(text);
+	for (i = 0; i < j.n; i++) {
+		r = &j.rec[i];
+		if (r->type != 'T' && r->type != 'O')
+			continue;
+		assert_string_equal(r->dir, ".");
+		assert_string_equal(r->name, "data");
+		if (!r->cancelled) {
+			if (planted)
+				assert_string_not_equal(r->aux, PREDICTED);
+			assert_int_equal(access(tu_path(f->dst, r->aux), F_OK),
+			    0);
+			continue;
+		}
+		if (r->type == 'T') {
+			assert_true(i + 1 < j.n && j.rec[i + 1].type == 'O' &&
+			    j.rec[i + 1].cancelled);
+			(*pairs)++;
+			i++;
+		} else
+			(*lone)++;
+	}
+	hs_journal_text_free(&j);
+	if (planted)
+		tu_assert_content(tu_path(f->dst, PREDICTED), "planted\n");
+}
+
+/* Stage dst/data with the first names predictable; the journal checked. */
+static struct hs_txn *
+stage_predicted(struct fixture *f, int planted, int *pairs, int *lone)
+{
+	struct hs_txn *t;
+
+	make_old(f);
+	if (planted)
+		tu_write_str(tu_path(f->dst, PREDICTED), "planted\n");
+	hs_sys.getrandom = getrandom_first_zero;
+	zero_calls = 0;
+	hs_tmp_reseed(); /* the next names come from the zero pool */
+	t = hs_txn_open(f->dst, &f->opts, &f->res);
+	assert_non_null(t);
+	assert_int_equal(hs_txn_lock(t, 1, &f->res), 0);
+	assert_int_equal(hs_txn_add(t, tu_path(f->src, "data"),
+			     tu_path(f->dst, "data"), NULL, &f->res),
+	    0);
+	assert_true(zero_calls >= 2);
+	check_journal(f, planted, pairs, lone);
+	return t;
+}
+
+/*
+ * A file's T and O records go to the journal in one write, before
+ * either name is taken.  The T's name found taken (here by a planted
+ * file, the name made predictable): both records are cancelled (X 2)
+ * and a new pair is written, so that neither the commit nor a rollback
+ * touches the planted file.  The O's name found taken (the zero pool
+ * gives the O the T's own name): the O alone is cancelled (X) and
+ * tried again, the T kept.  Control: a plain X after a pair whose T was
+ * not taken would leave that T standing, and check_journal sees it.
+ */
+static void
+test_txn_taken_names_cancel_what_was_not_taken(void **state)
+{
+	struct fixture *f = *state;
+	struct hs_txn *t;
+	int pairs, lone, commit;
+
+	for (commit = 0; commit < 2; commit++) {
+		t = stage_predicted(f, 1, &pairs, &lone);
+		assert_int_equal(pairs, 1);
+		assert_int_equal(lone, 0);
+		if (commit)
+			assert_int_equal(hs_txn_commit(t, &f->res), 0);
+		hs_txn_free(t); /* without the commit: rolled back */
+		tu_assert_content(tu_path(f->dst, PREDICTED), "planted\n");
+		assert_true(content_is(tu_path(f->dst, "data"),
+		    commit ? "new\n" : "old\n"));
+		assert_int_equal(unlink(tu_path(f->dst, PREDICTED)), 0);
+		assert_int_equal(leftovers(f->dst), 0);
+		hs_sys_reset();
+	}
+	t = stage_predicted(f, 0, &pairs, &lone);
+	assert_int_equal(pairs, 0);
+	assert_int_equal(lone, 1);
+	assert_int_equal(hs_txn_commit(t, &f->res), 0);
+	hs_txn_free(t);
+	assert_true(content_is(tu_path(f->dst, "data"), "new\n"));
+	assert_int_equal(leftovers(f->dst), 0);
+}
+
+/* parse TEXT (after the header): 0 or -1, the records into *j. */
+static int
+parse_text(const char *text, struct hs_jtext *j)
+{
+	char buf[1024];
+	const char *msg;
+	unsigned long line;
+
+	snprintf(buf, sizeof(buf), "%s%s", HS_JOURNAL_HEADER, text);
+	return hs_journal_parse(buf, strlen(buf), NULL, j, &line, &msg);
+}
+
+#define PAIR                         \
+	"T d f .f.hs-aaaaaaaaaa 0\n" \
+	"O d f .f.hs-bbbbbbbbbb 1 2\n"
+
+/*
+ * The grammar of X: "X" cancels the record before it, as every version
+ * wrote it; "X 2" cancels a T and its O written together, and nothing
+ * else.
+ */
+static void
+test_txn_journal_cancel_records(void **state)
+{
+	static const char *const refused[] = {
+		"T d f .f.hs-aaaaaaaaaa 0\nX 2\n", /* one record */
+		PAIR "X\nX 2\n",		   /* O already cancelled */
+		PAIR "X 3\n",
+		PAIR "X 1\n",
+		PAIR "X  2\n",
+		"O d f .f.hs-bbbbbbbbbb 1 2\n"
+		"T d f .f.hs-aaaaaaaaaa 0\nX 2\n", /* not T then O */
+		"T d f .f.hs-aaaaaaaaaa 0\n"
+		"O d g .g.hs-bbbbbbbbbb 1 2\nX 2\n", /* not the same name */
+		"D d\nT d f .f.hs-aaaaaaaaaa 0\nX 2\n",
+	};
+	struct hs_jtext j;
+	size_t i;
+
+	(void)state;
+	/* As earlier versions wrote it: T, O, X (the O), T, X (the T). */
+	assert_int_equal(parse_text(PAIR "X\nT d g .g.hs-cccccccccc 1\nX\n",
+			     &j),
+	    0);
+	assert_int_equal(j.n, 3);
+	assert_false(j.rec[0].cancelled);
+	assert_true(j.rec[1].cancelled);
+	assert_true(j.rec[2].cancelled);
+	hs_journal_text_free(&j);
+	assert_int_equal(parse_text(PAIR "X 2\n" PAIR "C\n", &j), 0);
+	assert_int_equal(j.n, 5);
+	assert_true(j.rec[0].cancelled && j.rec[1].cancelled);
+	assert_false(j.rec[2].cancelled || j.rec[3].cancelled);
+	assert_true(j.rec[3].has_id && j.rec[3].dev == 1 && j.rec[3].ino == 2);
+	assert_true(j.committed);
+	hs_journal_text_free(&j);
+	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		print_message("refused: %zu\n", i);
+		assert_int_equal(parse_text(refused[i], &j), -1);
+		assert_int_equal(errno, EINVAL);
+	}
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int
@@ -850,6 +1041,8 @@ main(void)
 		T(test_txn_few_files_fsynced_at_the_barrier),
 		T(test_txn_journal_removal_is_not_waited_for),
 		T(test_txn_finished_journal_replays_as_done),
+		T(test_txn_taken_names_cancel_what_was_not_taken),
+		T(test_txn_journal_cancel_records),
 	};
 
 	return cmocka_run_group_tests_name("txn", tests, NULL, NULL);

@@ -111,6 +111,12 @@ struct hs_tmp {
 
 int hs_tmp_create(struct hs_tmp *, int dirfd, const char *base);
 int hs_tmp_open_unnamed(struct hs_tmp *, int dirfd);
+/*
+ * The same with the permission bits mode asked of the open (less the
+ * umask or the directory's default ACL, as for any file created): the
+ * file has no name, so nobody sees them before it is complete.
+ */
+int hs_tmp_open_unnamed_mode(struct hs_tmp *, int dirfd, mode_t mode);
 int hs_tmp_unsupported(int);
 int hs_tmp_claim(struct hs_tmp *, const char *name);
 int hs_tmp_link(struct hs_tmp *, const char *base);
@@ -151,10 +157,29 @@ struct hs_meta {
 	const char *context; /* set security.selinux to this, or NULL */
 	int set_times;
 	struct timespec times[2];
+	int mode_made; /* the file was created with mode: no chmod */
 };
 
 void hs_meta_plan(const struct stat *src, const struct stat *old, int oldfd,
     const struct hs_install_opts *, struct hs_meta *);
+/*
+ * The umask, read from /proc/self/status without changing it: 0 with
+ * *mask, or -1 if the kernel does not say (before Linux 4.7).
+ */
+int hs_umask_peek(mode_t *mask);
+/*
+ * 1 if a file created with m->mode is certain to get exactly m->mode,
+ * so that hs_meta_apply's chmod can be left out (m->mode_made): the
+ * umask (mask, or -1 if unknown) takes nothing from it, the directory
+ * has no default ACL (dir_acl 0; 1 if it has one, -1 if unknown), the
+ * mode has no set-ID or sticky bit (which chown would clear, or which
+ * creation may strip), o asks no owner or group (-o, -g keep today's
+ * chown-then-chmod order), and no extended attribute (an ACL among
+ * them) or label is copied that could change the bits.  0 otherwise.
+ * A pure function.
+ */
+int hs_meta_create_mode(const struct hs_meta *m,
+    const struct hs_install_opts *o, int mask, int dir_acl);
 int hs_meta_apply(int fd, const struct hs_meta *, struct hs_result *);
 /* The same for a file known to be owned by made_uid:made_gid (no fstat). */
 int hs_meta_apply_as(int fd, const struct hs_meta *, uid_t made_uid,

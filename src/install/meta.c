@@ -31,27 +31,46 @@
  * by setting it, which would race with other threads).  Linux 4.7 and
  * later show it in /proc/self/status.
  */
-static mode_t
-current_umask(void)
+int
+hs_umask_peek(mode_t *mask)
 {
 	char buf[4096], *p;
 	ssize_t n;
-	mode_t m;
 	int fd;
 
 	fd = hs_openat(AT_FDCWD, "/proc/self/status", O_RDONLY, 0);
-	if (fd != -1) {
-		n = hs_pread_full(fd, buf, sizeof(buf) - 1, 0);
-		(void)hs_close(fd);
-		if (n > 0) {
-			buf[n] = '\0';
-			if ((p = strstr(buf, "\nUmask:\t")) != NULL)
-				return (mode_t)strtoul(p + 8, NULL, 8) & 0777;
-		}
-	}
+	if (fd == -1)
+		return -1;
+	n = hs_pread_full(fd, buf, sizeof(buf) - 1, 0);
+	(void)hs_close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	if ((p = strstr(buf, "\nUmask:\t")) == NULL)
+		return -1;
+	*mask = (mode_t)strtoul(p + 8, NULL, 8) & 0777;
+	return 0;
+}
+
+static mode_t
+current_umask(void)
+{
+	mode_t m;
+
+	if (hs_umask_peek(&m) == 0)
+		return m;
 	m = umask(022);
 	(void)umask(m);
 	return m;
+}
+
+int
+hs_meta_create_mode(const struct hs_meta *m, const struct hs_install_opts *o,
+    int mask, int dir_acl)
+{
+	return mask >= 0 && (m->mode & ~(mode_t)mask) == m->mode &&
+	    dir_acl == 0 && (m->mode & 07000) == 0 && o->uid == (uid_t)-1 &&
+	    o->gid == (gid_t)-1 && m->xattr_fd == -1 && m->context == NULL;
 }
 
 void
@@ -80,6 +99,7 @@ hs_meta_plan(const struct stat *src, const struct stat *old, int oldfd,
 	m->set_times = (opts->flags & HS_PRESERVE_TIMES) != 0;
 	m->times[0] = src->st_atim;
 	m->times[1] = src->st_mtim;
+	m->mode_made = 0;
 }
 
 /* Copy one extended attribute from 'from' to 'to'. */
@@ -168,7 +188,7 @@ hs_meta_apply_as(int fd, const struct hs_meta *m, uid_t made_uid,
 		0) == -1)
 		return hs_fail(res, "cannot set the SELinux context of",
 		    res->target);
-	if (hs_sys.fchmod(fd, m->mode) == -1)
+	if (!m->mode_made && hs_sys.fchmod(fd, m->mode) == -1)
 		return hs_fail(res, "cannot set mode of", res->target);
 	if (m->set_times && hs_sys.futimens(fd, m->times) == -1)
 		return hs_fail(res, "cannot set times of", res->target);

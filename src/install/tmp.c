@@ -214,14 +214,20 @@ claim_random(struct hs_tmp *t, const char *base)
 
 /* An unnamed temporary in dirfd, or -1 (see hs_tmp_unsupported()). */
 int
-hs_tmp_open_unnamed(struct hs_tmp *t, int dirfd)
+hs_tmp_open_unnamed_mode(struct hs_tmp *t, int dirfd, mode_t mode)
 {
 	t->dirfd = dirfd;
 	t->named = 0;
 	t->slot = -1;
 	t->name[0] = '\0';
-	t->fd = hs_openat(dirfd, ".", O_TMPFILE | O_WRONLY, 0600);
+	t->fd = hs_openat(dirfd, ".", O_TMPFILE | O_WRONLY, mode);
 	return t->fd == -1 ? -1 : 0;
+}
+
+int
+hs_tmp_open_unnamed(struct hs_tmp *t, int dirfd)
+{
+	return hs_tmp_open_unnamed_mode(t, dirfd, 0600);
 }
 
 /* Create the temporary for base in dirfd: unnamed if possible. */

@@ -15,6 +15,10 @@
  *					inode INO of device DEV (decimal)
  *	X				the name the record before announced
  *					was taken by another file: not ours
+ *	X 2				the same for the two records before
+ *					(a T and its O, written together:
+ *					the T's name was taken, so the O's
+ *					was never tried)
  *	C				committed: every T is durable
  *	A				aborted after C: renames are undone
  *
@@ -28,7 +32,11 @@
  * inode cannot be told from another file, so it is not disarmed.
  *
  * Every T, O and D record is written BEFORE the name it announces is
- * created, so whatever a crash leaves behind is listed.  The journal is
+ * created, so whatever a crash leaves behind is listed.  A file that
+ * replaces an old one writes its T and O records in one write(2)
+ * (hs_journal_add_pair), before either name is taken: one call a file,
+ * not two.  If the T's name turns out taken, "X 2" cancels both; if the
+ * O's, "X" cancels the O alone, and a new O is written and tried.  The journal is
  * fsynced once, with the C record; before that, a lost record can only
  * belong to a name that never reached the disk either, except after a
  * power cut, where a stray temporary may remain (see hotswap(1)).
@@ -71,45 +79,71 @@ hs_journal_create(int rootfd, struct hs_journal *j)
 	return 0;
 }
 
-/* Append one record: type, up to three escaped fields, then tail. */
-static int
-add(struct hs_journal *j, char type, const char *dir, const char *name,
+#define LINE_MAX_LEN (8 + 3 * (4 * PATH_MAX + 2) + 64)
+
+/*
+ * Format one record into line (LINE_MAX_LEN bytes): type, up to three
+ * escaped fields, then tail and the newline.  Its length, or -1.
+ */
+static ssize_t
+format(char *line, char type, const char *dir, const char *name,
     const char *aux, const char *tail)
 {
 	const char *f[3] = { dir, name, aux };
-	size_t cap = 8 + 3 * (4 * PATH_MAX + 2), len = 0;
-	char *line = malloc(cap);
-	int i, r, serrno;
+	size_t cap = LINE_MAX_LEN, len = 0;
+	int i, r;
 
-	if (line == NULL)
-		return -1;
 	line[len++] = type;
 	for (i = 0; i < 3 && f[i] != NULL; i++) {
 		line[len++] = ' ';
 		r = strnvisx(line + len, cap - len, f[i], strlen(f[i]),
 		    VISFLAGS);
-		if (r < 0)
-			goto toolong;
+		if (r < 0) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
 		len += (size_t)r;
 	}
 	len += (size_t)snprintf(line + len, cap - len, "%s", tail);
 	line[len++] = '\n';
+	return (ssize_t)len;
+}
+
+/*
+ * Append len bytes of whole records in one write(2): a crash keeps a
+ * prefix of them, and only whole lines count (hs_journal_parse).
+ */
+static int
+append(struct hs_journal *j, const char *buf, size_t len)
+{
 	/* Never write a journal that the replay would refuse as too big. */
 	if (j->size + len > HS_JOURNAL_MAX) {
-		free(line);
 		errno = EFBIG;
 		return -1;
 	}
-	if ((r = hs_write_full(j->fd, line, len)) == 0)
-		j->size += len;
+	if (hs_write_full(j->fd, buf, len) == -1)
+		return -1;
+	j->size += len;
+	return 0;
+}
+
+/* Append one record: type, up to three escaped fields, then tail. */
+static int
+add(struct hs_journal *j, char type, const char *dir, const char *name,
+    const char *aux, const char *tail)
+{
+	char *line = malloc(LINE_MAX_LEN);
+	ssize_t len;
+	int r = -1, serrno;
+
+	if (line == NULL)
+		return -1;
+	if ((len = format(line, type, dir, name, aux, tail)) != -1)
+		r = append(j, line, (size_t)len);
 	serrno = errno;
 	free(line);
 	errno = serrno;
 	return r;
-toolong:
-	free(line);
-	errno = ENAMETOOLONG;
-	return -1;
 }
 
 int
@@ -123,15 +157,49 @@ hs_journal_add(struct hs_journal *j, char type, const char *dir,
 	return add(j, type, dir, name, aux, tail);
 }
 
+static void
+old_tail(char *tail, size_t len, dev_t dev, ino_t ino)
+{
+	(void)snprintf(tail, len, " %ju %ju", (uintmax_t)dev, (uintmax_t)ino);
+}
+
 int
 hs_journal_add_old(struct hs_journal *j, const char *dir, const char *name,
     const char *aux, dev_t dev, ino_t ino)
 {
 	char tail[48];
 
-	(void)snprintf(tail, sizeof(tail), " %ju %ju", (uintmax_t)dev,
-	    (uintmax_t)ino);
+	old_tail(tail, sizeof(tail), dev, ino);
 	return add(j, 'O', dir, name, aux, tail);
+}
+
+int
+hs_journal_add_pair(struct hs_journal *j, const char *dir, const char *name,
+    const char *tmp, int kind, const char *old, dev_t dev, ino_t ino)
+{
+	char *buf = malloc(2 * LINE_MAX_LEN), tail[48];
+	ssize_t n1, n2 = -1;
+	int r = -1, serrno;
+
+	if (buf == NULL)
+		return -1;
+	(void)snprintf(tail, sizeof(tail), " %d", kind);
+	if ((n1 = format(buf, 'T', dir, name, tmp, tail)) != -1) {
+		old_tail(tail, sizeof(tail), dev, ino);
+		n2 = format(buf + n1, 'O', dir, name, old, tail);
+	}
+	if (n2 != -1)
+		r = append(j, buf, (size_t)(n1 + n2));
+	serrno = errno;
+	free(buf);
+	errno = serrno;
+	return r;
+}
+
+int
+hs_journal_cancel(struct hs_journal *j, int n)
+{
+	return n == 2 ? append(j, "X 2\n", 4) : append(j, "X\n", 2);
 }
 
 /* The commit point: C, made durable with the journal's own name. */
@@ -355,12 +423,32 @@ misplaced(const struct jparser *ps, char type)
 	return NULL;
 }
 
+/*
+ * "X 2" cancels the two records before it, a T and then its O (written
+ * together, hs_journal_add_pair): both must be there, not cancelled.
+ */
+static const char *
+misplaced_x2(const struct jparser *ps)
+{
+	const struct hs_jtext *j = ps->j;
+	const struct hs_jrec *t, *o;
+
+	if (j->n < 2)
+		return "an X that cancels nothing";
+	t = &j->rec[j->n - 2];
+	o = &j->rec[j->n - 1];
+	if (t->type != 'T' || o->type != 'O' || t->cancelled || o->cancelled ||
+	    strcmp(t->dir, o->dir) != 0 || strcmp(t->name, o->name) != 0)
+		return "an X 2 that does not follow a T and its O";
+	return NULL;
+}
+
 /* One line (NUL-terminated, without its newline) into the next record. */
 static int
 record(struct jparser *ps, char *line, const char **msg)
 {
 	static const char types[] = "SDTOXCA";
-	static const int nf[] = { 1, 1, 4, 5, 0, 0, 0 };
+	static const int nf[] = { 1, 1, 4, 5, 1, 0, 0 };
 	struct hs_jtext *j = ps->j;
 	struct hs_jrec *r = &j->rec[j->n];
 	const char *t;
@@ -379,6 +467,18 @@ record(struct jparser *ps, char *line, const char **msg)
 	if ((n = split_fields(line + 1, f, nf[t - types], msg)) == -1)
 		return -1;
 	*msg = "a record with bad fields";
+	if (r->type == 'X') {
+		/* X alone, or "X 2" (a T and its O). */
+		if (n == 1 && strcmp(f[0], "2") != 0)
+			return -1;
+		if (n == 1 && (*msg = misplaced_x2(ps)) != NULL)
+			return -1;
+		ps->last = 'X';
+		j->rec[j->n - 1].cancelled = 1;
+		if (n == 1)
+			j->rec[j->n - 2].cancelled = 1;
+		return 0;
+	}
 	/* O: 5 fields, or 3 as earlier versions wrote it. */
 	if ((n != nf[t - types] && !(r->type == 'O' && n == 3)) ||
 	    (n > 0 && fields(ps, r, f, n, msg) == -1))
@@ -388,7 +488,6 @@ record(struct jparser *ps, char *line, const char **msg)
 	case 'S': j->suffix = r->aux; break;
 	case 'C': j->committed = 1; break;
 	case 'A': j->aborted = 1; break;
-	case 'X': j->rec[j->n - 1].cancelled = 1; return 0;
 	}
 	j->n++;
 	return 0;

@@ -63,6 +63,7 @@ struct hs_txn {
 	size_t nmapdevs;
 	struct hs_txn_stats stats;
 	struct hs_journal j;
+	int umask_known, umask; /* umask: -1 if the kernel does not say */
 	int rootfd;
 	int few[FEW_FILES]; /* the first temporaries, for the barrier */
 	size_t nfew;
@@ -352,8 +353,7 @@ journalled(struct hs_txn *t, char type, const char *dir, const char *name,
 			return -1;
 		if (take(arg, tn) == 0)
 			return 0;
-		if (errno != EEXIST ||
-		    hs_journal_add(&t->j, 'X', NULL, NULL, NULL, -1) == -1)
+		if (errno != EEXIST || hs_journal_cancel(&t->j, 1) == -1)
 			return -1;
 		hs_tmp_reseed();
 	}
@@ -477,6 +477,85 @@ apply_meta(struct stage *s, int fd, struct hs_result *res)
 	return hs_meta_apply_as(fd, &s->meta, td->made_uid, td->made_gid, res);
 }
 
+/*
+ * Name the unnamed temporary (T) and keep the old inode of s->d (O),
+ * both journalled in one write before either name is taken.  A T name
+ * found taken cancels both records (X 2: the O name was not tried); an
+ * O name found taken cancels the O alone (X), which link_old then
+ * journals and tries again.
+ */
+static int
+claim_with_old(struct hs_txn *t, struct hs_tmp *tmp, const struct stage *s,
+    int kind)
+{
+	char tn[NAME_MAX + 1], on[NAME_MAX + 1];
+	struct link_arg l = { s->d.dirfd, s->d.name };
+	int i;
+
+	for (i = 0;; i++) {
+		if (i == 100)
+			return -1; /* errno EEXIST */
+		if (hs_tmp_makename(tn, sizeof(tn), s->d.name) == -1 ||
+		    hs_tmp_makename(on, sizeof(on), s->d.name) == -1 ||
+		    hs_journal_add_pair(&t->j, s->dir, s->d.name, tn, kind, on,
+			s->d.st.st_dev, s->d.st.st_ino) == -1)
+			return -1;
+		if (take_tmp(tmp, tn) == 0)
+			break;
+		if (errno != EEXIST || hs_journal_cancel(&t->j, 2) == -1)
+			return -1;
+		hs_tmp_reseed();
+	}
+	if (take_link(&l, on) == 0)
+		return 0;
+	if (errno != EEXIST || hs_journal_cancel(&t->j, 1) == -1)
+		return -1;
+	hs_tmp_reseed();
+	return link_old(t, s->d.dirfd, s->dir, s->d.name, &s->d.st);
+}
+
+/*
+ * Whether the directory of td has a default ACL (which, not the umask,
+ * masks a new file's mode): asked once per directory.
+ */
+static int
+dir_acl(struct hs_txn_dest *td)
+{
+	ssize_t n;
+
+	if (!td->acl_known) {
+		n = hs_sys.fgetxattr(td->dirfd, "system.posix_acl_default",
+		    NULL, 0);
+		if (n >= 0)
+			td->acl = 1;
+		else
+			td->acl = errno == ENODATA || errno == ENOTSUP ? 0 : -1;
+		td->acl_known = 1;
+	}
+	return td->acl;
+}
+
+/*
+ * The mode to create the temporary of s with: its final bits, if that
+ * gives them for certain (hs_meta_create_mode: then no fchmod follows),
+ * else 0600.  The umask is learnt once per transaction.
+ */
+static mode_t
+create_mode(struct hs_txn *t, struct stage *s, const struct hs_install_opts *o)
+{
+	mode_t m;
+
+	if (s->made == NULL)
+		return 0600;
+	if (!t->umask_known) {
+		t->umask = hs_umask_peek(&m) == 0 ? (int)m : -1;
+		t->umask_known = 1;
+	}
+	s->meta.mode_made = hs_meta_create_mode(&s->meta, o, t->umask,
+	    t->umask >= 0 ? dir_acl(s->made) : -1);
+	return s->meta.mode_made ? s->meta.mode : 0600;
+}
+
 /* What the copies between this pair of filesystems learnt. */
 static struct hs_copy_caps *
 caps_for(struct hs_txn *t, const struct stage *s)
@@ -497,7 +576,10 @@ stage_file(struct hs_txn *t, struct stage *s, const struct hs_install_opts *o,
 	struct hs_tmp tmp = HS_TMP_INIT;
 	int kind = kind_of(s->d.name, s->meta.mode), unnamed, ret = -1;
 
-	unnamed = hs_tmp_open_unnamed(&tmp, s->d.dirfd) == 0;
+	unnamed = hs_tmp_open_unnamed_mode(&tmp, s->d.dirfd,
+		      create_mode(t, s, o)) == 0;
+	if (!unnamed)
+		s->meta.mode_made = 0; /* named, 0600: chmod when complete */
 	if (!unnamed &&
 	    (!hs_tmp_unsupported(errno) ||
 		claim(t, &tmp, s->dir, s->d.name, kind) == -1)) {
@@ -512,9 +594,12 @@ stage_file(struct hs_txn *t, struct stage *s, const struct hs_install_opts *o,
 		hs_fail(res, "cannot sync new copy of", res->target);
 		goto out;
 	}
-	if ((unnamed && claim(t, &tmp, s->dir, s->d.name, kind) == -1) ||
-	    (s->d.exists &&
-		link_old(t, s->d.dirfd, s->dir, s->d.name, &s->d.st) == -1)) {
+	if (unnamed && s->d.exists ?
+		claim_with_old(t, &tmp, s, kind) == -1 :
+		((unnamed && claim(t, &tmp, s->dir, s->d.name, kind) == -1) ||
+		    (s->d.exists &&
+			link_old(t, s->d.dirfd, s->dir, s->d.name, &s->d.st) ==
+			    -1))) {
 		hs_fail(res, "cannot stage", res->target);
 		goto out;
 	}
@@ -741,6 +826,7 @@ hs_txn_dest_open(struct hs_txn *t, const char *dir, struct hs_txn_dest *td,
 	td->dirfd = -1;
 	td->dir = NULL;
 	td->made_known = 0;
+	td->acl_known = 0;
 	if (t->opts.flags & HS_DRY_RUN)
 		return 0; /* hs_txn_add_at() takes the path way */
 	if ((td->dirfd = hs_openat(AT_FDCWD, dir, O_RDONLY | O_DIRECTORY, 0)) ==

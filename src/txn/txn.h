@@ -34,6 +34,8 @@ struct hs_txn_dest {
 	int made_known; /* a temporary made here was owned by: */
 	uid_t made_uid;
 	gid_t made_gid;
+	int acl_known; /* its default ACL was asked: */
+	int acl;       /* 1 it has one, 0 not, -1 cannot tell */
 };
 struct stat;
 struct hs_txn;
@@ -66,6 +68,15 @@ int hs_journal_add(struct hs_journal *, char type, const char *dir,
 /* An O record: aux links the old dir/name, inode ino of device dev. */
 int hs_journal_add_old(struct hs_journal *, const char *dir, const char *name,
     const char *aux, dev_t dev, ino_t ino);
+/*
+ * A T record (tmp will replace dir/name) and the O record of the same
+ * name (old links the old inode) in one write, before either name is
+ * taken.
+ */
+int hs_journal_add_pair(struct hs_journal *, const char *dir, const char *name,
+    const char *tmp, int kind, const char *old, dev_t dev, ino_t ino);
+/* X: cancel the record before (n 1), or the T and O pair before (n 2). */
+int hs_journal_cancel(struct hs_journal *, int n);
 int hs_journal_commit(struct hs_journal *, int sync);
 void hs_journal_remove(struct hs_journal *);
 /* 1 if the journal's name is still the file written, 0 if not, -1. */
