@@ -18,24 +18,13 @@
 # the machine runs as.
 set -euo pipefail
 
+. "$(dirname "$0")/bench_common.sh"
 [ $# -ge 4 ] || { echo "usage: bench_blocked.sh DIR N RUNS BUILD..." >&2; exit 2; }
 dir=$1 n=$2 runs=$3
 shift 3
 cd "$dir"
 data=$(mktemp /tmp/bench-blocked.XXXXXX)
 trap 'rm -f "$data"; rm -rf "$dir/DST"' EXIT
-
-make_tree() {
-	local d left=$2 k
-	mkdir -p "$1"
-	for ((d = 0; left > 0; d++)); do
-		k=$((left < 100 ? left : 100))
-		mkdir "$1/d$d"
-		(cd "$1/d$d" && head -c $((k * 10240)) /dev/urandom |
-		    split -b 10240 -a 3 - f)
-		left=$((left - k))
-	done
-}
 
 # blocked BUILD: "tail whole" ms of state D, from perf sched timehist.
 blocked() {

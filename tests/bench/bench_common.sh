@@ -1,5 +1,6 @@
 # bench_common.sh - shell functions the benchmarks share (sourced by
-# bench_stale.sh, bench_who.sh and bench_txn.sh).
+# bench_stale.sh, bench_who.sh, bench_txn.sh, bench_tree.sh, bench_tail.sh
+# and bench_blocked.sh).
 
 # start_mappers NAME N LIB DIR: N who_mapper helpers that map LIB; waits
 # on the FIFO DIR/ready until each has said "ready PID" (NAME says who
@@ -65,5 +66,19 @@ ratio_table() {
 		    -v cpu="$(median 0 "$3/t.$i")" -v b="$base" \
 		    'BEGIN { printf "%-" w "s %9.1f %9.1f %9.1f %7.2f\n",
 		    l, med, min, cpu, med / b }'
+	done
+}
+
+# make_tree DIR N: N files of ${kib:-10} KiB of random bytes, 100 a
+# directory (the trees bench_tree, bench_tail and bench_blocked deploy).
+make_tree() {
+	local d left=$2 k b=$((${kib:-10} * 1024))
+	mkdir -p "$1"
+	for ((d = 0; left > 0; d++)); do
+		k=$((left < 100 ? left : 100))
+		mkdir "$1/d$d"
+		(cd "$1/d$d" && head -c $((k * b)) /dev/urandom |
+		    split -b "$b" -a 3 - f)
+		left=$((left - k))
 	done
 }

@@ -26,6 +26,7 @@
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
+. "$top/tests/bench/bench_common.sh"
 HOTSWAP=${HOTSWAP:-$top/hotswap}
 HOTSWAP_ALT=${HOTSWAP_ALT:-}
 runs=5 counts="1000 10000" fss="ext4 ext4-discard here"
@@ -78,18 +79,6 @@ fs_down() {
 	losetup -d "$loop"
 	loop=""
 	rm -f "$dir/img"
-}
-
-make_tree() {
-	local d left=$2 k
-	mkdir -p "$1"
-	for ((d = 0; left > 0; d++)); do
-		k=$((left < 100 ? left : 100))
-		mkdir "$1/d$d"
-		(cd "$1/d$d" && head -c $((k * 10240)) /dev/urandom |
-		    split -b 10240 -a 3 - f)
-		left=$((left - k))
-	done
 }
 
 reset_tree() {

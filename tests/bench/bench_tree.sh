@@ -42,6 +42,7 @@
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
+. "$top/tests/bench/bench_common.sh"
 HOTSWAP=${HOTSWAP:-$top/hotswap}
 HOTSWAP_ALT=${HOTSWAP_ALT:-}
 runs=5 counts="1000 10000" kib=10 mib=1024
@@ -126,19 +127,6 @@ fs_down() {
 		unset 'loops[${#loops[@]}-1]'
 		rm -f "$dir/$1.img"
 	fi
-}
-
-# make_tree DIR N: N files of $kib KiB of random bytes, 100 a directory.
-make_tree() {
-	local d left=$2 k
-	mkdir -p "$1"
-	for ((d = 0; left > 0; d++)); do
-		k=$((left < 100 ? left : 100))
-		mkdir "$1/d$d"
-		(cd "$1/d$d" && head -c $((k * kib * 1024)) /dev/urandom |
-		    split -b $((kib * 1024)) -a 3 - f)
-		left=$((left - k))
-	done
 }
 
 # The rows: name and command (run by bash, in $mnt, SRC and DST there).
