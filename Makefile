@@ -549,27 +549,42 @@ bench: bench-tree
 bench-tree: deps-bench hotswap
 	tests/bench/bench_tree.sh $(BENCH_TREE_FLAGS)
 
-# --- staging on two threads: the potential, measured (issue 18) --------
+# --- staging on two threads and by io_uring: the potential (issue 18) ---
 #
-#   make bench-threads  tests/bench/bench_threads.sh (never pass/fail):
-#                       tests/bench/stage_threads.c makes install -r's
-#                       per-file kernel work on one thread, on two (same
-#                       directory, different directories) and as a
-#                       read/write pipeline, on tmpfs, a fresh ext4 image
-#                       and the tree's own filesystem.  Not part of
-#                       'make bench' (it says what was decided, once).
-#                       BENCH_THREADS_FLAGS is passed on, e.g. '-r 21'.
+#   make bench-threads  tests/bench/bench_stage.sh with
+#                       tests/bench/stage_threads.c (never pass/fail):
+#                       install -r's per-file kernel work on one thread,
+#                       on two (same directory, different directories)
+#                       and as a read/write pipeline, on tmpfs, a fresh
+#                       ext4 image and the tree's own filesystem.
+#   make bench-uring    the same with tests/bench/stage_uring.c: staging
+#                       and commit by plain calls and by io_uring batches
+#                       of 16 and 256 files (liburing, Debian
+#                       liburing-dev, a bench dependency only).
+#                       Not part of 'make bench' (they say what was
+#                       decided, once).  BENCH_THREADS_FLAGS and
+#                       BENCH_URING_FLAGS are passed on, e.g. '-r 21'.
 
 BENCH_THREADS_FLAGS ?=
+BENCH_URING_FLAGS ?=
 
-.PHONY: bench-threads
+.PHONY: bench-threads bench-uring
 
-$(REL)/stage_threads: tests/bench/stage_threads.c
+STAGE_COMMON := tests/bench/stage_common.c tests/bench/stage_common.h
+
+$(REL)/stage_threads: tests/bench/stage_threads.c $(STAGE_COMMON)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -pthread -o $@ $<
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -pthread -o $@ $(filter %.c,$^)
+
+$(REL)/stage_uring: tests/bench/stage_uring.c $(STAGE_COMMON) | deps-bench
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -o $@ $(filter %.c,$^) -luring
 
 bench-threads: $(REL)/stage_threads
-	tests/bench/bench_threads.sh $(BENCH_THREADS_FLAGS)
+	tests/bench/bench_stage.sh $(REL)/stage_threads $(BENCH_THREADS_FLAGS)
+
+bench-uring: $(REL)/stage_uring
+	tests/bench/bench_stage.sh $(REL)/stage_uring $(BENCH_URING_FLAGS)
 
 # --- formatting: .clang-format (clang-format 14) ------------------------
 #
@@ -586,7 +601,7 @@ bench-threads: $(REL)/stage_threads
 CLANG_FORMAT ?= clang-format
 FORMAT_SRC := $(sort $(wildcard src/*/*.c src/*/*.h include/*.h \
 		tests/*.c tests/*.h tests/helpers/*.c tests/helpers/*.h \
-		tests/fuzz/*.c tests/bench/*.c tests/powercut/*.c \
+		tests/fuzz/*.c tests/bench/*.c tests/bench/*.h tests/powercut/*.c \
 		tests/powercut/*.h tests/powercut/block/*.c \
 		tests/powercut/block/*.h demo/*.c demo/*.h))
 CLANG_FORMAT_FLAGS := --style=file --fallback-style=none

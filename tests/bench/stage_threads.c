@@ -36,10 +36,8 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
-#include <dirent.h>
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -48,26 +46,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "stage_common.h"
 
 #define WAYS  4
 #define QUEUE 256
-#define MAXR  101
 
 static const char *const way_name[WAYS] = { "1", "2same", "2dirs", "2pipe" };
 
 struct file {
-	int dir;
-	char name[16];
-	int in; /* 2pipe: the source, open */
+	struct stage_name n; /* first: the walk fills it */
+	int in;		     /* 2pipe: the source, open */
 	struct stat sst;
 };
 
 static struct {
-	int nfiles, perdir, ndirs, kib;
-	int *srcfd, *dstfd; /* each directory's */
-	int jfd, dirfd;
+	struct stage_tree t;
 	pthread_mutex_t jlock;
 	struct file *files; /* the walk's list, in its order */
 	int nlisted;
@@ -85,30 +80,11 @@ static struct {
 	.qlock = PTHREAD_MUTEX_INITIALIZER,
 	.qcond = PTHREAD_COND_INITIALIZER };
 
-static double
-now(void)
-{
-	struct timespec ts;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static double
-cpu_ms(void)
-{
-	struct rusage ru;
-
-	(void)getrusage(RUSAGE_SELF, &ru);
-	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
-	    (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
-}
-
 static void
 tmp_names(const struct file *f, char *tn, char *on, size_t len)
 {
-	(void)snprintf(tn, len, ".%s.hs-T%d", f->name, g.run);
-	(void)snprintf(on, len, ".%s.hs-O%d", f->name, g.run);
+	(void)snprintf(tn, len, ".%s.hs-T%d", f->n.name, g.run);
+	(void)snprintf(on, len, ".%s.hs-O%d", f->n.name, g.run);
 }
 
 /* One journal record, written whole under the lock. */
@@ -119,11 +95,11 @@ record(char type, const struct file *f, const char *tn)
 	ssize_t n;
 	int len;
 
-	len = snprintf(line, sizeof(line), "%c d%d %s %s\n", type, f->dir,
-	    f->name, tn);
+	len = snprintf(line, sizeof(line), "%c d%d %s %s\n", type, f->n.dir,
+	    f->n.name, tn);
 	(void)pthread_mutex_lock(&g.jlock);
 	do
-		n = write(g.jfd, line, (size_t)len);
+		n = write(g.t.jfd, line, (size_t)len);
 	while (n == -1 && errno == EINTR);
 	(void)pthread_mutex_unlock(&g.jlock);
 	return n == len ? 0 : -1;
@@ -135,16 +111,16 @@ stage_reads(struct file *f)
 {
 	struct stat dst;
 
-	f->in = openat(g.srcfd[f->dir], f->name,
+	f->in = openat(g.t.srcfd[f->n.dir], f->n.name,
 	    O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
 	if (f->in == -1) {
-		warn("open %s", f->name);
+		warn("open %s", f->n.name);
 		return -1;
 	}
 	if (fstat(f->in, &f->sst) == -1 ||
-	    fstatat(g.dstfd[f->dir], f->name, &dst, AT_SYMLINK_NOFOLLOW) ==
-		-1) {
-		warn("stat %s", f->name);
+	    fstatat(g.t.dstfd[f->n.dir], f->n.name, &dst,
+		AT_SYMLINK_NOFOLLOW) == -1) {
+		warn("stat %s", f->n.name);
 		(void)close(f->in);
 		return -1;
 	}
@@ -156,16 +132,17 @@ static int
 stage_writes(struct file *f)
 {
 	char path[64 + NAME_MAX], tn[NAME_MAX + 1], on[NAME_MAX + 1];
-	int dfd = g.dstfd[f->dir], tfd, ret = -1;
+	int dfd = g.t.dstfd[f->n.dir], tfd, ret = -1;
 	off_t left = f->sst.st_size;
 	ssize_t n;
 
-	(void)snprintf(path, sizeof(path), "/proc/self/fd/%d/%s", dfd, f->name);
+	(void)snprintf(path, sizeof(path), "/proc/self/fd/%d/%s", dfd,
+	    f->n.name);
 	(void)llistxattr(path, NULL, 0);
 	tmp_names(f, tn, on, sizeof(tn));
 	if ((tfd = openat(dfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600)) ==
 	    -1) {
-		warn("O_TMPFILE for %s", f->name);
+		warn("O_TMPFILE for %s", f->n.name);
 		goto out;
 	}
 	while (left > 0) {
@@ -173,7 +150,7 @@ stage_writes(struct file *f)
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			warn("copy %s", f->name);
+			warn("copy %s", f->n.name);
 			goto out;
 		}
 		left -= n;
@@ -183,8 +160,8 @@ stage_writes(struct file *f)
 	    record('T', f, tn) == -1 ||
 	    linkat(tfd, "", dfd, tn, AT_EMPTY_PATH) == -1 ||
 	    record('O', f, on) == -1 ||
-	    linkat(dfd, f->name, dfd, on, 0) == -1) {
-		warn("stage %s", f->name);
+	    linkat(dfd, f->n.name, dfd, on, 0) == -1) {
+		warn("stage %s", f->n.name);
 		goto out;
 	}
 	ret = 0;
@@ -201,51 +178,6 @@ stage(struct file *f)
 	return stage_reads(f) == -1 ? -1 : stage_writes(f);
 }
 
-/* The names of source directory d appended to the list. */
-static int
-walk_dir(int d)
-{
-	DIR *dp;
-	struct dirent *de;
-	int fd;
-
-	if ((fd = dup(g.srcfd[d])) == -1 || (dp = fdopendir(fd)) == NULL)
-		return -1;
-	rewinddir(dp);
-	while ((de = readdir(dp)) != NULL) {
-		if (de->d_name[0] == '.')
-			continue;
-		if (g.nlisted == g.nfiles) {
-			warnx("more files than made in d%d", d);
-			(void)closedir(dp);
-			return -1;
-		}
-		g.files[g.nlisted].dir = d;
-		if (strlen(de->d_name) >= sizeof(g.files[0].name)) {
-			warnx("a name not made here in d%d", d);
-			(void)closedir(dp);
-			return -1;
-		}
-		memcpy(g.files[g.nlisted].name, de->d_name,
-		    strlen(de->d_name) + 1);
-		g.nlisted++;
-	}
-	(void)closedir(dp);
-	return 0;
-}
-
-static int
-walk(void)
-{
-	int d;
-
-	g.nlisted = 0;
-	for (d = 0; d < g.ndirs; d++)
-		if (walk_dir(d) == -1)
-			return -1;
-	return 0;
-}
-
 /* Way 1: the walk and each file in turn, on one thread. */
 static int
 way_one(void)
@@ -253,9 +185,10 @@ way_one(void)
 	int i, d, first;
 
 	g.nlisted = 0;
-	for (d = 0; d < g.ndirs; d++) {
+	for (d = 0; d < g.t.ndirs; d++) {
 		first = g.nlisted;
-		if (walk_dir(d) == -1)
+		if (stage_walk_dir(&g.t, d, g.files, sizeof(*g.files),
+			&g.nlisted) == -1)
 			return -1;
 		for (i = first; i < g.nlisted; i++)
 			if (stage(&g.files[i]) == -1)
@@ -302,8 +235,8 @@ dirs_worker(void *arg)
 	int d, i;
 
 	(void)arg;
-	while ((d = take(g.ndirs)) < g.ndirs)
-		for (i = d * g.perdir; i < g.nlisted && g.files[i].dir == d;
+	while ((d = take(g.t.ndirs)) < g.t.ndirs)
+		for (i = d * g.t.perdir; i < g.nlisted && g.files[i].n.dir == d;
 		     i++)
 			if (stage(&g.files[i]) == -1)
 				fail();
@@ -315,7 +248,7 @@ two(void *(*worker)(void *))
 {
 	pthread_t th;
 
-	if (walk() == -1)
+	if (stage_walk(&g.t, g.files, sizeof(*g.files), &g.nlisted) == -1)
 		return -1;
 	g.next = 0;
 	g.failed = 0;
@@ -374,9 +307,10 @@ way_pipe(void)
 	g.nlisted = 0;
 	if (pthread_create(&th, NULL, pipe_writer, NULL) != 0)
 		return -1;
-	for (d = 0; d < g.ndirs && !g.failed; d++) {
+	for (d = 0; d < g.t.ndirs && !g.failed; d++) {
 		first = g.nlisted;
-		if (walk_dir(d) == -1)
+		if (stage_walk_dir(&g.t, d, g.files, sizeof(*g.files),
+			&g.nlisted) == -1)
 			break;
 		for (i = first; i < g.nlisted; i++) {
 			if (stage_reads(&g.files[i]) == -1) {
@@ -388,7 +322,7 @@ way_pipe(void)
 	}
 	put(-1);
 	(void)pthread_join(th, NULL);
-	return g.failed || d < g.ndirs ? -1 : 0;
+	return g.failed || d < g.t.ndirs ? -1 : 0;
 }
 
 static int
@@ -411,163 +345,36 @@ reset(void)
 
 	for (i = 0; i < g.nlisted; i++) {
 		tmp_names(&g.files[i], tn, on, sizeof(tn));
-		if (unlinkat(g.dstfd[g.files[i].dir], tn, 0) == -1 ||
-		    unlinkat(g.dstfd[g.files[i].dir], on, 0) == -1)
-			err(1, "remove the names of %s", g.files[i].name);
+		if (unlinkat(g.t.dstfd[g.files[i].n.dir], tn, 0) == -1 ||
+		    unlinkat(g.t.dstfd[g.files[i].n.dir], on, 0) == -1)
+			err(1, "remove the names of %s", g.files[i].n.name);
 	}
-	if (ftruncate(g.jfd, 0) == -1 || syncfs(g.dirfd) == -1)
-		err(1, "reset");
-}
-
-static void
-write_all(int fd, const char *buf, size_t len)
-{
-	ssize_t n;
-
-	for (; len > 0; buf += n, len -= (size_t)n)
-		if ((n = write(fd, buf, len)) <= 0)
-			err(1, "write");
+	stage_settle(&g.t);
 }
 
 /* Untimed: DIR/src and DIR/dst, and each directory opened. */
-static void
-make_trees(void)
-{
-	char name[32], *buf;
-	size_t size = (size_t)g.kib * 1024;
-	int d, i, fd, s, t, rnd;
-
-	if ((buf = malloc(size)) == NULL)
-		err(1, "malloc");
-	if ((rnd = open("/dev/urandom", O_RDONLY | O_CLOEXEC)) == -1)
-		err(1, "/dev/urandom");
-	if ((mkdirat(g.dirfd, "src", 0755) == -1 ||
-		mkdirat(g.dirfd, "dst", 0755) == -1) ||
-	    (s = openat(g.dirfd, "src", O_RDONLY | O_DIRECTORY)) == -1 ||
-	    (t = openat(g.dirfd, "dst", O_RDONLY | O_DIRECTORY)) == -1)
-		err(1, "make src and dst (they must not exist)");
-	for (d = 0; d < g.ndirs; d++) {
-		(void)snprintf(name, sizeof(name), "d%d", d);
-		if (mkdirat(s, name, 0755) == -1 ||
-		    mkdirat(t, name, 0755) == -1 ||
-		    (g.srcfd[d] = openat(s, name, O_RDONLY | O_DIRECTORY)) ==
-			-1 ||
-		    (g.dstfd[d] = openat(t, name, O_RDONLY | O_DIRECTORY)) ==
-			-1)
-			err(1, "make %s", name);
-		for (i = 0; i < g.perdir && d * g.perdir + i < g.nfiles; i++) {
-			(void)snprintf(name, sizeof(name), "f%05d", i);
-			if (read(rnd, buf, size) != (ssize_t)size)
-				err(1, "/dev/urandom");
-			if ((fd = openat(g.srcfd[d], name,
-				 O_WRONLY | O_CREAT | O_EXCL, 0644)) == -1)
-				err(1, "make %s", name);
-			write_all(fd, buf, size);
-			(void)close(fd);
-			if ((fd = openat(g.dstfd[d], name,
-				 O_WRONLY | O_CREAT | O_EXCL, 0644)) == -1)
-				err(1, "make %s", name);
-			write_all(fd, buf, size);
-			(void)close(fd);
-		}
-	}
-	(void)close(s);
-	(void)close(t);
-	(void)close(rnd);
-	free(buf);
-	if ((g.jfd = openat(g.dirfd, "journal",
-		 O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600)) == -1)
-		err(1, "journal");
-	if (syncfs(g.dirfd) == -1)
-		err(1, "syncfs");
-}
-
-static int
-cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double
-median(double *v, int n)
-{
-	double s[MAXR];
-
-	memcpy(s, v, sizeof(*v) * (size_t)n);
-	qsort(s, (size_t)n, sizeof(*s), cmp);
-	return s[(n - 1) / 2];
-}
-
-static double
-minimum(const double *v, int n)
-{
-	double m = v[0];
-	int i;
-
-	for (i = 1; i < n; i++)
-		m = v[i] < m ? v[i] : m;
-	return m;
-}
-
-static void
-load(const char *when)
-{
-	char buf[64] = "?";
-	FILE *f = fopen("/proc/loadavg", "r");
-
-	if (f != NULL) {
-		if (fgets(buf, sizeof(buf), f) == NULL)
-			buf[0] = '\0';
-		(void)fclose(f);
-	}
-	buf[strcspn(buf, "\n")] = '\0';
-	printf("# load %s: %s\n", when, buf);
-}
-
-static int
-number(const char *s, int lo, int hi)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v < lo || v > hi)
-		errx(2, "'%s': not a number from %d to %d", s, lo, hi);
-	return (int)v;
-}
-
 int
 main(int argc, char **argv)
 {
-	double wall[WAYS][MAXR], cpu[WAYS][MAXR], t0, c0, base;
+	double wall[WAYS][STAGE_MAXR], cpu[WAYS][STAGE_MAXR], t0, c0, base;
 	int runs = 7, w, r, c;
 
-	g.nfiles = 1000;
-	g.perdir = 100;
-	g.kib = 10;
+	g.t.nfiles = 1000;
+	g.t.perdir = 100;
+	g.t.kib = 10;
 	while ((c = getopt(argc, argv, "n:p:s:r:")) != -1)
 		switch (c) {
-		case 'n': g.nfiles = number(optarg, 1, 1000000); break;
-		case 'p': g.perdir = number(optarg, 1, 1000000); break;
-		case 's': g.kib = number(optarg, 1, 1 << 20); break;
-		case 'r': runs = number(optarg, 1, MAXR); break;
+		case 'n': g.t.nfiles = stage_number(optarg, 1, 1000000); break;
+		case 'p': g.t.perdir = stage_number(optarg, 1, 1000000); break;
+		case 's': g.t.kib = stage_number(optarg, 1, 1 << 20); break;
+		case 'r': runs = stage_number(optarg, 1, STAGE_MAXR); break;
 		default: goto usage;
 		}
 	if (argc - optind != 1)
 		goto usage;
-	if (g.perdir > g.nfiles)
-		g.perdir = g.nfiles;
-	g.ndirs = (g.nfiles + g.perdir - 1) / g.perdir;
-	if ((g.dirfd = open(argv[optind], O_RDONLY | O_DIRECTORY)) == -1)
-		err(1, "%s", argv[optind]);
-	if ((g.srcfd = calloc((size_t)g.ndirs, sizeof(int))) == NULL ||
-	    (g.dstfd = calloc((size_t)g.ndirs, sizeof(int))) == NULL ||
-	    (g.files = calloc((size_t)g.nfiles, sizeof(*g.files))) == NULL)
+	if ((g.files = calloc((size_t)g.t.nfiles, sizeof(*g.files))) == NULL)
 		err(1, "calloc");
-	make_trees();
+	stage_tree_make(&g.t, argv[optind]);
 	/* One untimed run of each way first: the caches warm. */
 	for (w = 0; w < WAYS; w++) {
 		g.run = 0;
@@ -575,28 +382,29 @@ main(int argc, char **argv)
 			errx(1, "way %s failed", way_name[w]);
 		reset();
 	}
-	load("before");
+	stage_load("before");
 	for (r = 0; r < runs; r++)
 		for (w = 0; w < WAYS; w++) {
 			g.run = r + 1;
-			c0 = cpu_ms();
-			t0 = now();
+			c0 = stage_cpu_ms();
+			t0 = stage_now();
 			if (run_way(w) == -1)
 				errx(1, "way %s failed", way_name[w]);
-			wall[w][r] = now() - t0;
-			cpu[w][r] = cpu_ms() - c0;
+			wall[w][r] = stage_now() - t0;
+			cpu[w][r] = stage_cpu_ms() - c0;
 			reset();
 		}
-	load("after");
+	stage_load("after");
 	printf("# %d files x %d KiB, %d a directory, %d runs alternated\n",
-	    g.nfiles, g.kib, g.perdir, runs);
+	    g.t.nfiles, g.t.kib, g.t.perdir, runs);
 	printf("%-6s %9s %9s %9s %9s\n", "way", "wall ms", "min ms", "cpu ms",
 	    "speedup");
-	base = median(wall[0], runs);
+	base = stage_median(wall[0], runs);
 	for (w = 0; w < WAYS; w++)
 		printf("%-6s %9.1f %9.1f %9.1f %9.2f\n", way_name[w],
-		    median(wall[w], runs), minimum(wall[w], runs),
-		    median(cpu[w], runs), base / median(wall[w], runs));
+		    stage_median(wall[w], runs), stage_minimum(wall[w], runs),
+		    stage_median(cpu[w], runs),
+		    base / stage_median(wall[w], runs));
 	return 0;
 usage:
 	fprintf(stderr,
