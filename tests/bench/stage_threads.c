@@ -352,7 +352,6 @@ reset(void)
 	stage_settle(&g.t);
 }
 
-/* Untimed: DIR/src and DIR/dst, and each directory opened. */
 int
 main(int argc, char **argv)
 {

@@ -79,9 +79,10 @@
 
 #include "stage_common.h"
 
-#define WAYS  4
-#define PLAIN 0
-#define XCHG  1 /* the ways below it make plain calls */
+#define WAYS	4
+#define PLAIN	0
+#define XCHG	1   /* the ways below it make plain calls */
+#define RECORDS 160 /* a file's T and O records fit */
 
 /* What one completion was, in user_data's low bits. */
 enum op {
@@ -119,7 +120,8 @@ static struct {
 	struct stage_tree t;
 	int batch[WAYS];
 	size_t bufsz;
-	char *bufs; /* a buffer for each file of the largest batch */
+	char *bufs;  /* a buffer for each file of the largest batch */
+	char *lines; /* the journal records of the largest batch */
 	struct file *files;
 	int nlisted;
 	int run;
@@ -202,7 +204,7 @@ copy_rest(struct file *f, off_t done)
 static int
 plain_stage(struct file *f, int exchange)
 {
-	char line[160];
+	char line[RECORDS];
 	struct stat sst, dst;
 	int dfd = g.t.dstfd[f->n.dir], len;
 
@@ -361,12 +363,13 @@ check(int lo, int hi, unsigned ops)
 	return 0;
 }
 
-#define B(op) (1u << (op))
+#define B(op)	(1u << (op))
+#define RECORDS 160 /* a file's T and O records fit */
 
 static int
 uring_stage(int lo, int hi)
 {
-	char *line, *p;
+	char *p;
 	struct file *f;
 	int i;
 
@@ -409,27 +412,22 @@ uring_stage(int lo, int hi)
 	}
 	if (round_trip() == -1 || check(lo, hi, B(OP_WRITE) | B(OP_SFR)) == -1)
 		return -1;
-	if ((line = malloc((size_t)(hi - lo) * 160)) == NULL)
-		err(1, "malloc");
-	p = line;
+	p = g.lines;
 	for (i = lo; i < hi; i++) {
 		f = &g.files[i];
 		if (f->res[OP_WRITE] != f->res[OP_READ] ||
 		    ((unsigned long long)f->res[OP_READ] < f->sst.stx_size &&
 			copy_rest(f, f->res[OP_READ]) == -1)) {
 			warnx("copy %s: short", f->n.name);
-			free(line);
 			return -1;
 		}
 		io_uring_prep_close(sqe(i, OP_CLOSE_IN), f->in);
-		p += records(p, 160, f);
+		p += records(p, RECORDS, f);
 	}
-	if (write_journal(line, (size_t)(p - line)) == -1) {
+	if (write_journal(g.lines, (size_t)(p - g.lines)) == -1) {
 		warn("journal");
-		free(line);
 		return -1;
 	}
-	free(line);
 	for (i = lo; i < hi; i++) {
 		f = &g.files[i];
 		io_uring_prep_linkat(sqe(i, OP_LINK_T), f->tmp, "",
@@ -479,48 +477,44 @@ uring_commit(int lo, int hi)
 
 /* --- the tree, the walk, the runs ---------------------------------- */
 
+/* fn over the listed files in way w's batches: one file at a time for
+ * the plain ways, g.batch[w] files for the uring ways. */
+static int
+batches(int w, int (*fn)(int w, int lo, int hi))
+{
+	int i, n;
+
+	n = w <= XCHG ? 1 : g.batch[w];
+	for (i = 0; i < g.nlisted; i += n)
+		if (fn(w, i, g.nlisted - i < n ? g.nlisted : i + n) == -1)
+			return -1;
+	return 0;
+}
+
+static int
+stage_batch(int w, int lo, int hi)
+{
+	return w <= XCHG ? plain_stage(&g.files[lo], w == XCHG) :
+			   uring_stage(lo, hi);
+}
+
+static int
+commit_batch(int w, int lo, int hi)
+{
+	if (w == XCHG)
+		return exchange_commit(&g.files[lo]);
+	return w == PLAIN ? plain_commit(&g.files[lo]) : uring_commit(lo, hi);
+}
+
 static int
 stage_all(int w)
 {
-	int i, n;
-
 	if (stage_walk(&g.t, g.files, sizeof(*g.files), &g.nlisted) == -1)
 		return -1;
-	if (w <= XCHG) {
-		for (i = 0; i < g.nlisted; i++)
-			if (plain_stage(&g.files[i], w == XCHG) == -1)
-				return -1;
-		return 0;
-	}
-	for (i = 0; i < g.nlisted; i += n) {
-		n = g.nlisted - i < g.batch[w] ? g.nlisted - i : g.batch[w];
-		if (uring_stage(i, i + n) == -1)
-			return -1;
-	}
-	return 0;
+	return batches(w, stage_batch);
 }
 
-static int
-commit_all(int w)
-{
-	int i, n;
-
-	if (w <= XCHG) {
-		for (i = 0; i < g.nlisted; i++)
-			if ((w == XCHG ? exchange_commit :
-					 plain_commit)(&g.files[i]) == -1)
-				return -1;
-		return 0;
-	}
-	for (i = 0; i < g.nlisted; i += n) {
-		n = g.nlisted - i < g.batch[w] ? g.nlisted - i : g.batch[w];
-		if (uring_commit(i, i + n) == -1)
-			return -1;
-	}
-	return 0;
-}
-
-/* Untimed: DIR/src and DIR/dst, and each directory opened. */
+/* The ring: room for the largest batch's round, 4 entries a file. */
 static void
 setup_ring(int batch)
 {
@@ -577,13 +571,14 @@ main(int argc, char **argv)
 	big = g.batch[2] > g.batch[3] ? g.batch[2] : g.batch[3];
 	g.bufsz = (size_t)g.t.kib * 1024;
 	if ((g.files = calloc((size_t)g.t.nfiles, sizeof(*g.files))) == NULL ||
-	    (g.bufs = malloc((size_t)big * g.bufsz)) == NULL)
+	    (g.bufs = malloc((size_t)big * g.bufsz)) == NULL ||
+	    (g.lines = malloc((size_t)big * RECORDS)) == NULL)
 		err(1, "calloc");
 	setup_ring(big);
 	stage_tree_make(&g.t, argv[optind]);
 	for (w = 0; w < WAYS; w++) {
 		g.run = 0;
-		if (stage_all(w) == -1 || commit_all(w) == -1)
+		if (stage_all(w) == -1 || batches(w, commit_batch) == -1)
 			errx(1, "way %s failed",
 			    way_label(w, label, sizeof(label)));
 		stage_settle(&g.t);
@@ -599,7 +594,7 @@ main(int argc, char **argv)
 				errx(1, "way %s failed",
 				    way_label(w, label, sizeof(label)));
 			t1 = stage_now();
-			if (commit_all(w) == -1)
+			if (batches(w, commit_batch) == -1)
 				errx(1, "way %s failed",
 				    way_label(w, label, sizeof(label)));
 			commit[w][r] = stage_now() - t1;
