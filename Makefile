@@ -54,7 +54,7 @@ layer_inc = $(foreach d,$(LAYER_$(word 2,$(subst /, ,$(1)))),-Isrc/$(d))
 SRC_CPPFLAGS = -D_GNU_SOURCE -Iinclude $(call layer_inc,$<) $(CPPFLAGS)
 ALL_CPPFLAGS := -D_GNU_SOURCE -Iinclude \
 		$(foreach d,$(LIB_DIRS) cli guard,-Isrc/$(d)) $(CPPFLAGS)
-LDLIBS	+= -lbsd -ldl
+LDLIBS	+= -lbsd -luring -ldl
 
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
 	     -fno-omit-frame-pointer
@@ -392,12 +392,14 @@ libhotswap-guard.so: $(GUARD_OBJ) $(GUARD_LINK) src/guard/guard.map
 # The control of tests/e2e/guard_seam.bats: the guard linked with the
 # library's own sys.o, the binding HS_SYS_NEXT replaced, whose seam
 # calls the guard's exports by name; the test must find those calls.
+# That sys.o names the io_uring layer (ring.o, liburing) as well.
 GUARD_OLDSEAM := $(HLP)/oldseam/libhotswap-guard.so
-GUARD_OLDLINK := $(filter-out $(GUARD_SYSOBJ),$(GUARD_LINK)) $(REL)/sys/sys.o
+GUARD_OLDLINK := $(filter-out $(GUARD_SYSOBJ),$(GUARD_LINK)) \
+		$(REL)/sys/sys.o $(REL)/sys/ring.o
 
 $(GUARD_OLDSEAM): $(GUARD_OBJ) $(GUARD_OLDLINK) src/guard/guard.map
 	@mkdir -p $(@D)
-	$(call guard_link,$(GUARD_OBJ) $(GUARD_OLDLINK))
+	$(call guard_link,$(GUARD_OBJ) $(GUARD_OLDLINK) -luring)
 
 # No code of the guard but its interposers may name a call the guard
 # exports: that name binds to the guard's own interposer, and the call
@@ -559,8 +561,7 @@ bench-tree: deps-bench hotswap
 #                       ext4 image and the tree's own filesystem.
 #   make bench-uring    the same with tests/bench/stage_uring.c: staging
 #                       and commit by plain calls and by io_uring batches
-#                       of 16 and 256 files (liburing, Debian
-#                       liburing-dev, a bench dependency only).
+#                       of 16 and 256 files.
 #                       Not part of 'make bench' (they say what was
 #                       decided, once).  BENCH_THREADS_FLAGS and
 #                       BENCH_URING_FLAGS are passed on, e.g. '-r 21'.

@@ -11,6 +11,8 @@ set -eu
 # Each set is built from lines of its own, one per concern, so that
 # work on one concern changes one line.
 build="gcc make libc6-dev libbsd-dev"
+# (the commit's batches by io_uring: src/sys/ring.c)
+build_ring="liburing-dev"
 # (the tree deploy's build dependencies)
 build_tree=""
 fuzz="clang libclang-rt-dev"
@@ -28,16 +30,14 @@ check_block="e2fsprogs util-linux"
 bench_base="psmisc lsof rsync xfsprogs btrfs-progs"
 # (the tree deploy's benchmark)
 bench_tree="time strace"
-# (staging by io_uring, measured: tests/bench/stage_uring.c)
-bench_uring="liburing-dev"
 # (the restart layer's benchmark)
 bench_stale="needrestart debian-goodies"
-build="$build $build_tree"
+build="$build $build_tree $build_ring"
 case "${1:-}" in
 build)	pkgs="$build" ;;
 check)	pkgs="$build $fuzz $check_base $check_install $check_stale $check_restart $check_deb $check_block" ;;
 demo)	pkgs="$build psmisc libfuse3-dev fuse3" ;;
-bench)	pkgs="$build $bench_base $bench_tree $bench_uring $bench_stale" ;;
+bench)	pkgs="$build $bench_base $bench_tree $bench_stale" ;;
 fuzz)	pkgs="$build $fuzz" ;;
 format)	pkgs="clang-format" ;;
 *)	echo "usage: build-aux/deps.sh build|check|demo|bench|fuzz|format" >&2

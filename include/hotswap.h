@@ -62,6 +62,16 @@ extern "C" {
 #define HS_STRIP	  0x0400 /* strip the temporary before the rename */
 #define HS_NO_CONTEXT	  0x0800 /* do not carry DEST's SELinux label over */
 #define HS_NEW_MODE	  0x1000 /* a new DEST gets opts.new_mode (0755) */
+/*
+ * A transaction's commit makes its renames and unlinks in batches, by
+ * io_uring where they block on the disk and one system call each where
+ * they do not (measured as it goes, see hs_txn_commit).  The two flags
+ * force one way: HS_IO_PLAIN never sets up io_uring (under a seccomp
+ * filter that kills a process calling io_uring_setup(2), for one);
+ * HS_IO_URING uses it for every batch the kernel lets it.
+ */
+#define HS_IO_PLAIN	  0x2000
+#define HS_IO_URING	  0x4000
 
 /*
  * hs_install_opts.backup_type, with HS_BACKUP: GNU's version control.
@@ -493,6 +503,7 @@ struct hs_txn_stats {
 	int recovered;		   /* 1 completed, -1 rolled back an
 					   interrupted transaction */
 	int used_syncfs;	   /* the barrier was syncfs(2) */
+	unsigned long ring_ops;	   /* commit steps made by io_uring */
 };
 
 /*

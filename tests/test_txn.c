@@ -446,6 +446,9 @@ fail_every_step(struct fixture *f, int e)
 			/* With extra files, the barrier was one syncfs. */
 			if (f->nextra > 0)
 				assert_non_null(strstr(tu_trace(), "syncfs"));
+			/* HS_IO_URING: the commit's steps were the ring's. */
+			if (f->opts.flags & HS_IO_URING)
+				assert_non_null(strstr(tu_trace(), "@ring"));
 			break;
 		}
 		/* Success despite the fault means the fault was tolerated. */
@@ -523,6 +526,40 @@ test_txn_crash_anywhere_then_recover_syncfs(void **state)
 
 	add_extra_files(f, 6);
 	crash_every_step(f);
+}
+
+/*
+ * The commit's steps by io_uring (HS_IO_URING): a fault or a crash at
+ * any of them, each op counted as a call by the wrapper, or at the
+ * ring's setup (a fault there: the plain way), is all or nothing too.
+ */
+static void
+test_txn_ring_every_step_all_or_nothing(void **state)
+{
+	struct fixture *f = *state;
+	struct hs_ring *r = hs_sys.ring_open(8);
+
+	if (r == NULL) {
+		print_message("no io_uring here (%s)\n", strerror(errno));
+		skip();
+	}
+	hs_ring_close(r);
+	f->opts.flags |= HS_IO_URING;
+	fail_every_step(f, EIO);
+	crash_every_step(f);
+	f->opts.flags |= HS_BACKUP;
+	fail_every_step(f, ENOSPC);
+	crash_every_step(f);
+}
+
+/* Set-ID old inodes are disarmed from the ring's stat too. */
+static void
+test_txn_ring_disarms_old_set_id_inodes(void **state)
+{
+	struct fixture *f = *state;
+
+	f->opts.flags |= HS_IO_URING;
+	test_txn_disarms_old_set_id_inodes(state);
 }
 
 /* The same, on a kernel without openat2(2): the walk of components. */
@@ -1033,6 +1070,8 @@ main(void)
 		T(test_txn_crash_anywhere_then_recover),
 		T(test_txn_crash_anywhere_then_recover_syncfs),
 		T(test_txn_every_step_fails_without_openat2),
+		T(test_txn_ring_every_step_all_or_nothing),
+		T(test_txn_ring_disarms_old_set_id_inodes),
 		T(test_txn_open_beneath_follows_no_link),
 		T(test_txn_lock_recovers_and_serialises),
 		T(test_txn_failed_source_rolls_back_everything),

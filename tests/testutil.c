@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "testutil.h"
+#include "ring.h"
 #include "sys.h"
 
 char *
@@ -227,6 +228,42 @@ WRAP(int, spawn,
 WRAP(pid_t, waitpid, (pid_t pid, int *st, int o), (pid, st, o))
 WRAP(int, dupfd, (int fd), (fd))
 
+/*
+ * The ring: ring_open fails as a call does (NULL).  A batch by the ring
+ * is counted as one call an op, named as the plain call it stands for
+ * with "@ring" after it ("unlinkat@ring"), so that tu_faults_only()
+ * with the plain name picks both ways.  Under the wrapper the ops go to
+ * the real ring one at a time, so that a fault at the n-th op, or a
+ * crash there, leaves exactly the ops before it done, as it would in
+ * the plain way; what real batching does is tested without it.
+ */
+static struct hs_ring *
+w_ring_open(unsigned int depth)
+{
+	if (hit("ring_open"))
+		return NULL;
+	return real.ring_open(depth);
+}
+
+static int
+w_ring_run(struct hs_ring *r, struct hs_rop *ops, size_t n)
+{
+	static const char *const name[] = {
+		[HS_ROP_STAT] = "fstatat@ring",
+		[HS_ROP_RENAME] = "renameat2@ring",
+		[HS_ROP_UNLINK] = "unlinkat@ring",
+	};
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (hit(name[ops[i].kind]))
+			ops[i].res = -errno;
+		else if (real.ring_run(r, &ops[i], 1) == -1)
+			return -1;
+	}
+	return 0;
+}
+
 /* fsync is traced with what it syncs, to check the durable order. */
 static int
 w_fsync(int fd)
@@ -277,6 +314,8 @@ tu_faults_install(void)
 	hs_sys.spawn = w_spawn;
 	hs_sys.waitpid = w_waitpid;
 	hs_sys.dupfd = w_dupfd;
+	hs_sys.ring_open = w_ring_open;
+	hs_sys.ring_run = w_ring_run;
 	tu_faults_arm(0, 0);
 	tu_faults_only(NULL);
 }

@@ -36,6 +36,7 @@ enum {
 	OPT_STRIP_PROGRAM,
 	OPT_CONTEXT,
 	OPT_PRESERVE_CONTEXT,
+	OPT_IO,
 };
 
 static const struct option install_longopts[] = {
@@ -47,6 +48,7 @@ static const struct option install_longopts[] = {
 	{ "dry-run", no_argument, NULL, 'n' },
 	{ "force", no_argument, NULL, OPT_FORCE },
 	{ "in-place", no_argument, NULL, OPT_IN_PLACE },
+	{ "io", required_argument, NULL, OPT_IO },
 	{ "manifest", required_argument, NULL, OPT_MANIFEST },
 	{ "no-wait", no_argument, NULL, OPT_NO_WAIT },
 	{ "null", no_argument, NULL, '0' },
@@ -152,6 +154,22 @@ install_gnu_option(int ch, struct install_args *a)
 	return 0;
 }
 
+/* --io=auto|plain|uring: how a transaction commits (hotswap.h). */
+static int
+io_option(const char *arg, struct hs_install_opts *o)
+{
+	o->flags &= ~(unsigned int)(HS_IO_PLAIN | HS_IO_URING);
+	if (strcmp(arg, "plain") == 0)
+		o->flags |= HS_IO_PLAIN;
+	else if (strcmp(arg, "uring") == 0)
+		o->flags |= HS_IO_URING;
+	else if (strcmp(arg, "auto") != 0) {
+		warnx("invalid --io '%s': auto, plain or uring", arg);
+		return -1;
+	}
+	return 0;
+}
+
 /* Parse one option into a; -1 for a usage error (already reported). */
 static int
 install_option(int ch, struct install_args *a)
@@ -186,6 +204,7 @@ install_option(int ch, struct install_args *a)
 	case OPT_IN_PLACE: o->flags |= HS_IN_PLACE; break;
 	case OPT_MANIFEST: a->manifest = optarg; break;
 	case OPT_NO_WAIT: a->no_wait = 1; break;
+	case OPT_IO: return io_option(optarg, o);
 	case 'g':
 	case 'm':
 	case 'o': return install_value(ch, a);

@@ -148,6 +148,16 @@ summary(const struct run *r)
 	    st->unchanged, bytes, elapsed(&r->start));
 }
 
+/* --debug: how the commit made its steps. */
+static void
+debug_io(const struct run *r)
+{
+	const struct hs_txn_stats *st = hs_txn_stats(r->t);
+
+	if (r->a->debug)
+		printf("commit steps by io_uring: %lu\n", st->ring_ops);
+}
+
 static void
 report_recovery(int outcome, const char *root)
 {
@@ -186,6 +196,7 @@ run_txn(const char *root, struct install_args *a,
 		st = hs_txn_stats(r.t)->rolled_back ? ABORT : SOME_FAILED;
 	} else if (st != ABORT) {
 		summary(&r);
+		debug_io(&r);
 		ids = hs_txn_replaced(r.t, &nids);
 		hint_print(ids, nids, a->quiet);
 	}

@@ -15,8 +15,10 @@
 #include <spawn.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "ring.h"
 #include "sys.h"
 
 /*
@@ -27,6 +29,32 @@
 #define NEXT(name) hs_next_##name
 #else
 #define NEXT(name) name
+#endif
+
+/*
+ * The ring's calls (ring.c, liburing): not in the guard, which makes no
+ * batch and must not bring liburing into every program it is preloaded
+ * into.
+ */
+#ifdef HS_SYS_NEXT
+static struct hs_ring *
+no_ring_open(unsigned int depth)
+{
+	(void)depth;
+	errno = ENOSYS;
+	return NULL;
+}
+
+static int
+no_ring_run(struct hs_ring *r, struct hs_rop *ops, size_t n)
+{
+	(void)r, (void)ops, (void)n;
+	errno = ENOSYS;
+	return -1;
+}
+#define RING(name) no_ring_##name
+#else
+#define RING(name) hs_ring_##name##_real
 #endif
 
 static int
@@ -46,6 +74,15 @@ real_renameat2(int olddirfd, const char *oldpath, int newdirfd,
     const char *newpath, unsigned int flags)
 {
 	return renameat2(olddirfd, oldpath, newdirfd, newpath, flags);
+}
+
+static uint64_t
+real_clock_ns(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 /* By number: the guard interposes fcntl itself (guard.map). */
@@ -171,6 +208,9 @@ static const struct hs_sys hs_sys_real = {
 	.waitpid = waitpid,
 	.llistxattr = llistxattr,
 	.dupfd = real_dupfd,
+	.ring_open = RING(open),
+	.ring_run = RING(run),
+	.clock_ns = real_clock_ns,
 };
 
 struct hs_sys hs_sys = hs_sys_real;

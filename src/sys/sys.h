@@ -30,6 +30,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct hs_ring;
+struct hs_rop;
+
 /* clang-format off */
 struct hs_sys {
 	int	(*openat)(int, const char *, int, mode_t);
@@ -98,6 +101,19 @@ struct hs_sys {
 	 * temporaries open, to fsync them at its barrier (txn.c).
 	 */
 	int	(*dupfd)(int);
+	/*
+	 * The commit's batches by io_uring (ring.h): a ring, and a batch
+	 * carried out by it.  Inside libhotswap-guard.so, which makes no
+	 * batch, ring_open fails with ENOSYS and liburing is not linked.
+	 */
+	struct hs_ring *(*ring_open)(unsigned int depth);
+	int	(*ring_run)(struct hs_ring *, struct hs_rop *, size_t);
+	/*
+	 * CLOCK_MONOTONIC in nanoseconds: what the commit's rule times its
+	 * plain calls by (txn/batch.c), here so that a test can make a
+	 * disk slow or fast without one.
+	 */
+	uint64_t (*clock_ns)(void);
 };
 /* clang-format on */
 

@@ -30,6 +30,8 @@ struct journal {
 	int dirfd;	     /* the open directory below */
 	const char *dirpath; /* dirfd's, relative to the root */
 	int disarm_failed;   /* drop_old's failure was that */
+	const char *faildir; /* a batched step failed there */
+	struct hs_batch b;   /* forward's and drop_old's steps */
 	char root[PATH_MAX]; /* for messages */
 };
 
@@ -104,21 +106,86 @@ move_name(struct journal *j, const char *d, const char *from, const char *to)
 	return 0;
 }
 
-/* Every T into place: kind 0 first, then 1, then 2. */
+typedef int judge_fn(struct journal *, struct hs_rop *);
+
+/* A step of r failed (errno set): its directory names the failure. */
+static int
+step_failed(struct journal *j, const struct hs_jrec *r)
+{
+	j->faildir = r->dir;
+	return -1;
+}
+
+/* Run the batch, and judge its ops in the journal's order. */
+static int
+flush(struct journal *j, judge_fn *judge)
+{
+	size_t i;
+	int r = 0, serrno;
+
+	if (j->b.n == 0)
+		return 0;
+	hs_batch_run(&j->b);
+	for (i = 0; i < j->b.n && r == 0; i++)
+		r = judge(j, &j->b.op[i]);
+	serrno = errno;
+	hs_batch_clear(&j->b);
+	errno = serrno;
+	return r;
+}
+
+/*
+ * Queue the step kind of record r on its name in r's directory, the
+ * batch run first if it is full.  *opp NULL: r's directory is gone and
+ * its step was done before (as a replay interrupted after it leaves it).
+ */
+static int
+step(struct journal *j, enum hs_rop_kind kind, struct hs_jrec *r,
+    judge_fn *judge, struct hs_rop **opp)
+{
+	if (hs_batch_full(&j->b) && flush(j, judge) == -1)
+		return -1;
+	*opp = hs_batch_next(&j->b, kind, r->dir, r->aux, r);
+	if (*opp == NULL && errno != ENOENT)
+		return step_failed(j, r);
+	return 0;
+}
+
+/* A rename or an unlink: made, or made before (ENOENT: nothing there). */
+static int
+judge_moved(struct journal *j, struct hs_rop *op)
+{
+	if (op->res == 0 || op->res == -ENOENT)
+		return 0;
+	errno = -op->res;
+	return step_failed(j, op->arg);
+}
+
+/*
+ * Every T into place: kind 0 first, then 1, then 2.  The renames of
+ * one kind do not depend on each other, and go in batches.
+ */
 static int
 forward(struct journal *j)
 {
 	struct hs_jrec *r;
+	struct hs_rop *op;
 	size_t i;
 	int k;
 
-	for (k = 0; k <= 2; k++)
+	for (k = 0; k <= 2; k++) {
 		for (i = 0; i < j->p.n; i++) {
 			r = &j->p.rec[i];
-			if (r->type == 'T' && !r->cancelled && r->kind == k &&
-			    move_name(j, r->dir, r->aux, r->name) == -1)
+			if (r->type != 'T' || r->cancelled || r->kind != k)
+				continue;
+			if (step(j, HS_ROP_RENAME, r, judge_moved, &op) == -1)
 				return -1;
+			if (op != NULL)
+				op->to = r->name;
 		}
+		if (flush(j, judge_moved) == -1)
+			return -1;
+	}
 	return 0;
 }
 
@@ -134,28 +201,29 @@ recorded(const struct stat *st, const struct hs_jrec *r)
  * Clear the set-ID bits and capabilities of the old inode r links (as a
  * single install does, hs_meta_disarm): once it leaves the name, it may
  * live on as a backup or under another user's hard link.  Looked at
- * first, so that no FIFO or device is opened, then opened O_NOFOLLOW and
- * checked again on the descriptor, which is what is changed.  A link
- * that is not the recorded inode (another user's file renamed over it,
- * or a journal of an earlier version, which has no identity) is left
- * alone: disarming it could strip someone else's program.
+ * first (op, the stat of r's link in directory op->dirfd), so that no
+ * FIFO or device is opened, then opened O_NOFOLLOW and checked again on
+ * the descriptor, which is what is changed.  A link that is not the
+ * recorded inode (another user's file renamed over it, or a journal of
+ * an earlier version, which has no identity) is left alone: disarming
+ * it could strip someone else's program.
  */
 static int
-disarm_old(struct journal *j, const struct hs_jrec *r)
+disarm(const struct hs_rop *op, const struct hs_jrec *r)
 {
 	struct stat st;
-	int fd = dir(j, r->dir), old, ret = -1, serrno;
+	int old, ret = -1, serrno;
 
-	if (fd == -1)
-		return errno == ENOENT ? 0 : -1;
-	if (hs_sys.fstatat(fd, r->aux, &st, AT_SYMLINK_NOFOLLOW) == -1)
-		return errno == ENOENT ? 0 : -1;
-	if (!recorded(&st, r))
+	if (op->res == -ENOENT)
 		return 0;
+	if (op->res < 0) {
+		errno = -op->res;
+		return -1;
+	}
 	/* Neither set-user-ID nor executable: nothing to strip, no open. */
-	if (!(st.st_mode & (S_ISUID | 0111)))
+	if (!recorded(&op->st, r) || !(op->st.st_mode & (S_ISUID | 0111)))
 		return 0;
-	old = hs_openat(fd, r->aux,
+	old = hs_openat(op->dirfd, r->aux,
 	    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, 0);
 	if (old == -1)
 		return errno == ENOENT ? 0 : -1;
@@ -169,36 +237,55 @@ out:
 	return ret;
 }
 
+static int
+judge_disarm(struct journal *j, struct hs_rop *op)
+{
+	if (disarm(op, op->arg) == 0)
+		return 0;
+	j->disarm_failed = 1;
+	return step_failed(j, op->arg);
+}
+
 /*
  * After forward: the old inodes are disarmed, then their links become
  * backups (S) or go.  Only once every rename is made, or a rollback
- * would find them gone (or stripped of bits they must get back).  A
- * failure stops here with the journal kept: the next replay (recover,
- * or the next transaction in the tree) disarms and drops again.
+ * would find them gone (or stripped of bits they must get back).  Each
+ * of the two passes goes in batches: the stats, then the renames or
+ * unlinks.  A failure stops here with the journal kept: the next replay
+ * (recover, or the next transaction in the tree) disarms and drops
+ * again.
  */
 static int
 drop_old(struct journal *j)
 {
-	char bname[NAME_MAX + 1];
+	const char *sfx = j->p.suffix;
 	struct hs_jrec *r;
+	struct hs_rop *op;
 	size_t i;
+	char *to;
 
+	for (i = 0; i < j->p.n; i++) {
+		r = &j->p.rec[i];
+		if (r->type == 'O' && !r->cancelled &&
+		    step(j, HS_ROP_STAT, r, judge_disarm, &op) == -1)
+			return -1;
+	}
+	if (flush(j, judge_disarm) == -1)
+		return -1;
 	for (i = 0; i < j->p.n; i++) {
 		r = &j->p.rec[i];
 		if (r->type != 'O' || r->cancelled)
 			continue;
-		if (disarm_old(j, r) == -1) {
-			j->disarm_failed = 1;
+		if (step(j, sfx != NULL ? HS_ROP_RENAME : HS_ROP_UNLINK, r,
+			judge_moved, &op) == -1)
 			return -1;
-		}
-		if (j->p.suffix != NULL) {
-			if (hs_backup_name(bname, r->name, j->p.suffix) == -1 ||
-			    move_name(j, r->dir, r->aux, bname) == -1)
-				return -1;
-		} else if (remove_name(j, r->dir, r->aux) == -1)
-			return -1;
+		if (op == NULL || sfx == NULL)
+			continue;
+		op->to = to = hs_batch_to(&j->b, op);
+		if (hs_backup_name(to, r->name, sfx) == -1)
+			return step_failed(j, r);
 	}
-	return 0;
+	return flush(j, judge_moved);
 }
 
 /* The O record for dir/name, or NULL if the name was new. */
@@ -307,8 +394,10 @@ join(char *buf, size_t len, const char *root, const char *rel)
 static void
 failed(struct journal *j, struct hs_result *res, const char *step)
 {
-	if (j->dirpath != NULL && strcmp(j->dirpath, ".") != 0)
-		join(res->target, sizeof(res->target), j->root, j->dirpath);
+	const char *d = j->faildir != NULL ? j->faildir : j->dirpath;
+
+	if (d != NULL && strcmp(d, ".") != 0)
+		join(res->target, sizeof(res->target), j->root, d);
 	hs_fail(res, step, res->target);
 }
 
@@ -388,8 +477,8 @@ replay(struct journal *j, const struct hs_journal *hj, int sync, int *outcome,
 }
 
 static int
-replay_from(int rootfd, const struct hs_journal *hj, int sync, int *outcome,
-    struct hs_result *res)
+replay_from(int rootfd, const struct hs_journal *hj, struct hs_replay *rp,
+    int *outcome, struct hs_result *res)
 {
 	struct journal j = { .rootfd = rootfd, .dirfd = -1 };
 	int ret, serrno, r;
@@ -403,9 +492,16 @@ replay_from(int rootfd, const struct hs_journal *hj, int sync, int *outcome,
 		return r;
 	if (r == -1)
 		return -1;
+	if (hs_batch_init(&j.b, rootfd, rp->io) == -1) {
+		hs_fail(res, "cannot replay", res->target);
+		hs_journal_text_free(&j.p);
+		return -1;
+	}
 	(void)strlcpy(res->target, j.root, sizeof(res->target));
-	ret = replay(&j, hj, sync, outcome, res);
+	ret = replay(&j, hj, rp->sync, outcome, res);
 	serrno = errno;
+	rp->ring_ops += j.b.ring_ops;
+	hs_batch_free(&j.b);
 	if (j.dirfd != -1)
 		(void)hs_close(j.dirfd);
 	hs_journal_text_free(&j.p);
@@ -414,16 +510,17 @@ replay_from(int rootfd, const struct hs_journal *hj, int sync, int *outcome,
 }
 
 int
-hs_journal_replay(int rootfd, int sync, int *outcome, struct hs_result *res)
+hs_journal_replay(int rootfd, struct hs_replay *rp, int *outcome,
+    struct hs_result *res)
 {
-	return replay_from(rootfd, NULL, sync, outcome, res);
+	return replay_from(rootfd, NULL, rp, outcome, res);
 }
 
 int
-hs_journal_replay_held(const struct hs_journal *hj, int sync, int *outcome,
-    struct hs_result *res)
+hs_journal_replay_held(const struct hs_journal *hj, struct hs_replay *rp,
+    int *outcome, struct hs_result *res)
 {
-	return replay_from(hj->rootfd, hj, sync, outcome, res);
+	return replay_from(hj->rootfd, hj, rp, outcome, res);
 }
 
 int

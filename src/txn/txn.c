@@ -252,6 +252,26 @@ stage_once(struct hs_txn *t, const char *dir, const char *name,
 	return 0;
 }
 
+/*
+ * Replay the journal of t's tree (hj NULL: by its name, a journal left
+ * by another process), with t's options: its sync, its way of making
+ * the steps (HS_IO_*), and the count of those io_uring made.
+ */
+static int
+replay(struct hs_txn *t, const struct hs_journal *hj, int *outcome,
+    struct hs_result *res)
+{
+	struct hs_replay rp = {
+		.sync = !(t->opts.flags & HS_NO_SYNC),
+		.io = t->opts.flags & (HS_IO_PLAIN | HS_IO_URING),
+	};
+	int r = hj != NULL ? hs_journal_replay_held(hj, &rp, outcome, res) :
+			     hs_journal_replay(t->rootfd, &rp, outcome, res);
+
+	t->stats.ring_ops += rp.ring_ops;
+	return r;
+}
+
 /* The journal, created with the first thing staged. */
 static int
 journal(struct hs_txn *t, struct hs_result *res)
@@ -308,8 +328,7 @@ hs_txn_lock(struct hs_txn *t, int wait, struct hs_result *res)
 	if (t->opts.flags & HS_DRY_RUN)
 		return 0;
 	(void)strlcpy(res->target, t->root, sizeof(res->target));
-	return hs_journal_replay(t->rootfd, !(t->opts.flags & HS_NO_SYNC),
-	    &t->stats.recovered, res);
+	return replay(t, NULL, &t->stats.recovered, res);
 }
 
 const struct hs_txn_stats *
@@ -1112,8 +1131,7 @@ roll_back(struct hs_txn *t)
 	memset(&r2, 0, sizeof(r2));
 	(void)strlcpy(r2.target, t->root, sizeof(r2.target));
 	(void)hs_journal_add(&t->j, 'A', NULL, NULL, NULL, -1);
-	if (hs_journal_replay_held(&t->j, !(t->opts.flags & HS_NO_SYNC),
-		&outcome, &r2) == 0)
+	if (replay(t, &t->j, &outcome, &r2) == 0)
 		t->stats.rolled_back = 1;
 	(void)hs_close(t->j.fd);
 	t->j.fd = -1;
@@ -1153,7 +1171,7 @@ hs_txn_commit(struct hs_txn *t, struct hs_result *res)
 		return -1;
 	}
 	(void)strlcpy(res->target, t->root, sizeof(res->target));
-	if (hs_journal_replay_held(&t->j, sync, &outcome, res) == -1) {
+	if (replay(t, &t->j, &outcome, res) == -1) {
 		/* Past the last rename, the tree is new: nothing to undo. */
 		if (outcome != 1)
 			roll_back(t);

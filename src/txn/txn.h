@@ -18,6 +18,7 @@
 #include <stddef.h>
 
 #include "hotswap.h"
+#include "ring.h"
 
 /*
  * txn.c: the way tree.c stages, by descriptors.  A destination
@@ -144,7 +145,64 @@ int hs_open_beneath(int rootfd, const char *rel);
 /* The absolute path of the open file fd (from /proc/self/fd). */
 int hs_fd_path(int fd, char *buf, size_t len);
 
+/* batch.c: a replay's steps in batches, by io_uring or plain calls. */
+
+/* Most ops in a batch (and in flight in a ring). */
+#define HS_BATCH_MAX	 256
+/* Ops of each kind timed by plain calls before the rule judges them,
+ * and the fewest it judges at once. */
+#define HS_BATCH_PROBE	 32
+/* A plain call this slow or slower (a mean over HS_BATCH_PROBE calls or
+ * more): the ring. */
+#define HS_BATCH_SLOW_NS 100000u
+
+struct hs_batch_mem;
+struct hs_batch {
+	int rootfd;	   /* borrowed */
+	unsigned int io;   /* HS_IO_PLAIN, HS_IO_URING or 0 (the rule) */
+	struct hs_rop *op; /* [n] */
+	size_t n;
+	enum hs_rop_kind kind; /* of the ops in this batch */
+	size_t nfd;	       /* directories open for it */
+	struct hs_ring *ring;
+	int no_ring;		/* none could be had: plain from now on */
+	unsigned long timed[3]; /* per kind: ops timed by plain calls */
+	unsigned long win_n[3]; /* per kind: ops timed, not yet judged */
+	uint64_t win_ns[3];	/* and the time they took */
+	int by_ring[3];		/* per kind: the rule chose the ring */
+	unsigned long ring_ops; /* ops carried out by a ring */
+	struct hs_batch_mem *m;
+};
+
+/*
+ * Calling sequence:
+ *	hs_batch_init(&b, rootfd, io);
+ *	for each step:
+ *		op = hs_batch_next(&b, kind, dir, name, arg);
+ *		(NULL: dir cannot be opened; errno ENOENT: it is gone)
+ *		set op->to for a rename (hs_batch_to: a buffer for it)
+ *		if (hs_batch_full(&b))
+ *			hs_batch_run(&b), judge b.op[0..b.n), hs_batch_clear(&b);
+ *	the same for what is left; hs_batch_free(&b).
+ * The ops of one batch are of one kind.  hs_batch_init: -1 (ENOMEM).
+ */
+int hs_batch_init(struct hs_batch *, int rootfd, unsigned int io);
+struct hs_rop *hs_batch_next(struct hs_batch *, enum hs_rop_kind,
+    const char *dir, const char *name, void *arg);
+char *hs_batch_to(struct hs_batch *, const struct hs_rop *);
+int hs_batch_full(const struct hs_batch *);
+void hs_batch_run(struct hs_batch *);
+void hs_batch_clear(struct hs_batch *);
+void hs_batch_free(struct hs_batch *);
+
 /* recover.c: a journal carried out. */
+
+/* How a replay goes, and what it did. */
+struct hs_replay {
+	int sync;		/* fsync the directories */
+	unsigned int io;	/* HS_IO_PLAIN, HS_IO_URING or 0 */
+	unsigned long ring_ops; /* out: steps made by io_uring */
+};
 
 /*
  * Carry out the journal in rootfd, if any, and remove it.  The journal
@@ -159,15 +217,18 @@ int hs_fd_path(int fd, char *buf, size_t len);
  * with *outcome 1 or -1 leaves only cleanup (old links, directory
  * fsyncs, the journal itself) to a later replay.  res->target must hold
  * the root's path on entry (for messages); on failure it holds the
- * journal's path, or the directory where a step failed.
+ * journal's path, or the directory where a step failed.  Forward, the
+ * renames and the old links' removal go in batches (batch.c), as rp->io
+ * says; rp->ring_ops grows by the steps io_uring made.
  */
-int hs_journal_replay(int rootfd, int sync, int *outcome, struct hs_result *);
+int hs_journal_replay(int rootfd, struct hs_replay *, int *outcome,
+    struct hs_result *);
 /*
  * The same for the journal this process is writing, read back from its
  * descriptor (opened O_RDWR), not by name, which another user who may
  * write the root can remove or replace; the name is removed only while
  * it is still that file.
  */
-int hs_journal_replay_held(const struct hs_journal *, int sync, int *outcome,
-    struct hs_result *);
+int hs_journal_replay_held(const struct hs_journal *, struct hs_replay *,
+    int *outcome, struct hs_result *);
 #endif /* HS_TXN_H */

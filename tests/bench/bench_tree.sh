@@ -38,13 +38,16 @@
 # mounted is unmounted and every loop device detached on exit, also on
 # failure or interrupt.  Environment: HOTSWAP (default ./hotswap, the
 # release build); HOTSWAP_ALT, a second build to compare, as one more
-# row "hotswap-alt".
+# row "hotswap-alt"; HOTSWAP_ALT_ARGS, options of install -r for that row
+# (HOTSWAP_ALT defaults to HOTSWAP when they are given: the same build
+# another way, e.g. HOTSWAP_ALT_ARGS=--io=plain).
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/bench/bench_common.sh"
 HOTSWAP=${HOTSWAP:-$top/hotswap}
-HOTSWAP_ALT=${HOTSWAP_ALT:-}
+HOTSWAP_ALT_ARGS=${HOTSWAP_ALT_ARGS:-}
+HOTSWAP_ALT=${HOTSWAP_ALT:-${HOTSWAP_ALT_ARGS:+$HOTSWAP}}
 runs=5 counts="1000 10000" kib=10 mib=1024
 fss="tmpfs ext4 xfs btrfs here" caches="warm cold"
 
@@ -138,7 +141,7 @@ cmd_of() {
 	install) echo 'for d in SRC/*/; do b=${d%/}; install -t "DST/${b##*/}" "$d"*; done' ;;
 	rsync) echo 'rsync -a --fsync SRC/ DST/' ;;
 	hotswap) echo "$HOTSWAP install -r SRC DST" ;;
-	hotswap-alt) echo "$HOTSWAP_ALT install -r SRC DST" ;;
+	hotswap-alt) echo "$HOTSWAP_ALT install -r $HOTSWAP_ALT_ARGS SRC DST" ;;
 	esac
 }
 [ -n "$HOTSWAP_ALT" ] && rows+=(hotswap-alt)

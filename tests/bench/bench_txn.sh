@@ -105,7 +105,7 @@ build_variant() {
 	grep -q "^#define FEW_FILES $1\$" "$src/txn.c" ||
 	    { echo "bench_txn: no FEW_FILES in src/txn/txn.c" >&2; exit 1; }
 	"${CC:-cc}" -D_GNU_SOURCE -I"$top/include" -I"$src" -std=gnu11 -O2 \
-	    -o "$2" "$src"/*.c -lbsd -ldl
+	    -o "$2" "$src"/*.c -lbsd -luring -ldl
 }
 build_variant 0 "$dir/hotswap-syncfs"
 build_variant 1000000 "$dir/hotswap-fsync"

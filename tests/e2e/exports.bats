@@ -35,7 +35,7 @@ teardown() {
 
 @test "exports: control: linked without the version script, the internals leak and the check says so" {
 	cc -shared -o leaky.so -Wl,--whole-archive "$HS_TOP/libhotswap.a" \
-	    -Wl,--no-whole-archive -lbsd -ldl
+	    -Wl,--no-whole-archive -lbsd -luring -ldl
 	nm -D --defined-only leaky.so | grep -q ' T hs_tmp_create$' ||
 		fail "the control library does not export hs_tmp_create"
 	run "$CHECK" "$HDR" leaky.so
@@ -72,7 +72,7 @@ teardown() {
 	run env LD_LIBRARY_PATH="$HS_TOP" ./api
 	[ "$status" -eq 0 ] && [ -n "$output" ] || fail "api: $status $output"
 	# The control: the same call links against the static library.
-	cc -o internal_static internal.c "$HS_TOP/libhotswap.a" -lbsd -ldl
+	cc -o internal_static internal.c "$HS_TOP/libhotswap.a" -lbsd -luring -ldl
 	run cc -o internal internal.c -L"$HS_TOP" -lhotswap
 	[ "$status" -ne 0 ] || fail "an internal function linked"
 	[[ $output == *"undefined reference to"*"hs_sys_reset"* ]] || fail "$output"

@@ -166,6 +166,37 @@ pc_count() {
 	[[ "$summary" == *" states, 0 rejected "* ]]
 }
 
+# The same two with the commit's steps made by io_uring, whose kernel
+# workers make the renames and unlinks in any order within a kind: the
+# journal's promise must not depend on the order.  --debug says that the
+# ring made them (its line is in the output of the run under the cut).
+@test "powercut: install -r --io=uring of a small tree, then recover: all old or all new" {
+	put seed/tree/a old-a
+	put seed/tree/sub/c old-c
+	put src/tree/a new-a
+	put src/tree/sub/c new-c
+	put src/tree/sub/d new-d
+	all_pass "-t -R '$HOTSWAP recover tree'" \
+	    "tree/a tree/sub/c tree/sub/d" 30 -- \
+	    "$HOTSWAP" install -r --io=uring --debug "$W/src/tree" tree
+	grep -q '^commit steps by io_uring: 7$' <<<"$output" ||
+		fail "the ring did not make the 7 steps (3 renames, 2 stats, 2 unlinks)"
+}
+
+@test "powercut: install -r --io=uring leaves nothing behind recover (drop mode)" {
+	put seed/tree/a old-a 4755
+	put seed/tree/sub/c old-c
+	put src/tree/a new-a
+	put src/tree/sub/c new-c
+	reference "$HOTSWAP" install -r --io=uring "$W/src/tree" tree
+	cut drop "-t -c -R '$HOTSWAP recover tree'" "tree/a tree/sub/c" -- \
+	    "$HOTSWAP" install -r --io=uring --debug "$W/src/tree" tree
+	grep -vE '^  ok: ' <<<"$output"
+	[ "$status" -eq 0 ]
+	[[ "$summary" == *" states, 0 rejected "* ]]
+	grep -q '^commit steps by io_uring: [1-9]' <<<"$output"
+}
+
 @test "powercut: copy_file_range within the file system is logged as a write" {
 	# The source inside the mount: the kernel sends FUSE_COPY_FILE_RANGE.
 	put seed/dest old

@@ -124,6 +124,21 @@ unnamed() {
 	unnamed "$W/strace.out"
 }
 
+# The same on the block device with the commit's steps by io_uring: its
+# kernel workers' renames and unlinks reach ext4's journal in any order
+# within a kind.
+@test "blockcut: install -r --io=uring of 9 files; recover: all old or all new" {
+	command -v strace >/dev/null || skip "strace is not installed"
+	tree seed/tree old 9
+	tree src/tree new 9
+	all_pass "-t -R '$HS_TOP/hotswap recover tree'" "$paths" 7 -- \
+	    "${TRACED[@]/%syncfs/syncfs,io_uring_setup}" "$W/strace.out" \
+	    "$HOTSWAP" install -r --io=uring "$W/src/tree" tree
+	grep -qE 'io_uring_setup\(.*\) += [0-9]+$' "$W/strace.out" ||
+		{ echo "io_uring was not set up"; false; }
+	grep -qE 'syncfs\([0-9]+\) += 0$' "$W/strace.out"
+}
+
 @test "blockcut: install --manifest of 9 files commits with syncfs; recover" {
 	command -v strace >/dev/null || skip "strace is not installed"
 	local k
