@@ -119,7 +119,7 @@ refused() {
 	start_victim "$W/lib.so"
 	before=$(fileid lib.so)
 	run --separate-stderr "$HOTSWAP" guard -- \
-	    "$HS_HELPERS/seccomp_nobpf" cp short.so lib.so
+	    "$HS_HELPERS/seccomp_deny" bpf KILL cp short.so lib.so
 	[ "$status" -ne $((128 + 31)) ] || fail "cp died of SIGSYS"
 	[ "$status" -eq 1 ] || fail "status $status: $stderr"
 	[[ $stderr == *"mapped by pid $VPID"* ]] || fail "no refusal: $stderr"

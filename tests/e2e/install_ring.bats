@@ -15,11 +15,16 @@ setup() {
 	hs_setup
 	V1=$HS_HELPERS/libvictim_v1.so
 	V2=$HS_HELPERS/libvictim_v2.so
-	NOURING=$HS_HELPERS/seccomp_nouring
 }
 
 teardown() {
 	hs_teardown
+}
+
+# nouring ACTION CMD...: CMD under a seccomp filter that makes
+# io_uring_setup(2) fail (EPERM, ENOSYS) or kills on it (KILL).
+nouring() {
+	"$HS_HELPERS/seccomp_deny" io_uring_setup "$@"
 }
 
 # tree_sums DIR: "SHA256 PATH" of every file under DIR, sorted.
@@ -105,7 +110,7 @@ ring_steps() {
 		rm -rf src dst
 		make_trees 300
 		start_victim "$W/dst/lib/libvictim.so"
-		ASAN_OPTIONS=detect_leaks=0 run --separate-stderr "$NOURING" \
+		ASAN_OPTIONS=detect_leaks=0 run --separate-stderr nouring \
 		    "$e" strace -f -qq -o trace -e trace=io_uring_setup \
 		    "$HOTSWAP" install -r --debug --io=uring src dst
 		[ "$status" -eq 0 ] || fail "$e: status $status: $stderr"
@@ -130,7 +135,7 @@ ring_steps() {
 
 @test "--io=plain under a seccomp filter that kills on io_uring_setup: installed; control: --io=uring is killed by SIGSYS, recover completes it" {
 	make_trees 300
-	run --separate-stderr "$NOURING" KILL "$HOTSWAP" install -r --io=plain src dst
+	run --separate-stderr nouring KILL "$HOTSWAP" install -r --io=plain src dst
 	[ "$status" -eq 0 ] || fail "status $status: $stderr"
 	[ "$(tree_sums src)" = "$(tree_sums dst)" ]
 
@@ -138,7 +143,7 @@ ring_steps() {
 	# the kill comes in the commit, after the commit record, so the
 	# journal completes it.
 	make_trees 300
-	run --separate-stderr "$NOURING" KILL "$HOTSWAP" install -r --io=uring src dst
+	run --separate-stderr nouring KILL "$HOTSWAP" install -r --io=uring src dst
 	[ "$status" -eq $((128 + 31)) ] || fail "status $status, not SIGSYS's 159"
 	[ -e dst/.hotswap-journal ]
 	run_hs recover dst

@@ -136,7 +136,9 @@ pc_count() {
 	grep -qE '^event [0-9]+: fsyncdir /real$' <<<"$output"
 }
 
-@test "powercut: install -r of a small tree, then recover: all old or all new" {
+# small_tree [OPTION...]: install -r of a small tree with OPTIONs, then
+# recover: all old or all new at every cut, both modes.
+small_tree() {
 	# Small: the states grow as the square of the events.
 	put seed/tree/a old-a
 	put seed/tree/sub/c old-c
@@ -145,25 +147,33 @@ pc_count() {
 	put src/tree/sub/d new-d
 	all_pass "-t -R '$HOTSWAP recover tree'" \
 	    "tree/a tree/sub/c tree/sub/d" 30 -- \
-	    "$HOTSWAP" install -r "$W/src/tree" tree
+	    "$HOTSWAP" install -r "$@" "$W/src/tree" tree
 }
 
-@test "powercut: install -r leaves nothing behind recover (drop mode)" {
-	# Every temporary and every link to an old inode that a cut can keep
-	# must be named in the journal that a cut keeps too, so that recover
-	# removes it.  Drop mode only: in prefix mode a named temporary (the
-	# fallback for O_TMPFILE, see above) may outlive the record that
-	# follows its creation, as a single install's may.
+# nothing_behind [OPTION...]: every temporary and every link to an old
+# inode that a cut can keep must be named in the journal that a cut keeps
+# too, so that recover removes it.  Drop mode only: in prefix mode a
+# named temporary (the fallback for O_TMPFILE, see above) may outlive the
+# record that follows its creation, as a single install's may.
+nothing_behind() {
 	put seed/tree/a old-a 4755
 	put seed/tree/sub/c old-c
 	put src/tree/a new-a
 	put src/tree/sub/c new-c
-	reference "$HOTSWAP" install -r "$W/src/tree" tree
+	reference "$HOTSWAP" install -r "$@" "$W/src/tree" tree
 	cut drop "-t -c -R '$HOTSWAP recover tree'" "tree/a tree/sub/c" -- \
-	    "$HOTSWAP" install -r "$W/src/tree" tree
+	    "$HOTSWAP" install -r "$@" "$W/src/tree" tree
 	grep -vE '^  ok: ' <<<"$output"
 	[ "$status" -eq 0 ]
 	[[ "$summary" == *" states, 0 rejected "* ]]
+}
+
+@test "powercut: install -r of a small tree, then recover: all old or all new" {
+	small_tree
+}
+
+@test "powercut: install -r leaves nothing behind recover (drop mode)" {
+	nothing_behind
 }
 
 # The same two with the commit's steps made by io_uring, whose kernel
@@ -171,29 +181,13 @@ pc_count() {
 # journal's promise must not depend on the order.  --debug says that the
 # ring made them (its line is in the output of the run under the cut).
 @test "powercut: install -r --io=uring of a small tree, then recover: all old or all new" {
-	put seed/tree/a old-a
-	put seed/tree/sub/c old-c
-	put src/tree/a new-a
-	put src/tree/sub/c new-c
-	put src/tree/sub/d new-d
-	all_pass "-t -R '$HOTSWAP recover tree'" \
-	    "tree/a tree/sub/c tree/sub/d" 30 -- \
-	    "$HOTSWAP" install -r --io=uring --debug "$W/src/tree" tree
+	small_tree --io=uring --debug
 	grep -q '^commit steps by io_uring: 7$' <<<"$output" ||
 		fail "the ring did not make the 7 steps (3 renames, 2 stats, 2 unlinks)"
 }
 
 @test "powercut: install -r --io=uring leaves nothing behind recover (drop mode)" {
-	put seed/tree/a old-a 4755
-	put seed/tree/sub/c old-c
-	put src/tree/a new-a
-	put src/tree/sub/c new-c
-	reference "$HOTSWAP" install -r --io=uring "$W/src/tree" tree
-	cut drop "-t -c -R '$HOTSWAP recover tree'" "tree/a tree/sub/c" -- \
-	    "$HOTSWAP" install -r --io=uring --debug "$W/src/tree" tree
-	grep -vE '^  ok: ' <<<"$output"
-	[ "$status" -eq 0 ]
-	[[ "$summary" == *" states, 0 rejected "* ]]
+	nothing_behind --io=uring --debug
 	grep -q '^commit steps by io_uring: [1-9]' <<<"$output"
 }
 

@@ -186,11 +186,11 @@ bpf_possible() {
 	command -v perl >/dev/null || skip "perl is not installed"
 	# Control: the filter does kill a bpf(2) call (321 on x86-64).
 	[ "$(uname -m)" = x86_64 ] || skip "the filter is written for x86-64"
-	run "$HS_HELPERS/seccomp_nobpf" perl -e 'syscall(321, 0, 0, 0)'
+	run "$HS_HELPERS/seccomp_deny" bpf KILL perl -e 'syscall(321, 0, 0, 0)'
 	[ "$status" -eq $((128 + 31)) ] || fail "bpf(2) not killed: $status"
 	start_mappers 2 "$W/lib/libw.so"
-	run --separate-stderr "$HS_HELPERS/seccomp_nobpf" "$HOTSWAP" who \
-	    --json lib/libw.so
+	run --separate-stderr "$HS_HELPERS/seccomp_deny" bpf KILL \
+	    "$HOTSWAP" who --json lib/libw.so
 	[ "$status" -eq 0 ] || fail "who ended with $status: $output"
 	# From /proc: the text, and PROCMAP_QUERY where some process on the
 	# machine has sparse maps (ASan's shadow, a JIT): either, never BPF.
