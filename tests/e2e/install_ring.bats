@@ -10,6 +10,7 @@
 # claim has its control, the other way in the same harness.
 
 load common
+load ring
 
 setup() {
 	hs_setup
@@ -56,6 +57,7 @@ ring_steps() {
 }
 
 @test "--io=uring: the tree is installed by io_uring, a victim mapping the old library lives on; --io=plain control: no step by io_uring" {
+	need_ring
 	make_trees 300
 	start_victim "$W/dst/lib/libvictim.so"
 	[ "$VREADY" -eq 1 ]
@@ -84,6 +86,7 @@ ring_steps() {
 # of them slow (as a slow disk would), and the executables cut the
 # renames into batches of each kind: still too few calls to judge.
 @test "--io=auto: a tree of 20 files never sets io_uring up, however slow its calls (strace); --io=uring control does" {
+	need_ring
 	command -v strace >/dev/null || skip "no strace (Debian strace)"
 	make_trees 20
 	chmod 755 src/data/f1? dst/data/f1?
@@ -104,6 +107,7 @@ ring_steps() {
 }
 
 @test "--io=uring under a seccomp filter that refuses io_uring_setup (EPERM, ENOSYS): installed by plain calls, exit 0" {
+	need_ring
 	command -v strace >/dev/null || skip "no strace (Debian strace)"
 	local e
 	for e in EPERM ENOSYS; do
@@ -154,6 +158,7 @@ ring_steps() {
 }
 
 @test "--io=uring: SIGKILL among the ring's renames (strace), then recover: all new, nothing left behind" {
+	need_ring
 	command -v strace >/dev/null || skip "no strace (Debian strace)"
 	make_trees 600
 	# 601 renames go in three batches, each one io_uring_enter or more:

@@ -13,6 +13,7 @@
 # that leaves is the "new" state the checker compares with.
 
 load powercut_common
+load ring
 
 setup() {
 	[ -c /dev/fuse ] ||
@@ -181,12 +182,14 @@ nothing_behind() {
 # journal's promise must not depend on the order.  --debug says that the
 # ring made them (its line is in the output of the run under the cut).
 @test "powercut: install -r --io=uring of a small tree, then recover: all old or all new" {
+	need_ring
 	small_tree --io=uring --debug
 	grep -q '^commit steps by io_uring: 7$' <<<"$output" ||
 		fail "the ring did not make the 7 steps (3 renames, 2 stats, 2 unlinks)"
 }
 
 @test "powercut: install -r --io=uring leaves nothing behind recover (drop mode)" {
+	need_ring
 	nothing_behind --io=uring --debug
 	grep -q '^commit steps by io_uring: [1-9]' <<<"$output"
 }

@@ -20,6 +20,7 @@
 # time; powercut.bats runs it under the sanitizers).
 
 load powercut_common
+load ring
 
 setup() {
 	[ "$(id -u)" -eq 0 ] ||
@@ -128,6 +129,7 @@ unnamed() {
 # kernel workers' renames and unlinks reach ext4's journal in any order
 # within a kind.
 @test "blockcut: install -r --io=uring of 9 files; recover: all old or all new" {
+	need_ring
 	command -v strace >/dev/null || skip "strace is not installed"
 	tree seed/tree old 9
 	tree src/tree new 9
