@@ -552,7 +552,11 @@ int hs_txn_add_tree(struct hs_txn *, const char *srcdir, const char *dstdir,
  * Phases 2 to 4.  On failure the tree is old again (stats.rolled_back),
  * except when the failure came after the last rename (res->step starts
  * with "installed, but"): the tree is new and only cleanup remains, which
- * the next hs_recover() or transaction on the tree finishes.
+ * the next hs_recover() or transaction on the tree finishes.  The renames
+ * and the old links' removal go in batches: by plain calls, timed, and
+ * by io_uring for the rest of a kind once 32 or more of its calls took
+ * 100 us each or more on average (HS_IO_PLAIN, HS_IO_URING force a way;
+ * without io_uring, plain); stats.ring_ops counts the steps it made.
  */
 int hs_txn_commit(struct hs_txn *, struct hs_result *);
 

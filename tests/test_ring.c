@@ -74,11 +74,20 @@ ring_works(void)
 		}                                                \
 	} while (0)
 
+/* The tree's directories, and the name of its file i. */
+static const char *const dirs[] = { "a", "b", "b/c" };
+
+static const char *
+file_name(char name[64], int i)
+{
+	snprintf(name, 64, "%s/f%04d", dirs[i % 3], i);
+	return name;
+}
+
 /* n files in three directories, new in src, old in dst. */
 static void
 make_tree(struct fixture *f, int n)
 {
-	static const char *const dirs[] = { "a", "b", "b/c" };
 	char name[64];
 	int i;
 
@@ -91,8 +100,7 @@ make_tree(struct fixture *f, int n)
 		assert_int_equal(mkdir(tu_path(f->dst, dirs[i]), 0755), 0);
 	}
 	for (i = 0; i < n; i++) {
-		snprintf(name, sizeof(name), "%s/f%04d", dirs[i % 3], i);
-		tu_write_str(tu_path(f->src, name), "new\n");
+		tu_write_str(tu_path(f->src, file_name(name, i)), "new\n");
 		tu_write_str(tu_path(f->dst, name), "old\n");
 	}
 	f->nfiles = n;
@@ -102,14 +110,11 @@ make_tree(struct fixture *f, int n)
 static void
 assert_tree_new(struct fixture *f)
 {
-	static const char *const dirs[] = { "a", "b", "b/c" };
 	char name[64];
 	int i, k, files = 0;
 
-	for (i = 0; i < f->nfiles; i++) {
-		snprintf(name, sizeof(name), "%s/f%04d", dirs[i % 3], i);
-		tu_assert_content(tu_path(f->dst, name), "new\n");
-	}
+	for (i = 0; i < f->nfiles; i++)
+		tu_assert_content(tu_path(f->dst, file_name(name, i)), "new\n");
 	/* a and b/c hold only their files; b holds its files and c. */
 	for (k = 0; k < 3; k++)
 		files += tu_count(tu_path(f->dst, dirs[k]));
@@ -483,7 +488,7 @@ test_ring_rule_rings_only_the_slow_kind(void **state)
 	 */
 	make_tree(f, 12);
 	for (i = 0; i < 12; i += 3) { /* the files of a/ (DEST's mode) */
-		snprintf(name, sizeof(name), "a/f%04d", i);
+		(void)file_name(name, i);
 		assert_int_equal(chmod(tu_path(f->src, name), 0755), 0);
 		assert_int_equal(chmod(tu_path(f->dst, name), 0755), 0);
 	}

@@ -8,7 +8,7 @@
  * io_uring's kernel workers wait for them side by side; where they do
  * not block, handing them to the workers costs more than the system
  * calls it saves (tests/bench/stage_uring.c measured both).  So the
- * caller chooses, per batch, by a ring or by none (txn/recover.c has
+ * caller chooses, per batch, by a ring or by none (txn/batch.c has
  * the rule).
  *
  * Both ways go through the seam: the ring by hs_sys.ring_open and

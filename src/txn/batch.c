@@ -14,9 +14,10 @@
  * (batches are cut short where the kinds of file change, and one slow
  * call must not decide), and once they took HS_BATCH_SLOW_NS each or
  * more, that kind goes by io_uring for the rest of the replay.  A tree
- * of fewer than HS_BATCH_PROBE files never reaches the ring.  HS_IO_PLAIN and HS_IO_URING force a way; where no
- * ring can be had (io_uring disabled, filtered, or too old) every batch
- * is plain, and the replay goes on.
+ * of fewer than HS_BATCH_PROBE files never reaches the ring.
+ * HS_IO_PLAIN and HS_IO_URING force a way; where no ring can be had
+ * (io_uring disabled, filtered, or too old) every batch is plain, and
+ * the replay goes on.
  *
  * Either way the results are the same and judged by the caller, op by
  * op, in the order the journal lists them.
@@ -149,12 +150,13 @@ void
 hs_batch_run(struct hs_batch *b)
 {
 	struct hs_ring *r = ring_for(b);
-	uint64_t t0 = hs_sys.clock_ns(), ns;
+	uint64_t t0, ns;
 
 	if (r != NULL) {
 		b->ring_ops += hs_rops_run(r, b->op, b->n);
 		return;
 	}
+	t0 = hs_sys.clock_ns();
 	(void)hs_rops_run(NULL, b->op, b->n);
 	ns = hs_sys.clock_ns() - t0;
 	b->timed[b->kind] += b->n;

@@ -84,7 +84,7 @@ pc_count() {
 
 # TRACED FILE CMD...: CMD under strace, the calls that show which path
 # hotswap took into FILE (blockcut runs the command: not a function).
-TRACED=(strace -f -qq -e trace=openat,linkat,fsync,syncfs -o)
+TRACED=(strace -f -qq -e trace=openat,linkat,fsync,syncfs,io_uring_setup -o)
 
 # unnamed STRACE: the temporary was O_TMPFILE, linked, never created by
 # name.
@@ -134,8 +134,8 @@ unnamed() {
 	tree seed/tree old 9
 	tree src/tree new 9
 	all_pass "-t -R '$HS_TOP/hotswap recover tree'" "$paths" 7 -- \
-	    "${TRACED[@]/%syncfs/syncfs,io_uring_setup}" "$W/strace.out" \
-	    "$HOTSWAP" install -r --io=uring "$W/src/tree" tree
+	    "${TRACED[@]}" "$W/strace.out" "$HOTSWAP" install -r --io=uring \
+	    "$W/src/tree" tree
 	grep -qE 'io_uring_setup\(.*\) += [0-9]+$' "$W/strace.out" ||
 		{ echo "io_uring was not set up"; false; }
 	grep -qE 'syncfs\([0-9]+\) += 0$' "$W/strace.out"
