@@ -63,12 +63,14 @@ extern "C" {
 #define HS_NO_CONTEXT	  0x0800 /* do not carry DEST's SELinux label over */
 #define HS_NEW_MODE	  0x1000 /* a new DEST gets opts.new_mode (0755) */
 /*
- * A transaction's commit makes its renames and unlinks in batches, by
- * io_uring where they block on the disk and one system call each where
- * they do not (measured as it goes, see hs_txn_commit).  The two flags
- * force one way: HS_IO_PLAIN never sets up io_uring (under a seccomp
- * filter that kills a process calling io_uring_setup(2), for one);
- * HS_IO_URING uses it for every batch the kernel lets it.
+ * A transaction's commit makes its renames and unlinks in batches, and
+ * hs_txn_add_tree() opens the unnamed temporaries of a directory's files
+ * in batches: by io_uring where the calls block on the disk and one
+ * system call each where they do not (measured as it goes, see
+ * hs_txn_commit).  The two flags force one way: HS_IO_PLAIN never sets
+ * up io_uring (under a seccomp filter that kills a process calling
+ * io_uring_setup(2), for one); HS_IO_URING uses it for every batch the
+ * kernel lets it.
  */
 #define HS_IO_PLAIN	  0x2000
 #define HS_IO_URING	  0x4000
@@ -504,6 +506,7 @@ struct hs_txn_stats {
 					   interrupted transaction */
 	int used_syncfs;	   /* the barrier was syncfs(2) */
 	unsigned long ring_ops;	   /* commit steps made by io_uring */
+	unsigned long ring_opens;  /* staging's temporaries, by io_uring */
 };
 
 /*
@@ -542,7 +545,10 @@ int hs_txn_mkdir(struct hs_txn *, const char *dir, mode_t, struct hs_result *);
  * link in dstdir where srcdir has a file or directory is followed only
  * if it resolves beneath dstdir.  each, if not NULL, is called after
  * each file or link is staged, with arg, the source, the destination and
- * the result.
+ * the result.  The O_TMPFILE opens of a directory's run of files are
+ * timed by the rule of hs_txn_commit() and, once slow, made by io_uring
+ * for the run at once (at most 256, and a quarter of RLIMIT_NOFILE, held
+ * open); stats.ring_opens counts them.  Not with HS_COMPARE.
  */
 int hs_txn_add_tree(struct hs_txn *, const char *srcdir, const char *dstdir,
     void (*each)(void *, const char *, const char *, const struct hs_result *),

@@ -1,14 +1,17 @@
 /*
- * test_ring.c - the commit's batches (src/sys/ring.c, src/txn/batch.c):
- * io_uring and plain calls give the same results op by op; a ring that
- * cannot be had, or fails, leaves the plain way to finish; and the rule
- * sends to io_uring exactly the kinds of step whose plain calls were
- * slow, timed by the seam's clock, which the tests drive.
+ * test_ring.c - the batches of the commit and of staging's temporaries
+ * (src/sys/ring.c, src/txn/batch.c, txn.c's pool): io_uring and plain
+ * calls give the same results op by op; a ring that cannot be had, or
+ * fails, leaves the plain way to finish; the rule sends to io_uring
+ * exactly the kinds of step whose plain calls were slow, timed by the
+ * seam's clock, which the tests drive; the temporaries opened ahead
+ * give the plain way's modes and hold no descriptor past their use.
  *
  * The faults and crashes at every step of a commit by io_uring are
  * test_txn's (test_txn_ring_*), through the same wrapper as the plain
  * way's.
  */
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -254,6 +257,55 @@ test_ring_ops_match_the_plain_calls(void **state)
 	close(ud);
 }
 
+/*
+ * An unnamed temporary by the ring is the plain open's: a regular file
+ * with no link, the mode asked less the umask, close-on-exec; and both
+ * fail alike in what is not a directory.
+ */
+static void
+test_ring_tmpfile_matches_the_plain_open(void **state)
+{
+	struct fixture *f = *state;
+	struct hs_rop p[2], u[2];
+	struct stat pst, ust;
+	struct hs_ring *r;
+	mode_t old = umask(027);
+	int dfd, ffd, i;
+
+	NEED_RING();
+	tu_write_str(tu_path(f->dir, "file"), "x\n");
+	assert_true((dfd = open(f->dir, O_RDONLY | O_DIRECTORY)) != -1);
+	assert_true((ffd = open(tu_path(f->dir, "file"), O_RDONLY)) != -1);
+	memset(p, 0, sizeof(p));
+	for (i = 0; i < 2; i++) {
+		p[i].kind = HS_ROP_TMPFILE;
+		p[i].dirfd = i == 0 ? dfd : ffd;
+		p[i].name = ".";
+		p[i].mode = 0755;
+	}
+	memcpy(u, p, sizeof(u));
+	assert_int_equal(hs_rops_run(NULL, p, 2), 0);
+	assert_non_null(r = hs_sys.ring_open(4));
+	assert_int_equal(hs_rops_run(r, u, 2), 2);
+	hs_ring_close(r);
+	umask(old);
+	assert_true(p[0].res >= 0 && u[0].res >= 0);
+	assert_int_equal(p[1].res, -ENOTDIR);
+	assert_int_equal(u[1].res, -ENOTDIR);
+	assert_int_equal(fstat(p[0].res, &pst), 0);
+	assert_int_equal(fstat(u[0].res, &ust), 0);
+	assert_int_equal(ust.st_mode, S_IFREG | 0750);
+	assert_int_equal(pst.st_mode, ust.st_mode);
+	assert_int_equal(ust.st_nlink, 0);
+	assert_int_equal(fcntl(u[0].res, F_GETFD), FD_CLOEXEC);
+	assert_int_equal(fcntl(p[0].res, F_GETFD), FD_CLOEXEC);
+	assert_int_equal(write(u[0].res, "y\n", 2), 2); /* open for writing */
+	close(p[0].res);
+	close(u[0].res);
+	close(ffd);
+	close(dfd);
+}
+
 /* A ring whose every run fails at once, leaving every op pending. */
 static int
 failing_run(struct hs_ring *r, struct hs_rop *ops, size_t n)
@@ -293,7 +345,7 @@ test_ring_failed_ring_leaves_the_plain_way_to_finish(void **state)
 
 /* Counts of ring_open calls and of ops a ring ran, by kind. */
 static int opens;
-static unsigned long ringed[3];
+static unsigned long ringed[HS_ROP_KINDS];
 static struct hs_sys real;
 
 static struct hs_ring *
@@ -347,10 +399,16 @@ test_ring_commit_by_the_ring_and_by_plain_calls(void **state)
 	assert_int_equal(ringed[HS_ROP_RENAME], n);
 	assert_int_equal(ringed[HS_ROP_STAT], n);
 	assert_int_equal(ringed[HS_ROP_UNLINK], n);
+	/* Staging's temporaries too, by a ring of its own. */
+	assert_int_equal(st.ring_opens, n);
+	assert_int_equal(ringed[HS_ROP_TMPFILE], n);
+	assert_int_equal(opens, 2);
 	/* The control: plain, no ring at all. */
 	make_tree(f, (int)n);
 	count_ring();
-	assert_int_equal(commit_tree(f, HS_IO_PLAIN).ring_ops, 0);
+	st = commit_tree(f, HS_IO_PLAIN);
+	assert_int_equal(st.ring_ops, 0);
+	assert_int_equal(st.ring_opens, 0);
 	assert_int_equal(opens, 0);
 	assert_tree_new(f);
 	/* -b: the old inodes kept as backups, renamed by the ring. */
@@ -362,6 +420,195 @@ test_ring_commit_by_the_ring_and_by_plain_calls(void **state)
 	assert_int_equal(ringed[HS_ROP_UNLINK], 0);
 	tu_assert_content(tu_path(f->dst, "b/c/f0599~"), "old\n");
 	tu_assert_content(tu_path(f->dst, "b/c/f0599"), "new\n");
+}
+
+/* --- staging's temporaries opened ahead ---------------------------- */
+
+/* The descriptors this process has open. */
+static int
+open_fds(void)
+{
+	return tu_count("/proc/self/fd");
+}
+
+/* The modes of the tree's files in dst, as one string. */
+static void
+modes_of(struct fixture *f, char *out, size_t len)
+{
+	char name[64];
+	struct stat st;
+	size_t off = 0;
+	int i;
+
+	for (i = 0; i < f->nfiles && off < len; i++) {
+		assert_int_equal(stat(tu_path(f->dst, file_name(name, i)), &st),
+		    0);
+		off += (size_t)snprintf(out + off, len - off, "%o ",
+		    (unsigned int)st.st_mode);
+	}
+}
+
+/* The tree with its files in modes 0640, 0755 and 0600 in turn, new
+ * (no old version in dst), or, with links, some DESTs symbolic links. */
+static void
+make_mixed_tree(struct fixture *f, int n, int links)
+{
+	static const mode_t mode[] = { 0640, 0755, 0600 };
+	char name[64], target[80];
+	int i;
+
+	make_tree(f, n);
+	for (i = 0; i < n; i++) {
+		(void)file_name(name, i);
+		assert_int_equal(chmod(tu_path(f->src, name), mode[i / 3 % 3]),
+		    0);
+		assert_int_equal(unlink(tu_path(f->dst, name)), 0);
+		if (links && i % 50 == 7) { /* to "NAME.t" beside it */
+			(void)snprintf(target, sizeof(target), "%s.t", name);
+			tu_write_str(tu_path(f->dst, target), "old\n");
+			assert_int_equal(symlink(strrchr(target, '/') + 1,
+					     tu_path(f->dst, name)),
+			    0);
+		}
+	}
+}
+
+/*
+ * A run's temporaries are opened at once with the first file's mode;
+ * a file of another mode gets its own bits after: the modes are the
+ * plain way's.  Destinations that are symbolic links take the path way
+ * and leave temporaries in the pool: none stays open.  -C opens none
+ * ahead (most files will be unchanged).
+ */
+static void
+test_ring_pool_gives_the_plain_modes_and_keeps_nothing(void **state)
+{
+	struct fixture *f = *state;
+	static char plain[8192], ring[8192];
+	struct hs_txn_stats st;
+	int fds = open_fds(), links;
+
+	NEED_RING();
+	for (links = 0; links < 2; links++) {
+		make_mixed_tree(f, 300, links);
+		(void)commit_tree(f, HS_IO_PLAIN);
+		modes_of(f, plain, sizeof(plain));
+		make_mixed_tree(f, 300, links);
+		count_ring();
+		st = commit_tree(f, HS_IO_URING);
+		modes_of(f, ring, sizeof(ring));
+		assert_string_equal(ring, plain);
+		assert_int_equal(st.staged, 300);
+		assert_true(st.ring_opens >= 300 - 6 * (unsigned long)links);
+		assert_int_equal(open_fds(), fds);
+		hs_sys_reset();
+	}
+	assert_non_null(strstr(plain, "100640 100640 100640 100755 100755 "));
+	/* -C: the control of the count, none opened ahead. */
+	make_mixed_tree(f, 300, 0);
+	count_ring();
+	st = commit_tree(f, HS_IO_URING | HS_COMPARE);
+	assert_int_equal(st.staged, 300);
+	assert_int_equal(st.ring_opens, 0);
+	assert_int_equal(ringed[HS_ROP_TMPFILE], 0);
+}
+
+/*
+ * Temporaries opened ahead never take the descriptors the walk and the
+ * journal need: under a limit of 64 descriptors a run of 200 files by
+ * the ring still installs.
+ */
+static void
+test_ring_pool_within_the_descriptor_limit(void **state)
+{
+	struct fixture *f = *state;
+	struct rlimit old, low;
+	struct hs_txn_stats st = { 0 };
+	struct hs_install_opts o;
+	struct hs_result res = { 0 };
+	struct hs_txn *t;
+	int r = -1, e = 0;
+
+	NEED_RING();
+	make_tree(f, 600);
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+	low = old;
+	low.rlim_cur = 64;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	/* No assertion before the limit is back, for the tests after. */
+	hs_install_opts_init(&o);
+	o.flags |= HS_IO_URING;
+	if ((t = hs_txn_open(f->dst, &o, &res)) != NULL) {
+		if (hs_txn_lock(t, 1, &res) == 0 &&
+		    hs_txn_add_tree(t, f->src, f->dst, NULL, NULL, &res) == 0)
+			r = hs_txn_commit(t, &res);
+		e = errno;
+		st = *hs_txn_stats(t);
+		hs_txn_free(t);
+	}
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+	if (r == -1)
+		fail_msg("%s '%s': %s", res.step, res.target, strerror(e));
+	assert_tree_new(f);
+	assert_int_equal(st.ring_opens, 600);
+}
+
+/* A file system without O_TMPFILE (as a FUSE one may be): plain calls. */
+static int
+no_tmpfile_openat(int dirfd, const char *name, int flags, mode_t mode)
+{
+	if ((flags & O_TMPFILE) == O_TMPFILE) {
+		errno = EOPNOTSUPP;
+		return -1;
+	}
+	return real.openat(dirfd, name, flags, mode);
+}
+
+/* The same by the ring: every O_TMPFILE open it makes fails. */
+static size_t tmpfile_tries;
+
+static int
+no_tmpfile_run(struct hs_ring *r, struct hs_rop *ops, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n && ops[i].kind == HS_ROP_TMPFILE; i++)
+		ops[i].res = -EOPNOTSUPP;
+	tmpfile_tries += i;
+	return i == n ? 0 : real.ring_run(r, ops, n);
+}
+
+/*
+ * Where the file system has no O_TMPFILE, every way, the ring's included,
+ * stages named temporaries and installs the tree, leaving none behind
+ * (powercut.bats's FUSE file system is one; this failed with EBADF when
+ * a pool's failed open left the temporary without its directory).  The
+ * ring tries one batch a directory, not one a file: at most the tree.
+ */
+static void
+test_ring_pool_without_tmpfile_names_its_temporaries(void **state)
+{
+	static const unsigned int ways[] = { HS_IO_PLAIN, 0, HS_IO_URING };
+	struct fixture *f = *state;
+	struct hs_txn_stats st;
+	size_t w;
+
+	for (w = 0; w < sizeof(ways) / sizeof(ways[0]); w++) {
+		make_tree(f, 300);
+		hs_sys_reset();
+		real = hs_sys;
+		tmpfile_tries = 0;
+		hs_sys.openat = no_tmpfile_openat;
+		hs_sys.ring_run = no_tmpfile_run;
+		st = commit_tree(f, ways[w]);
+		hs_sys_reset();
+		assert_tree_new(f);
+		assert_int_equal(st.staged, 300);
+		assert_int_equal(st.ring_opens, 0);
+		assert_true(tmpfile_tries <= 300);
+	}
+	if (ring_works())
+		assert_true(tmpfile_tries > 0); /* the ring's way did try */
 }
 
 static int open_errno;
@@ -378,7 +625,7 @@ no_ring(unsigned int depth)
 /*
  * io_uring disabled (kernel.io_uring_disabled: EPERM, or ENOSYS),
  * filtered by seccomp (EPERM, ENOSYS), or without UNLINKAT (EOPNOTSUPP):
- * the commit goes plain, asking once.
+ * staging and the commit go plain, each asking once.
  */
 static void
 test_ring_unavailable_falls_back_to_plain_calls(void **state)
@@ -393,7 +640,7 @@ test_ring_unavailable_falls_back_to_plain_calls(void **state)
 		open_errno = errs[i];
 		hs_sys.ring_open = no_ring;
 		assert_int_equal(commit_tree(f, HS_IO_URING).ring_ops, 0);
-		assert_int_equal(opens, 1);
+		assert_int_equal(opens, 2);
 		assert_tree_new(f);
 	}
 }
@@ -401,7 +648,8 @@ test_ring_unavailable_falls_back_to_plain_calls(void **state)
 /* --- the rule, on the seam's clock ------------------------------------ */
 
 static uint64_t fake_now;
-static uint64_t unlink_ns, rename_ns; /* what each plain call "takes" */
+static uint64_t unlink_ns, rename_ns, tmpfile_ns; /* what each plain
+						     call "takes" */
 
 static uint64_t
 fake_clock(void)
@@ -423,17 +671,27 @@ timed_renameat2(int a, const char *b, int c, const char *d, unsigned int fl)
 	return real.renameat2(a, b, c, d, fl);
 }
 
+static int
+timed_openat(int d, const char *p, int fl, mode_t m)
+{
+	if ((fl & O_TMPFILE) == O_TMPFILE)
+		fake_now += tmpfile_ns;
+	return real.openat(d, p, fl, m);
+}
+
 /* The tree made (before) committed by the rule, each plain call as slow
- * as said. */
+ * as said (an O_TMPFILE open as an unlink). */
 static struct hs_txn_stats
 commit_made(struct fixture *f, uint64_t unlink, uint64_t rename)
 {
 	count_ring();
 	unlink_ns = unlink;
 	rename_ns = rename;
+	tmpfile_ns = unlink;
 	hs_sys.clock_ns = fake_clock;
 	hs_sys.unlinkat = timed_unlinkat;
 	hs_sys.renameat2 = timed_renameat2;
+	hs_sys.openat = timed_openat;
 	return commit_tree(f, 0);
 }
 
@@ -467,7 +725,10 @@ test_ring_rule_rings_only_the_slow_kind(void **state)
 	assert_int_equal(ringed[HS_ROP_RENAME], 0);
 	assert_int_equal(ringed[HS_ROP_STAT], 0);
 	assert_int_equal(st.ring_ops, 600 - HS_BATCH_PROBE);
-	assert_int_equal(opens, 1);
+	/* The temporaries: the same rule, no more opened than used. */
+	assert_int_equal(ringed[HS_ROP_TMPFILE], 600 - HS_BATCH_PROBE);
+	assert_int_equal(st.ring_opens, 600 - HS_BATCH_PROBE);
+	assert_int_equal(opens, 2);
 	/* Slow renames too: both kinds. */
 	st = commit_timed(f, 600, 150000, 200000);
 	assert_int_equal(st.ring_ops, 2 * (600 - HS_BATCH_PROBE));
@@ -475,11 +736,13 @@ test_ring_rule_rings_only_the_slow_kind(void **state)
 	st = commit_timed(f, 600, HS_BATCH_SLOW_NS - 1000, 5000);
 	assert_tree_new(f);
 	assert_int_equal(st.ring_ops, 0);
+	assert_int_equal(st.ring_opens, 0);
 	assert_int_equal(opens, 0);
 	/* A small tree: the probe is all of it. */
 	st = commit_timed(f, HS_BATCH_PROBE, 10000000, 10000000);
 	assert_tree_new(f);
 	assert_int_equal(st.ring_ops, 0);
+	assert_int_equal(st.ring_opens, 0);
 	assert_int_equal(opens, 0);
 	/*
 	 * And when executables cut its renames into two batches (data
@@ -508,6 +771,10 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(test_ring_ops_match_the_plain_calls),
+		T(test_ring_tmpfile_matches_the_plain_open),
+		T(test_ring_pool_gives_the_plain_modes_and_keeps_nothing),
+		T(test_ring_pool_within_the_descriptor_limit),
+		T(test_ring_pool_without_tmpfile_names_its_temporaries),
 		T(test_ring_failed_ring_leaves_the_plain_way_to_finish),
 		T(test_ring_commit_by_the_ring_and_by_plain_calls),
 		T(test_ring_unavailable_falls_back_to_plain_calls),

@@ -446,9 +446,13 @@ fail_every_step(struct fixture *f, int e)
 			/* With extra files, the barrier was one syncfs. */
 			if (f->nextra > 0)
 				assert_non_null(strstr(tu_trace(), "syncfs"));
-			/* HS_IO_URING: the commit's steps were the ring's. */
-			if (f->opts.flags & HS_IO_URING)
+			/* HS_IO_URING: the commit's steps were the ring's,
+			 * and so were staging's temporaries. */
+			if (f->opts.flags & HS_IO_URING) {
 				assert_non_null(strstr(tu_trace(), "@ring"));
+				assert_non_null(strstr(tu_trace(),
+				    "openat@ring"));
+			}
 			break;
 		}
 		/* Success despite the fault means the fault was tolerated. */

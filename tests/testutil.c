@@ -252,6 +252,7 @@ w_ring_run(struct hs_ring *r, struct hs_rop *ops, size_t n)
 		[HS_ROP_STAT] = "fstatat@ring",
 		[HS_ROP_RENAME] = "renameat2@ring",
 		[HS_ROP_UNLINK] = "unlinkat@ring",
+		[HS_ROP_TMPFILE] = "openat@ring",
 	};
 	size_t i;
 

@@ -148,14 +148,17 @@ summary(const struct run *r)
 	    st->unchanged, bytes, elapsed(&r->start));
 }
 
-/* --debug: how the commit made its steps. */
+/* --debug: how staging opened its temporaries and the commit made its
+ * steps. */
 static void
 debug_io(const struct run *r)
 {
 	const struct hs_txn_stats *st = hs_txn_stats(r->t);
 
 	if (r->a->debug)
-		printf("commit steps by io_uring: %lu\n", st->ring_ops);
+		printf("temporaries opened by io_uring: %lu\n"
+		       "commit steps by io_uring: %lu\n",
+		    st->ring_opens, st->ring_ops);
 }
 
 static void

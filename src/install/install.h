@@ -117,6 +117,8 @@ int hs_tmp_open_unnamed(struct hs_tmp *, int dirfd);
  * file has no name, so nobody sees them before it is complete.
  */
 int hs_tmp_open_unnamed_mode(struct hs_tmp *, int dirfd, mode_t mode);
+/* Take fd, an unnamed temporary opened in dirfd some other way. */
+void hs_tmp_adopt(struct hs_tmp *, int dirfd, int fd);
 int hs_tmp_unsupported(int);
 int hs_tmp_claim(struct hs_tmp *, const char *name);
 int hs_tmp_link(struct hs_tmp *, const char *base);

@@ -212,15 +212,22 @@ claim_random(struct hs_tmp *t, const char *base)
 	return -1;
 }
 
-/* An unnamed temporary in dirfd, or -1 (see hs_tmp_unsupported()). */
-int
-hs_tmp_open_unnamed_mode(struct hs_tmp *t, int dirfd, mode_t mode)
+void
+hs_tmp_adopt(struct hs_tmp *t, int dirfd, int fd)
 {
 	t->dirfd = dirfd;
 	t->named = 0;
 	t->slot = -1;
 	t->name[0] = '\0';
-	t->fd = hs_openat(dirfd, ".", O_TMPFILE | O_WRONLY, mode);
+	t->fd = fd;
+}
+
+/* An unnamed temporary in dirfd, or -1 (see hs_tmp_unsupported()). */
+int
+hs_tmp_open_unnamed_mode(struct hs_tmp *t, int dirfd, mode_t mode)
+{
+	hs_tmp_adopt(t, dirfd,
+	    hs_openat(dirfd, ".", O_TMPFILE | O_WRONLY, mode));
 	return t->fd == -1 ? -1 : 0;
 }
 

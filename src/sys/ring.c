@@ -1,5 +1,6 @@
 /*
- * ring.c - batches of renames, stats and unlinks, by io_uring (liburing)
+ * ring.c - batches of renames, stats, unlinks and unnamed temporaries,
+ * by io_uring (liburing)
  * or by one plain call each through the seam.
  *
  * The ring is never shared: one caller opens it, fills it and closes
@@ -30,7 +31,7 @@ struct hs_ring {
 	int broken; /* the kernel may still write into stx */
 };
 
-/* The operations the commit needs, all present? */
+/* The operations a replay and staging need, all present? */
 static int
 has_ops(struct io_uring *ring)
 {
@@ -41,7 +42,8 @@ has_ops(struct io_uring *ring)
 		return 0;
 	ok = io_uring_opcode_supported(p, IORING_OP_STATX) &&
 	    io_uring_opcode_supported(p, IORING_OP_RENAMEAT) &&
-	    io_uring_opcode_supported(p, IORING_OP_UNLINKAT);
+	    io_uring_opcode_supported(p, IORING_OP_UNLINKAT) &&
+	    io_uring_opcode_supported(p, IORING_OP_OPENAT);
 	io_uring_free_probe(p);
 	return ok;
 }
@@ -139,6 +141,10 @@ queue(struct hs_ring *r, struct hs_rop *op, size_t i)
 	case HS_ROP_UNLINK:
 		io_uring_prep_unlinkat(sqe, op->dirfd, op->name, 0);
 		break;
+	case HS_ROP_TMPFILE:
+		io_uring_prep_openat(sqe, op->dirfd, ".",
+		    O_TMPFILE | O_WRONLY | O_CLOEXEC, op->mode);
+		break;
 	}
 	io_uring_sqe_set_data64(sqe, slot);
 }
@@ -150,7 +156,9 @@ reap(struct hs_ring *r, struct io_uring_cqe *cqe, struct hs_rop *ops)
 	unsigned int slot = (unsigned int)io_uring_cqe_get_data64(cqe);
 	struct hs_rop *op = &ops[r->slot_op[slot]];
 
-	op->res = cqe->res < 0 ? cqe->res : 0;
+	op->res = cqe->res < 0 || op->kind != HS_ROP_TMPFILE ?
+	    (cqe->res < 0 ? cqe->res : 0) :
+	    cqe->res;
 	if (op->kind == HS_ROP_STAT && op->res == 0)
 		stat_of(&r->stx[slot], &op->st);
 	io_uring_cqe_seen(&r->ring, cqe);
@@ -190,7 +198,7 @@ hs_ring_run_real(struct hs_ring *r, struct hs_rop *ops, size_t n)
 	return 0;
 }
 
-/* One op by its plain call through the seam: 0 or -errno. */
+/* One op by its plain call through the seam: its res. */
 static int
 plain(struct hs_rop *op)
 {
@@ -204,6 +212,9 @@ plain(struct hs_rop *op)
 	case HS_ROP_RENAME:
 		r = hs_sys.renameat2(op->dirfd, op->name, op->dirfd, op->to, 0);
 		break;
+	case HS_ROP_TMPFILE:
+		r = hs_openat(op->dirfd, ".", O_TMPFILE | O_WRONLY, op->mode);
+		return r == -1 ? -errno : r;
 	default: r = hs_sys.unlinkat(op->dirfd, op->name, 0); break;
 	}
 	return r == -1 ? -errno : 0;
@@ -219,11 +230,13 @@ hs_rops_run(struct hs_ring *r, struct hs_rop *ops, size_t n)
 		ops[i].res = HS_ROP_PENDING;
 	if (r != NULL)
 		(void)hs_sys.ring_run(r, ops, n);
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
+		ops[i].by_ring = r != NULL && ops[i].res != HS_ROP_PENDING;
 		if (ops[i].res == HS_ROP_PENDING) {
 			ops[i].res = plain(&ops[i]);
 			ringed--;
 		}
+	}
 	errno = serrno;
 	return r != NULL ? ringed : 0;
 }

@@ -1,6 +1,7 @@
 /*
- * batch.c - a replay's renames, stats and unlinks, in batches, and the
- * rule that chooses io_uring or plain calls for each batch.
+ * batch.c - a replay's renames, stats and unlinks, and staging's unnamed
+ * temporaries, in batches, and the rule that chooses io_uring or plain
+ * calls for each batch.
  *
  * The rule.  io_uring pays only where the calls block on the disk
  * (tests/bench/stage_uring.c, README): its kernel workers then wait side
@@ -13,8 +14,9 @@
  * batch; the time is judged over HS_BATCH_PROBE operations at least
  * (batches are cut short where the kinds of file change, and one slow
  * call must not decide), and once they took HS_BATCH_SLOW_NS each or
- * more, that kind goes by io_uring for the rest of the replay.  A tree
- * of fewer than HS_BATCH_PROBE files never reaches the ring.
+ * more, that kind goes by io_uring for the rest of the replay (or of
+ * staging).  A tree of fewer than HS_BATCH_PROBE files never reaches the
+ * ring.
  * HS_IO_PLAIN and HS_IO_URING force a way; where no ring can be had
  * (io_uring disabled, filtered, or too old) every batch is plain, and
  * the replay goes on.
@@ -93,14 +95,11 @@ batch_dir(struct hs_batch *b, const char *rel)
 }
 
 struct hs_rop *
-hs_batch_next(struct hs_batch *b, enum hs_rop_kind kind, const char *rel,
+hs_batch_next_at(struct hs_batch *b, enum hs_rop_kind kind, int fd,
     const char *name, void *arg)
 {
 	struct hs_rop *op = &b->op[b->n];
-	int fd = batch_dir(b, rel);
 
-	if (fd == -1)
-		return NULL;
 	memset(op, 0, sizeof(*op));
 	op->kind = kind;
 	op->dirfd = fd;
@@ -109,6 +108,15 @@ hs_batch_next(struct hs_batch *b, enum hs_rop_kind kind, const char *rel,
 	b->kind = kind;
 	b->n++;
 	return op;
+}
+
+struct hs_rop *
+hs_batch_next(struct hs_batch *b, enum hs_rop_kind kind, const char *rel,
+    const char *name, void *arg)
+{
+	int fd = batch_dir(b, rel);
+
+	return fd == -1 ? NULL : hs_batch_next_at(b, kind, fd, name, arg);
 }
 
 char *
@@ -131,12 +139,18 @@ hs_batch_full(const struct hs_batch *b)
 	return b->n >= (probing(b) ? HS_BATCH_PROBE : HS_BATCH_MAX);
 }
 
+int
+hs_batch_ring(const struct hs_batch *b, enum hs_rop_kind kind)
+{
+	return !(b->io & HS_IO_PLAIN) && !b->no_ring &&
+	    ((b->io & HS_IO_URING) || b->by_ring[kind]);
+}
+
 /* A ring for this batch, if the rule says so and one can be had. */
 static struct hs_ring *
 ring_for(struct hs_batch *b)
 {
-	if ((b->io & HS_IO_PLAIN) || b->no_ring ||
-	    !((b->io & HS_IO_URING) || b->by_ring[b->kind]))
+	if (!hs_batch_ring(b, b->kind))
 		return NULL;
 	if (b->ring == NULL &&
 	    (b->ring = hs_sys.ring_open(HS_BATCH_MAX)) == NULL) {

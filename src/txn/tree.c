@@ -296,6 +296,7 @@ stage_dir(struct walk *w, int dirfd, const char *name, const struct stat *st)
 	if ((fd = open_seen(dirfd, name, O_DIRECTORY, st)) == -1)
 		return hs_fail(w->res,
 		    "source changed while being read:", w->src);
+	hs_txn_dest_drain(up); /* the files before it are staged */
 	w->dest = &dest;
 	r = walk_dir(w, fd);
 	w->dest = up;
@@ -335,18 +336,42 @@ stage_one(struct walk *w, int dirfd, const char *name, int type)
 	}
 }
 
-/* Every entry of the directory fd, whose path is w->src. */
+/*
+ * How many entries from name on (each its type byte, then its name)
+ * getdents calls regular files, one after another, before end.
+ */
+static unsigned int
+run_of_files(const char *name, const char *end)
+{
+	unsigned int n = 0;
+
+	while (name < end && (unsigned char)*name == DT_REG && n < UINT_MAX) {
+		n++;
+		name += strlen(name + 1) + 2;
+	}
+	return n;
+}
+
+/*
+ * Every entry of the directory fd, whose path is w->src.  Before each
+ * regular file, w->dest->ahead says how many follow it in a row.
+ */
 static int
 walk_dir(struct walk *w, int fd)
 {
 	size_t len, sl, dl;
 	char *names, *name;
+	unsigned int run = 0;
 	int ret = 0, type;
 
 	if ((names = read_names(fd, &len)) == NULL)
 		return hs_fail(w->res, "cannot read", w->src);
 	for (name = names; ret == 0 && name < names + len;
 	     name += strlen(name) + 1) {
+		if (run == 0)
+			run = run_of_files(name, names + len);
+		w->dest->ahead = run;
+		run -= run > 0;
 		type = (unsigned char)*name++;
 		if (push(w, name, &sl, &dl) == -1) {
 			ret = hs_fail(w->res, "cannot install", w->src);

@@ -12,8 +12,23 @@
  * commit instead of one per file (see tests/bench for the figures), and
  * none spent on the first few files before the count is known.  syncfs
  * reports writeback errors of the filesystem since Linux 5.8.
+ *
+ * Unnamed temporaries by io_uring.  On an ext4 without a journal (as
+ * many a root filesystem is) every O_TMPFILE open searches the inode
+ * table past the inodes freed in the last seconds, reading its blocks:
+ * 600 us an open while the previous install's old inodes are fresh.
+ * The opens take no name and depend on nothing but their directory, so
+ * where the walk says how many files of one directory come next
+ * (hs_txn_dest.ahead), staging times its opens as the commit times its
+ * renames (batch.c's rule, kind HS_ROP_TMPFILE), and once they are slow
+ * opens the temporaries of that run of files in one io_uring batch,
+ * whose kernel workers search side by side; each file then takes one
+ * from the directory's pool.  The rest of staging, and its order of
+ * journal records and names, is unchanged.  (tests/bench/stage_uring.c
+ * measured the opens alone as almost all that io_uring wins in staging.)
  */
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <bsd/string.h>
 #include <errno.h>
@@ -70,6 +85,9 @@ struct hs_txn {
 	int done;	      /* committed or rolled back */
 	struct txn_dir *dirs; /* every directory staged in */
 	size_t ndirs;
+	struct hs_batch sb;    /* staging's temporaries: the rule */
+	int sb_state;	       /* 0 not set up, 1 ready, -1 cannot be */
+	unsigned int pool_max; /* temporaries open ahead at most */
 	char root[PATH_MAX];
 	char rootpath[PATH_MAX]; /* absolute, or "" */
 };
@@ -587,6 +605,99 @@ caps_for(struct hs_txn *t, const struct stage *s)
 	return &t->caps;
 }
 
+/*
+ * Staging's batch, set up the first time a run of files is to stage:
+ * no more temporaries open ahead than a quarter of the descriptors the
+ * process may have, so that the walk and the journal never run short.
+ */
+static int
+stage_batch(struct hs_txn *t)
+{
+	struct rlimit rl;
+
+	if (t->sb_state == 0) {
+		t->sb_state = hs_batch_init(&t->sb, -1,
+				  t->opts.flags &
+				      (HS_IO_PLAIN | HS_IO_URING)) == -1 ?
+		    -1 :
+		    1;
+		t->pool_max = HS_BATCH_MAX;
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+		    rl.rlim_cur / 4 < t->pool_max)
+			t->pool_max = (unsigned int)(rl.rlim_cur / 4);
+	}
+	return t->sb_state == 1 && t->pool_max > 0;
+}
+
+/*
+ * Fill td's pool with unnamed temporaries created with mode: one by a
+ * plain call, timed for the rule, or td->ahead of them (at most
+ * pool_max) by one io_uring batch once the rule chose the ring.  -1
+ * with errno if none could be opened.
+ */
+static int
+pool_fill(struct hs_txn *t, struct hs_txn_dest *td, mode_t mode)
+{
+	struct hs_batch *b = &t->sb;
+	struct hs_rop *op;
+	unsigned int n = 1, i;
+	int err = 0;
+
+	if (td->pool == NULL &&
+	    (td->pool = malloc(t->pool_max * sizeof(*td->pool))) == NULL)
+		return -1;
+	if (hs_batch_ring(b, HS_ROP_TMPFILE))
+		n = td->ahead < t->pool_max ? td->ahead : t->pool_max;
+	for (i = 0; i < n; i++) {
+		op = hs_batch_next_at(b, HS_ROP_TMPFILE, td->dirfd, ".", NULL);
+		op->mode = mode;
+	}
+	hs_batch_run(b);
+	for (i = 0; i < b->n; i++)
+		if (b->op[i].res >= 0) {
+			td->pool[td->npool++] = b->op[i].res;
+			t->stats.ring_opens += (unsigned long)b->op[i].by_ring;
+		} else if (err == 0)
+			err = -b->op[i].res;
+	hs_batch_clear(b);
+	td->pool_mode = mode;
+	if (td->npool > 0)
+		return 0;
+	/* Not a batch a file where none opens (no O_TMPFILE here). */
+	td->no_pool = 1;
+	errno = err;
+	return -1;
+}
+
+/*
+ * The unnamed temporary for s, asked with mode: from its directory's
+ * pool, or one open.  -1 with errno as the open's (hs_tmp_unsupported).
+ * A temporary from the pool made with another mode gets its bits later.
+ */
+static int
+open_unnamed(struct hs_txn *t, struct stage *s, struct hs_tmp *tmp, mode_t mode,
+    const struct hs_install_opts *o)
+{
+	struct hs_txn_dest *td = s->made;
+
+	/* -C: most files will be unchanged, and need none. */
+	if (td == NULL || td->ahead == 0 || td->no_pool ||
+	    (o->flags & HS_COMPARE) || !stage_batch(t))
+		return hs_tmp_open_unnamed_mode(tmp, s->d.dirfd, mode);
+	if (td->npool == 0 && pool_fill(t, td, mode) == -1) {
+		/* What the ring could not open, a plain call says why. */
+		if (errno != ENOMEM && hs_batch_ring(&t->sb, HS_ROP_TMPFILE))
+			return hs_tmp_open_unnamed_mode(tmp, s->d.dirfd, mode);
+		/* The plain call failed: tmp is in dirfd, for a named one. */
+		hs_tmp_adopt(tmp, s->d.dirfd, -1);
+		return -1;
+	}
+	hs_tmp_adopt(tmp, s->d.dirfd, td->pool[--td->npool]);
+	if (td->pool_mode != mode)
+		s->meta.mode_made = 0;
+	return 0;
+}
+
 /* Phase 1 for one file: temporary with data and metadata, old link. */
 static int
 stage_file(struct hs_txn *t, struct stage *s, const struct hs_install_opts *o,
@@ -595,8 +706,7 @@ stage_file(struct hs_txn *t, struct stage *s, const struct hs_install_opts *o,
 	struct hs_tmp tmp = HS_TMP_INIT;
 	int kind = kind_of(s->d.name, s->meta.mode), unnamed, ret = -1;
 
-	unnamed = hs_tmp_open_unnamed_mode(&tmp, s->d.dirfd,
-		      create_mode(t, s, o)) == 0;
+	unnamed = open_unnamed(t, s, &tmp, create_mode(t, s, o), o) == 0;
 	if (!unnamed)
 		s->meta.mode_made = 0; /* named, 0600: chmod when complete */
 	if (!unnamed &&
@@ -860,10 +970,23 @@ hs_txn_dest_open(struct hs_txn *t, const char *dir, struct hs_txn_dest *td,
 }
 
 void
+hs_txn_dest_drain(struct hs_txn_dest *td)
+{
+	int serrno = errno;
+
+	while (td->npool > 0)
+		(void)hs_close(td->pool[--td->npool]);
+	errno = serrno;
+}
+
+void
 hs_txn_dest_close(struct hs_txn_dest *td)
 {
 	int serrno = errno;
 
+	hs_txn_dest_drain(td);
+	free(td->pool);
+	td->pool = NULL;
 	if (td->dirfd != -1)
 		(void)hs_close(td->dirfd);
 	td->dirfd = -1;
@@ -1203,6 +1326,8 @@ hs_txn_free(struct hs_txn *t)
 		free(t->staged[i].name);
 	free(t->staged);
 	hs_txn_dest_close(&t->last);
+	if (t->sb_state == 1)
+		hs_batch_free(&t->sb);
 	free(t->index);
 	free(t->replaced);
 	free(t->mapdevs);

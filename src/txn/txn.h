@@ -37,12 +37,25 @@ struct hs_txn_dest {
 	gid_t made_gid;
 	int acl_known; /* its default ACL was asked: */
 	int acl;       /* 1 it has one, 0 not, -1 cannot tell */
+	/*
+	 * Set by the caller before each hs_txn_add_at(): how many regular
+	 * files, this one included, it will stage here one after another
+	 * (0: it cannot tell).  Unnamed temporaries for that many may be
+	 * opened at once, by io_uring, and kept in pool until used;
+	 * hs_txn_dest_drain() closes what is left.
+	 */
+	unsigned int ahead;
+	int *pool;
+	unsigned int npool;
+	mode_t pool_mode; /* what they were opened with */
+	int no_pool;	  /* a fill opened none: open one by one here */
 };
 struct stat;
 struct hs_txn;
 int hs_txn_dest_open(struct hs_txn *, const char *dir, struct hs_txn_dest *,
     struct hs_result *);
 void hs_txn_dest_close(struct hs_txn_dest *);
+void hs_txn_dest_drain(struct hs_txn_dest *);
 int hs_txn_add_at(struct hs_txn *, int in, const struct stat *sst,
     const char *src, struct hs_txn_dest *, const char *name, const char *dst,
     struct hs_result *);
@@ -145,7 +158,10 @@ int hs_open_beneath(int rootfd, const char *rel);
 /* The absolute path of the open file fd (from /proc/self/fd). */
 int hs_fd_path(int fd, char *buf, size_t len);
 
-/* batch.c: a replay's steps in batches, by io_uring or plain calls. */
+/*
+ * batch.c: a replay's steps, and staging's unnamed temporaries, in
+ * batches, by io_uring or plain calls.
+ */
 
 /* Most ops in a batch (and in flight in a ring). */
 #define HS_BATCH_MAX	 256
@@ -165,12 +181,15 @@ struct hs_batch {
 	enum hs_rop_kind kind; /* of the ops in this batch */
 	size_t nfd;	       /* directories open for it */
 	struct hs_ring *ring;
-	int no_ring;		/* none could be had: plain from now on */
-	unsigned long timed[3]; /* per kind: ops timed by plain calls */
-	unsigned long win_n[3]; /* per kind: ops timed, not yet judged */
-	uint64_t win_ns[3];	/* and the time they took */
-	int by_ring[3];		/* per kind: the rule chose the ring */
-	unsigned long ring_ops; /* ops carried out by a ring */
+	int no_ring; /* none could be had: plain from now on */
+	unsigned long timed[HS_ROP_KINDS]; /* per kind: ops timed by plain
+					      calls */
+	unsigned long win_n[HS_ROP_KINDS]; /* per kind: ops timed, not yet
+					      judged */
+	uint64_t win_ns[HS_ROP_KINDS];	   /* and the time they took */
+	int by_ring[HS_ROP_KINDS];	   /* per kind: the rule chose the
+					      ring */
+	unsigned long ring_ops;		   /* ops carried out by a ring */
 	struct hs_batch_mem *m;
 };
 
@@ -185,10 +204,16 @@ struct hs_batch {
  *			hs_batch_run(&b), judge b.op[0..b.n), hs_batch_clear(&b);
  *	the same for what is left; hs_batch_free(&b).
  * The ops of one batch are of one kind.  hs_batch_init: -1 (ENOMEM).
+ * hs_batch_next_at: the same in the directory dirfd, the caller's, which
+ * the batch does not close.  hs_batch_ring: whether the next batch of
+ * kind goes by the ring as the rule stands (so is worth filling).
  */
 int hs_batch_init(struct hs_batch *, int rootfd, unsigned int io);
 struct hs_rop *hs_batch_next(struct hs_batch *, enum hs_rop_kind,
     const char *dir, const char *name, void *arg);
+struct hs_rop *hs_batch_next_at(struct hs_batch *, enum hs_rop_kind, int dirfd,
+    const char *name, void *arg);
+int hs_batch_ring(const struct hs_batch *, enum hs_rop_kind);
 char *hs_batch_to(struct hs_batch *, const struct hs_rop *);
 int hs_batch_full(const struct hs_batch *);
 void hs_batch_run(struct hs_batch *);

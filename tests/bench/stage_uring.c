@@ -5,7 +5,7 @@
  * side.  A benchmark, never a test.
  *
  *	stage_uring [-n files] [-p per-dir] [-s KiB] [-r runs] [-b batch]
- *	            [-B batch] DIR
+ *	            [-B batch] [-P batch] DIR
  *
  * DIR/src holds -n files (default 1000) of -s KiB (default 10) of random
  * bytes, -p a directory (default 100), and DIR/dst a copy: every
@@ -50,6 +50,11 @@
  * (O_TMPFILE opens, statx, linkat, renameat, unlinkat) on its kernel
  * workers: their CPU time is the process's and is counted.
  *
+ * The tmpfile way (-P files a batch, default 64) is the plain way but
+ * for the O_TMPFILE opens, which a batch makes at once by io_uring
+ * before its files are staged one by one: what install -r does where
+ * its rule takes the ring for its temporaries (src/txn/txn.c).
+ *
  * Ways alternate run by run (run 1 of each, then run 2 of each); an
  * untimed run of each first warms the caches.  After each run, untimed:
  * every destination directory is checked to hold its files and no other
@@ -79,9 +84,10 @@
 
 #include "stage_common.h"
 
-#define WAYS	4
+#define WAYS	5
 #define PLAIN	0
 #define XCHG	1   /* the ways below it make plain calls */
+#define PRE	4   /* plain, but a batch's temporaries opened by the ring */
 #define RECORDS 160 /* a file's T and O records fit */
 
 /* What one completion was, in user_data's low bits. */
@@ -138,6 +144,10 @@ way_label(int w, char *buf, size_t len)
 		return "plain";
 	if (w == XCHG)
 		return "exchange";
+	if (w == PRE) {
+		(void)snprintf(buf, len, "tmpfile%d", g.batch[w]);
+		return buf;
+	}
 	(void)snprintf(buf, len, "uring%d", g.batch[w]);
 	return buf;
 }
@@ -219,8 +229,10 @@ plain_stage(struct file *f, int exchange)
 	f->sst.stx_size = (unsigned long long)sst.st_size;
 	f->dst.stx_ino = dst.st_ino;
 	xattr_look(f);
-	g.calls++;
-	if ((f->tmp = openat(dfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC,
+	if (f->tmp == -1)
+		g.calls++;
+	if (f->tmp == -1 &&
+	    (f->tmp = openat(dfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC,
 		 sst.st_mode & 0777)) == -1) {
 		warn("O_TMPFILE for %s", f->n.name);
 		return -1;
@@ -491,9 +503,35 @@ batches(int w, int (*fn)(int w, int lo, int hi))
 	return 0;
 }
 
+/* The PRE way: the batch's O_TMPFILE opens by the ring, the rest plain. */
+static int
+pre_stage(int lo, int hi)
+{
+	struct file *f;
+	int i;
+
+	for (i = lo; i < hi; i++) {
+		f = &g.files[i];
+		io_uring_prep_openat(sqe(i, OP_TMPFILE), g.t.dstfd[f->n.dir],
+		    ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+	}
+	if (round_trip() == -1 || check(lo, hi, B(OP_TMPFILE)) == -1)
+		return -1;
+	for (i = lo; i < hi; i++) {
+		g.files[i].tmp = g.files[i].res[OP_TMPFILE];
+		if (plain_stage(&g.files[i], 0) == -1)
+			return -1;
+	}
+	return 0;
+}
+
 static int
 stage_batch(int w, int lo, int hi)
 {
+	if (w == PRE)
+		return pre_stage(lo, hi);
+	if (w <= XCHG)
+		g.files[lo].tmp = -1;
 	return w <= XCHG ? plain_stage(&g.files[lo], w == XCHG) :
 			   uring_stage(lo, hi);
 }
@@ -501,6 +539,14 @@ stage_batch(int w, int lo, int hi)
 static int
 commit_batch(int w, int lo, int hi)
 {
+	int i;
+
+	if (w == PRE) {
+		for (i = lo; i < hi; i++)
+			if (plain_commit(&g.files[i]) == -1)
+				return -1;
+		return 0;
+	}
 	if (w == XCHG)
 		return exchange_commit(&g.files[lo]);
 	return w == PLAIN ? plain_commit(&g.files[lo]) : uring_commit(lo, hi);
@@ -556,7 +602,8 @@ main(int argc, char **argv)
 	g.t.kib = 10;
 	g.batch[2] = 16;
 	g.batch[3] = 256;
-	while ((c = getopt(argc, argv, "n:p:s:r:b:B:")) != -1)
+	g.batch[PRE] = 64;
+	while ((c = getopt(argc, argv, "n:p:s:r:b:B:P:")) != -1)
 		switch (c) {
 		case 'n': g.t.nfiles = stage_number(optarg, 1, 1000000); break;
 		case 'p': g.t.perdir = stage_number(optarg, 1, 1000000); break;
@@ -564,11 +611,13 @@ main(int argc, char **argv)
 		case 'r': runs = stage_number(optarg, 1, STAGE_MAXR); break;
 		case 'b': g.batch[2] = stage_number(optarg, 1, 4096); break;
 		case 'B': g.batch[3] = stage_number(optarg, 1, 4096); break;
+		case 'P': g.batch[PRE] = stage_number(optarg, 1, 4096); break;
 		default: goto usage;
 		}
 	if (argc - optind != 1)
 		goto usage;
 	big = g.batch[2] > g.batch[3] ? g.batch[2] : g.batch[3];
+	big = g.batch[PRE] > big ? g.batch[PRE] : big;
 	g.bufsz = (size_t)g.t.kib * 1024;
 	if ((g.files = calloc((size_t)g.t.nfiles, sizeof(*g.files))) == NULL ||
 	    (g.bufs = malloc((size_t)big * g.bufsz)) == NULL ||
@@ -624,6 +673,6 @@ main(int argc, char **argv)
 usage:
 	fprintf(stderr,
 	    "usage: stage_uring [-n files] [-p per-dir] [-s KiB] [-r runs] "
-	    "[-b batch] [-B batch] DIR\n");
+	    "[-b batch] [-B batch] [-P batch] DIR\n");
 	return 2;
 }

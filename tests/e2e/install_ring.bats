@@ -1,12 +1,13 @@
 #!/usr/bin/env bats
-# install_ring.bats - a transaction's commit by io_uring (--io): the same
-# promise as by plain calls, for a real process that maps a replaced
-# library; a crash among the ring's renames, completed by recover; the
-# fallback to plain calls where a seccomp filter refuses io_uring, and
-# --io=plain under one that kills.
+# install_ring.bats - a transaction's staging and commit by io_uring
+# (--io): the same promise as by plain calls, for a real process that
+# maps a replaced library; a crash among the ring's renames, completed
+# by recover; the fallback to plain calls where a seccomp filter refuses
+# io_uring, and --io=plain under one that kills.
 #
-# Which way the steps went is read from --debug ("commit steps by
-# io_uring: N") and from strace's record of io_uring_setup(2); each
+# Which way the steps went is read from --debug ("temporaries opened by
+# io_uring: N", "commit steps by io_uring: N") and from strace's record
+# of io_uring_setup(2); each
 # claim has its control, the other way in the same harness.
 
 load common
@@ -47,16 +48,26 @@ make_trees() {
 	cp "$V1" dst/lib/libvictim.so
 }
 
-# ring_steps: N of the "commit steps by io_uring: N" line in $output.
-ring_steps() {
+# debug_count WHAT: N of the "WHAT by io_uring: N" line in $output.
+debug_count() {
 	local n
 	n=$(printf '%s\n' "$output" |
-	    sed -n 's/^commit steps by io_uring: \([0-9][0-9]*\)$/\1/p')
-	[ -n "$n" ] || fail "no 'commit steps by io_uring' line in: $output"
+	    sed -n "s/^$1 by io_uring: \([0-9][0-9]*\)\$/\1/p")
+	[ -n "$n" ] || fail "no '$1 by io_uring' line in: $output"
 	echo "$n"
 }
 
-@test "--io=uring: the tree is installed by io_uring, a victim mapping the old library lives on; --io=plain control: no step by io_uring" {
+# ring_steps, ring_opens: the commit's steps and staging's temporaries
+# that --debug says io_uring made.
+ring_steps() {
+	debug_count "commit steps"
+}
+
+ring_opens() {
+	debug_count "temporaries opened"
+}
+
+@test "--io=uring: the tree is staged and installed by io_uring, a victim mapping the old library lives on; --io=plain control: no step by io_uring" {
 	need_ring
 	make_trees 300
 	start_victim "$W/dst/lib/libvictim.so"
@@ -68,6 +79,9 @@ ring_steps() {
 	# set-ID, to disarm?) and an unlink.
 	n=$(ring_steps)
 	[ "$n" -eq $((3 * 301)) ] || fail "$n steps by io_uring, not 903"
+	# And each file's unnamed temporary.
+	n=$(ring_opens)
+	[ "$n" -eq 301 ] || fail "$n temporaries by io_uring, not 301"
 	[ "$(tree_sums src)" = "$(tree_sums dst)" ]
 	victim_alive
 	[ "$VALIVE" -eq 1 ]
@@ -79,6 +93,7 @@ ring_steps() {
 	run_hs install -r --debug --io=plain src dst
 	[ "$status" -eq 0 ]
 	[ "$(ring_steps)" -eq 0 ]
+	[ "$(ring_opens)" -eq 0 ]
 	[ "$(tree_sums src)" = "$(tree_sums dst)" ]
 }
 
@@ -144,12 +159,23 @@ ring_steps() {
 	[ "$(tree_sums src)" = "$(tree_sums dst)" ]
 
 	# Control: the filter does kill a program that asks for io_uring;
+	# the kill comes in staging, before the commit record, so the
+	# journal rolls it back.  With -C staging opens nothing ahead and
 	# the kill comes in the commit, after the commit record, so the
 	# journal completes it.
 	make_trees 300
+	before=$(tree_sums dst)
 	run --separate-stderr nouring KILL "$HOTSWAP" install -r --io=uring src dst
 	[ "$status" -eq $((128 + 31)) ] || fail "status $status, not SIGSYS's 159"
 	[ -e dst/.hotswap-journal ]
+	run_hs recover dst
+	[ "$status" -eq 0 ]
+	[ "$output" = "'dst': interrupted install rolled back" ]
+	[ "$(tree_sums dst)" = "$before" ]
+	[ -z "$(find dst -name '.*.hs-*' -o -name .hotswap-journal)" ]
+
+	run --separate-stderr nouring KILL "$HOTSWAP" install -r -C --io=uring src dst
+	[ "$status" -eq $((128 + 31)) ] || fail "status $status, not SIGSYS's 159"
 	run_hs recover dst
 	[ "$status" -eq 0 ]
 	[ "$output" = "'dst': interrupted install completed" ]
@@ -162,11 +188,12 @@ ring_steps() {
 	command -v strace >/dev/null || skip "no strace (Debian strace)"
 	make_trees 600
 	# 601 renames go in three batches, each one io_uring_enter or more:
-	# the second call is among them, after the first batch.
+	# the second call is among them, after the first batch.  (-C: so
+	# that staging, which then opens no temporary ahead, makes none.)
 	ASAN_OPTIONS=detect_leaks=0 run strace -f -qq -o /dev/null \
 	    -e trace=io_uring_enter \
 	    -e inject=io_uring_enter:signal=KILL:when=2 \
-	    "$HOTSWAP" install -q -r --io=uring src dst
+	    "$HOTSWAP" install -q -r -C --io=uring src dst
 	[ "$status" -eq 137 ]
 	[ -e dst/.hotswap-journal ]
 	# Mixed now: some files renamed, some not (the first call waited

@@ -125,9 +125,9 @@ unnamed() {
 	unnamed "$W/strace.out"
 }
 
-# The same on the block device with the commit's steps by io_uring: its
-# kernel workers' renames and unlinks reach ext4's journal in any order
-# within a kind.
+# The same on the block device with staging's O_TMPFILE opens and the
+# commit's steps by io_uring: its kernel workers' renames and unlinks
+# reach ext4's journal in any order within a kind.
 @test "blockcut: install -r --io=uring of 9 files; recover: all old or all new" {
 	need_ring
 	command -v strace >/dev/null || skip "strace is not installed"
@@ -135,9 +135,13 @@ unnamed() {
 	tree src/tree new 9
 	all_pass "-t -R '$HS_TOP/hotswap recover tree'" "$paths" 7 -- \
 	    "${TRACED[@]}" "$W/strace.out" "$HOTSWAP" install -r --io=uring \
-	    "$W/src/tree" tree
+	    --debug "$W/src/tree" tree
 	grep -qE 'io_uring_setup\(.*\) += [0-9]+$' "$W/strace.out" ||
 		{ echo "io_uring was not set up"; false; }
+	grep -q '^temporaries opened by io_uring: 9$' <<<"$output" ||
+		fail "the ring did not open the 9 temporaries"
+	grep -q '^commit steps by io_uring: [1-9]' <<<"$output" ||
+		fail "the ring made no commit step"
 	grep -qE 'syncfs\([0-9]+\) += 0$' "$W/strace.out"
 }
 
