@@ -306,6 +306,52 @@ test_ring_tmpfile_matches_the_plain_open(void **state)
 	close(dfd);
 }
 
+static int open_fds(void);
+
+/*
+ * A temporary the ring opens may be descriptor 1 (a caller that closed
+ * its standard output): done, not taken for pending and opened again.
+ */
+static void
+test_ring_tmpfile_may_be_descriptor_one(void **state)
+{
+	struct fixture *f = *state;
+	struct hs_rop op;
+	struct hs_ring *r;
+	int dfd, out, fds;
+	size_t ringed;
+
+	NEED_RING();
+	if (fcntl(0, F_GETFD) == -1)
+		skip(); /* descriptor 0 free: the open would take it */
+	fds = open_fds();
+	assert_true((dfd = open(f->dir, O_RDONLY | O_DIRECTORY)) != -1);
+	assert_non_null(r = hs_sys.ring_open(4));
+	memset(&op, 0, sizeof(op));
+	op.kind = HS_ROP_TMPFILE;
+	op.dirfd = dfd;
+	op.name = ".";
+	op.mode = 0600;
+	/* No assertion while standard output is closed. */
+	out = dup(1);
+	if (out != -1) {
+		close(1);
+		ringed = hs_rops_run(r, &op, 1);
+		if (op.res >= 0 && op.res != 1)
+			close(op.res);
+		close(1);
+		(void)dup2(out, 1);
+		close(out);
+	}
+	hs_ring_close(r);
+	close(dfd);
+	assert_int_not_equal(out, -1);
+	assert_int_equal(op.res, 1);
+	assert_int_equal(ringed, 1);
+	assert_int_equal(op.by_ring, 1);
+	assert_int_equal(open_fds(), fds);
+}
+
 /* A ring whose every run fails at once, leaving every op pending. */
 static int
 failing_run(struct hs_ring *r, struct hs_rop *ops, size_t n)
@@ -566,6 +612,7 @@ no_tmpfile_openat(int dirfd, const char *name, int flags, mode_t mode)
 
 /* The same by the ring: every O_TMPFILE open it makes fails. */
 static size_t tmpfile_tries;
+static int tmpfile_errno;
 
 static int
 no_tmpfile_run(struct hs_ring *r, struct hs_rop *ops, size_t n)
@@ -573,7 +620,7 @@ no_tmpfile_run(struct hs_ring *r, struct hs_rop *ops, size_t n)
 	size_t i;
 
 	for (i = 0; i < n && ops[i].kind == HS_ROP_TMPFILE; i++)
-		ops[i].res = -EOPNOTSUPP;
+		ops[i].res = -tmpfile_errno;
 	tmpfile_tries += i;
 	return i == n ? 0 : real.ring_run(r, ops, n);
 }
@@ -584,6 +631,7 @@ no_tmpfile_run(struct hs_ring *r, struct hs_rop *ops, size_t n)
  * (powercut.bats's FUSE file system is one; this failed with EBADF when
  * a pool's failed open left the temporary without its directory).  The
  * ring tries one batch a directory, not one a file: at most the tree.
+ * A ring whose opens fail for want of memory leaves them to plain calls.
  */
 static void
 test_ring_pool_without_tmpfile_names_its_temporaries(void **state)
@@ -598,6 +646,7 @@ test_ring_pool_without_tmpfile_names_its_temporaries(void **state)
 		hs_sys_reset();
 		real = hs_sys;
 		tmpfile_tries = 0;
+		tmpfile_errno = EOPNOTSUPP;
 		hs_sys.openat = no_tmpfile_openat;
 		hs_sys.ring_run = no_tmpfile_run;
 		st = commit_tree(f, ways[w]);
@@ -607,8 +656,19 @@ test_ring_pool_without_tmpfile_names_its_temporaries(void **state)
 		assert_int_equal(st.ring_opens, 0);
 		assert_true(tmpfile_tries <= 300);
 	}
-	if (ring_works())
-		assert_true(tmpfile_tries > 0); /* the ring's way did try */
+	if (!ring_works())
+		return;
+	assert_true(tmpfile_tries > 0); /* the ring's way did try */
+	/* A ring out of memory for its opens: plain calls make them. */
+	make_tree(f, 300);
+	count_ring();
+	tmpfile_errno = ENOMEM;
+	hs_sys.ring_run = no_tmpfile_run;
+	st = commit_tree(f, HS_IO_URING);
+	hs_sys_reset();
+	assert_tree_new(f);
+	assert_int_equal(st.ring_opens, 0);
+	assert_true(st.ring_ops > 0); /* the commit's steps: the ring works */
 }
 
 static int open_errno;
@@ -772,6 +832,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_ring_ops_match_the_plain_calls),
 		T(test_ring_tmpfile_matches_the_plain_open),
+		T(test_ring_tmpfile_may_be_descriptor_one),
 		T(test_ring_pool_gives_the_plain_modes_and_keeps_nothing),
 		T(test_ring_pool_within_the_descriptor_limit),
 		T(test_ring_pool_without_tmpfile_names_its_temporaries),

@@ -26,6 +26,7 @@
 #define HS_RING_H
 
 #include <sys/stat.h>
+#include <limits.h>
 #include <stddef.h>
 
 enum hs_rop_kind {
@@ -37,8 +38,8 @@ enum hs_rop_kind {
 };
 #define HS_ROP_KINDS 4
 
-/* Not yet carried out (a res no call returns). */
-#define HS_ROP_PENDING 1
+/* Not yet carried out (a res no call returns: not 1, a descriptor). */
+#define HS_ROP_PENDING INT_MIN
 
 struct hs_rop {
 	enum hs_rop_kind kind;

@@ -354,7 +354,8 @@ run_of_files(const char *name, const char *end)
 
 /*
  * Every entry of the directory fd, whose path is w->src.  Before each
- * regular file, w->dest->ahead says how many follow it in a row.
+ * regular file, w->dest->ahead says how many regular files come in a
+ * row from it on, itself included.
  */
 static int
 walk_dir(struct walk *w, int fd)

@@ -632,8 +632,10 @@ stage_batch(struct hs_txn *t)
 /*
  * Fill td's pool with unnamed temporaries created with mode: one by a
  * plain call, timed for the rule, or td->ahead of them (at most
- * pool_max) by one io_uring batch once the rule chose the ring.  -1
- * with errno if none could be opened.
+ * pool_max) by one io_uring batch once the rule chose the ring.  0 if
+ * the pool has one; -1 with errno as the open's if the plain one
+ * failed; 1 if the ring opened none, or no pool could be had: then td
+ * opens one by one from now on, and so does the caller for this file.
  */
 static int
 pool_fill(struct hs_txn *t, struct hs_txn_dest *td, mode_t mode)
@@ -641,12 +643,14 @@ pool_fill(struct hs_txn *t, struct hs_txn_dest *td, mode_t mode)
 	struct hs_batch *b = &t->sb;
 	struct hs_rop *op;
 	unsigned int n = 1, i;
-	int err = 0;
+	int ring, err = 0;
 
 	if (td->pool == NULL &&
-	    (td->pool = malloc(t->pool_max * sizeof(*td->pool))) == NULL)
-		return -1;
-	if (hs_batch_ring(b, HS_ROP_TMPFILE))
+	    (td->pool = malloc(t->pool_max * sizeof(*td->pool))) == NULL) {
+		td->no_pool = 1;
+		return 1;
+	}
+	if ((ring = hs_batch_ring(b, HS_ROP_TMPFILE)))
 		n = td->ahead < t->pool_max ? td->ahead : t->pool_max;
 	for (i = 0; i < n; i++) {
 		op = hs_batch_next_at(b, HS_ROP_TMPFILE, td->dirfd, ".", NULL);
@@ -665,6 +669,8 @@ pool_fill(struct hs_txn *t, struct hs_txn_dest *td, mode_t mode)
 		return 0;
 	/* Not a batch a file where none opens (no O_TMPFILE here). */
 	td->no_pool = 1;
+	if (ring)
+		return 1;
 	errno = err;
 	return -1;
 }
@@ -679,14 +685,15 @@ open_unnamed(struct hs_txn *t, struct stage *s, struct hs_tmp *tmp, mode_t mode,
     const struct hs_install_opts *o)
 {
 	struct hs_txn_dest *td = s->made;
+	int r;
 
 	/* -C: most files will be unchanged, and need none. */
 	if (td == NULL || td->ahead == 0 || td->no_pool ||
 	    (o->flags & HS_COMPARE) || !stage_batch(t))
 		return hs_tmp_open_unnamed_mode(tmp, s->d.dirfd, mode);
-	if (td->npool == 0 && pool_fill(t, td, mode) == -1) {
-		/* What the ring could not open, a plain call says why. */
-		if (errno != ENOMEM && hs_batch_ring(&t->sb, HS_ROP_TMPFILE))
+	if (td->npool == 0 && (r = pool_fill(t, td, mode)) != 0) {
+		/* What the pool could not give, a plain call says why. */
+		if (r == 1)
 			return hs_tmp_open_unnamed_mode(tmp, s->d.dirfd, mode);
 		/* The plain call failed: tmp is in dirfd, for a named one. */
 		hs_tmp_adopt(tmp, s->d.dirfd, -1);
