@@ -643,8 +643,7 @@ test_ring_pool_without_tmpfile_names_its_temporaries(void **state)
 
 	for (w = 0; w < sizeof(ways) / sizeof(ways[0]); w++) {
 		make_tree(f, 300);
-		hs_sys_reset();
-		real = hs_sys;
+		count_ring();
 		tmpfile_tries = 0;
 		tmpfile_errno = EOPNOTSUPP;
 		hs_sys.openat = no_tmpfile_openat;

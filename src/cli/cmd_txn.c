@@ -148,8 +148,7 @@ summary(const struct run *r)
 	    st->unchanged, bytes, elapsed(&r->start));
 }
 
-/* --debug: how staging opened its temporaries and the commit made its
- * steps. */
+/* --debug: how the temporaries were opened and the steps were made. */
 static void
 debug_io(const struct run *r)
 {

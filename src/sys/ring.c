@@ -156,9 +156,7 @@ reap(struct hs_ring *r, struct io_uring_cqe *cqe, struct hs_rop *ops)
 	unsigned int slot = (unsigned int)io_uring_cqe_get_data64(cqe);
 	struct hs_rop *op = &ops[r->slot_op[slot]];
 
-	op->res = cqe->res < 0 || op->kind != HS_ROP_TMPFILE ?
-	    (cqe->res < 0 ? cqe->res : 0) :
-	    cqe->res;
+	op->res = cqe->res < 0 || op->kind == HS_ROP_TMPFILE ? cqe->res : 0;
 	if (op->kind == HS_ROP_STAT && op->res == 0)
 		stat_of(&r->stx[slot], &op->st);
 	io_uring_cqe_seen(&r->ring, cqe);

@@ -182,14 +182,15 @@ struct hs_batch {
 	size_t nfd;	       /* directories open for it */
 	struct hs_ring *ring;
 	int no_ring; /* none could be had: plain from now on */
-	unsigned long timed[HS_ROP_KINDS]; /* per kind: ops timed by plain
-					      calls */
-	unsigned long win_n[HS_ROP_KINDS]; /* per kind: ops timed, not yet
-					      judged */
-	uint64_t win_ns[HS_ROP_KINDS];	   /* and the time they took */
-	int by_ring[HS_ROP_KINDS];	   /* per kind: the rule chose the
-					      ring */
-	unsigned long ring_ops;		   /* ops carried out by a ring */
+	/*
+	 * Per kind: the ops timed by plain calls; those not yet judged
+	 * and the time they took; whether the rule chose the ring.
+	 */
+	unsigned long timed[HS_ROP_KINDS];
+	unsigned long win_n[HS_ROP_KINDS];
+	uint64_t win_ns[HS_ROP_KINDS];
+	int by_ring[HS_ROP_KINDS];
+	unsigned long ring_ops; /* ops carried out by a ring */
 	struct hs_batch_mem *m;
 };
 
