@@ -334,6 +334,7 @@ $(SAN)/test_kern: src/kern/procwalk.h src/kern/pmaps.h src/kern/bpfrec.h \
 	src/kern/bpfwho.h src/kern/maps.h src/sys/sys.h include/hotswap.h
 $(SAN)/test_txn: src/install/install.h src/txn/txn.h src/sys/sys.h
 $(SAN)/test_replace: src/install/install.h src/sys/sys.h
+$(SAN)/test_free: src/install/install.h src/sys/sys.h
 
 # Scanner benchmark (never pass/fail): who by PROCMAP_QUERY and by text,
 # and stale, over every process; BENCH_ARGS e.g. "-s 500 /usr/bin/bash".

@@ -74,6 +74,17 @@ extern "C" {
  */
 #define HS_IO_PLAIN	  0x2000
 #define HS_IO_URING	  0x4000
+/*
+ * The kernel frees a replaced file's blocks when its last reference goes,
+ * inside the call that drops it: a GiB costs 0.1 to 0.3 s.  With
+ * HS_FREE_LATER, an old inode of 16 MiB or more that the replacement
+ * leaves without a name is handed to a short-lived process of ours (a
+ * grandchild, which nobody has to reap, holding nothing else), which
+ * drops it after the call returns: the space comes back a moment later,
+ * and until then the inode keeps its filesystem busy for umount(2).
+ * Without the flag nothing forks.
+ */
+#define HS_FREE_LATER	  0x8000
 
 /*
  * hs_install_opts.backup_type, with HS_BACKUP: GNU's version control.
@@ -507,6 +518,7 @@ struct hs_txn_stats {
 	int used_syncfs;	   /* the barrier was syncfs(2) */
 	unsigned long ring_ops;	   /* commit steps made by io_uring */
 	unsigned long ring_opens;  /* staging's temporaries, by io_uring */
+	unsigned long freed_later; /* HS_FREE_LATER: old files handed over */
 };
 
 /*

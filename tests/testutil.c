@@ -227,6 +227,8 @@ WRAP(int, spawn,
     (pid, p, a, e, d))
 WRAP(pid_t, waitpid, (pid_t pid, int *st, int o), (pid, st, o))
 WRAP(int, dupfd, (int fd), (fd))
+WRAP(int, pipe2, (int p[2], int f), (p, f))
+WRAP(pid_t, fork, (void), ())
 
 /*
  * The ring: ring_open fails as a call does (NULL).  A batch by the ring
@@ -315,6 +317,8 @@ tu_faults_install(void)
 	hs_sys.spawn = w_spawn;
 	hs_sys.waitpid = w_waitpid;
 	hs_sys.dupfd = w_dupfd;
+	hs_sys.pipe2 = w_pipe2;
+	hs_sys.fork = w_fork;
 	hs_sys.ring_open = w_ring_open;
 	hs_sys.ring_run = w_ring_run;
 	tu_faults_arm(0, 0);

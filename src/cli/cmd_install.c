@@ -37,6 +37,7 @@ enum {
 	OPT_CONTEXT,
 	OPT_PRESERVE_CONTEXT,
 	OPT_IO,
+	OPT_FREE_LATER,
 };
 
 static const struct option install_longopts[] = {
@@ -47,6 +48,7 @@ static const struct option install_longopts[] = {
 	{ "directory", no_argument, NULL, 'd' },
 	{ "dry-run", no_argument, NULL, 'n' },
 	{ "force", no_argument, NULL, OPT_FORCE },
+	{ "free-later", no_argument, NULL, OPT_FREE_LATER },
 	{ "in-place", no_argument, NULL, OPT_IN_PLACE },
 	{ "io", required_argument, NULL, OPT_IO },
 	{ "manifest", required_argument, NULL, OPT_MANIFEST },
@@ -201,6 +203,7 @@ install_option(int ch, struct install_args *a)
 	case 'v': a->verbose = 1; break;
 	case OPT_NO_SYNC: o->flags |= HS_NO_SYNC; break;
 	case OPT_FORCE: o->flags |= HS_FORCE; break;
+	case OPT_FREE_LATER: o->flags |= HS_FREE_LATER; break;
 	case OPT_IN_PLACE: o->flags |= HS_IN_PLACE; break;
 	case OPT_MANIFEST: a->manifest = optarg; break;
 	case OPT_NO_WAIT: a->no_wait = 1; break;

@@ -156,8 +156,9 @@ debug_io(const struct run *r)
 
 	if (r->a->debug)
 		printf("temporaries opened by io_uring: %lu\n"
-		       "commit steps by io_uring: %lu\n",
-		    st->ring_opens, st->ring_ops);
+		       "commit steps by io_uring: %lu\n"
+		       "old files freed after the command: %lu\n",
+		    st->ring_opens, st->ring_ops, st->freed_later);
 }
 
 static void

@@ -145,6 +145,18 @@ int hs_copy_data_caps(int srcfd, const char *src, const struct stat *,
     int dstfd, struct hs_copy_caps *, const struct hs_install_opts *,
     struct hs_result *);
 
+/*
+ * free.c: HS_FREE_LATER.  Hand fds[0..n) (n at most HS_FREE_LATER_MAX), the last
+ * references of replaced inodes, to a process of ours that drops them
+ * after we return; the descriptors are closed here in any case.  0, or
+ * -1 with errno if they could not be handed over (and so the kernel
+ * freed whatever they held here).  Only fds are inherited by the holder.
+ */
+int hs_free_later(const int *fds, size_t n);
+/* An old inode of at least this many bytes is worth a fork to free. */
+#define HS_FREE_LATER_MIN (16 << 20)
+#define HS_FREE_LATER_MAX 64
+
 /* inplace.c: HS_IN_PLACE for an existing regular destination. */
 int hs_in_place(int in, const char *src, const struct stat *, struct hs_dest *,
     const struct hs_install_opts *, struct hs_result *);

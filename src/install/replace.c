@@ -20,7 +20,10 @@
  *      exactly as it was; the old inode, now DEST~ or another name's,
  *      had them a moment longer, as it had all its life;
  *   9. fsync the directory, or the rename itself may not survive a
- *      power cut.
+ *      power cut;
+ *  10. with HS_FREE_LATER, hand the descriptor on the old inode, if it
+ *      is big and no name holds it now, to free.c's process: the kernel
+ *      frees it there, after we have returned.
  *
  * The destination is never opened for writing, truncated or unlinked:
  * processes that map it keep the old inode, which the kernel frees only
@@ -133,6 +136,19 @@ out:
 	return ret;
 }
 
+/*
+ * HS_FREE_LATER: is old the last reference of a big inode that no name
+ * holds now (not kept as a backup, no other links)?
+ */
+static int
+freed_by_close(int old)
+{
+	struct stat st;
+
+	return hs_sys.fstat(old, &st) == 0 && st.st_nlink == 0 &&
+	    (off_t)st.st_blocks * 512 >= HS_FREE_LATER_MIN;
+}
+
 /* With -n: would the replacement be allowed? */
 static int
 dry_run(const struct hs_dest *d, struct hs_result *res)
@@ -190,6 +206,12 @@ hs_install(const char *src, const char *dst, const struct hs_install_opts *opts,
 	ret = replace(in, src, &sst, &d, old, &meta, opts, res);
 out:
 	serrno = errno;
+	if (ret == 0 && old != -1 && (opts->flags & HS_FREE_LATER) &&
+	    (off_t)d.st.st_blocks * 512 >= HS_FREE_LATER_MIN &&
+	    freed_by_close(old)) {
+		(void)hs_free_later(&old, 1);
+		old = -1;
+	}
 	if (old != -1)
 		(void)hs_close(old);
 	(void)hs_close(in);

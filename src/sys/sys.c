@@ -211,6 +211,8 @@ static const struct hs_sys hs_sys_real = {
 	.ring_open = RING(open),
 	.ring_run = RING(run),
 	.clock_ns = real_clock_ns,
+	.pipe2 = pipe2,
+	.fork = _Fork, /* no pthread_atfork handlers: the child runs none */
 };
 
 struct hs_sys hs_sys = hs_sys_real;

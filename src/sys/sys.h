@@ -114,6 +114,14 @@ struct hs_sys {
 	 * disk slow or fast without one.
 	 */
 	uint64_t (*clock_ns)(void);
+	/*
+	 * HS_FREE_LATER (install/free.c): the pipe and the two forks that
+	 * hand the last references of replaced inodes to a process of ours.
+	 * fork is _Fork(3), which runs no pthread_atfork handlers and may
+	 * be called in a child of a threaded program.
+	 */
+	int	(*pipe2)(int[2], int);
+	pid_t	(*fork)(void);
 };
 /* clang-format on */
 

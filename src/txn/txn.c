@@ -85,9 +85,11 @@ struct hs_txn {
 	int done;	      /* committed or rolled back */
 	struct txn_dir *dirs; /* every directory staged in */
 	size_t ndirs;
-	struct hs_batch sb;    /* staging's temporaries: the rule */
-	int sb_state;	       /* 0 not set up, 1 ready, -1 cannot be */
-	unsigned int pool_max; /* temporaries open ahead at most */
+	struct hs_batch sb;	      /* staging's temporaries: the rule */
+	int sb_state;		      /* 0 not set up, 1 ready, -1 cannot be */
+	unsigned int pool_max;	      /* temporaries open ahead at most */
+	int later[HS_FREE_LATER_MAX]; /* HS_FREE_LATER: big old inodes */
+	size_t nlater, later_max;     /* (later_max 0: not known yet) */
 	char root[PATH_MAX];
 	char rootpath[PATH_MAX]; /* absolute, or "" */
 };
@@ -705,6 +707,56 @@ open_unnamed(struct hs_txn *t, struct stage *s, struct hs_tmp *tmp, mode_t mode,
 	return 0;
 }
 
+/*
+ * HS_FREE_LATER: keep a reference to s's old inode if it is big and
+ * DEST is its only name, which the commit takes from it, for
+ * hs_free_later() to drop once the transaction is over.  O_PATH opens
+ * nothing (a FIFO or a device swapped in meanwhile is not opened), and
+ * what is held is only ever closed.  A sixteenth of the descriptors at
+ * most, so that staging never runs short; an inode not held is freed by
+ * the commit's unlink, as without the flag.
+ */
+static void
+hold_old(struct hs_txn *t, const struct stage *s,
+    const struct hs_install_opts *o)
+{
+	struct rlimit rl;
+	int fd;
+
+	if (!(o->flags & HS_FREE_LATER) || (o->flags & HS_BACKUP) ||
+	    !S_ISREG(s->d.st.st_mode) || s->d.st.st_nlink != 1 ||
+	    (off_t)s->d.st.st_blocks * 512 < HS_FREE_LATER_MIN)
+		return;
+	if (t->later_max == 0) {
+		t->later_max = HS_FREE_LATER_MAX;
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+		    rl.rlim_cur / 16 < t->later_max)
+			t->later_max = (size_t)(rl.rlim_cur / 16);
+	}
+	if (t->nlater < t->later_max &&
+	    (fd = hs_openat(s->d.dirfd, s->d.name, O_PATH | O_NOFOLLOW, 0)) !=
+		-1)
+		t->later[t->nlater++] = fd;
+}
+
+/*
+ * The references hold_old() kept: handed over once the tree is new,
+ * closed otherwise (the old inodes have their names again).
+ */
+static void
+drop_held(struct hs_txn *t, int committed)
+{
+	size_t i;
+
+	if (committed) {
+		if (hs_free_later(t->later, t->nlater) == 0)
+			t->stats.freed_later = t->nlater;
+	} else
+		for (i = 0; i < t->nlater; i++)
+			(void)hs_close(t->later[i]);
+	t->nlater = 0;
+}
+
 /* Phase 1 for one file: temporary with data and metadata, old link. */
 static int
 stage_file(struct hs_txn *t, struct stage *s, const struct hs_install_opts *o,
@@ -740,6 +792,8 @@ stage_file(struct hs_txn *t, struct stage *s, const struct hs_install_opts *o,
 		goto out;
 	}
 	tmp.named = 0; /* the journal owns its name now */
+	if (s->d.exists)
+		hold_old(t, s, o);
 	ret = 0;
 out:
 	hs_tmp_discard(&tmp);
@@ -1305,9 +1359,11 @@ hs_txn_commit(struct hs_txn *t, struct hs_result *res)
 		/* Past the last rename, the tree is new: nothing to undo. */
 		if (outcome != 1)
 			roll_back(t);
+		drop_held(t, outcome == 1);
 		t->done = 1;
 		return -1;
 	}
+	drop_held(t, 1);
 	(void)hs_close(t->j.fd);
 	t->j.fd = -1;
 	t->done = 1;
@@ -1324,6 +1380,7 @@ hs_txn_free(struct hs_txn *t)
 	if (t->j.fd != -1 && !t->done)
 		roll_back(t);
 	close_few(t);
+	drop_held(t, 0);
 	if (t->j.fd != -1)
 		(void)hs_close(t->j.fd); /* a journal left for recovery */
 	for (i = 0; i < t->ndirs; i++)

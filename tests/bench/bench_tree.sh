@@ -3,7 +3,8 @@
 # is deployed with, side by side in one run: cp -r over the tree, the
 # durable floor of any rename-based tool (cp -r SRC NEWDIR && sync -f),
 # GNU install -t, rsync -a --fsync, and hotswap install -r; and one big
-# file, cp SRC NEW && sync -f against hotswap install.  A benchmark,
+# file over an old one, cp SRC NEW && sync -f (and then mv NEW DEST)
+# against hotswap install, with and without --free-later.  A benchmark,
 # never a test: it prints, it does not judge.
 #
 #   tests/bench/bench_tree.sh [-r runs] [-n "counts"] [-s KiB] [-b MiB]
@@ -29,9 +30,10 @@
 # largest resident set of the command's processes (GNU time's %M);
 # system calls per file from one more run under strace -f -c, divided by
 # the number of files; CPU time (user + system, GNU time's %U + %S, 10 ms
-# granularity), less sensitive than wall time to a loaded machine.  hotswap runs as a user would run it (its hint
-# that scans the processes included).  The load average is printed with
-# every table: on a shared machine, read the figures with it.
+# granularity), less sensitive than wall time to a loaded machine.
+# hotswap runs as a user would run it (its hint that scans the processes
+# included).  The load average is printed with every table: on a shared
+# machine, read the figures with it.
 #
 # Needs root (mount, losetup, drop_caches), and Debian rsync, xfsprogs,
 # btrfs-progs, strace and time (build-aux/deps.sh bench).  Everything
@@ -210,32 +212,47 @@ table() {
 	done
 }
 
-# big FS CACHE: one file of $mib MiB, cp+sync against hotswap install.
+# big FS CACHE: one file of $mib MiB over an old one of the same size:
+# cp+sync into a new name (the issue's floor: it frees nothing), the same
+# then renamed over DST (a replacement: the rename frees the old file),
+# hotswap install, and hotswap install --free-later (whose process frees
+# the old file after the command: waited for before the next run, and
+# its CPU time not in the command's, which counts waited children only).
 big() {
-	local cache=$2 i ms kb a b
-	local cpcmd='cp SRC/big NEW && sync -f NEW'
-	local hscmd="$HOTSWAP install SRC/big DST/big"
-	a="" b=""
+	local cache=$2 i j ms kb c
+	local -a cmds=('cp SRC/big NEW && sync -f NEW'
+	    'cp SRC/big NEW && sync -f NEW && mv NEW DST/big'
+	    "$HOTSWAP install SRC/big DST/big"
+	    "$HOTSWAP install --free-later SRC/big DST/big")
+	local -a names=('cp SRC NEW && sync -f' '... && mv NEW DST'
+	    'hotswap install' 'hotswap --free-later')
+	local -a res=("" "" "" "") cpu=("" "" "" "")
 	for ((i = 0; i < runs; i++)); do
-		rm -f NEW DST/big
-		cp SRC/big DST/big
-		sync
-		[ "$cache" = cold ] && echo 3 >/proc/sys/vm/drop_caches
-		read -r ms kb _ < <(timed "$cpcmd")
-		a+="$ms "
-		rm -f NEW
-		sync
-		[ "$cache" = cold ] && echo 3 >/proc/sys/vm/drop_caches
-		read -r ms kb _ < <(timed "$hscmd")
-		b+="$ms "
+		for j in 0 1 2 3; do
+			rm -f NEW DST/big
+			cp SRC/big DST/big
+			while pgrep -x -r D,R,S,T hotswap-free >/dev/null; do
+				sleep 0.05
+			done
+			sync
+			[ "$cache" = cold ] && echo 3 >/proc/sys/vm/drop_caches
+			read -r ms kb c < <(timed "${cmds[j]}")
+			res[j]+="$ms "
+			cpu[j]+="$c "
+		done
 	done
-	a=$(printf '%s\n' $a | median)
-	b=$(printf '%s\n' $b | median)
 	printf '\n%s, one %s MiB file, %s cache, %s runs (load %s)\n' "$1" \
 	    "$mib" "$cache" "$runs" "$(cut -d' ' -f1-3 /proc/loadavg)"
-	printf '  %-22s %9s ms\n  %-22s %9s ms  (x %s)\n' 'cp SRC NEW && sync -f' \
-	    "$a" 'hotswap install' "$b" \
-	    "$(awk -v a="$b" -v b="$a" 'BEGIN { printf "%.2f", b ? a / b : 0 }')"
+	local base
+	base=$(printf '%s\n' ${res[0]} | median)
+	for j in 0 1 2 3; do
+		ms=$(printf '%s\n' ${res[j]} | median)
+		printf '  %-22s %9s ms  (x %s)  CPU %s ms\n' "${names[j]}" \
+		    "$ms" \
+		    "$(awk -v a="$ms" -v b="$base" 'BEGIN { printf "%.2f", b ? a / b : 0 }')" \
+		    "$(printf '%s\n' ${cpu[j]} | median)"
+	done
+	rm -f NEW
 }
 
 echo "bench_tree: $(nproc) CPUs, $(awk '/MemTotal/ { print int($2 / 1024) " MiB" }' /proc/meminfo)," \

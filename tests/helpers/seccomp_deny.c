@@ -5,13 +5,14 @@
  *
  *	seccomp_deny CALL ACTION COMMAND [ARG...]
  *
- * CALL is bpf or io_uring_setup.  ACTION is KILL: the process is killed
- * by SIGSYS, as systemd's SystemCallFilter= does by default (the guard
- * and who must never call bpf(2) in such a program; hotswap install
- * --io=plain never io_uring_setup(2)); or EPERM or ENOSYS: the call
- * fails with that error, as a container runtime's default profile makes
- * it (Docker's and containerd's return EPERM), and install falls back
- * to plain calls.  Every other system call is allowed; the filter is
+ * CALL is bpf, io_uring_setup or clone (how glibc's fork(3) makes a
+ * process; its threads are made by clone3).  ACTION is KILL: the process
+ * is killed by SIGSYS, as systemd's SystemCallFilter= does by default
+ * (the guard and who must never call bpf(2) in such a program; hotswap
+ * install --io=plain never io_uring_setup(2)); or EPERM or ENOSYS: the
+ * call fails with that error, as a container runtime's default profile
+ * makes it (Docker's and containerd's return EPERM), and install falls
+ * back to plain calls, or frees without --free-later's process.  Every other system call is allowed; the filter is
  * inherited across execve(2).  Exit 126 if the filter cannot be
  * installed, 127 if COMMAND cannot be run, 2 on a usage error.
  */
@@ -33,14 +34,16 @@ main(int argc, char **argv)
 
 	if (argc < 4)
 		errx(2,
-		    "usage: seccomp_deny bpf|io_uring_setup "
+		    "usage: seccomp_deny bpf|io_uring_setup|clone "
 		    "KILL|EPERM|ENOSYS command [arg ...]");
 	if (strcmp(argv[1], "bpf") == 0)
 		nr = __NR_bpf;
 	else if (strcmp(argv[1], "io_uring_setup") == 0)
 		nr = __NR_io_uring_setup;
+	else if (strcmp(argv[1], "clone") == 0)
+		nr = __NR_clone;
 	else
-		errx(2, "%s: not bpf or io_uring_setup", argv[1]);
+		errx(2, "%s: not bpf, io_uring_setup or clone", argv[1]);
 	if (strcmp(argv[2], "KILL") == 0)
 		act = SECCOMP_RET_KILL_PROCESS;
 	else if (strcmp(argv[2], "EPERM") == 0)
