@@ -563,14 +563,21 @@ bench-tree: deps-bench hotswap
 #   make bench-uring    the same with tests/bench/stage_uring.c: staging
 #                       and commit by plain calls and by io_uring batches
 #                       of 16 and 256 files.
+#   make bench-free-held
+#                       the same with tests/bench/free_held.c: the
+#                       commit's unlinks of small old files, and the same
+#                       with a descriptor held on each (what --free-later
+#                       would move off the path for them).
 #                       Not part of 'make bench' (they say what was
-#                       decided, once).  BENCH_THREADS_FLAGS and
-#                       BENCH_URING_FLAGS are passed on, e.g. '-r 21'.
+#                       decided, once).  BENCH_THREADS_FLAGS,
+#                       BENCH_URING_FLAGS and BENCH_FREE_FLAGS are passed
+#                       on, e.g. '-r 21'.
 
 BENCH_THREADS_FLAGS ?=
 BENCH_URING_FLAGS ?=
+BENCH_FREE_FLAGS ?=
 
-.PHONY: bench-threads bench-uring
+.PHONY: bench-threads bench-uring bench-free-held
 
 STAGE_COMMON := tests/bench/stage_common.c tests/bench/stage_common.h
 
@@ -587,6 +594,13 @@ bench-threads: $(REL)/stage_threads
 
 bench-uring: $(REL)/stage_uring
 	tests/bench/bench_stage.sh $(REL)/stage_uring $(BENCH_URING_FLAGS)
+
+$(REL)/free_held: tests/bench/free_held.c $(STAGE_COMMON)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -o $@ $(filter %.c,$^)
+
+bench-free-held: $(REL)/free_held
+	tests/bench/bench_stage.sh $(REL)/free_held $(BENCH_FREE_FLAGS)
 
 # --- formatting: .clang-format (clang-format 14) ------------------------
 #

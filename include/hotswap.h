@@ -76,13 +76,15 @@ extern "C" {
 #define HS_IO_URING	  0x4000
 /*
  * The kernel frees a replaced file's blocks when its last reference goes,
- * inside the call that drops it: a GiB costs 0.1 to 0.3 s.  With
- * HS_FREE_LATER, an old inode of 16 MiB or more that the replacement
- * leaves without a name is handed to a short-lived process of ours (a
- * grandchild, which nobody has to reap, holding nothing else), which
- * drops it after the call returns: the space comes back a moment later,
- * and until then the inode keeps its filesystem busy for umount(2).
- * Without the flag nothing forks.
+ * inside the call that drops it: a GiB costs 0.1 to 0.4 s.  With
+ * HS_FREE_LATER, an old inode occupying 16 MiB or more that the
+ * replacement leaves without a name is handed to a short-lived process of
+ * ours (a grandchild, init's or the nearest subreaper's to reap, holding
+ * no descriptor but the old inodes, every signal blocked), which drops
+ * it as the call returns: the space comes back a moment later, and until
+ * then the inode keeps its filesystem busy for umount(2).  A caller that
+ * is process 1 or a subreaper frees as without the flag.  Without the
+ * flag nothing forks.
  */
 #define HS_FREE_LATER	  0x8000
 

@@ -10,11 +10,16 @@
  * leaves the references to be dropped here, before the call returns;
  * and only a big old inode that no name keeps is handed over.
  */
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,11 +70,15 @@ setup(void **state)
 	return 0;
 }
 
+static struct rlimit nofile; /* restored by teardown, if changed */
+
 static int
 teardown(void **state)
 {
 	if (gate != -1)
 		(void)close(gate);
+	if (nofile.rlim_max != 0)
+		(void)setrlimit(RLIMIT_NOFILE, &nofile);
 	hs_sys_reset();
 	tu_rmdir(*state);
 	return 0;
@@ -95,10 +104,66 @@ open_fds(void)
 	return tu_count("/proc/self/fd");
 }
 
+/* The process other than us holding the pipe of read end r, or -1. */
+static pid_t
+holder_of(int r)
+{
+	char link[64], want[64], path[600];
+	struct dirent *p, *f;
+	struct stat st;
+	DIR *proc, *fd;
+	pid_t pid = -1;
+
+	assert_int_equal(fstat(r, &st), 0);
+	(void)snprintf(want, sizeof(want), "pipe:[%lu]",
+	    (unsigned long)st.st_ino);
+	assert_non_null(proc = opendir("/proc"));
+	while (pid == -1 && (p = readdir(proc)) != NULL) {
+		if (atoi(p->d_name) <= 0 || atoi(p->d_name) == getpid())
+			continue;
+		(void)snprintf(path, sizeof(path), "/proc/%s/fd", p->d_name);
+		if ((fd = opendir(path)) == NULL)
+			continue;
+		while ((f = readdir(fd)) != NULL) {
+			ssize_t n;
+
+			(void)snprintf(path, sizeof(path), "/proc/%s/fd/%s",
+			    p->d_name, f->d_name);
+			n = readlink(path, link, sizeof(link) - 1);
+			if (n > 0 && (link[n] = '\0', strcmp(link, want) == 0))
+				pid = atoi(p->d_name);
+		}
+		(void)closedir(fd);
+	}
+	(void)closedir(proc);
+	return pid;
+}
+
+/* The line of /proc/PID/status that starts with key, its value. */
+static unsigned long long
+status_hex(pid_t pid, const char *key)
+{
+	char path[64], line[256];
+	unsigned long long v = 0;
+	FILE *f;
+
+	(void)snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	assert_non_null(f = fopen(path, "re"));
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, key, strlen(key)) == 0)
+			v = strtoull(line + strlen(key), NULL, 16);
+	(void)fclose(f);
+	return v;
+}
+
 static void
 test_free_later_holder_keeps_the_references_and_nothing_else(void **state)
 {
-	int inode[2], other[2];
+	char path[64], link[64], comm[32];
+	int inode[2], other[2], fd;
+	sigset_t mask;
+	pid_t b;
+	ssize_t n;
 
 	(void)state;
 	hs_sys.pipe2 = gated_pipe2;
@@ -106,6 +171,23 @@ test_free_later_holder_keeps_the_references_and_nothing_else(void **state)
 	assert_int_equal(pipe(other), 0); /* inherited by a plain fork */
 	assert_int_equal(hs_free_later(&inode[1], 1), 0);
 	assert_int_equal(forks, 1);
+	/* Our signal mask is ours again: nothing blocked. */
+	assert_int_equal(pthread_sigmask(SIG_BLOCK, NULL, &mask), 0);
+	assert_false(sigismember(&mask, SIGTERM));
+	/* The holder: named, in /, every signal blocked (no handler of
+	 * ours can run in it). */
+	assert_true((b = holder_of(inode[0])) > 0);
+	(void)snprintf(path, sizeof(path), "/proc/%d/comm", (int)b);
+	assert_true((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0);
+	assert_true((n = read(fd, comm, sizeof(comm) - 1)) > 0);
+	comm[n] = '\0';
+	(void)close(fd);
+	assert_string_equal(comm, "hotswap-free\n");
+	(void)snprintf(path, sizeof(path), "/proc/%d/cwd", (int)b);
+	assert_int_equal(readlink(path, link, sizeof(link)), 1);
+	assert_int_equal(link[0], '/');
+	assert_true(status_hex(b, "SigBlk:") & (1ULL << (SIGTERM - 1)));
+	assert_true(status_hex(b, "SigBlk:") & (1ULL << (SIGINT - 1)));
 	/* Our own reference is closed... */
 	assert_int_equal(fcntl(inode[1], F_GETFD), -1);
 	assert_int_equal(errno, EBADF);
@@ -219,7 +301,7 @@ test_install_hands_over_a_big_old_file_only(void **state)
 	 * with another name; no old file at all. */
 	make_big(dst, BIG);
 	assert_int_equal(install(dir, 0), 0);
-	make_big(dst, BIG - 4096);
+	make_big(dst, BIG / 2);
 	assert_int_equal(install(dir, HS_FREE_LATER), 0);
 	make_big(dst, BIG);
 	assert_int_equal(install(dir, HS_FREE_LATER | HS_BACKUP), 0);
@@ -343,16 +425,70 @@ static void
 test_txn_holds_a_sixteenth_of_the_descriptors(void **state)
 {
 	const char *dir = *state;
-	struct rlimit old, rl;
+	struct rlimit rl;
 	unsigned long freed;
 
-	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
-	rl = old;
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &nofile), 0);
+	rl = nofile;
 	rl.rlim_cur = 48;
 	assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
 	assert_int_equal(txn(dir, 4, 0, HS_FREE_LATER, &freed), 0);
-	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
 	assert_int_equal(freed, 3);
+}
+
+/*
+ * A caller that is a subreaper (or PID 1) would get the holder back as a
+ * child of its own: there the references are dropped at once.
+ */
+static void
+test_free_later_not_for_a_subreaper(void **state)
+{
+	int inode[2], status;
+	pid_t pid;
+
+	(void)state;
+	assert_true((pid = fork()) >= 0);
+	if (pid == 0) {
+		if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == -1 ||
+		    pipe2(inode, O_CLOEXEC) == -1)
+			_exit(10);
+		errno = 0;
+		if (hs_free_later(&inode[1], 1) != -1 || errno != ECHILD)
+			_exit(11);
+		if (forks != 0 || held(inode[0], 0) != 0)
+			_exit(12);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+/* A file swapped in over DEST after staging looked at it: not held. */
+static int (*real_openat)(int, const char *, int, mode_t);
+
+static int
+swapping_openat(int d, const char *path, int flags, mode_t mode)
+{
+	if (flags & O_PATH)
+		(void)renameat(d, "../swap", d, path);
+	return real_openat(d, path, flags, mode);
+}
+
+static void
+test_txn_holds_only_the_inode_it_staged_over(void **state)
+{
+	const char *dir = *state;
+	unsigned long freed;
+
+	real_openat = hs_sys.openat;
+	hs_sys.openat = swapping_openat;
+	make_big(tu_path(dir, "swap"), BIG);
+	assert_int_equal(txn(dir, 2, 0, HS_FREE_LATER, &freed), 0);
+	hs_sys.openat = real_openat;
+	/* The first old file is replaced by the swap before its open: only
+	 * the second one is held (the swap file is gone after the first). */
+	assert_int_equal(freed, 1);
 }
 
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -364,11 +500,13 @@ main(void)
 		T(test_free_later_holder_keeps_the_references_and_nothing_else),
 		T(test_free_later_failures_drop_the_references_here),
 		T(test_free_later_refuses_more_than_it_can_hold),
+		T(test_free_later_not_for_a_subreaper),
 		T(test_install_hands_over_a_big_old_file_only),
 		T(test_install_succeeds_when_the_holder_cannot_be_made),
 		T(test_txn_hands_over_its_big_old_files),
 		T(test_txn_rolled_back_keeps_no_reference),
 		T(test_txn_holds_a_sixteenth_of_the_descriptors),
+		T(test_txn_holds_only_the_inode_it_staged_over),
 	};
 
 	return cmocka_run_group_tests_name("free", tests, NULL, NULL);

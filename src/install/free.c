@@ -17,25 +17,33 @@
  *           the references, and the kernel frees the inodes.
  *
  * The wait for A is what makes this safe to return from: once it is
- * over, no process of ours holds anything of the caller's but the
+ * over, no process of ours holds a descriptor of the caller's but the
  * references (not a transaction's lock, not the standard output a
- * shell's $(...) reads to its end), and B, a grandchild, is nobody's to
- * reap.  B holds no directory: only the inodes being freed keep their
- * filesystem busy, for as long as the freeing takes (umount(8) says
- * "target is busy" until then).  Anything that fails before B has the
- * references leaves them to the caller's close, as without the flag.
+ * shell's $(...) reads to its end), and B, a grandchild, is init's to
+ * reap, or the nearest subreaper's: a caller that is itself PID 1 or a
+ * subreaper would get B as a child it never asked for, so there the
+ * references are dropped here instead.  B holds no directory, but as a
+ * fork it shares the caller's memory and mappings (the program, its
+ * libraries) until it exits; it keeps the inodes' filesystems busy for
+ * as long as the freeing takes (umount(8) says "target is busy").  A's
+ * closes are closes: NFS and FUSE are told of each (flush), as at any
+ * fork and exit.  Anything that fails before B has the references leaves
+ * them to the caller's close, as without the flag.
  *
- * A and B are children of a program that may have threads, so after
- * the fork (_Fork(3): no pthread_atfork handlers run, neither the
- * program's nor the guard's) they make raw system calls only: no
- * allocation, no atexit handlers, nothing the guard (libhotswap-guard.so,
- * which links these objects) interposes.
+ * A and B are children of a program that may have threads: they are
+ * made with every signal blocked, and never unblock one, so that no
+ * handler of the program's runs in them; the forks are _Fork(3), which
+ * runs no pthread_atfork handlers; and after them the children make raw
+ * system calls only, no allocation, no atexit handlers.  (The guard,
+ * libhotswap-guard.so, does not link this file.)
  */
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -83,7 +91,6 @@ holder(int rfd)
 	char c;
 	ssize_t r;
 
-	(void)syscall(SYS_prctl, PR_SET_NAME, "hotswap-free", 0, 0, 0);
 	(void)syscall(SYS_chdir, "/");
 	do
 		r = syscall(SYS_read, rfd, &c, 1);
@@ -100,6 +107,8 @@ handover(const int *keep, size_t n, int rfd)
 
 	if ((e = close_others(keep, n)) != 0)
 		child_exit(e);
+	/* B is named from its start: ps, and the tests, see it at once. */
+	(void)syscall(SYS_prctl, PR_SET_NAME, "hotswap-free", 0, 0, 0);
 	if ((pid = hs_sys.fork()) == 0)
 		holder(rfd);
 	child_exit(pid == -1 ? errno : 0);
@@ -114,33 +123,51 @@ close_all(const int *fds, size_t n)
 		(void)hs_close(fds[i]);
 }
 
+/* Would a grandchild come back to us as a child (see above)? */
+static int
+we_reap_orphans(void)
+{
+	int v = 0;
+
+	return getpid() == 1 ||
+	    (prctl(PR_GET_CHILD_SUBREAPER, &v, 0, 0, 0) == 0 && v != 0);
+}
+
+/* Drop fds here, and fail with e. */
+static int
+drop(const int *fds, size_t n, int e)
+{
+	close_all(fds, n);
+	errno = e;
+	return -1;
+}
+
 int
 hs_free_later(const int *fds, size_t n)
 {
 	int keep[HS_FREE_LATER_MAX + 1], p[2], status, e = 0;
+	sigset_t all, old;
 	pid_t pid, r;
 
 	if (n == 0)
 		return 0;
-	if (n > HS_FREE_LATER_MAX) {
-		close_all(fds, n);
-		errno = E2BIG;
-		return -1;
-	}
-	if (hs_sys.pipe2(p, O_CLOEXEC) == -1) {
-		e = errno;
-		close_all(fds, n);
-		errno = e;
-		return -1;
-	}
+	if (n > HS_FREE_LATER_MAX)
+		return drop(fds, n, E2BIG);
+	if (we_reap_orphans())
+		return drop(fds, n, ECHILD);
+	if (hs_sys.pipe2(p, O_CLOEXEC) == -1)
+		return drop(fds, n, errno);
 	memcpy(keep, fds, n * sizeof(*keep));
 	keep[n] = p[0];
 	qsort(keep, n + 1, sizeof(*keep), cmp_fd);
+	(void)sigfillset(&all);
+	(void)pthread_sigmask(SIG_SETMASK, &all, &old);
 	if ((pid = hs_sys.fork()) == 0)
 		handover(keep, n + 1, p[0]);
 	if (pid == -1)
 		e = errno;
-	else {
+	(void)pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (pid != -1) {
 		do
 			r = hs_sys.waitpid(pid, &status, 0);
 		while (r == -1 && errno == EINTR);

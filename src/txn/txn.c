@@ -708,11 +708,12 @@ open_unnamed(struct hs_txn *t, struct stage *s, struct hs_tmp *tmp, mode_t mode,
 }
 
 /*
- * HS_FREE_LATER: keep a reference to s's old inode if it is big and
- * DEST is its only name, which the commit takes from it, for
- * hs_free_later() to drop once the transaction is over.  O_PATH opens
- * nothing (a FIFO or a device swapped in meanwhile is not opened), and
- * what is held is only ever closed.  A sixteenth of the descriptors at
+ * HS_FREE_LATER: keep a reference to s's old inode if it occupies 16
+ * MiB or more and DEST is its only name, which the commit takes from
+ * it, for hs_free_later() to drop once the transaction is over.  O_PATH
+ * opens nothing (a FIFO or a device swapped in meanwhile is not opened),
+ * what is held is only ever closed, and an inode other than the one
+ * staged over is not held.  A sixteenth of the descriptors at
  * most, so that staging never runs short; an inode not held is freed by
  * the commit's unlink, as without the flag.
  */
@@ -721,6 +722,7 @@ hold_old(struct hs_txn *t, const struct stage *s,
     const struct hs_install_opts *o)
 {
 	struct rlimit rl;
+	struct stat st;
 	int fd;
 
 	if (!(o->flags & HS_FREE_LATER) || (o->flags & HS_BACKUP) ||
@@ -733,10 +735,16 @@ hold_old(struct hs_txn *t, const struct stage *s,
 		    rl.rlim_cur / 16 < t->later_max)
 			t->later_max = (size_t)(rl.rlim_cur / 16);
 	}
-	if (t->nlater < t->later_max &&
-	    (fd = hs_openat(s->d.dirfd, s->d.name, O_PATH | O_NOFOLLOW, 0)) !=
+	if (t->nlater == t->later_max ||
+	    (fd = hs_openat(s->d.dirfd, s->d.name, O_PATH | O_NOFOLLOW, 0)) ==
 		-1)
+		return;
+	/* Only the inode staged over: not one swapped in since. */
+	if (hs_sys.fstat(fd, &st) == 0 && st.st_dev == s->d.st.st_dev &&
+	    st.st_ino == s->d.st.st_ino)
 		t->later[t->nlater++] = fd;
+	else
+		(void)hs_close(fd);
 }
 
 /*
@@ -746,6 +754,7 @@ hold_old(struct hs_txn *t, const struct stage *s,
 static void
 drop_held(struct hs_txn *t, int committed)
 {
+	int serrno = errno;
 	size_t i;
 
 	if (committed) {
@@ -755,6 +764,7 @@ drop_held(struct hs_txn *t, int committed)
 		for (i = 0; i < t->nlater; i++)
 			(void)hs_close(t->later[i]);
 	t->nlater = 0;
+	errno = serrno; /* what failed before, if anything */
 }
 
 /* Phase 1 for one file: temporary with data and metadata, old link. */

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # bench_stage.sh - a staging bench program (issue 18) run on a tmpfs, a
 # fresh ext4 image on a loop device and the filesystem the tree is on
-# ("here"), warm: tests/bench/stage_threads.c (one thread and two) or
-# tests/bench/stage_uring.c (plain calls and io_uring batches).  A
-# benchmark, never a test: it prints, it does not judge.
+# ("here"), warm: tests/bench/stage_threads.c (one thread and two),
+# tests/bench/stage_uring.c (plain calls and io_uring batches) or
+# tests/bench/free_held.c (unlinks with and without a descriptor held).
+# A benchmark, never a test: it prints, it does not judge.
 #
 #   tests/bench/bench_stage.sh PROGRAM [-r runs] [-n "counts"]
 #                              [-p "per-dir"] [-f "filesystems"]

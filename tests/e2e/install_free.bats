@@ -7,7 +7,7 @@
 # the new files are in place, the space comes back and the filesystem
 # unmounts once the holders are gone, the tree's lock is free at once,
 # and where no process can be made (a seccomp filter refusing clone(2))
-# the space is back before the command returns.
+# the install still succeeds, freeing as without the option.
 
 load common
 
@@ -31,7 +31,9 @@ used() {
 # everything; an init that does not reap, as in some containers, leaves
 # them).
 no_holder() {
-	! pgrep -x -r D,R,S,T hotswap-free >/dev/null
+	local rc=0
+	pgrep -x -r D,R,S,T hotswap-free >/dev/null || rc=$?
+	[ "$rc" -eq 1 ] # 0: one is alive; 2 or 3: pgrep failed
 }
 
 @test "install --free-later: DEST is new; the old file's space is back once the holder is gone; the filesystem unmounts" {
@@ -65,6 +67,8 @@ no_holder() {
 	for f in a b c; do
 		same_content "mnt/src/$f" "mnt/dst/$f"
 	done
+	# The holder never has the lock (tests/test_free.c shows it holds
+	# nothing else); here, the command line that follows at once.
 	run_hs install -r --no-wait mnt/src mnt/dst
 	[ "$status" -eq 0 ] || fail "the lock was busy: $stderr"
 	# Control: without the option, nothing is handed over.
@@ -75,7 +79,7 @@ no_holder() {
 		fail "$output"
 }
 
-@test "install --free-later where clone(2) is refused: DEST is new and the space is back when the command returns" {
+@test "install --free-later where clone(2) is refused still replaces DEST, and frees the old file before it returns" {
 	mkfile mnt/new 4
 	head -c $((64 << 20)) /dev/zero >mnt/dst
 	before=$(used)
