@@ -251,9 +251,10 @@ big() {
 	base=$(printf '%s\n' ${res[0]} | median)
 	for j in 0 1 2 3; do
 		ms=$(printf '%s\n' ${res[j]} | median)
-		printf '  %-22s %9s ms  (x %s)  CPU %s ms\n' "${names[j]}" \
-		    "$ms" \
+		printf '  %-22s %9s ms  (x %s)  min %s ms  CPU %s ms\n' \
+		    "${names[j]}" "$ms" \
 		    "$(awk -v a="$ms" -v b="$base" 'BEGIN { printf "%.2f", b ? a / b : 0 }')" \
+		    "$(printf '%s\n' ${res[j]} | sort -n | head -1)" \
 		    "$(printf '%s\n' ${cpu[j]} | median)"
 	done
 	rm -f NEW
