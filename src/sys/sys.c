@@ -57,6 +57,22 @@ no_ring_run(struct hs_ring *r, struct hs_rop *ops, size_t n)
 #define RING(name) hs_ring_##name##_real
 #endif
 
+/*
+ * HS_FREE_LATER's fork (install/free.c, which the guard does not link):
+ * the guard forks nothing of its own, so inside it the entry fails.
+ */
+#ifdef HS_SYS_NEXT
+static pid_t
+no_fork(void)
+{
+	errno = ENOSYS;
+	return -1;
+}
+#define FORK no_fork
+#else
+#define FORK _Fork /* no pthread_atfork handlers: the child runs none */
+#endif
+
 static int
 real_openat(int dirfd, const char *path, int flags, mode_t mode)
 {
@@ -212,7 +228,7 @@ static const struct hs_sys hs_sys_real = {
 	.ring_run = RING(run),
 	.clock_ns = real_clock_ns,
 	.pipe2 = pipe2,
-	.fork = _Fork, /* no pthread_atfork handlers: the child runs none */
+	.fork = FORK,
 };
 
 struct hs_sys hs_sys = hs_sys_real;
