@@ -491,6 +491,70 @@ test_txn_holds_only_the_inode_it_staged_over(void **state)
 	assert_int_equal(freed, 1);
 }
 
+static int
+fchmod_eperm(int fd, mode_t mode)
+{
+	(void)fd, (void)mode;
+	errno = EPERM;
+	return -1;
+}
+
+static pid_t
+fork_eagain(void)
+{
+	errno = EAGAIN;
+	return -1;
+}
+
+/*
+ * A commit that fails after its last rename (the old set-user-ID file
+ * cannot be disarmed) leaves the new tree: its big old file is handed
+ * over all the same (or, the fork failing, freed here), and the failure
+ * keeps its own errno either way.
+ */
+static void
+commit_failing_after_the_renames(const char *dir, int fork_fails)
+{
+	char src[4096], dst[4096];
+	struct hs_install_opts o;
+	struct hs_result res;
+	struct hs_txn *t;
+
+	hs_sys_reset();
+	hs_sys.fork = counting_fork;
+	(void)snprintf(src, sizeof(src), "%s/s", dir);
+	(void)snprintf(dst, sizeof(dst), "%s/d", dir);
+	tu_rmtree(src);
+	tu_rmtree(dst);
+	assert_int_equal(mkdir(src, 0755), 0);
+	assert_int_equal(mkdir(dst, 0755), 0);
+	tu_write_str(tu_path(src, "prog"), "new\n");
+	make_big(tu_path(dst, "prog"), BIG);
+	assert_int_equal(chmod(tu_path(dst, "prog"), 04755), 0);
+	hs_install_opts_init(&o);
+	o.flags = HS_FREE_LATER | HS_NO_SYNC;
+	assert_non_null(t = hs_txn_open(dst, &o, &res));
+	assert_int_equal(hs_txn_lock(t, 1, &res), 0);
+	assert_int_equal(hs_txn_add_tree(t, src, dst, NULL, NULL, &res), 0);
+	hs_sys.fchmod = fchmod_eperm; /* the disarm's, after the renames */
+	if (fork_fails)
+		hs_sys.fork = fork_eagain;
+	assert_int_equal(hs_txn_commit(t, &res), -1);
+	assert_int_equal(errno, EPERM);
+	assert_non_null(strstr(res.step, "installed, but"));
+	tu_assert_content(tu_path(dst, "prog"), "new\n");
+	assert_int_equal(hs_txn_stats(t)->freed_later, fork_fails ? 0 : 1);
+	hs_txn_free(t);
+}
+
+static void
+test_txn_failing_after_the_renames_still_hands_over(void **state)
+{
+	commit_failing_after_the_renames(*state, 0);
+	assert_int_equal(forks, 1);
+	commit_failing_after_the_renames(*state, 1);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int
@@ -505,6 +569,7 @@ main(void)
 		T(test_install_succeeds_when_the_holder_cannot_be_made),
 		T(test_txn_hands_over_its_big_old_files),
 		T(test_txn_rolled_back_keeps_no_reference),
+		T(test_txn_failing_after_the_renames_still_hands_over),
 		T(test_txn_holds_a_sixteenth_of_the_descriptors),
 		T(test_txn_holds_only_the_inode_it_staged_over),
 	};
