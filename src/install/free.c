@@ -22,7 +22,8 @@
  * shell's $(...) reads to its end), and B, a grandchild, is init's to
  * reap, or the nearest subreaper's: a caller that is itself PID 1 or a
  * subreaper would get B as a child it never asked for, so there the
- * references are dropped here instead.  B holds no directory, but as a
+ * references are dropped here instead.  (Under an init that reaps
+ * nothing, as in some containers, B stays a zombie, as any orphan does.)  B holds no directory, but as a
  * fork it shares the caller's memory and mappings (the program, its
  * libraries) until it exits; it keeps the inodes' filesystems busy for
  * as long as the freeing takes (umount(8) says "target is busy").  A's
