@@ -329,6 +329,18 @@ test_install_succeeds_when_the_holder_cannot_be_made(void **state)
 	assert_true(tu_fault_fired());
 }
 
+/* dir/s and dir/d made anew and empty, their paths in src and dst. */
+static void
+fresh_trees(const char *dir, char src[4096], char dst[4096])
+{
+	(void)snprintf(src, 4096, "%s/s", dir);
+	(void)snprintf(dst, 4096, "%s/d", dir);
+	tu_rmtree(src);
+	tu_rmtree(dst);
+	assert_int_equal(mkdir(src, 0755), 0);
+	assert_int_equal(mkdir(dst, 0755), 0);
+}
+
 /*
  * A tree of n big old files (each with a second name outside the tree if
  * linked) and one small one; the transaction's result, and how many old
@@ -344,12 +356,7 @@ txn(const char *dir, int n, int linked, unsigned int flags,
 	struct hs_txn *t;
 	int i, r = -1;
 
-	(void)snprintf(src, sizeof(src), "%s/s", dir);
-	(void)snprintf(dst, sizeof(dst), "%s/d", dir);
-	tu_rmtree(src);
-	tu_rmtree(dst);
-	assert_int_equal(mkdir(src, 0755), 0);
-	assert_int_equal(mkdir(dst, 0755), 0);
+	fresh_trees(dir, src, dst);
 	for (i = 0; i <= n; i++) {
 		(void)snprintf(name, sizeof(name), "f%d", i);
 		tu_write_str(tu_path(src, name), "new\n");
@@ -522,12 +529,7 @@ commit_failing_after_the_renames(const char *dir, int fork_fails)
 
 	hs_sys_reset();
 	hs_sys.fork = counting_fork;
-	(void)snprintf(src, sizeof(src), "%s/s", dir);
-	(void)snprintf(dst, sizeof(dst), "%s/d", dir);
-	tu_rmtree(src);
-	tu_rmtree(dst);
-	assert_int_equal(mkdir(src, 0755), 0);
-	assert_int_equal(mkdir(dst, 0755), 0);
+	fresh_trees(dir, src, dst);
 	tu_write_str(tu_path(src, "prog"), "new\n");
 	make_big(tu_path(dst, "prog"), BIG);
 	assert_int_equal(chmod(tu_path(dst, "prog"), 04755), 0);

@@ -7,7 +7,7 @@
  * 160 ms for a GiB on tmpfs and 240 ms on an ext4 mounted with discard,
  * time the caller waits for although the replacement was complete and
  * durable before it.  With the flag, the last references go to a process
- * of ours, which drops them once the call has returned:
+ * of ours, which drops them as the call returns:
  *
  *   caller: pipe2, fork A, wait for A; then close its own references
  *           (not the last ones now) and the pipe's write end;
@@ -23,13 +23,14 @@
  * reap, or the nearest subreaper's: a caller that is itself PID 1 or a
  * subreaper would get B as a child it never asked for, so there the
  * references are dropped here instead.  (Under an init that reaps
- * nothing, as in some containers, B stays a zombie, as any orphan does.)  B holds no directory, but as a
- * fork it shares the caller's memory and mappings (the program, its
- * libraries) until it exits; it keeps the inodes' filesystems busy for
- * as long as the freeing takes (umount(8) says "target is busy").  A's
- * closes are closes: NFS and FUSE are told of each (flush), as at any
- * fork and exit.  Anything that fails before B has the references leaves
- * them to the caller's close, as without the flag.
+ * nothing, as in some containers, B stays a zombie, as any orphan does.)
+ * B holds no directory, but as a fork it shares the caller's memory and
+ * mappings (the program, its libraries) until it exits; it keeps the
+ * inodes' filesystems busy for as long as the freeing takes (umount(8)
+ * says "target is busy").  A's closes are closes: NFS and FUSE are told
+ * of each (flush), as at any fork and exit.  Anything that fails before
+ * B has the references leaves them to the caller's close, as without the
+ * flag.
  *
  * A and B are children of a program that may have threads: they are
  * made with every signal blocked, and never unblock one, so that no
@@ -39,6 +40,7 @@
  * libhotswap-guard.so, does not link this file.)
  */
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <errno.h>
@@ -122,6 +124,13 @@ close_all(const int *fds, size_t n)
 
 	for (i = 0; i < n; i++)
 		(void)hs_close(fds[i]);
+}
+
+int
+hs_free_later_worth(const struct stat *st)
+{
+	return S_ISREG(st->st_mode) &&
+	    (off_t)st->st_blocks * 512 >= HS_FREE_LATER_MIN;
 }
 
 /* Would a grandchild come back to us as a child (see above)? */

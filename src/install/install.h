@@ -146,14 +146,19 @@ int hs_copy_data_caps(int srcfd, const char *src, const struct stat *,
     struct hs_result *);
 
 /*
- * free.c: HS_FREE_LATER.  Hand fds[0..n) (n at most HS_FREE_LATER_MAX), the last
- * references of replaced inodes, to a process of ours that drops them
- * after we return; the descriptors are closed here in any case.  0, or
- * -1 with errno if they could not be handed over (and so the kernel
- * freed whatever they held here).  Only fds are inherited by the holder.
+ * free.c: HS_FREE_LATER.  Hand fds[0..n) (n at most HS_FREE_LATER_MAX),
+ * the last references of replaced inodes, to a process of ours that
+ * drops them as we return; the descriptors are closed here in any case.
+ * 0, or -1 with errno if they could not be handed over (and so the
+ * kernel freed whatever they held here).  Only fds are inherited by the
+ * holder.
  */
 int hs_free_later(const int *fds, size_t n);
-/* An old inode of at least this many bytes is worth a fork to free. */
+/*
+ * 1 if an old file of stat st is worth a fork to free: regular, and
+ * occupying HS_FREE_LATER_MIN bytes or more (allocated blocks, not size).
+ */
+int hs_free_later_worth(const struct stat *st);
 #define HS_FREE_LATER_MIN (16 << 20)
 #define HS_FREE_LATER_MAX 64
 

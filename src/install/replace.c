@@ -137,16 +137,15 @@ out:
 }
 
 /*
- * HS_FREE_LATER: is old the last reference of a big inode that no name
- * holds now (not kept as a backup, no other links)?
+ * HS_FREE_LATER: does no name hold the old inode now (not kept as a
+ * backup, no other links), so that closing old would free it?
  */
 static int
 freed_by_close(int old)
 {
 	struct stat st;
 
-	return hs_sys.fstat(old, &st) == 0 && st.st_nlink == 0 &&
-	    (off_t)st.st_blocks * 512 >= HS_FREE_LATER_MIN;
+	return hs_sys.fstat(old, &st) == 0 && st.st_nlink == 0;
 }
 
 /* With -n: would the replacement be allowed? */
@@ -207,8 +206,7 @@ hs_install(const char *src, const char *dst, const struct hs_install_opts *opts,
 out:
 	serrno = errno;
 	if (ret == 0 && old != -1 && (opts->flags & HS_FREE_LATER) &&
-	    (off_t)d.st.st_blocks * 512 >= HS_FREE_LATER_MIN &&
-	    freed_by_close(old)) {
+	    hs_free_later_worth(&d.st) && freed_by_close(old)) {
 		(void)hs_free_later(&old, 1);
 		old = -1;
 	}

@@ -708,12 +708,12 @@ open_unnamed(struct hs_txn *t, struct stage *s, struct hs_tmp *tmp, mode_t mode,
 }
 
 /*
- * HS_FREE_LATER: keep a reference to s's old inode if it occupies 16
- * MiB or more and DEST is its only name, which the commit takes from
- * it, for hs_free_later() to drop once the transaction is over.  O_PATH
- * opens nothing (a FIFO or a device swapped in meanwhile is not opened),
- * what is held is only ever closed, and an inode other than the one
- * staged over is not held.  A sixteenth of the descriptors at
+ * HS_FREE_LATER: keep a reference to s's old inode if it is worth it
+ * (hs_free_later_worth) and DEST is its only name, which the commit
+ * takes from it, for hs_free_later() to drop once the transaction is
+ * over.  O_PATH opens nothing (a FIFO or a device swapped in meanwhile is
+ * not opened), what is held is only ever closed, and an inode other than
+ * the one staged over is not held.  A sixteenth of the descriptors at
  * most, so that staging never runs short; an inode not held is freed by
  * the commit's unlink, as without the flag.
  */
@@ -726,8 +726,7 @@ hold_old(struct hs_txn *t, const struct stage *s,
 	int fd;
 
 	if (!(o->flags & HS_FREE_LATER) || (o->flags & HS_BACKUP) ||
-	    !S_ISREG(s->d.st.st_mode) || s->d.st.st_nlink != 1 ||
-	    (off_t)s->d.st.st_blocks * 512 < HS_FREE_LATER_MIN)
+	    s->d.st.st_nlink != 1 || !hs_free_later_worth(&s->d.st))
 		return;
 	if (t->later_max == 0) {
 		t->later_max = HS_FREE_LATER_MAX;
