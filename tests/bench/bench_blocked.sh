@@ -9,13 +9,14 @@
 # In DIR (a mounted filesystem to measure; SRC and DST are made there):
 # a tree of N files of 10 KiB, 100 a directory; RUNS rounds, each BUILD
 # once a round (alternated), DST made anew as a copy of SRC and written
-# back before each run (warm).  Prints for each build the median blocked
-# time of the whole run and of its tail (after its syncfs: C, renames,
-# unlinks, directory fsyncs, the journal's removal), then, for its last
-# run, the blocked time by system call and kernel function.  Needs root
-# and perf.  Builds are told apart by file name (the task name perf
-# sees): give each a different one, and none that another program on
-# the machine runs as.
+# back before each run (warm; with CACHE=cold in the environment, the
+# page cache, dentries and inodes are dropped after it).  Prints for each
+# build the median blocked time of the whole run and of its tail (after
+# its syncfs: C, renames, unlinks, directory fsyncs, the journal's
+# removal), then, for its last run, the blocked time by system call and
+# kernel function.  Needs root and perf.  Builds are told apart by file
+# name (the task name perf sees): give each a different one, and none
+# that another program on the machine runs as.
 set -euo pipefail
 
 . "$(dirname "$0")/bench_common.sh"
@@ -58,12 +59,19 @@ comm_of() {
 
 [ -d SRC ] && [ "$(find SRC -type f | wc -l)" = "$n" ] ||
     { rm -rf SRC; make_tree SRC "$n"; }
+# fresh_dst: DST a copy of SRC, written back, and for CACHE=cold dropped.
+fresh_dst() {
+	rm -rf DST
+	cp -r SRC DST
+	sync
+	[ "${CACHE:-warm}" = cold ] && echo 3 >/proc/sys/vm/drop_caches
+	return 0
+}
+
 declare -A T A
 for ((r = 0; r < runs; r++)); do
 	for b in "$@"; do
-		rm -rf DST
-		cp -r SRC DST
-		sync
+		fresh_dst
 		perf sched record -q -g -o "$data" -- "$b" install -r SRC DST \
 		    >/dev/null 2>&1
 		read -r t a < <(blocked "$b")
@@ -71,15 +79,13 @@ for ((r = 0; r < runs; r++)); do
 	done
 done
 med() { printf '%s\n' $1 | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
-echo "$dir ($(findmnt -n -o FSTYPE,OPTIONS -T .)), $n files, $runs runs," \
-    "load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "$dir ($(findmnt -n -o FSTYPE,OPTIONS -T .)), $n files," \
+    "${CACHE:-warm}, $runs runs, load $(cut -d' ' -f1-3 /proc/loadavg)"
 for b in "$@"; do
 	printf '  %-16s blocked: tail %7s ms, whole %7s ms (tail runs: %s)\n' \
 	    "${b##*/}" "$(med "${T[$b]}")" "$(med "${A[$b]}")" "${T[$b]}"
 done
 echo "  the last run of ${1##*/}, blocked by call and function:"
-rm -rf DST
-cp -r SRC DST
-sync
+fresh_dst
 perf sched record -q -g -o "$data" -- "$1" install -r SRC DST >/dev/null 2>&1
 by_call "$1"

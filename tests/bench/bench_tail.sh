@@ -5,12 +5,15 @@
 # removal.  A benchmark, never a test: it prints, it does not judge.
 #
 #   tests/bench/bench_tail.sh [-r runs] [-n "counts"] [-f "filesystems"]
+#                             [-c "caches"]
 #
 # -f: "ext4" (a fresh 8 GiB ext4 image on a loop device), "ext4-discard"
 # (the same, mounted -o discard), "xfs", and "here" (the filesystem the
 # tree is on; this machine's root ext4 is mounted with discard).  -n the
 # tree sizes (default "1000 10000"), files of 10 KiB in directories of
-# 100, warm: the source and the old tree are in the page cache.
+# 100.  -c "warm" (the default: the source and the old tree are in the
+# page cache, as a tree just built is), "cold" (the page cache, dentries
+# and inodes dropped before each run), or both.
 #
 # For each: -r runs (default 5) of hotswap alone, timed (wall, and CPU
 # from GNU time), then one run under strace -f -T -tt, cut into phases
@@ -19,7 +22,8 @@
 # first unlinkat after the renames the removal of the old links, the
 # first fsync after the renames the directory syncs, the journal's
 # unlinkat its removal).  Each phase's wall time under strace, its share
-# of the traced run, and the two system calls it spent most time in.
+# of the traced run, its time a file, and the two system calls it spent
+# most time in.
 # strace slows the calls it sees, not the kernel's waits: read the
 # shares, not the absolute figures, and the untraced median beside them.
 # HOTSWAP_ALT: a second build, timed alternately with the first.
@@ -29,13 +33,15 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/bench/bench_common.sh"
 HOTSWAP=${HOTSWAP:-$top/hotswap}
 HOTSWAP_ALT=${HOTSWAP_ALT:-}
-runs=5 counts="1000 10000" fss="ext4 ext4-discard here"
-while getopts r:n:f: opt; do
+runs=5 counts="1000 10000" fss="ext4 ext4-discard here" caches=warm
+while getopts r:n:f:c: opt; do
 	case $opt in
 	r) runs=$OPTARG ;;
 	n) counts=$OPTARG ;;
 	f) fss=$OPTARG ;;
-	*) echo "usage: bench_tail.sh [-r runs] [-n counts] [-f fss]" >&2
+	c) caches=$OPTARG ;;
+	*) echo "usage: bench_tail.sh [-r runs] [-n counts] [-f fss]" \
+	       "[-c caches]" >&2
 	   exit 2 ;;
 	esac
 done
@@ -81,10 +87,14 @@ fs_down() {
 	rm -f "$dir/img"
 }
 
+# reset_tree CACHE: DST a fresh copy of SRC, written back; for cold, the
+# page cache, dentries and inodes dropped.
 reset_tree() {
 	rm -rf DST
 	cp -r SRC DST
 	sync
+	[ "$1" = cold ] && echo 3 >/proc/sys/vm/drop_caches
+	return 0
 }
 
 # timed BIN: "wall_ms cpu_ms" of one run.
@@ -99,9 +109,9 @@ timed() {
 
 median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
-# phases TRACE: the table of one strace -f -T -tt run.
+# phases TRACE FILES: the table of one strace -f -T -tt run.
 phases() {
-	awk '
+	awk -v files="$2" '
 	function ts(s,  a) { split(s, a, ":"); return a[1] * 3600 + a[2] * 60 + a[3] }
 	{ t = ts($2); c = $3; sub(/\(.*/, "", c); n++; T[n] = t; C[n] = c
 	  L[n] = $0; d = $NF; gsub(/[<>]/, "", d); D[n] = d + 0
@@ -129,10 +139,40 @@ phases() {
 	    b1 = b2 = ""; v1 = v2 = -1
 	    for (c in sum) if (sum[c] > v1) { b2 = b1; v2 = v1; b1 = c; v1 = sum[c] }
 	      else if (sum[c] > v2) { b2 = c; v2 = sum[c] }
-	    printf "    %-12s %8.1f %5.1f%%  %s %.1f ms, %s %.1f ms\n", name[p],
-	      ms, 100 * ms / (total * 1000), b1, v1 * 1000, b2, v2 * 1000
+	    printf "    %-12s %8.1f %5.1f%% %7.1f us/file  %s %.1f ms", name[p],
+	      ms, 100 * ms / (total * 1000), 1000 * ms / files, b1, v1 * 1000
+	    if (b2 != "") printf ", %s %.1f ms", b2, v2 * 1000
+	    printf "\n"
 	  }
 	  printf "    %-12s %8.1f\n", "traced total", total * 1000 }' "$1"
+}
+
+# measure FS FILES CACHE: the timed runs and the traced one, printed.
+measure() {
+	local a="" b="" ac="" bc="" ms cpu i bin
+	for ((i = 0; i < runs; i++)); do
+		reset_tree "$3"
+		read -r ms cpu < <(timed "$HOTSWAP")
+		a+="$ms " ac+="$cpu "
+		if [ -n "$HOTSWAP_ALT" ]; then
+			reset_tree "$3"
+			read -r ms cpu < <(timed "$HOTSWAP_ALT")
+			b+="$ms " bc+="$cpu "
+		fi
+	done
+	printf '\n%s, %s files x 10 KiB, %s, %s runs (load %s)\n' \
+	    "$1" "$2" "$3" "$runs" "$(cut -d' ' -f1-3 /proc/loadavg)"
+	printf '  hotswap      wall %s ms (median; runs: %s) cpu %s ms\n' \
+	    "$(printf '%s\n' $a | median)" "$a" "$(printf '%s\n' $ac | median)"
+	[ -n "$HOTSWAP_ALT" ] &&
+	    printf '  hotswap-alt  wall %s ms (median; runs: %s) cpu %s ms\n' \
+	    "$(printf '%s\n' $b | median)" "$b" "$(printf '%s\n' $bc | median)"
+	for bin in "$HOTSWAP" $HOTSWAP_ALT; do
+		reset_tree "$3"
+		strace -f -qq -T -tt -o "$dir/trace" "$bin" install -r SRC DST
+		echo "  phases under strace ($bin):"
+		phases "$dir/trace" "$2"
+	done
 }
 
 echo "bench_tail: $(nproc) CPUs, $(uname -sr); here: $(findmnt -n -o FSTYPE,OPTIONS -T "$dir")"
@@ -142,32 +182,8 @@ for fs in $fss; do
 	for n in $counts; do
 		rm -rf SRC DST
 		make_tree SRC "$n"
-		a="" b="" ac="" bc=""
-		for ((i = 0; i < runs; i++)); do
-			reset_tree
-			read -r ms cpu < <(timed "$HOTSWAP")
-			a+="$ms " ac+="$cpu "
-			if [ -n "$HOTSWAP_ALT" ]; then
-				reset_tree
-				read -r ms cpu < <(timed "$HOTSWAP_ALT")
-				b+="$ms " bc+="$cpu "
-			fi
-		done
-		printf '\n%s, %s files x 10 KiB, warm, %s runs (load %s)\n' \
-		    "$fs" "$n" "$runs" "$(cut -d' ' -f1-3 /proc/loadavg)"
-		printf '  hotswap      wall %s ms (median; runs: %s) cpu %s ms\n' \
-		    "$(printf '%s\n' $a | median)" "$a" \
-		    "$(printf '%s\n' $ac | median)"
-		[ -n "$HOTSWAP_ALT" ] &&
-		    printf '  hotswap-alt  wall %s ms (median; runs: %s) cpu %s ms\n' \
-		    "$(printf '%s\n' $b | median)" "$b" \
-		    "$(printf '%s\n' $bc | median)"
-		for bin in "$HOTSWAP" $HOTSWAP_ALT; do
-			reset_tree
-			strace -f -qq -T -tt -o "$dir/trace" "$bin" install -r \
-			    SRC DST
-			echo "  phases under strace ($bin):"
-			phases "$dir/trace"
+		for cache in $caches; do
+			measure "$fs" "$n" "$cache"
 		done
 	done
 	rm -rf SRC DST
