@@ -480,7 +480,7 @@ int hs_kernel_check(const char *bootdir, struct hs_kernel *k);
  * The phases:
  *  1. hs_txn_add() stages a file: a temporary beside its destination
  *     with the data and complete metadata, and a hard link that keeps the
- *     old file's inode; its writeback is started;
+ *     old file's inode; the first eight have their writeback started;
  *  2. hs_txn_commit() makes all of them durable with one barrier
  *     (syncfs(2) once per filesystem, or fsync(2) each when eight or
  *     fewer), then marks the journal committed;
