@@ -59,19 +59,10 @@ comm_of() {
 
 [ -d SRC ] && [ "$(find SRC -type f | wc -l)" = "$n" ] ||
     { rm -rf SRC; make_tree SRC "$n"; }
-# fresh_dst: DST a copy of SRC, written back, and for CACHE=cold dropped.
-fresh_dst() {
-	rm -rf DST
-	cp -r SRC DST
-	sync
-	[ "${CACHE:-warm}" = cold ] && echo 3 >/proc/sys/vm/drop_caches
-	return 0
-}
-
 declare -A T A
 for ((r = 0; r < runs; r++)); do
 	for b in "$@"; do
-		fresh_dst
+		reset_tree "${CACHE:-warm}"
 		perf sched record -q -g -o "$data" -- "$b" install -r SRC DST \
 		    >/dev/null 2>&1
 		read -r t a < <(blocked "$b")
@@ -86,6 +77,6 @@ for b in "$@"; do
 	    "${b##*/}" "$(med "${T[$b]}")" "$(med "${A[$b]}")" "${T[$b]}"
 done
 echo "  the last run of ${1##*/}, blocked by call and function:"
-fresh_dst
+reset_tree "${CACHE:-warm}"
 perf sched record -q -g -o "$data" -- "$1" install -r SRC DST >/dev/null 2>&1
 by_call "$1"

@@ -82,3 +82,15 @@ make_tree() {
 		left=$((left - k))
 	done
 }
+
+# reset_tree CACHE: in the current directory, DST a fresh copy of SRC
+# and NEW gone, everything written back; for "cold" the page cache,
+# dentries and inodes dropped (the untimed step before each run of
+# bench_tree, bench_tail and bench_blocked).
+reset_tree() {
+	rm -rf DST NEW
+	cp -r SRC DST
+	sync
+	[ "$1" = cold ] && echo 3 >/proc/sys/vm/drop_caches
+	return 0
+}

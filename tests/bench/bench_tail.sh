@@ -87,16 +87,6 @@ fs_down() {
 	rm -f "$dir/img"
 }
 
-# reset_tree CACHE: DST a fresh copy of SRC, written back; for cold, the
-# page cache, dentries and inodes dropped.
-reset_tree() {
-	rm -rf DST
-	cp -r SRC DST
-	sync
-	[ "$1" = cold ] && echo 3 >/proc/sys/vm/drop_caches
-	return 0
-}
-
 # timed BIN: "wall_ms cpu_ms" of one run.
 timed() {
 	local t0 t1

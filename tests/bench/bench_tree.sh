@@ -148,14 +148,6 @@ cmd_of() {
 }
 [ -n "$HOTSWAP_ALT" ] && rows+=(hotswap-alt)
 
-reset_tree() {
-	rm -rf DST NEW
-	cp -r SRC DST
-	sync
-	[ "$1" = cold ] && echo 3 >/proc/sys/vm/drop_caches
-	return 0
-}
-
 # timed CMD: "MS KIB CPUMS" of one run: wall clock, peak memory, CPU.
 timed() {
 	local t0 t1
