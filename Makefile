@@ -536,7 +536,8 @@ bench-txn: deps-bench hotswap $(REL)/seqinstall
 # --- a tree deployed, against cp -r, the durable floor, install, rsync --
 #
 #   make bench-tree  tests/bench/bench_tree.sh (never pass/fail): install
-#                    -r of 1,000 and 10,000 files and install (with and
+#                    -r of 1,000, 10,000 and 100,000 files (the last once
+#                    a row; about four hours in all) and install (with and
 #                    without --free-later) of one 1 GiB file on tmpfs,
 #                    fresh ext4, XFS and btrfs loop images and the tree's
 #                    own filesystem, warm and cold cache, next to cp -r,
@@ -544,7 +545,7 @@ bench-txn: deps-bench hotswap $(REL)/seqinstall
 #                    --fsync (for the GiB: cp && sync -f, and then mv
 #                    over DEST): time, CPU, system calls per file, peak
 #                    memory.  BENCH_TREE_FLAGS is passed on, e.g.
-#                    BENCH_TREE_FLAGS='-n "1000 10000 100000" -r 7'.
+#                    BENCH_TREE_FLAGS='-n "1000 10000" -r 7'.
 
 BENCH_TREE_FLAGS ?=
 

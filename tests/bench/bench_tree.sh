@@ -7,14 +7,17 @@
 # against hotswap install, with and without --free-later.  A benchmark,
 # never a test: it prints, it does not judge.
 #
-#   tests/bench/bench_tree.sh [-r runs] [-n "counts"] [-s KiB] [-b MiB]
-#                             [-f "filesystems"] [-c "caches"]
+#   tests/bench/bench_tree.sh [-r runs] [-R runs] [-n "counts"] [-s KiB]
+#                             [-b MiB] [-f "filesystems"] [-c "caches"]
 #
 # -r runs of each command (default 5), alternated: run 1 of every row,
 # then run 2 of every row, so that a change of load hits them all alike;
-# the median and the minimum are printed.  -n the tree sizes (default
-# "1000 10000"; add 100000 by hand, it takes about ten times as long),
-# files of -s KiB (default 10) in directories of 100.  -b the big file
+# the median and the minimum are printed; a tree of 100,000 files or
+# more is run once a row (-R to change that: a run of it takes about ten
+# times one of 10,000 files).  -n the tree sizes (default "1000 10000
+# 100000": about four hours on every filesystem, most of it the largest
+# trees; -n "1000 10000" for about an hour), files of -s KiB (default
+# 10) in directories of 100.  -b the big file
 # (default 1024 MiB; 0: none).  -f the filesystems (default "tmpfs ext4
 # xfs btrfs here"): a tmpfs, fresh ext4, XFS and btrfs images of 8 GiB
 # on loop devices (sparse files under the tree's build/), and "here",
@@ -50,17 +53,18 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 HOTSWAP=${HOTSWAP:-$top/hotswap}
 HOTSWAP_ALT_ARGS=${HOTSWAP_ALT_ARGS:-}
 HOTSWAP_ALT=${HOTSWAP_ALT:-${HOTSWAP_ALT_ARGS:+$HOTSWAP}}
-runs=5 counts="1000 10000" kib=10 mib=1024
+runs=5 big_runs=1 counts="1000 10000 100000" kib=10 mib=1024
 fss="tmpfs ext4 xfs btrfs here" caches="warm cold"
 
 usage() {
-	echo "usage: bench_tree.sh [-r runs] [-n counts] [-s KiB] [-b MiB]" \
-	    "[-f filesystems] [-c caches]" >&2
+	echo "usage: bench_tree.sh [-r runs] [-R runs] [-n counts] [-s KiB]" \
+	    "[-b MiB] [-f filesystems] [-c caches]" >&2
 	exit 2
 }
-while getopts r:n:s:b:f:c: opt; do
+while getopts r:R:n:s:b:f:c: opt; do
 	case $opt in
 	r) runs=$OPTARG ;;
+	R) big_runs=$OPTARG ;;
 	n) counts=$OPTARG ;;
 	s) kib=$OPTARG ;;
 	b) mib=$OPTARG ;;
@@ -166,10 +170,12 @@ calls() {
 
 median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
-# table FS N CACHE: every row, alternated, $runs times.
+# table FS N CACHE: every row, alternated, $runs times ($big_runs for a
+# tree of 100,000 files or more).
 table() {
-	local fs=$1 n=$2 cache=$3 r row i ms kb cpu floor cp
+	local fs=$1 n=$2 cache=$3 r row i ms kb cpu floor cp runs=$runs
 	declare -A t mem sc cpus
+	[ "$n" -ge 100000 ] && runs=$big_runs
 	for ((i = 0; i < runs; i++)); do
 		for row in "${rows[@]}"; do
 			reset_tree "$cache"
