@@ -17,8 +17,8 @@
 #
 # For each: -r runs (default 5) of hotswap alone, timed (wall, and CPU
 # from GNU time), then one run under strace -f -T -tt, cut into phases
-# by the calls that open them (the first fsync after the last
-# sync_file_range opens the barrier, the first rename the renames, the
+# by the calls that open them (the first fsync or syncfs after staging's
+# last linkat opens the barrier, the first rename the renames, the
 # first unlinkat after the renames the removal of the old links, the
 # first fsync after the renames the directory syncs, the journal's
 # unlinkat its removal).  Each phase's wall time under strace, its share
@@ -105,11 +105,11 @@ phases() {
 	function ts(s,  a) { split(s, a, ":"); return a[1] * 3600 + a[2] * 60 + a[3] }
 	{ t = ts($2); c = $3; sub(/\(.*/, "", c); n++; T[n] = t; C[n] = c
 	  L[n] = $0; d = $NF; gsub(/[<>]/, "", d); D[n] = d + 0
-	  if (c == "sync_file_range") lastsfr = n
+	  if (c == "linkat" && !fr) lastlink = n
 	  if (c == "renameat" || c == "renameat2") { if (!fr) fr = n; lr = n }
 	  if (c == "unlinkat" && $0 ~ /hotswap-journal/) jr = n }
 	END {
-	  for (i = lastsfr + 1; i <= n; i++) if (C[i] ~ /^f?sync/) { bar = i; break }
+	  for (i = lastlink + 1; i <= n; i++) if (C[i] ~ /^(fsync|syncfs)/) { bar = i; break }
 	  for (i = lr + 1; i <= n; i++) if (C[i] == "unlinkat") { ul = i; break }
 	  for (i = lr + 1; i <= n; i++) if (C[i] == "fsync") { fs = i; break }
 	  name[1] = "staging"; s[1] = 1

@@ -3,7 +3,7 @@
 # -r next to cp -r, GNU install, rsync --fsync and a sequential
 # temp+fsync+rename loop; one 1 GiB file; reflink copies on XFS and btrfs
 # images; and the durability barrier of a transaction (fsync each file,
-# or sync_file_range then one syncfs).  A benchmark, never a test.
+# or one syncfs).  A benchmark, never a test.
 #
 #   tests/bench/bench_txn.sh [-K] [-r runs] [-R big-runs] [-n files]
 #                            [-s KiB] [-b MiB] [-d dir]
@@ -24,8 +24,9 @@
 # bench-txn as build/rel/seqinstall): per file mkstemp in the destination
 # directory, copy_file_range, fchmod, fsync, rename, fsync of the
 # directory; no fork per file.  The barrier variants are ./hotswap built
-# again with txn.c's FEW_FILES set to 0 (sync_file_range + syncfs for any
-# count) and to 1000000 (fsync each file).
+# again with txn.c's FEW_FILES set to 0 (one syncfs for any count, no
+# file's writeback started before it) and to 1000000 (fsync each file,
+# its writeback started as it is staged).
 #
 # The reflink tables need root, mkfs.xfs and mkfs.btrfs (Debian xfsprogs,
 # btrfs-progs): a 3 GiB sparse image per filesystem on a loop device,
@@ -226,9 +227,9 @@ bench small "$runs" prep_small verify_small "${small_labels[@]}"
 
 barrier_labels=(
 	"8 files: fsync each"
-	"8 files: sync_file_range + syncfs"
+	"8 files: syncfs"
 	"$files files: fsync each"
-	"$files files: sync_file_range + syncfs"
+	"$files files: syncfs"
 )
 mkdir -p "$S/eight/d0"
 cp "$S"/new/d0/f000[0-7] "$S/eight/d0/"
@@ -373,6 +374,6 @@ for fs in "${reflink_fs[@]}"; do
 	target "$fs: hotswap install vs cp --reflink=never (x faster)" \
 	    "$(ratio "$fs" 0 2)" ">=" 10
 done
-echo "barrier: fsync each / (sync_file_range + syncfs), wall time:" \
+echo "barrier: fsync each / syncfs, wall time:" \
     "$files files $(ratio barrier 2 3), 8 files $(ratio barrier 0 1)" \
     "(above 1: syncfs is faster)"
